@@ -1,0 +1,1 @@
+"""Command-line entry points. Commands parse arguments, call a capability, and present results."""

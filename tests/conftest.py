@@ -1,0 +1,34 @@
+"""Shared fixtures: where the shared data lives (tests using it skip cleanly when it is absent)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("CARELENS_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def shared_file(*parts: str) -> Path:
+    """Path to a file under ../shared/data, or skip the test when it is not there."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared data not available: {path}")
+    return path
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.exists():
+        pytest.skip(f"shared data not available: {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    url = os.environ.get("CARELENS_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("CARELENS_TEST_POSTGRES_URL not set (.ci/run starts a server)")
+    return url
