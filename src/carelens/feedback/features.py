@@ -1,0 +1,95 @@
+"""Turning comments into model features: word and character TF-IDF, plus dense embeddings.
+
+Word n-grams catch topic words; character n-grams survive typos and the spelling found in free
+text; the static embedding adds meaning shared between different words ("rude" / "unkind"). The
+FFT score (1 very good ... 5 very poor) is an optional extra column: it helps sentiment a lot, and
+is missing-safe (a blank score simply adds nothing); the sentiment model appends it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from carelens.feedback.embeddings import PACKAGED, resolve_embedder
+from carelens.feedback.text import clean_texts
+
+FFT_SCORES = ("1", "2", "3", "4", "5", "6")  # 6 = "don't know"; anything else counts as missing
+
+
+def as_frame(X) -> pd.DataFrame:
+    """Accept a list/Series of texts or a DataFrame with 'text' (+ optional 'fft_score')."""
+    if isinstance(X, pd.DataFrame):
+        if "text" not in X.columns:
+            raise ValueError("a feature frame needs a 'text' column")
+        return X
+    return pd.DataFrame({"text": list(X)})
+
+
+def normalise_fft_score(values: Sequence[object]) -> np.ndarray:
+    out = []
+    for v in values:
+        try:
+            s = str(int(float(v)))  # "1", 1, 1.0 -> "1"
+        except (TypeError, ValueError):
+            s = ""
+        out.append(s if s in FFT_SCORES else "")
+    return np.array(out, dtype=object)
+
+
+def fft_score_onehot(frame: pd.DataFrame, weight: float = 1.0) -> sparse.csr_matrix:
+    """One-hot FFT score (all zeros when blank or absent, so a missing score adds nothing)."""
+    scores = normalise_fft_score(frame["fft_score"] if "fft_score" in frame else [None] * len(frame))
+    onehot = np.stack([(scores == s) for s in FFT_SCORES], axis=1).astype(np.float32)
+    return sparse.csr_matrix(onehot * np.float32(weight))
+
+
+class TextFeatures(BaseEstimator, TransformerMixin):
+    """Sparse feature matrix: [word TF-IDF | char TF-IDF | weighted embedding]."""
+
+    def __init__(
+        self,
+        word_ngrams: tuple[int, int] = (1, 2),
+        char_ngrams: tuple[int, int] = (2, 5),
+        min_df: int = 2,
+        max_char_features: int = 150_000,
+        embedder: str | None = PACKAGED,
+        embedding_weight: float = 1.0,
+    ) -> None:
+        self.word_ngrams = word_ngrams
+        self.char_ngrams = char_ngrams
+        self.min_df = min_df
+        self.max_char_features = max_char_features
+        self.embedder = embedder
+        self.embedding_weight = embedding_weight
+
+    def fit(self, X, y=None) -> TextFeatures:
+        texts = clean_texts(as_frame(X)["text"])
+        min_df = self.min_df if len(texts) >= 20 else 1  # tiny training sets (tests, small trusts)
+        self.word_ = TfidfVectorizer(
+            ngram_range=tuple(self.word_ngrams), min_df=min_df, sublinear_tf=True,
+            strip_accents="unicode", dtype=np.float32,
+        ).fit(texts)
+        self.char_ = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=tuple(self.char_ngrams), min_df=min_df,
+            sublinear_tf=True, max_features=self.max_char_features, dtype=np.float32,
+        ).fit(texts)
+        embedder = resolve_embedder(self.embedder)
+        self.embedding_dim_ = 0 if embedder is None else int(embedder.transform(["x"]).shape[1])
+        self.n_features_out_ = len(self.word_.vocabulary_) + len(self.char_.vocabulary_) + self.embedding_dim_
+        return self
+
+    def transform(self, X) -> sparse.csr_matrix:
+        frame = as_frame(X)
+        texts = clean_texts(frame["text"])
+        blocks = [self.word_.transform(texts), self.char_.transform(texts)]
+        embedder = resolve_embedder(self.embedder)
+        if embedder is not None and self.embedding_dim_:
+            dense = embedder.transform(texts) * np.float32(self.embedding_weight)
+            blocks.append(sparse.csr_matrix(dense))
+        return sparse.hstack(blocks, format="csr", dtype=np.float32)

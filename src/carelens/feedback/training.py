@@ -1,0 +1,159 @@
+"""Training a feedback model from a trust's labelled comments, and writing its model card."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import f1_score
+
+from carelens import __version__
+from carelens.errors import TableError
+from carelens.feedback.features import TextFeatures
+from carelens.feedback.framework import Framework, load_framework
+from carelens.feedback.labels import joined_labels, wide_labels
+from carelens.feedback.model import FeedbackModel
+from carelens.feedback.sentiment import SENTIMENT_CLASSES, SentimentClassifier, frame_for
+from carelens.feedback.text import content_free_mask
+from carelens.feedback.topics import TopicClassifier
+from carelens.tables import require_columns
+
+FFT_SCORE_COLUMNS = ("FFT categorical answer", "FFT score", "fft_score", "Score")
+SENTIMENT_COLUMNS = ("Comment sentiment", "sentiment", "Sentiment")
+
+
+def _first_present(frame: pd.DataFrame, names) -> str | None:
+    return next((c for c in names if c in frame.columns), None)
+
+
+def parse_sentiment(values: pd.Series, *, column: str, file: str | None) -> np.ndarray:
+    """Float array, NaN where blank; any other non-1..5 value is an error naming the row."""
+    out = np.full(len(values), np.nan)
+    for i, v in enumerate(values.tolist()):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() in ("", "nan", "<NA>"):
+            continue
+        try:
+            x = float(str(v).strip())
+        except ValueError:
+            x = np.nan
+        if x not in SENTIMENT_CLASSES:
+            raise TableError(f"sentiment must be 1 to 5 (or blank), found {str(v)[:20]!r}", file=file, row=i + 2, field=column)
+        out[i] = x
+    return out
+
+
+def train_feedback_model(
+    frame: pd.DataFrame,
+    framework: Framework | None = None,
+    *,
+    text_column: str = "FFT answer",
+    labels_column: str | None = None,
+    label_sep: str = ";",
+    sentiment_column: str | None = "auto",
+    fft_score_column: str | None = "auto",
+    embedder: str | None = "packaged",
+    cv: int = 5,
+    n_jobs: int = 2,
+    source: str | None = None,
+    data_description: str | None = None,
+) -> FeedbackModel:
+    """Fit topic and (when labels exist) sentiment models; return a ready-to-save FeedbackModel.
+
+    Content-free comments are left out of training: they are labelled by rule at prediction time.
+    """
+    started = time.perf_counter()
+    require_columns(frame, [text_column], file=source, purpose="the comment text")
+    if labels_column:
+        require_columns(frame, [labels_column], file=source, purpose="the labels")
+        Y, framework = joined_labels(frame, labels_column, label_sep, framework, file=source)
+    else:
+        framework = framework or load_framework()
+        Y = wide_labels(frame, framework, file=source)
+    texts = frame[text_column].tolist()
+    keep = ~content_free_mask(texts)
+    if keep.sum() < 10:
+        raise TableError(f"only {int(keep.sum())} comments with text; at least 10 are needed to train", file=source, field=text_column)
+    score_col = _first_present(frame, FFT_SCORE_COLUMNS) if fft_score_column == "auto" else fft_score_column
+    if score_col is not None:
+        require_columns(frame, [score_col], file=source, purpose="the FFT score")
+    scores = frame[score_col].tolist() if score_col else None
+
+    features = TextFeatures(embedder=embedder)
+    topics = TopicClassifier(features=features, labels=framework.learnable_labels, cv=cv, n_jobs=n_jobs)
+    kept_texts = [t for t, k in zip(texts, keep) if k]
+    topics.fit(frame_for(kept_texts), Y[keep])
+
+    sentiment = None
+    sentiment_summary: dict = {"trained": False}
+    sent_col = _first_present(frame, SENTIMENT_COLUMNS) if sentiment_column == "auto" else sentiment_column
+    if sent_col:
+        require_columns(frame, [sent_col], file=source, purpose="sentiment")
+        y = parse_sentiment(frame[sent_col], column=sent_col, file=source)
+        ok = keep & ~np.isnan(y)
+        present = sorted({int(v) for v in y[ok]})
+        if ok.sum() >= 20 and len(present) >= 2:
+            sent_frame = frame_for([t for t, k in zip(texts, ok) if k], [s for s, k in zip(scores, ok) if k] if scores else None)
+            sentiment = SentimentClassifier(features=topics.features_, reuse_features=True, use_fft_score=scores is not None)
+            sentiment.fit(sent_frame, y[ok].astype(int))
+            sentiment_summary = {
+                "trained": True,
+                "rows": int(ok.sum()),
+                "class_counts": {int(c): int((y[ok] == c).sum()) for c in present},
+                "uses_fft_score": scores is not None,
+                "shares_topic_features": True,
+                "fft_score_column": score_col,
+            }
+
+    card = build_card(topics, framework, sentiment_summary, n_rows=len(frame), n_kept=int(keep.sum()),
+                      seconds=time.perf_counter() - started, source=source, data_description=data_description,
+                      text_column=text_column, embedder=embedder)
+    return FeedbackModel(topics=topics, framework=framework, sentiment=sentiment, card=card)
+
+
+def build_card(topics: TopicClassifier, framework: Framework, sentiment: dict, *, n_rows: int, n_kept: int,
+               seconds: float, source: str | None, data_description: str | None, text_column: str,
+               embedder: str | None) -> dict:
+    """Model card: what the model is, what it was trained on, and how well it did in cross-validation."""
+    # cross-validated topic metrics come from the out-of-fold probabilities computed during fit
+    y_true = np.asarray(topics._cv_targets_) if hasattr(topics, "_cv_targets_") else None
+    per_label = {}
+    metrics: dict = {}
+    if y_true is not None:
+        pred = (topics.cv_proba_ >= topics.thresholds_).astype(int)
+        for j, name in enumerate(topics.labels_):
+            per_label[name] = {
+                "positives": int(topics.n_positives_[j]),
+                "threshold": float(topics.thresholds_[j]),
+                "cv_f1": round(float(f1_score(y_true[:, j], pred[:, j], zero_division=0)), 4) if topics.active_[j] else None,
+            }
+        active = topics.active_
+        metrics = {
+            "topic_macro_f1_cv": round(float(f1_score(y_true[:, active], pred[:, active], average="macro", zero_division=0)), 4),
+            "topic_micro_f1_cv": round(float(f1_score(y_true, pred, average="micro", zero_division=0)), 4),
+            "note": "out-of-fold on the training data, comments with text only; 'Labelling not possible' is set by rule",
+        }
+    stamp = datetime.now(timezone.utc)
+    return {
+        "model_version": f"{framework.name.split()[0].lower()}-{stamp.strftime('%Y%m%d%H%M%S')}",
+        "created": stamp.isoformat(timespec="seconds"),
+        "carelens_version": __version__,
+        "framework": {"name": framework.name, "version": framework.version, "labels": len(framework.labels)},
+        "training_data": {
+            "source": source,
+            "description": data_description,
+            "rows": n_rows,
+            "rows_with_text": n_kept,
+            "text_column": text_column,
+        },
+        "features": {"embedder": embedder or "none", "word_ngrams": list(topics.features_.word_ngrams), "char_ngrams": list(topics.features_.char_ngrams)},
+        "topics": {"labels": per_label, "never_predicted": [n for n, a in zip(topics.labels_, topics.active_) if not a]},
+        "sentiment": sentiment,
+        "cv_metrics": metrics,
+        "training_seconds": round(seconds, 1),
+        "intended_use": (
+            "Tag free-text patient feedback with topics and sentiment so staff can find and read the "
+            "comments that matter. Not for judging individual staff or patients; always read the comments."
+        ),
+    }
