@@ -12,11 +12,13 @@ resolved at use, so model files stay small and never contain code or tokenizers.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 
 from carelens.errors import ModelError
 
@@ -28,22 +30,22 @@ def packaged_embedder_path() -> Path:
     return Path(str(resources.files("carelens.feedback").joinpath("models", "static-embedder")))
 
 
-class StaticEmbedder:
-    """Mean of static token vectors (model2vec), L2-normalised, float32."""
+class StaticEmbedder(BaseEstimator, TransformerMixin):
+    """Mean of static token vectors (model2vec), L2-normalised, float32.
+
+    scikit-learn style: ``path`` is the only parameter (``None`` = the packaged model), ``fit`` is
+    a no-op (the vectors are pre-trained), ``transform(texts)`` returns an (n, dim) array. The
+    folder is checked when the embedder is made, so a wrong path fails at once with the folder
+    named, not in the middle of a long job.
+    """
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path else packaged_embedder_path()
-        if not (self.path / "model.safetensors").exists():
-            raise ModelError("no model2vec model (model.safetensors) found", file=str(self.path))
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        try:
-            from model2vec import StaticModel
-        except ImportError as exc:  # pragma: no cover - model2vec is a core dependency
-            raise ModelError("model2vec is not installed: pip install model2vec") from exc
-        try:
-            self._model = StaticModel.from_pretrained(str(self.path))
-        except Exception as exc:
-            raise ModelError(f"could not load the static embedder ({exc})", file=str(self.path)) from exc
+        self.path = path
+        self._model = _load_static_model(self.model_dir)
+
+    @property
+    def model_dir(self) -> Path:
+        return Path(self.path) if self.path else packaged_embedder_path()
 
     @property
     def dim(self) -> int:
@@ -52,12 +54,34 @@ class StaticEmbedder:
     def fit(self, texts=None, y=None) -> StaticEmbedder:
         return self
 
-    def transform(self, texts: list[str]) -> np.ndarray:
+    def transform(self, texts: Sequence[str]) -> np.ndarray:
+        texts = ["" if t is None else str(t) for t in texts]
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = np.asarray(self._model.encode(list(texts), max_length=512, batch_size=4096), dtype=np.float32)
+        vectors = np.asarray(self._model.encode(texts, max_length=512, batch_size=4096), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-9)
+        return vectors / np.maximum(norms, 1e-9)  # a text with no known token stays all zeros
+
+    def __sklearn_clone__(self) -> StaticEmbedder:  # the loaded vectors are read-only: share them
+        return self
+
+
+def _load_static_model(path: Path):
+    if not (path / "model.safetensors").exists():
+        raise ModelError("no model2vec model (model.safetensors) found", file=str(path))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        from model2vec import StaticModel
+    except ImportError as exc:  # pragma: no cover - model2vec is a core dependency
+        raise ModelError("model2vec is not installed: pip install model2vec") from exc
+    try:
+        import logging
+
+        # huggingface_hub warns that a local folder's README has no "model card metadata": noise to users
+        logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
+        return StaticModel.from_pretrained(str(path))
+    except Exception as exc:
+        raise ModelError(f"could not load the static embedder ({type(exc).__name__}: {exc})".splitlines()[0], file=str(path)) from exc
 
 
 class SentenceTransformerEmbedder:
@@ -77,14 +101,18 @@ class SentenceTransformerEmbedder:
         try:
             self._model = SentenceTransformer(str(self.path), device="cpu")
         except Exception as exc:
-            raise ModelError(f"could not load the sentence-transformers model ({exc})", file=str(self.path)) from exc
+            message = f"could not load the sentence-transformers model ({type(exc).__name__}: {exc})"
+            raise ModelError(message.splitlines()[0], file=str(self.path)) from exc
 
     def fit(self, texts=None, y=None) -> SentenceTransformerEmbedder:
         return self
 
-    def transform(self, texts: list[str]) -> np.ndarray:
+    def transform(self, texts: Sequence[str]) -> np.ndarray:
+        texts = ["" if t is None else str(t) for t in texts]
+        if len(texts) == 0:
+            return np.zeros((0, int(self._model.get_sentence_embedding_dimension())), dtype=np.float32)
         return np.asarray(
-            self._model.encode(list(texts), batch_size=64, normalize_embeddings=True), dtype=np.float32
+            self._model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True), dtype=np.float32
         )
 
 

@@ -1,0 +1,299 @@
+"""Modelling research for the feedback classifier, by cross-validation on the TRAINING part only.
+
+    nice .venv/bin/python benchmarks/feedback_research.py [EXPERIMENT ...]
+
+Each experiment is scored by 5-fold out-of-fold predictions on the 80% training part of the
+benchmark's fixed split (``benchmarks/feedback.py``); the 20% test part is never read here, so
+choosing a configuration from these numbers does not tune on the held-out set. Per-label
+thresholds are chosen on the same out-of-fold scores (as ``TopicClassifier`` does), which makes
+every figure here slightly optimistic by the same amount; compare rows with each other, not
+with the held-out figures in BENCHMARKS.md.
+
+To keep it fast, TF-IDF vocabularies are fitted once on the whole training part (not per fold)
+and embeddings are cached under ``benchmarks/.cache/``. MiniLM embeddings ("accurate mode") come
+from ``benchmarks/peers/encode_minilm.py`` run in a research venv (torch is not a dependency).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.model_selection import KFold, StratifiedKFold
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from feedback import DEFAULT_DATA, REPO, fixed_split, load_data, sentiment_values  # noqa: E402
+
+CACHE = REPO / "benchmarks" / ".cache"
+GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+class Data:
+    def __init__(self) -> None:
+        from carelens.feedback.text import clean_texts, content_free_mask
+
+        frame, Y, names = load_data(DEFAULT_DATA)
+        train, _ = fixed_split(Y)  # the held-out part is never touched here
+        self.rows = train
+        self.frame = frame.iloc[train].reset_index(drop=True)
+        self.names = names
+        self.lnp = names.index("Labelling not possible")
+        texts = self.frame["FFT answer"].tolist()
+        self.free = content_free_mask(texts)
+        self.texts = clean_texts(texts)
+        self.Y = Y[train]
+        self.sentiment = sentiment_values(self.frame)
+        self.score = self.frame["FFT categorical answer"].tolist()
+        self.question = self.frame["FFT question"].fillna("").str.replace(r"\s+", " ", regex=True).tolist()
+        self._cache: dict = {}
+
+    def block(self, name: str):
+        if name in self._cache:
+            return self._cache[name]
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.preprocessing import OneHotEncoder
+
+        if name == "word":
+            m = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, strip_accents="unicode", dtype=np.float32).fit_transform(self.texts)
+        elif name == "char":
+            m = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, max_features=150_000, dtype=np.float32).fit_transform(self.texts)
+        elif name == "question":
+            m = OneHotEncoder(handle_unknown="ignore", min_frequency=10).fit_transform(np.array(self.question, dtype=object)[:, None])
+        elif name == "score":
+            from carelens.feedback.features import fft_score_onehot
+
+            import pandas as pd
+
+            m = fft_score_onehot(pd.DataFrame({"fft_score": self.score}))
+        elif name == "static":
+            from carelens.feedback.embeddings import StaticEmbedder
+
+            m = StaticEmbedder().transform(self.texts)
+        elif name.startswith("static:"):
+            from carelens.feedback.embeddings import StaticEmbedder
+
+            m = StaticEmbedder(name.split(":", 1)[1]).transform(self.texts)
+        elif name == "minilm":
+            m = np.load(CACHE / "minilm_fft_v6_train.npy")[self.rows]
+        else:
+            raise KeyError(name)
+        self._cache[name] = m
+        return m
+
+    def features(self, spec: dict[str, float]):
+        blocks = []
+        for name, w in spec.items():
+            b = self.block(name)
+            blocks.append(sparse.csr_matrix(b * np.float32(w)) if not sparse.issparse(b) else b * np.float32(w))
+        return sparse.hstack(blocks, format="csr", dtype=np.float32)
+
+
+def oof_topic_scores(X, Y, C=10.0, class_weight="balanced", seed=0):
+    """Out-of-fold decision scores per label (5-fold), like TopicClassifier.fit."""
+    oof = np.full(Y.shape, -20.0)
+    for tr, te in KFold(5, shuffle=True, random_state=seed).split(X):
+        for j in range(Y.shape[1]):
+            y = Y[tr, j]
+            if y.sum() < 2:
+                continue
+            m = LogisticRegression(C=C, class_weight=class_weight, solver="liblinear", dual=True, max_iter=2000, tol=1e-3)
+            oof[te, j] = m.fit(X[tr], y).decision_function(X[te])
+    return oof
+
+
+def calibrate(oof, Y):
+    proba = np.zeros_like(oof)
+    for j in range(Y.shape[1]):
+        if Y[:, j].sum() < 2:
+            continue
+        p = LogisticRegression(C=100.0).fit(oof[:, [j]], Y[:, j])
+        proba[:, j] = p.predict_proba(oof[:, [j]])[:, 1]
+    return proba
+
+
+def thresholds(proba, Y, strategy="per_label"):
+    th = np.full(Y.shape[1], 0.5)
+    if strategy == "global":
+        fs = [f1_score(Y, proba >= t, average="macro", zero_division=0) for t in GRID]
+        return np.full(Y.shape[1], GRID[int(np.argmax(fs))])
+    g = thresholds(proba, Y, "global")[0] if strategy == "shrunk" else None
+    for j in range(Y.shape[1]):
+        if Y[:, j].sum() < 2:
+            continue
+        fs = np.array([f1_score(Y[:, j], proba[:, j] >= t, zero_division=0) for t in GRID])
+        th[j] = GRID[int(np.argmax(fs))]
+        if strategy == "shrunk":  # rare labels: lean on the global threshold
+            n = Y[:, j].sum()
+            w = n / (n + 20)
+            th[j] = w * th[j] + (1 - w) * g
+    return th
+
+
+def topic_metrics(d: Data, proba, th):
+    """Macro/micro over all 32 labels; content-free rows get 'Labelling not possible' by rule."""
+    P = (proba >= th).astype(int)
+    P[:, d.lnp] = 0
+    P[d.free] = 0
+    P[d.free, d.lnp] = 1
+    present = d.Y.sum(axis=0) > 0
+    return f1_score(d.Y[:, present], P[:, present], average="macro", zero_division=0), f1_score(d.Y, P, average="micro", zero_division=0)
+
+
+def run_topics(d: Data, name: str, spec: dict, C=10.0, class_weight="balanced", strategy="per_label", ensemble=None):
+    t0 = time.perf_counter()
+    keep = ~d.free  # models train on comments with text (content-free are labelled by rule)
+    Yk = d.Y[keep]
+    proba = np.zeros(d.Y.shape)
+    oof = oof_topic_scores(d.features(spec)[keep], Yk, C=C, class_weight=class_weight)
+    p = calibrate(oof, Yk)
+    if ensemble:
+        spec2, C2, w = ensemble
+        p2 = calibrate(oof_topic_scores(d.features(spec2)[keep], Yk, C=C2, class_weight=class_weight), Yk)
+        p = (1 - w) * p + w * p2
+    proba[keep] = p
+    th = np.full(d.Y.shape[1], 0.5)
+    th_k = thresholds(p, Yk, strategy)
+    th[:] = th_k
+    macro, micro = topic_metrics(d, proba, th)
+    print(f"topics   {name:<48} macro {macro:.3f} micro {micro:.3f}  ({time.perf_counter() - t0:.0f} s)", flush=True)
+    return proba
+
+
+def run_stacked(d: Data, name: str, spec: dict, C=10.0, mix=0.5):
+    """Label co-occurrence: a second per-label LR over all first-stage out-of-fold probabilities."""
+    t0 = time.perf_counter()
+    keep = ~d.free
+    Yk = d.Y[keep]
+    p1 = calibrate(oof_topic_scores(d.features(spec)[keep], Yk, C=C), Yk)
+    Z = np.hstack([p1, np.log(p1 + 1e-4)])
+    p2 = np.zeros_like(p1)
+    for tr, te in KFold(5, shuffle=True, random_state=1).split(Z):
+        for j in range(Yk.shape[1]):
+            if Yk[tr, j].sum() < 2:
+                continue
+            m = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000).fit(Z[tr], Yk[tr, j])
+            p2[te, j] = m.predict_proba(Z[te])[:, 1]
+    p2 = calibrate(np.log(p2 + 1e-6) - np.log(1 - p2 + 1e-6), Yk)
+    p = (1 - mix) * p1 + mix * p2
+    proba = np.zeros(d.Y.shape)
+    proba[keep] = p
+    macro, micro = topic_metrics(d, proba, thresholds(p, Yk))
+    print(f"topics   {name:<48} macro {macro:.3f} micro {micro:.3f}  ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
+def cached_oof_proba(d: Data, key: str, spec: dict, C=10.0) -> np.ndarray:
+    path = CACHE / f"oof_{key}.npy"
+    if path.exists():
+        return np.load(path)
+    keep = ~d.free
+    p = calibrate(oof_topic_scores(d.features(spec)[keep], d.Y[keep], C=C), d.Y[keep])
+    np.save(path, p)
+    return p
+
+
+def run_cached_ensemble(d: Data, name: str, parts: dict[str, tuple[dict, float]]) -> None:
+    """Average of calibrated out-of-fold probabilities of separately trained models."""
+    keep = ~d.free
+    Yk = d.Y[keep]
+    p = sum(w * cached_oof_proba(d, key, spec) for key, (spec, w) in parts.items()) / sum(w for _, w in parts.values())
+    full = np.zeros(d.Y.shape)
+    full[keep] = p
+    macro, micro = topic_metrics(d, full, thresholds(p, Yk))
+    print(f"topics   {name:<48} macro {macro:.3f} micro {micro:.3f}", flush=True)
+
+
+def run_postprocessing(d: Data, key: str = "tfidf_static", spec: dict | None = None) -> None:
+    """Decision rules on one set of out-of-fold probabilities (cheap to compare)."""
+    spec = spec or {**TFIDF, "static": 1.0}
+    keep = ~d.free
+    Yk = d.Y[keep]
+    p = cached_oof_proba(d, key, spec)
+    full = np.zeros(d.Y.shape)
+    full[keep] = p
+    for strategy in ("per_label", "global", "shrunk"):
+        th = thresholds(p, Yk, strategy)
+        macro, micro = topic_metrics(d, full, th)
+        print(f"post     {key + ': ' + strategy:<48} macro {macro:.3f} micro {micro:.3f}", flush=True)
+    th = thresholds(p, Yk)
+    for r in (0.3, 0.5, 0.7, 0.9):  # at least one label when the best is near its threshold
+        q = full.copy()
+        none = (q >= th).sum(axis=1) == 0
+        best = q.argmax(axis=1)
+        lift = none & (q[np.arange(len(q)), best] >= r * th[best]) & ~d.free
+        q[np.flatnonzero(lift), best[lift]] = 1.0
+        macro, micro = topic_metrics(d, q, th)
+        print(f"post     {key + f': at least one label if >= {r} x thr':<48} macro {macro:.3f} micro {micro:.3f}", flush=True)
+
+
+def run_sentiment(d: Data, name: str, spec: dict, C=4.0, class_weight="balanced"):
+    from carelens.feedback.sentiment import to_three_classes
+
+    t0 = time.perf_counter()
+    ok = ~d.free & ~np.isnan(d.sentiment)
+    X = d.features(spec)[ok]
+    y = d.sentiment[ok].astype(int)
+    pred = np.zeros(len(y), dtype=int)
+    for tr, te in StratifiedKFold(5, shuffle=True, random_state=0).split(X, y):
+        m = LogisticRegression(C=C, class_weight=class_weight, max_iter=3000, tol=1e-3).fit(X[tr], y[tr])
+        pred[te] = m.predict(X[te])
+    f5 = f1_score(y, pred, average="macro")
+    f3 = f1_score(to_three_classes(y), to_three_classes(pred), average="macro")
+    print(f"sentiment {name:<47} macro5 {f5:.3f} macro3 {f3:.3f}  ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
+TFIDF = {"word": 1.0, "char": 1.0}
+
+
+def experiments(d: Data, which: list[str]) -> None:
+    E = {
+        "t_tfidf": lambda: run_topics(d, "word+char TF-IDF, LR C=10", TFIDF),
+        "t_static": lambda: run_topics(d, "+ packaged static (w=1) [default]", {**TFIDF, "static": 1.0}),
+        "t_static2": lambda: run_topics(d, "+ packaged static (w=2)", {**TFIDF, "static": 2.0}),
+        "t_static05": lambda: run_topics(d, "+ packaged static (w=0.5)", {**TFIDF, "static": 0.5}),
+        "t_minilm": lambda: run_topics(d, "+ MiniLM (w=1) [accurate mode]", {**TFIDF, "minilm": 1.0}),
+        "t_minilm2": lambda: run_topics(d, "+ MiniLM (w=2)", {**TFIDF, "minilm": 2.0}),
+        "t_question": lambda: run_topics(d, "+ static + FFT question type", {**TFIDF, "static": 1.0, "question": 1.0}),
+        "t_score": lambda: run_topics(d, "+ static + FFT score", {**TFIDF, "static": 1.0, "score": 1.0}),
+        "t_C4": lambda: run_topics(d, "+ static, C=4", {**TFIDF, "static": 1.0}, C=4.0),
+        "t_C30": lambda: run_topics(d, "+ static, C=30", {**TFIDF, "static": 1.0}, C=30.0),
+        "t_noweight": lambda: run_topics(d, "+ static, no class weights", {**TFIDF, "static": 1.0}, class_weight=None),
+        "t_global": lambda: run_topics(d, "+ static, one global threshold", {**TFIDF, "static": 1.0}, strategy="global"),
+        "t_shrunk": lambda: run_topics(d, "+ static, per-label thresholds shrunk to global", {**TFIDF, "static": 1.0}, strategy="shrunk"),
+        "t_ens": lambda: run_topics(d, "ensemble: TF-IDF LR + static-emb LR (avg)", TFIDF, ensemble=({"static": 1.0}, 10.0, 0.5)),
+        "t_ens_minilm": lambda: run_topics(d, "ensemble: TF-IDF LR + MiniLM LR (avg)", TFIDF, ensemble=({"minilm": 1.0}, 10.0, 0.5)),
+        "t_stack": lambda: run_stacked(d, "+ static, stacked co-occurrence (mix 0.5)", {**TFIDF, "static": 1.0}),
+        "t_stack_only": lambda: run_stacked(d, "+ static, stacked co-occurrence only", {**TFIDF, "static": 1.0}, mix=1.0),
+        "c_tfidf": lambda: run_cached_ensemble(d, "TF-IDF LR (cached)", {"tfidf": (TFIDF, 1)}),
+        "c_static": lambda: run_cached_ensemble(d, "TF-IDF+static LR (cached)", {"tfidf_static": ({**TFIDF, "static": 1.0}, 1)}),
+        "c_minilm": lambda: run_cached_ensemble(d, "TF-IDF+MiniLM LR (cached)", {"tfidf_minilm": ({**TFIDF, "minilm": 1.0}, 1)}),
+        "c_question": lambda: run_cached_ensemble(d, "TF-IDF+static+question LR", {"tfidf_static_q": ({**TFIDF, "static": 1.0, "question": 1.0}, 1)}),
+        "c_ens_ts": lambda: run_cached_ensemble(d, "avg(TF-IDF LR, static-only LR)", {"tfidf": (TFIDF, 1), "static_only": ({"static": 1.0}, 1)}),
+        "c_ens_tsm": lambda: run_cached_ensemble(d, "avg(TF-IDF+static LR, TF-IDF+MiniLM LR)", {"tfidf_static": ({**TFIDF, "static": 1.0}, 1), "tfidf_minilm": ({**TFIDF, "minilm": 1.0}, 1)}),
+        "c_ens_tm": lambda: run_cached_ensemble(d, "avg(TF-IDF LR, MiniLM-only LR)", {"tfidf": (TFIDF, 1), "minilm_only": ({"minilm": 1.0}, 1)}),
+        "c_ens_3": lambda: run_cached_ensemble(d, "avg(TF-IDF+static LR, static-only LR)", {"tfidf_static": ({**TFIDF, "static": 1.0}, 1), "static_only": ({"static": 1.0}, 1)}),
+        "p_static": lambda: run_postprocessing(d),
+        "p_minilm": lambda: run_postprocessing(d, "tfidf_minilm", {**TFIDF, "minilm": 1.0}),
+        "s_default": lambda: run_sentiment(d, "TF-IDF + static + score, C=4 [default]", {**TFIDF, "static": 1.0, "score": 1.0}),
+        "s_noscore": lambda: run_sentiment(d, "TF-IDF + static, no score", {**TFIDF, "static": 1.0}),
+        "s_tfidf": lambda: run_sentiment(d, "TF-IDF + score", {**TFIDF, "score": 1.0}),
+        "s_minilm": lambda: run_sentiment(d, "TF-IDF + MiniLM + score", {**TFIDF, "minilm": 1.0, "score": 1.0}),
+        "s_question": lambda: run_sentiment(d, "TF-IDF + static + score + question", {**TFIDF, "static": 1.0, "score": 1.0, "question": 1.0}),
+        "s_score3": lambda: run_sentiment(d, "TF-IDF + static + score x3", {**TFIDF, "static": 1.0, "score": 3.0}),
+        "s_C1": lambda: run_sentiment(d, "TF-IDF + static + score, C=1", {**TFIDF, "static": 1.0, "score": 1.0}, C=1.0),
+        "s_C16": lambda: run_sentiment(d, "TF-IDF + static + score, C=16", {**TFIDF, "static": 1.0, "score": 1.0}, C=16.0),
+    }
+    for key in which or list(E):
+        E[key]()
+
+
+if __name__ == "__main__":
+    experiments(Data(), sys.argv[1:])

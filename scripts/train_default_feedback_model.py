@@ -1,0 +1,50 @@
+"""Train the feedback model that ships inside carelens.
+
+Data: ../shared/data/feedback/fft_v6_train.csv, the public labelled dataset of the NHS England
+Patient Experience Qualitative Data Categorisation project (published with pxtextmining, MIT),
+coded with framework v6 and mapped here to v7. The data is never committed; the model is.
+Usage: python scripts/train_default_feedback_model.py [DATA] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "feedback" / "fft_v6_train.csv"
+DEFAULT_OUT = REPO / "src" / "carelens" / "feedback" / "models" / "default"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("data", nargs="?", default=str(DEFAULT_DATA))
+    parser.add_argument("--out", default=str(DEFAULT_OUT))
+    args = parser.parse_args()
+
+    from carelens.feedback import load_framework, train_feedback_model
+    from carelens.tables import read_table
+
+    frame = read_table(args.data, dtype_str=True)
+    model = train_feedback_model(
+        frame,
+        load_framework(),
+        text_column="FFT answer",
+        source=Path(args.data).name,
+        data_description=(
+            "NHS England Patient Experience Qualitative Data Categorisation (QDC) public dataset, as "
+            "published with pxtextmining (MIT licence): FFT comments from two NHS trusts (NEAS: "
+            "ambulance, 111, patient transport; NHFT: mental health and community), coded by trained "
+            "coders with framework v6 and mapped to v7 (see frameworks/v7.yaml v6_mapping)."
+        ),
+    )
+    out = Path(args.out)
+    if out.exists():
+        shutil.rmtree(out)
+    model.save(out)
+    print(f"saved {out} ({model.card['training_seconds']} s): {model.card['cv_metrics']}")
+
+
+if __name__ == "__main__":
+    main()

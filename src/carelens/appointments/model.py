@@ -1,0 +1,358 @@
+"""The DNA risk model: gradient boosting, calibrated on a later time window, with reasons.
+
+Why this shape:
+- Gradient boosting (scikit-learn ``HistGradientBoostingClassifier``) handles missing values
+  (a first-time patient has no "days since last DNA") and interactions without feature scaling,
+  and is what the UMC Utrecht production service runs.
+- Calibration is fitted on the *latest* slice of the training period, on patients the booster
+  never saw, because reminder decisions use the probability itself (net benefit, risk bands) and
+  an uncalibrated booster drifts over time.
+- Explanations perturb one group of features at a time back to a typical value and report the
+  groups that raise the risk most, in words a booking clerk can use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+
+from carelens.appointments.features import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
+from carelens.errors import ModelError
+
+EXPLAIN_GROUPS: dict[str, list[str]] = {
+    "history": [
+        "prior_appointments", "prior_dnas", "prior_patient_cancellations", "prior_provider_cancellations",
+        "prior_appointments_365d", "prior_dnas_365d", "dna_rate_shrunk", "days_since_last_dna",
+        "days_since_last_appointment",
+    ],
+    "lead_time": ["lead_time_days"],
+    "timing": ["hour", "weekday", "month"],
+    "bookings": ["same_day_bookings", "open_bookings"],
+    "specialty": ["specialty"],
+    "site": ["site"],
+    "medium": ["consultation_medium"],
+    "first": ["first_attendance"],
+    "age": ["age"],
+    "deprivation": ["imd_decile"],
+    "distance": ["distance_km"],
+}
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+class DNAModel(ClassifierMixin, BaseEstimator):
+    """Calibrated probability that an appointment is missed, from ``features.build_features`` rows.
+
+    ``fit(X, y, time=..., groups=...)``: the last ``calibration_share`` of the period (by ``time``)
+    calibrates; its patients (``groups``) are removed from the booster's training rows so the
+    calibrator sees honest, unseen-patient scores. ``estimator="logistic"`` gives the plain
+    logistic-regression baseline with the same interface.
+    """
+
+    def __init__(
+        self,
+        estimator: str = "hgb",
+        calibration: str = "isotonic",
+        calibration_share: float = 0.2,
+        max_iter: int = 250,
+        learning_rate: float = 0.06,
+        max_leaf_nodes: int = 31,
+        min_samples_leaf: int = 80,
+        l2_regularization: float = 1.0,
+        random_state: int = 0,
+    ) -> None:
+        self.estimator = estimator
+        self.calibration = calibration
+        self.calibration_share = calibration_share
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.random_state = random_state
+
+    # -- encoding -----------------------------------------------------------------------------
+    def _encode(self, X: pd.DataFrame) -> np.ndarray:
+        missing = [c for c in FEATURES if c not in X.columns]
+        if missing:
+            raise ModelError(f"feature table lacks {missing}")
+        out = np.empty((len(X), len(FEATURES)), dtype=np.float64)
+        for j, name in enumerate(NUMERIC_FEATURES):
+            out[:, j] = X[name].to_numpy(dtype="float64")
+        for k, name in enumerate(CATEGORICAL_FEATURES):
+            cats = pd.Index(self.categories_[name])
+            codes = cats.get_indexer(X[name].astype("string").fillna("Unknown"))
+            out[:, len(NUMERIC_FEATURES) + k] = np.where(codes < 0, np.nan, codes)
+        return out
+
+    def _make_booster(self) -> Any:
+        n_num = len(NUMERIC_FEATURES)
+        if self.estimator == "hgb":
+            mask = np.array([False] * n_num + [True] * len(CATEGORICAL_FEATURES))
+            return HistGradientBoostingClassifier(
+                max_iter=self.max_iter,
+                learning_rate=self.learning_rate,
+                max_leaf_nodes=self.max_leaf_nodes,
+                min_samples_leaf=self.min_samples_leaf,
+                l2_regularization=self.l2_regularization,
+                categorical_features=mask,
+                early_stopping=False,
+                random_state=self.random_state,
+            )
+        if self.estimator == "logistic":
+            from sklearn.compose import ColumnTransformer
+            from sklearn.impute import SimpleImputer
+            from sklearn.pipeline import make_pipeline
+            from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+            cols = list(range(len(FEATURES)))
+            prep = ColumnTransformer(
+                [
+                    ("num", make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler()), cols[:n_num]),
+                    ("cat", make_pipeline(SimpleImputer(strategy="constant", fill_value=-1), OneHotEncoder(handle_unknown="ignore")), cols[n_num:]),
+                ]
+            )
+            return make_pipeline(prep, LogisticRegression(max_iter=2000, C=1.0))
+        raise ModelError(f"unknown estimator {self.estimator!r}; use 'hgb' or 'logistic'")
+
+    # -- fitting -------------------------------------------------------------------------------
+    def fit(self, X: pd.DataFrame, y: Any, *, time: Any = None, groups: Any = None) -> DNAModel:
+        y = np.asarray(y, dtype=float)
+        if np.isnan(y).any():
+            raise ModelError("labels must be 0/1 (drop cancelled and future appointments first)")
+        if len(np.unique(y)) < 2:
+            raise ModelError("training data needs both attended and missed appointments")
+        self.categories_ = {c: sorted(X[c].astype("string").fillna("Unknown").unique().tolist()) for c in CATEGORICAL_FEATURES}
+        self.classes_ = np.array([0, 1])
+        self.feature_names_in_ = np.array(FEATURES, dtype=object)
+        self.n_features_in_ = len(FEATURES)
+        Z = self._encode(X)
+        n = len(y)
+        order = np.argsort(np.asarray(time, dtype="datetime64[ns]") if time is not None else np.arange(n), kind="stable")
+        n_cal = int(round(n * self.calibration_share)) if self.calibration != "none" else 0
+        cal = np.zeros(n, dtype=bool)
+        cal[order[n - n_cal:]] = True
+        train = ~cal
+        if groups is not None and n_cal:
+            g = np.asarray(groups)
+            train &= ~np.isin(g, np.unique(g[cal]))  # calibration patients never train the booster
+        if n_cal and (train.sum() < 50 or len(np.unique(y[train])) < 2 or len(np.unique(y[cal])) < 2):
+            raise ModelError("too few appointments to hold out a calibration window; use more data")
+        self.booster_ = self._make_booster().fit(Z[train], y[train])
+        raw_cal = self._raw(Z[cal]) if n_cal else self._raw(Z[train])
+        y_cal = y[cal] if n_cal else y[train]
+        if self.calibration == "isotonic":
+            self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw_cal, y_cal)
+        elif self.calibration == "platt":
+            self.calibrator_ = LogisticRegression(C=1e6).fit(raw_cal.reshape(-1, 1), y_cal)
+        elif self.calibration == "none":
+            self.calibrator_ = None
+        else:
+            raise ModelError(f"unknown calibration {self.calibration!r}; use isotonic, platt or none")
+        p_cal = self._calibrate(raw_cal)
+        # Risk bands from the calibration window: top 10 % "high", next 20 % "medium".
+        self.band_thresholds_ = np.quantile(p_cal, [0.7, 0.9]).tolist()
+        self.reference_ = self._reference(X.iloc[np.flatnonzero(train)])
+        self.n_train_ = int(train.sum())
+        self.n_calibration_ = int(n_cal)
+        self.train_dna_rate_ = float(y[train].mean())
+        return self
+
+    def _reference(self, X: pd.DataFrame) -> dict[str, Any]:
+        ref: dict[str, Any] = {}
+        for name in NUMERIC_FEATURES:
+            values = X[name].to_numpy(dtype="float64")
+            ref[name] = float(np.nanmedian(values)) if np.isfinite(values).any() else float("nan")
+        for name in CATEGORICAL_FEATURES:
+            ref[name] = str(X[name].astype("string").fillna("Unknown").mode().iloc[0])
+        return ref
+
+    # -- prediction ----------------------------------------------------------------------------
+    def _raw(self, Z: np.ndarray) -> np.ndarray:
+        if self.estimator == "hgb":
+            return self.booster_.decision_function(Z)
+        return self.booster_.decision_function(Z)
+
+    def _calibrate(self, raw: np.ndarray) -> np.ndarray:
+        if self.calibrator_ is None:
+            return 1 / (1 + np.exp(-raw))
+        if isinstance(self.calibrator_, IsotonicRegression):
+            return self.calibrator_.predict(raw)
+        return self.calibrator_.predict_proba(raw.reshape(-1, 1))[:, 1]
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        p = self._calibrate(self._raw(self._encode(X)))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] >= self.band_thresholds_[1]).astype(int)
+
+    def risk_band(self, p: np.ndarray) -> np.ndarray:
+        low, high = self.band_thresholds_
+        return np.where(p >= high, "high", np.where(p >= low, "medium", "low"))
+
+    # -- explanations --------------------------------------------------------------------------
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Log-odds change when each feature group is reset to its typical (training median) value.
+
+        Positive = this group pushes the risk up for this appointment. One extra prediction per
+        group, so it stays fast on a million rows.
+        """
+        Z = self._encode(X)
+        base = self._raw(Z)
+        ref_row = self._encode(pd.DataFrame({k: [v] for k, v in self.reference_.items()}))[0]
+        out = {}
+        for group, names in EXPLAIN_GROUPS.items():
+            idx = [FEATURES.index(n) for n in names]
+            saved = Z[:, idx].copy()
+            Z[:, idx] = ref_row[idx]
+            out[group] = base - self._raw(Z)
+            Z[:, idx] = saved
+        return pd.DataFrame(out, index=X.index)
+
+    def explain(self, X: pd.DataFrame, *, top: int = 3, min_logodds: float = 0.05) -> list[str]:
+        """The main reasons behind each score, e.g. "2 missed appointments in the last year"."""
+        contrib = self.contributions(X)
+        values = contrib.to_numpy()
+        groups = list(contrib.columns)
+        order = np.argsort(-values, axis=1)[:, :top]
+        reasons: list[str] = []
+        Xr = X.reset_index(drop=True)
+        for i in range(len(X)):
+            words = [
+                describe(groups[j], Xr, i) for j in order[i] if values[i, j] >= min_logodds
+            ]
+            reasons.append("; ".join(w for w in words if w))
+        return reasons
+
+    # -- persistence ---------------------------------------------------------------------------
+    def save(self, directory: str | Path, card: dict[str, Any]) -> str:
+        """Write ``model.skops`` and ``card.json`` (+ ``MODEL_CARD.md``); return the model version."""
+        import skops.io as sio
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        blob = sio.dumps(self)
+        version = hashlib.sha256(blob).hexdigest()[:12]
+        (directory / "model.skops").write_bytes(blob)
+        card = {**card, "model_version": version, "kind": "carelens-appointments-dna"}
+        (directory / "card.json").write_text(json.dumps(card, indent=2, default=_json_default))
+        from carelens.appointments.card import render_markdown
+
+        (directory / "MODEL_CARD.md").write_text(render_markdown(card))
+        return version
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def describe(group: str, X: pd.DataFrame, i: int) -> str:
+    """Plain words for one reason group of row ``i``."""
+    row = X.iloc[i]
+    if group == "history":
+        recent, ever = int(row["prior_dnas_365d"]), int(row["prior_dnas"])
+        if recent:
+            return f"{recent} missed appointment{'s' if recent > 1 else ''} in the last year"
+        if ever:
+            return f"{ever} missed appointment{'s' if ever > 1 else ''} before"
+        cancels = int(row["prior_patient_cancellations"])
+        if cancels:
+            return f"cancelled {cancels} appointment{'s' if cancels > 1 else ''} before"
+        if int(row["prior_appointments"]) == 0:
+            return "no previous appointments on record"
+        return "appointment history"
+    if group == "lead_time":
+        return f"booked {int(round(float(row['lead_time_days'])))} days ahead"
+    if group == "timing":
+        hour = float(row["hour"])
+        hh, mm = int(hour), int(round((hour - int(hour)) * 60))
+        return f"{WEEKDAYS[int(row['weekday'])]} {hh:02d}:{mm:02d} slot"
+    if group == "bookings":
+        k = int(row["open_bookings"] + row["same_day_bookings"])
+        return f"{k} other appointment{'s' if k != 1 else ''} booked" if k else "no other appointments booked"
+    if group == "specialty":
+        return f"{row['specialty']} clinic"
+    if group == "site":
+        return f"at {row['site']}"
+    if group == "medium":
+        return f"{str(row['consultation_medium']).lower()} appointment"
+    if group == "first":
+        return "first appointment" if str(row["first_attendance"]).lower().startswith("first") else "follow-up appointment"
+    if group == "age":
+        return f"aged {int(row['age'])}" if np.isfinite(row["age"]) else ""
+    if group == "deprivation":
+        return f"lives in IMD decile {int(row['imd_decile'])}" if np.isfinite(row["imd_decile"]) else ""
+    if group == "distance":
+        return f"lives {float(row['distance_km']):.0f} km away" if np.isfinite(row["distance_km"]) else ""
+    return group
+
+
+@dataclass
+class LoadedModel:
+    model: DNAModel
+    card: dict[str, Any]
+    directory: Path
+
+    @property
+    def version(self) -> str:
+        return str(self.card.get("model_version", "unknown"))
+
+    @property
+    def gap_days(self) -> float:
+        return float(self.card.get("gap_days", 3.0))
+
+
+_SAFE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "carelens.appointments.model.DNAModel")
+
+
+def load_model(directory: str | Path) -> LoadedModel:
+    """Load a model folder, refusing any skops content outside an allow-list (no bare pickle)."""
+    import skops.io as sio
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ModelError("a model is a folder (with card.json and model.skops); not found", file=str(directory))
+    card_path, model_path = directory / "card.json", directory / "model.skops"
+    if not card_path.exists() or not model_path.exists():
+        raise ModelError("not a carelens appointments model (card.json or model.skops missing)", file=str(directory))
+    try:
+        card = json.loads(card_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"card.json is not valid JSON: {exc}", file=str(card_path)) from exc
+    if card.get("kind") != "carelens-appointments-dna":
+        raise ModelError("card.json is not an appointments DNA model card", file=str(card_path))
+    try:
+        untrusted = sio.get_untrusted_types(file=model_path)
+    except Exception as exc:  # corrupt or foreign file
+        raise ModelError(f"not a readable skops file ({type(exc).__name__})", file=str(model_path)) from exc
+    unsafe = [t for t in untrusted if not t.startswith(_SAFE_PREFIXES)]
+    if unsafe:
+        raise ModelError(f"model file holds types outside the allow-list: {unsafe[:3]}", file=str(model_path))
+    try:
+        model = sio.load(model_path, trusted=untrusted)
+    except Exception as exc:
+        raise ModelError(f"could not load the model ({type(exc).__name__}: {exc})", file=str(model_path)) from exc
+    if not isinstance(model, DNAModel):
+        raise ModelError("model.skops does not hold a DNAModel", file=str(model_path))
+    return LoadedModel(model=model, card=card, directory=directory)

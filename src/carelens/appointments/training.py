@@ -1,0 +1,104 @@
+"""Train-validate-refit: the procedure behind ``carelens appointments train``.
+
+Validation is on a later time window (default the last six months with outcomes), and patients
+seen in that window are removed from training ("patients grouped"), so the figures describe
+appointments of people the model has never seen, in months it has never seen. The saved model is
+then refitted on every appointment with an outcome, using the same settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from carelens.appointments.evaluation import CostModel, fairness_table, metrics
+from carelens.appointments.features import DEFAULT_GAP_DAYS, build_features
+from carelens.appointments.model import DNAModel
+from carelens.errors import TableError
+
+
+@dataclass
+class Split:
+    train: np.ndarray  # boolean masks over the appointments frame
+    valid: np.ndarray
+    unseen: np.ndarray  # validation rows whose patient has no training row
+    cut: pd.Timestamp
+
+
+def temporal_split(appointments: pd.DataFrame, *, valid_months: int = 6, group_patients: bool = True) -> Split:
+    labelled = appointments["dna"].notna().to_numpy()
+    if not labelled.any():
+        raise TableError("no appointments with an attended/DNA outcome to learn from")
+    when = appointments["appointment_datetime"]
+    last = when[labelled].max()
+    cut = (last - pd.DateOffset(months=valid_months)).normalize() + pd.Timedelta(days=1)
+    valid = labelled & (when >= cut).to_numpy()
+    train = labelled & (when < cut).to_numpy()
+    patients = appointments["patient_id"].to_numpy()
+    if group_patients:
+        train &= ~np.isin(patients, np.unique(patients[valid]))
+    unseen = valid & ~np.isin(patients, np.unique(patients[train]))
+    return Split(train=train, valid=valid, unseen=unseen, cut=cut)
+
+
+def _fit(features: pd.DataFrame, appointments: pd.DataFrame, mask: np.ndarray, params: dict[str, Any]) -> DNAModel:
+    rows = np.flatnonzero(mask)
+    if len(rows) < 200:
+        raise TableError(f"only {len(rows)} appointments with outcomes to train on; need at least 200")
+    return DNAModel(**params).fit(
+        features.iloc[rows],
+        appointments["dna"].to_numpy()[rows],
+        time=appointments["appointment_datetime"].to_numpy()[rows],
+        groups=appointments["patient_id"].to_numpy()[rows],
+    )
+
+
+def train_and_validate(
+    appointments: pd.DataFrame,
+    *,
+    gap_days: float = DEFAULT_GAP_DAYS,
+    valid_months: int = 6,
+    refit: bool = True,
+    cost: CostModel | None = None,
+    columns: dict[str, str] | None = None,
+    **params: Any,
+) -> tuple[DNAModel, dict[str, Any]]:
+    """Return the model to save and its card (validation figures, fairness, settings)."""
+    features = build_features(appointments, gap_days=gap_days)
+    split = temporal_split(appointments, valid_months=valid_months)
+    if not split.valid.any() or not split.train.any():
+        raise TableError(
+            f"cannot hold out the last {valid_months} months for validation: the table needs outcomes before "
+            "and after that point (try --valid-months smaller)"
+        )
+    model = _fit(features, appointments, split.train, params)
+    vrows = np.flatnonzero(split.valid)
+    y_valid = appointments["dna"].to_numpy()[vrows]
+    p_valid = model.predict_proba(features.iloc[vrows])[:, 1]
+    validation = metrics(y_valid, p_valid, cost)
+    fairness = fairness_table(appointments.iloc[vrows], y_valid, p_valid)
+    final = _fit(features, appointments, appointments["dna"].notna().to_numpy(), params) if refit else model
+    when = appointments["appointment_datetime"][appointments["dna"].notna()]
+    card = {
+        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "estimator": final.estimator,
+        "calibration": final.calibration,
+        "params": final.get_params(),
+        "gap_days": gap_days,
+        "columns": columns or {},
+        "n_training": int(final.n_train_ + final.n_calibration_),
+        "training_period": f"{when.min():%Y-%m-%d} to {when.max():%Y-%m-%d}",
+        "band_thresholds": final.band_thresholds_,
+        "validation_note": (
+            f"Trained on appointments before {split.cut:%Y-%m-%d} of patients not seen after it, validated on "
+            f"{int(split.valid.sum()):,} appointments from {split.cut:%Y-%m-%d} on. "
+            + ("The saved model was then refitted on all appointments with the same settings." if refit else "")
+        ),
+        "validation": validation,
+        "fairness": fairness.to_dict(orient="records"),
+    }
+    return final, card
