@@ -179,7 +179,7 @@ def run_peer(data: Path, workdir: Path) -> dict:
     in_path, out_path = workdir / "peer_in.json", workdir / "peer_out.json"
     in_path.write_text(json.dumps(spec), encoding="utf-8")
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.run([str(PEER_PYTHON), str(PEER_RUNNER), str(in_path), str(out_path)], env=env, capture_output=True, text=True)
+    proc = subprocess.run([str(PEER_PYTHON), str(PEER_RUNNER), str(in_path), str(out_path)], env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"pxtextmining runner failed:\n{proc.stderr[-3000:]}")
     result = json.loads(out_path.read_text(encoding="utf-8"))
@@ -197,7 +197,7 @@ def _worker(side: str, data: Path, out: Path, embedder: str) -> None:
 def _spawn(side: str, data: Path, embedder: str, workdir: Path) -> dict:
     out = workdir / f"{side}.json"
     cmd = [sys.executable, __file__, "--worker", side, "--data", str(data), "--worker-out", str(out), "--embedder", embedder]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"{side} side failed:\n{proc.stderr[-3000:]}")
     return json.loads(out.read_text(encoding="utf-8"))
@@ -219,7 +219,7 @@ def main() -> None:
         _worker(args.worker, args.data, args.worker_out, args.embedder)
         return
 
-    frame, Y, names = load_data(args.data)
+    frame, Y, _ = load_data(args.data)
     train, test = fixed_split(Y)
     s_true = sentiment_values(frame)[test]
     Y_test = Y[test]

@@ -27,7 +27,7 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import KFold, StratifiedKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from feedback import DEFAULT_DATA, REPO, fixed_split, load_data, sentiment_values  # noqa: E402
+from feedback import DEFAULT_DATA, REPO, fixed_split, load_data, sentiment_values
 
 CACHE = REPO / "benchmarks" / ".cache"
 GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
@@ -69,9 +69,9 @@ class Data:
         elif name == "question":
             m = OneHotEncoder(handle_unknown="ignore", min_frequency=10).fit_transform(np.array(self.question, dtype=object)[:, None])
         elif name == "score":
-            from carelens.feedback.features import fft_score_onehot
-
             import pandas as pd
+
+            from carelens.feedback.features import fft_score_onehot
 
             m = fft_score_onehot(pd.DataFrame({"fft_score": self.score}))
         elif name == "static":
@@ -107,6 +107,30 @@ def oof_topic_scores(X, Y, C=10.0, class_weight="balanced", seed=0):
                 continue
             m = LogisticRegression(C=C, class_weight=class_weight, solver="liblinear", dual=True, max_iter=2000, tol=1e-3)
             oof[te, j] = m.fit(X[tr], y).decision_function(X[te])
+    return oof
+
+
+def oof_nb_scores(X, Y, n_sparse: int, C=10.0, alpha=1.0, seed=0):
+    """NB-LR (Wang & Manning 2012): per label, scale TF-IDF columns by the log-count ratio.
+
+    At prediction the scaling folds into the weights (w * r), so it costs nothing at run time.
+    Dense columns (embeddings, beyond ``n_sparse``) keep scale 1.
+    """
+    oof = np.full(Y.shape, -20.0)
+    X = sparse.csr_matrix(X)
+    for tr, te in KFold(5, shuffle=True, random_state=seed).split(X):
+        Xtr = X[tr]
+        for j in range(Y.shape[1]):
+            y = Y[tr, j]
+            if y.sum() < 2:
+                continue
+            p = alpha + np.asarray(Xtr[y == 1].sum(axis=0)).ravel()
+            q = alpha + np.asarray(Xtr[y == 0].sum(axis=0)).ravel()
+            r = np.ones(X.shape[1], dtype=np.float32)  # dense columns (embeddings) keep scale 1
+            r[:n_sparse] = np.log((p[:n_sparse] / p[:n_sparse].sum()) / (q[:n_sparse] / q[:n_sparse].sum()))
+            D = sparse.diags(r)
+            m = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", dual=True, max_iter=2000, tol=1e-3)
+            oof[te, j] = m.fit(Xtr @ D, y).decision_function(X[te] @ D)
     return oof
 
 
@@ -173,7 +197,7 @@ def run_stacked(d: Data, name: str, spec: dict, C=10.0, mix=0.5):
     t0 = time.perf_counter()
     keep = ~d.free
     Yk = d.Y[keep]
-    p1 = calibrate(oof_topic_scores(d.features(spec)[keep], Yk, C=C), Yk)
+    p1 = cached_oof_proba(d, "tfidf_static", spec, C=C)
     Z = np.hstack([p1, np.log(p1 + 1e-4)])
     p2 = np.zeros_like(p1)
     for tr, te in KFold(5, shuffle=True, random_state=1).split(Z):
@@ -209,6 +233,20 @@ def run_cached_ensemble(d: Data, name: str, parts: dict[str, tuple[dict, float]]
     full[keep] = p
     macro, micro = topic_metrics(d, full, thresholds(p, Yk))
     print(f"topics   {name:<48} macro {macro:.3f} micro {micro:.3f}", flush=True)
+
+
+def run_nb(d: Data, name: str, spec: dict, C=10.0, key: str | None = None) -> None:
+    t0 = time.perf_counter()
+    keep = ~d.free
+    Yk = d.Y[keep]
+    n_sparse = sum(d.block(k).shape[1] for k in spec if k in ("word", "char"))
+    p = calibrate(oof_nb_scores(d.features(spec)[keep], Yk, n_sparse, C=C), Yk)
+    if key:
+        np.save(CACHE / f"oof_{key}.npy", p)
+    full = np.zeros(d.Y.shape)
+    full[keep] = p
+    macro, micro = topic_metrics(d, full, thresholds(p, Yk))
+    print(f"topics   {name:<48} macro {macro:.3f} micro {micro:.3f}  ({time.perf_counter() - t0:.0f} s)", flush=True)
 
 
 def run_postprocessing(d: Data, key: str = "tfidf_static", spec: dict | None = None) -> None:
@@ -280,6 +318,9 @@ def experiments(d: Data, which: list[str]) -> None:
         "c_ens_tsm": lambda: run_cached_ensemble(d, "avg(TF-IDF+static LR, TF-IDF+MiniLM LR)", {"tfidf_static": ({**TFIDF, "static": 1.0}, 1), "tfidf_minilm": ({**TFIDF, "minilm": 1.0}, 1)}),
         "c_ens_tm": lambda: run_cached_ensemble(d, "avg(TF-IDF LR, MiniLM-only LR)", {"tfidf": (TFIDF, 1), "minilm_only": ({"minilm": 1.0}, 1)}),
         "c_ens_3": lambda: run_cached_ensemble(d, "avg(TF-IDF+static LR, static-only LR)", {"tfidf_static": ({**TFIDF, "static": 1.0}, 1), "static_only": ({"static": 1.0}, 1)}),
+        "nb_static": lambda: run_nb(d, "NB-LR: TF-IDF(NB-scaled)+static, C=10", {**TFIDF, "static": 1.0}, key="nb_static"),
+        "nb_static_C1": lambda: run_nb(d, "NB-LR: TF-IDF(NB-scaled)+static, C=1", {**TFIDF, "static": 1.0}, C=1.0, key="nb_static_C1"),
+        "c_ens_nb": lambda: run_cached_ensemble(d, "avg(TF-IDF+static LR, NB-LR)", {"tfidf_static": ({**TFIDF, "static": 1.0}, 1), "nb_static": ({}, 1)}),
         "p_static": lambda: run_postprocessing(d),
         "p_minilm": lambda: run_postprocessing(d, "tfidf_minilm", {**TFIDF, "minilm": 1.0}),
         "s_default": lambda: run_sentiment(d, "TF-IDF + static + score, C=4 [default]", {**TFIDF, "static": 1.0, "score": 1.0}),

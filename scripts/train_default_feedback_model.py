@@ -21,6 +21,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("data", nargs="?", default=str(DEFAULT_DATA))
     parser.add_argument("--out", default=str(DEFAULT_OUT))
+    # added by the benchmark engineer: the embedder is the one knob the research (BENCHMARKS.md) varies
+    parser.add_argument("--embedder", default="packaged", help="packaged (default), none, or a model folder")
     args = parser.parse_args()
 
     from carelens.feedback import load_framework, train_feedback_model
@@ -31,6 +33,7 @@ def main() -> None:
         frame,
         load_framework(),
         text_column="FFT answer",
+        embedder=args.embedder,
         source=Path(args.data).name,
         data_description=(
             "NHS England Patient Experience Qualitative Data Categorisation (QDC) public dataset, as "

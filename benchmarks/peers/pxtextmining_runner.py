@@ -48,7 +48,8 @@ def main(in_path: str, out_path: str) -> None:
     )
     from pxtextmining.params import q_map
 
-    spec = json.loads(open(in_path, encoding="utf-8").read())
+    with open(in_path, encoding="utf-8") as f:
+        spec = json.load(f)
     labels = spec["labels"]
 
     def frame(part: dict) -> pd.DataFrame:

@@ -103,6 +103,8 @@ def train(
     sentiment_column: str = typer.Option(None, "--sentiment-column", help='Sentiment 1-5 column (default: "Comment sentiment" if present).'),
     score_column: str = typer.Option(None, "--score-column", help="FFT score column used as a sentiment feature (default: auto)."),
     embedder: str = typer.Option("packaged", "--embedder", help='"packaged" (static, fast), "none", or a local sentence-transformers/model2vec folder.'),
+    include_corrections: bool = typer.Option(False, "--include-corrections", help="Also train on staff corrections stored in the feedback store."),
+    db: str = typer.Option(None, "--db", help="Store for --include-corrections (URL or DuckDB file; default: settings)."),
 ) -> None:
     """Train topic and sentiment models on a trust's own labels and framework."""
     from carelens.feedback.framework import load_framework
@@ -112,6 +114,8 @@ def train(
     frame = read_table(data, dtype_str=True)
     text_col = resolve_text_column(frame, text_column, str(data))
     framework = load_framework(framework_file) if framework_file else None
+    if include_corrections:
+        frame = corrections_hook(frame, framework, text_col, db)
     with progress_task_spinner("Training topic and sentiment models"):
         model = train_feedback_model(
             frame, framework, text_column=text_col, labels_column=labels_column, label_sep=label_sep,
@@ -206,3 +210,39 @@ def evaluate(
         console.print(f"sentiment: 5-class accuracy {s['accuracy_5']:.3f}, macro F1 {s['macro_f1_5']:.3f}; "
                       f"3-class accuracy {s['accuracy_3']:.3f}, macro F1 {s['macro_f1_3']:.3f} ({s['rows']:,} rows)")
     console.print(f"reports: {paths['json']}, {paths['markdown']}, {paths['html']}")
+
+
+@app.command()
+def load(
+    input_file: Path = typer.Argument(..., metavar="FILE", help="Trust FFT export (CSV, XLSX or parquet)."),
+    db: str = typer.Option(None, "--db", help="SQLAlchemy URL or DuckDB file (default: settings' database_url)."),
+    mapping: list[str] = typer.Option(None, "--map", help='Column mapping, repeatable: --map "comment_text=FFT answer". '
+                                      "Fields: comment_id, date, comment_text, question, fft_score, location_1..3, demographics."),
+    mapping_file: Path = typer.Option(None, "--mapping-file", help="YAML/JSON file of field: column pairs."),
+    model_dir: Path = typer.Option(None, "--model", help="Model folder (default: the packaged model)."),
+    strict: bool = typer.Option(False, "--strict", help="Fail the whole load on any bad date or score."),
+) -> None:
+    """Validate, classify and store comments in one transaction; loading the same file twice adds nothing."""
+    from carelens.feedback.loading import load_comments, parse_mapping_args
+
+    result = load_comments(input_file, db=db, mapping=parse_mapping_args(mapping, mapping_file),
+                           model_path=model_dir, strict=strict, source=str(input_file))
+    for message in result.messages[:20]:
+        _err(f"warning: {message}")
+    if len(result.messages) > 20:
+        _err(f"warning: ... and {len(result.messages) - 20:,} more")
+    typer.echo(result.summary())
+
+
+def corrections_hook(frame, framework, text_column: str, db: str | None):
+    """``train --include-corrections``: append staff corrections from the store as training rows."""
+    import pandas as pd
+
+    from carelens.feedback.framework import load_framework
+    from carelens.feedback.loading import corrections_training_frame
+    from carelens.store.engine import get_engine
+
+    extra = corrections_training_frame(get_engine(db), framework or load_framework(), text_column=text_column,
+                                       columns=[str(c) for c in frame.columns])
+    _err(f"adding {len(extra):,} corrected comments from the store")
+    return pd.concat([frame, extra.astype(str)], ignore_index=True) if len(extra) else frame

@@ -110,7 +110,8 @@ class SentenceTransformerEmbedder:
     def transform(self, texts: Sequence[str]) -> np.ndarray:
         texts = ["" if t is None else str(t) for t in texts]
         if len(texts) == 0:
-            return np.zeros((0, int(self._model.get_sentence_embedding_dimension())), dtype=np.float32)
+            dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+            return np.zeros((0, int(dim())), dtype=np.float32)
         return np.asarray(
             self._model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True), dtype=np.float32
         )

@@ -92,22 +92,26 @@ class TopicClassifier(BaseEstimator, ClassifierMixin):
         self.features_ = clone(self.features) if self.features is not None else TextFeatures()
         Xf = self.features_.fit_transform(X)
         positives = Y.sum(axis=0)
-        # a label needs positives in every CV fold's training part, and some negatives
+        # a label needs a few positives (and some negatives) to be learnt at all
         active = (positives >= max(self.min_positives, 2)) & (positives < len(Y))
-        n_splits = max(2, min(self.cv, int(positives[active].min()) if active.any() else 2))
+        # only labels with enough positives for every fold get calibrated, tuned thresholds;
+        # rarer ones keep the balanced model's own boundary (probability 0.5)
+        tuned = active & (positives >= 2 * self.cv)
         oof = np.full(Y.shape, -20.0)
-        for train, test in KFold(n_splits, shuffle=True, random_state=self.random_state).split(Xf):
-            fold_active = active & (Y[train].sum(axis=0) >= 2) & (Y[train].sum(axis=0) < len(train))
-            coef, intercept = self._fit_all(Xf[train], Y[train], fold_active)
-            oof[test] = self._scores(Xf[test], coef, intercept)
+        if tuned.any():
+            for train, test in KFold(self.cv, shuffle=True, random_state=self.random_state).split(Xf):
+                fold_tuned = tuned & (Y[train].sum(axis=0) >= 2) & (Y[train].sum(axis=0) < len(train))
+                coef, intercept = self._fit_all(Xf[train], Y[train], fold_tuned)
+                oof[test] = self._scores(Xf[test], coef, intercept)
         self.platt_ = np.tile(np.array([1.0, 0.0]), (Y.shape[1], 1))
         self.thresholds_ = np.full(Y.shape[1], 0.5)
-        for j in np.flatnonzero(active):
+        for j in np.flatnonzero(tuned):
             platt = LogisticRegression(C=100.0).fit(oof[:, [j]], Y[:, j])
             self.platt_[j] = (platt.coef_[0, 0], platt.intercept_[0])
             proba = _sigmoid(oof[:, j] * self.platt_[j, 0] + self.platt_[j, 1])
             f1s = [f1_score(Y[:, j], proba >= t, zero_division=0) for t in THRESHOLD_GRID]
             self.thresholds_[j] = float(THRESHOLD_GRID[int(np.argmax(f1s))])
+        self.tuned_ = tuned
         self._cv_targets_ = Y  # out-of-fold targets and probabilities feed the model card
         self.cv_proba_ = _sigmoid(oof * self.platt_[:, 0] + self.platt_[:, 1])
         self.coef_, self.intercept_ = self._fit_all(Xf, Y, active)

@@ -54,6 +54,7 @@ def train_feedback_model(
     sentiment_column: str | None = "auto",
     fft_score_column: str | None = "auto",
     embedder: str | None = "packaged",
+    use_framework_examples: bool = True,
     cv: int = 5,
     n_jobs: int = 2,
     source: str | None = None,
@@ -83,7 +84,19 @@ def train_feedback_model(
     features = TextFeatures(embedder=embedder)
     topics = TopicClassifier(features=features, labels=framework.learnable_labels, cv=cv, n_jobs=n_jobs)
     kept_texts = [t for t, k in zip(texts, keep) if k]
-    topics.fit(frame_for(kept_texts), Y[keep])
+    Y_fit = Y[keep]
+    if use_framework_examples:
+        # the framework's own example comments are extra training rows: they give labels that are
+        # rare in a trust's data (e.g. "Parking", one example in the public data) enough to learn from
+        examples = [(ex, j) for j, name in enumerate(framework.learnable_labels)
+                    for label in framework.labels if label.name == name for ex in label.examples]
+        if examples:
+            extra = np.zeros((len(examples), Y.shape[1]), dtype=Y.dtype)
+            for i, (_, j) in enumerate(examples):
+                extra[i, j] = 1
+            kept_texts = kept_texts + [ex for ex, _ in examples]
+            Y_fit = np.vstack([Y_fit, extra])
+    topics.fit(frame_for(kept_texts), Y_fit)
 
     sentiment = None
     sentiment_summary: dict = {"trained": False}
@@ -126,13 +139,14 @@ def build_card(topics: TopicClassifier, framework: Framework, sentiment: dict, *
             per_label[name] = {
                 "positives": int(topics.n_positives_[j]),
                 "threshold": float(topics.thresholds_[j]),
-                "cv_f1": round(float(f1_score(y_true[:, j], pred[:, j], zero_division=0)), 4) if topics.active_[j] else None,
+                "cv_f1": round(float(f1_score(y_true[:, j], pred[:, j], zero_division=0)), 4) if topics.tuned_[j] else None,
             }
-        active = topics.active_
+        active = topics.tuned_
         metrics = {
             "topic_macro_f1_cv": round(float(f1_score(y_true[:, active], pred[:, active], average="macro", zero_division=0)), 4),
             "topic_micro_f1_cv": round(float(f1_score(y_true, pred, average="micro", zero_division=0)), 4),
-            "note": "out-of-fold on the training data, comments with text only; 'Labelling not possible' is set by rule",
+            "note": ("out-of-fold on the training data, comments with text only, over labels with enough "
+                     "examples to cross-validate; 'Labelling not possible' is set by rule"),
         }
     stamp = datetime.now(timezone.utc)
     return {

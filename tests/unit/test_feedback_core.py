@@ -1,0 +1,217 @@
+"""Feedback capability: framework as data, content-free rule, estimators, safe model folders."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from carelens.errors import ConfigError, ModelError, TableError
+from carelens.feedback import FeedbackModel, load_framework, train_feedback_model
+from carelens.feedback.labels import joined_labels, parse_flag_column
+from carelens.feedback.synth import generate_comments
+from carelens.feedback.text import clean_text, is_content_free
+
+TRUST_FRAMEWORK = {
+    "name": "Trust codes",
+    "version": "2025",
+    "categories": [
+        {"name": "Care", "labels": [{"name": "Kindness"}, {"name": "Waiting"}]},
+        {"name": "Hotel", "labels": [{"name": "Meals"}, {"name": "Car park"}, {"name": "Cleanliness"}]},
+    ],
+}
+PHRASES = {
+    "Kindness": ["the nurses were kind", "staff were lovely and caring", "a very rude doctor"],
+    "Waiting": ["I waited hours", "seen very quickly", "the delay was too long"],
+    "Meals": ["the food was cold", "lovely meals", "nice sandwiches and tea"],
+    "Car park": ["no spaces in the car park", "parking costs too much", "easy parking"],
+    "Cleanliness": ["dirty toilets", "spotless ward", "the floor was filthy"],
+}
+
+
+def trust_training_frame(n: int = 240, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    names = list(PHRASES)
+    rows = []
+    for i in range(n):
+        chosen = list(rng.choice(names, size=int(rng.integers(1, 3)), replace=False))
+        text = " and ".join(PHRASES[c][int(rng.integers(3))] for c in chosen)
+        negative = any(w in text for w in ("rude", "cold", "dirty", "filthy", "hours", "delay", "no spaces", "too much"))
+        rows.append({"id": i, "comment": text, "codes": "; ".join(chosen), "mood": 4 if negative else 2})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def trust_model(tmp_path_factory):
+    from carelens.feedback.framework import Framework
+
+    framework = Framework.from_dict(TRUST_FRAMEWORK)
+    frame = trust_training_frame()
+    model = train_feedback_model(frame, framework, text_column="comment", labels_column="codes",
+                                 sentiment_column="mood", fft_score_column=None, cv=3, n_jobs=1)
+    path = tmp_path_factory.mktemp("model")
+    model.save(path)
+    return FeedbackModel.load(path)
+
+
+def test_default_framework_is_v7_with_32_subcategories_in_10_categories():
+    fw = load_framework()
+    assert len(fw.labels) == 32
+    assert len(fw.categories) == 10
+    assert fw.category_of("Parking") == "Service location, travel & transport"
+    assert "Labelling not possible" not in fw.learnable_labels
+    assert all(label.description for label in fw.labels)
+
+
+def test_trust_framework_from_csv_and_yaml(tmp_path):
+    csv = tmp_path / "fw.csv"
+    csv.write_text("label,category,description\nKindness,Care,staff kindness\nMeals,Hotel,food\n")
+    fw = load_framework(csv)
+    assert fw.label_names == ["Kindness", "Meals"]
+    assert fw.category_of("Meals") == "Hotel"
+    yml = tmp_path / "fw.yaml"
+    yml.write_text("categories:\n  - name: A\n    labels: [One, Two]\n")
+    assert load_framework(yml).label_names == ["One", "Two"]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("categories: []\n", "no labels"),
+        ("categories:\n  - name: A\n    labels: [X, X]\n", "appears twice"),
+        ("just text", "categories"),
+    ],
+)
+def test_bad_framework_files_are_clear_errors(tmp_path, content, message):
+    path = tmp_path / "fw.yaml"
+    path.write_text(content)
+    with pytest.raises(ConfigError, match=message):
+        load_framework(path)
+
+
+@pytest.mark.parametrize("text", [None, "", "   ", "Did not answer", "did not answer.", "N/A", "n/a", "-", "...", "12345", "?!", float("nan")])
+def test_content_free_comments(text):
+    assert is_content_free(text)
+
+
+@pytest.mark.parametrize("text", ["Nothing.", "None", "Parking!", "很好", "😀 great staff", "Très bien"])
+def test_comments_with_words_are_not_content_free(text):
+    assert not is_content_free(text)
+
+
+@given(st.text(alphabet=st.characters(whitelist_categories=("Nd", "Po", "Ps", "Pe", "Zs", "Sm")), max_size=50))
+def test_text_without_letters_is_content_free(text):
+    assert is_content_free(text)
+
+
+@given(st.text(max_size=30_000))
+def test_clean_text_is_bounded_and_never_fails(text):
+    cleaned = clean_text(text)
+    assert isinstance(cleaned, str) and len(cleaned) <= 5_000
+
+
+def test_flag_columns_accept_common_spellings_and_reject_typos():
+    assert parse_flag_column(pd.Series(["1", "0", "", None, "yes", "TRUE", 1.0]), column="c", file="f").tolist() == [1, 0, 0, 0, 1, 1, 1]
+    with pytest.raises(TableError, match=r"row 3, field 'c'"):
+        parse_flag_column(pd.Series(["1", "maybe"]), column="c", file="f.csv")
+
+
+def test_joined_labels_unknown_name_names_the_row():
+    from carelens.feedback.framework import Framework
+
+    fw = Framework.from_dict(TRUST_FRAMEWORK)
+    frame = pd.DataFrame({"codes": ["Meals; kindness", "Meals; Parking"]})
+    with pytest.raises(TableError, match=r"row 3.*'Parking'"):
+        joined_labels(frame, "codes", ";", fw, file="x.csv")
+    Y, _ = joined_labels(frame.iloc[:1], "codes", ";", fw)
+    assert Y.tolist() == [[1, 0, 1, 0, 0]]  # case-insensitive match; columns in framework order
+
+
+def test_trust_framework_trains_and_classifies_with_its_own_names(trust_model):
+    assert trust_model.framework.name == "Trust codes"
+    out = trust_model.classify(["the food was cold and I waited hours", "Did not answer", "spotless ward"])
+    assert len(out) == 3
+    assert "Meals" in out.loc[0, "topics"] and "Waiting" in out.loc[0, "topics"]
+    assert out.loc[0, "categories"] == ["Care", "Hotel"] or set(out.loc[0, "categories"]) == {"Care", "Hotel"}
+    assert out.loc[1, "topics"] == ["Labelling not possible"] and pd.isna(out.loc[1, "sentiment"])
+    assert out.loc[2, "topics_text"] == "Cleanliness"
+    assert out.loc[0, "sentiment"] >= 4
+
+
+def test_classify_keeps_one_row_per_input_in_order_for_awkward_text(trust_model):
+    texts = ["x" * 20_000, "😀😀", "Le personnel était très gentil", "12345", None, "", "Meals", "lovely meals"]
+    out = trust_model.classify(texts)
+    assert len(out) == len(texts)
+    assert out["sentiment"].dtype.name == "Int64"
+    assert out.loc[3, "topics"] == ["Labelling not possible"]
+    assert out.loc[4, "topics"] == ["Labelling not possible"]
+    assert "Meals" in out.loc[7, "topics"]
+
+
+def test_probabilities_are_between_zero_and_one(trust_model):
+    proba = trust_model.topics.predict_proba(["the food was cold", "dirty toilets"])
+    assert proba.shape == (2, 5) and ((proba >= 0) & (proba <= 1)).all()
+    sp = trust_model.sentiment.predict_proba(["the food was cold"])
+    assert sp.shape == (1, 5) and np.isclose(sp.sum(), 1.0)
+
+
+def test_model_card_records_framework_data_thresholds_and_cv_metrics(trust_model):
+    card = trust_model.card
+    assert card["framework"]["labels"] == 5
+    assert card["training_data"]["rows"] == 240
+    assert set(card["topics"]["labels"]) == {"Kindness", "Waiting", "Meals", "Car park", "Cleanliness"}
+    assert 0 < card["cv_metrics"]["topic_macro_f1_cv"] <= 1
+    assert card["sentiment"]["trained"] is True
+
+
+def test_corrupt_and_foreign_model_folders_are_refused(tmp_path, trust_model):
+    with pytest.raises(ModelError, match="not found"):
+        FeedbackModel.load(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelError, match="not a carelens feedback model"):
+        FeedbackModel.load(tmp_path / "empty")
+    saved = trust_model.save(tmp_path / "m")
+    (saved / "topics.skops").write_bytes(b"garbage")
+    with pytest.raises(ModelError):
+        FeedbackModel.load(saved)
+    saved = trust_model.save(tmp_path / "m2")
+    card = json.loads((saved / "card.json").read_text())
+    card["format"] = "something-else/9"
+    (saved / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="unknown model format"):
+        FeedbackModel.load(saved)
+
+
+class NotAllowed:
+    """A type outside the allow-list: loading a file that contains it must be refused."""
+
+
+def test_model_file_with_untrusted_types_is_refused(tmp_path, trust_model):
+    import skops.io as sio
+
+    saved = trust_model.save(tmp_path / "m")
+    sio.dump({"payload": NotAllowed()}, saved / "topics.skops")
+    with pytest.raises(ModelError, match="refusing to load"):
+        FeedbackModel.load(saved)
+
+
+def test_packaged_model_loads_and_classifies():
+    model = FeedbackModel.load()
+    assert len(model.framework.labels) == 32
+    out = model.classify(["The food was cold and the nurse was rude", "Did not answer"], fft_scores=[5, None])
+    assert "Food & drink provision & facilities" in out.loc[0, "topics"]
+    assert out.loc[0, "sentiment"] >= 4
+    assert out.loc[1, "topics"] == ["Labelling not possible"]
+
+
+def test_synthetic_export_has_the_columns_a_trust_export_has():
+    frame = generate_comments(300, seed=3)
+    assert len(frame) == 300 and frame["Comment ID"].is_unique
+    for col in ("Date", "FFT question", "FFT score", "FFT answer", "Division", "Directorate", "Ward / team", "Age band", "Sex", "Ethnicity"):
+        assert col in frame.columns
+    assert (frame["FFT answer"] == "Did not answer").any() or (frame["FFT answer"] == "").any()
+    assert generate_comments(50, seed=3).equals(generate_comments(50, seed=3))
