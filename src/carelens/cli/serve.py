@@ -8,9 +8,22 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
-        host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+        host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 to share on a network)."),
         port: int = typer.Option(8000, help="Port to listen on."),
         db: str = typer.Option(None, "--db", help="SQLAlchemy URL or DuckDB file (default: settings)."),
     ) -> None:
         """Start the dashboard (/) and REST API (/api) in one process."""
-        raise typer.Exit("the web app is not built yet")
+        import dataclasses
+
+        import uvicorn
+
+        from carelens.config import load_settings
+        from carelens.store.engine import database_url, get_engine
+        from carelens.web.app import create_app
+
+        settings = load_settings()
+        if db:
+            settings = dataclasses.replace(settings, database_url=database_url(db))
+        get_engine(settings.database_url)  # create / migrate now: a bad URL fails here, in one line
+        typer.echo(f"carelens: dashboard http://{host}:{port}/  API http://{host}:{port}/api/docs", err=True)
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")

@@ -1,0 +1,161 @@
+"""Benchmark: how fast the dashboard answers a filter change, measured in the browser.
+
+    .venv/bin/python benchmarks/feedback_dashboard.py [--sizes 100000] [--repeats 5]
+
+For each store size: a DuckDB store is filled (10,000 synthetic comments loaded through the real
+loader, then repeated under new keys and dates with ``feedback_api.fill_store``; cached under
+``benchmarks/.cache/``), ``carelens serve`` is started on it, and Debian's chromium (Playwright)
+opens the Overview page (headline numbers, five charts and the sub-category table) and the Comments
+page. For each filter change we time, in the browser, from the input changing to Shiny being idle
+again with every output redrawn (``shiny:idle`` plus one animation frame): what a member of staff
+waits for. The server-side share is timed separately in-process (the same store queries the pages
+call). Peer: experiencesdashboard is an R Shiny app and R is not installed on this machine, so it
+cannot run side by side here; no ratio is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]
+CACHE = REPO / "benchmarks" / ".cache"
+
+# (label, input id, two values to alternate between so every repeat is a real change)
+SCENARIOS = [
+    ("division", "f_loc_1", [["Surgery"], ["Medicine"]]),
+    ("sentiment", "f_sentiment", [["4", "5"], ["1", "2"]]),
+    ("category", "f_category", [["Staff"], ["Access to medical care & support"]]),
+    ("FFT answer", "f_fft", [["4", "5"], ["1"]]),
+    ("search one word", "f_search", ["staff", "parking"]),
+    ("search two words", "f_search", ["nurses kind", "phone appointment"]),
+]
+
+
+def build_store(size: int) -> Path:
+    from feedback_api import fill_store
+
+    from carelens.feedback.loading import load_comments
+    from carelens.feedback.synth import generate_comments
+    from carelens.store.engine import get_engine
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    db = CACHE / f"dashboard-{size}.duckdb"
+    if db.exists():
+        return db
+    base = min(size, 10_000)
+    t0 = time.perf_counter()
+    load_comments(generate_comments(base, seed=11), db=str(db), source="benchmark", progress=False)
+    fill_store(get_engine(db), size)
+    get_engine(db).dispose()
+    print(f"built {db.name} ({size:,} comments) in {time.perf_counter() - t0:.0f} s", flush=True)
+    return db
+
+
+SET_AND_WAIT = """
+async ([id, value]) => {
+  const idle = new Promise(r => $(document).one('shiny:idle', r));
+  const t0 = performance.now();
+  Shiny.setInputValue(id, value);
+  await idle;
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  return performance.now() - t0;
+}
+"""
+
+
+def browser_latency(url: str, repeats: int) -> dict:
+    from playwright.sync_api import sync_playwright
+    from tests.e2e.dashboard_server import CHROMIUM, CHROMIUM_ARGS
+
+    out: dict = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(120_000)
+        t0 = time.perf_counter()
+        page.goto(url)
+        page.locator("[data-chart=subcategories] .trace.bars").first.wait_for()
+        out["first page load (s)"] = round(time.perf_counter() - t0, 2)
+        for tab in ("Overview", "Comments"):
+            page.get_by_role("tab", name=tab, exact=True).click()
+            page.wait_for_timeout(1500)
+            for label, input_id, values in SCENARIOS:
+                times = []
+                for r in range(repeats):
+                    times.append(page.evaluate(SET_AND_WAIT, [input_id, values[r % 2]]))
+                empty = "" if input_id == "f_search" else []
+                page.evaluate(SET_AND_WAIT, [input_id, empty])
+                out[f"{tab}: {label}"] = {"median_ms": round(statistics.median(times)), "max_ms": round(max(times))}
+        browser.close()
+    return out
+
+
+def server_side(db: Path, repeats: int) -> dict:
+    """The store queries one Overview redraw issues, timed in-process (no HTTP, no drawing)."""
+    from carelens.store import queries
+    from carelens.store.engine import get_engine
+    from carelens.store.filters import CommentFilters
+
+    engine = get_engine(db)
+    t0 = time.perf_counter()
+    queries.store_view(engine)
+    out = {"first read of the store into memory (s)": round(time.perf_counter() - t0, 2)}
+    filters = {
+        "no filter": CommentFilters(),
+        "division": CommentFilters(location_1=["Surgery"]),
+        "sentiment": CommentFilters(sentiment=[4, 5]),
+        "search two words": CommentFilters(search="nurses kind"),
+    }
+    for label, f in filters.items():
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            queries.summary_totals(engine, f)
+            queries.fft_by_month(engine, f, suppress_below=0)
+            queries.topic_summary(engine, f)
+            queries.topic_summary(engine, f)
+            queries.categories_by_month(engine, f)
+            queries.sentiment_by_month(engine, f)
+            queries.fft_by_month(engine, f)
+            queries.topic_cooccurrence(engine, f)
+            times.append((time.perf_counter() - t) * 1000)
+        out[f"overview queries, {label} (ms)"] = round(statistics.median(times))
+    engine.dispose()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    import tempfile
+
+    from tests.e2e.dashboard_server import running_server
+
+    results = {}
+    for size in args.sizes:
+        db = build_store(size)
+        res = {"server side": server_side(db, args.repeats)}
+        with tempfile.TemporaryDirectory() as home, running_server(db, Path(home), timeout=300) as url:
+            res["browser"] = browser_latency(url, args.repeats)
+        results[size] = res
+        print(f"\n== {size:,} stored comments ==")
+        for part, values in res.items():
+            print(f"-- {part}")
+            for k, v in values.items():
+                print(f"  {k:45s} {v}")
+        print("peer (experiencesdashboard, R Shiny): not run, R is not installed here; no ratio")
+    out = REPO / "benchmarks" / "results" / "feedback_dashboard.json"
+    out.write_text(json.dumps(results, indent=2))
+    print(f"\nwritten {out.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()

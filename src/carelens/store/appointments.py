@@ -1,0 +1,237 @@
+"""Store tables and queries for the missed-appointment call list, call outcomes and monitoring.
+
+Why in the store: staff work the call list in the browser, several at once, and every recorded call
+must survive a restart and be visible to colleagues so nobody is phoned twice. Scores are kept per
+(appointment, model version), and later outcomes are written onto the same rows, so monthly
+monitoring can compare what the model said with what happened, on patients nobody contacted
+(a reminder changes the outcome it was meant to predict).
+
+Tables (created by migration ``0002_appointments``):
+- ``dna_models``: model version, its card (JSON) and when it was published.
+- ``dna_scored_appointments`` (``dna_scores`` in code): one row per upcoming appointment and model version, with the facts a caller needs.
+- ``dna_calls``: one row per recorded call attempt.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from carelens.errors import StoreError
+
+metadata = sa.MetaData()
+
+dna_models = sa.Table(
+    "dna_models",
+    metadata,
+    sa.Column("model_version", sa.String(32), primary_key=True),
+    sa.Column("card", sa.Text, nullable=False),
+    sa.Column("published_at", sa.DateTime, nullable=False),
+)
+
+dna_scores = sa.Table(
+    "dna_scored_appointments",
+    metadata,
+    sa.Column("appointment_id", sa.String(64), primary_key=True),
+    sa.Column("model_version", sa.String(32), primary_key=True),
+    sa.Column("patient_id", sa.String(64), nullable=False),
+    sa.Column("appointment_datetime", sa.DateTime, nullable=False),
+    sa.Column("specialty", sa.String(200)),
+    sa.Column("site", sa.String(200)),
+    sa.Column("consultation_medium", sa.String(100)),
+    sa.Column("dna_probability", sa.Double, nullable=False),
+    sa.Column("risk_band", sa.String(16), nullable=False),
+    sa.Column("reasons", sa.Text),
+    sa.Column("scored_at", sa.DateTime, nullable=False),
+    sa.Column("attendance_status", sa.SmallInteger),  # filled in once the outcome is known
+    sa.Index("ix_dna_scored_when", "appointment_datetime"),
+    sa.Index("ix_dna_scored_patient", "patient_id"),
+)
+
+dna_calls = sa.Table(
+    "dna_calls",
+    metadata,
+    sa.Column("call_id", sa.String(40), primary_key=True),
+    sa.Column("appointment_id", sa.String(64), nullable=False),
+    sa.Column("patient_id", sa.String(64), nullable=False),
+    sa.Column("called_at", sa.DateTime, nullable=False),
+    sa.Column("outcome", sa.String(40), nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("recorded_by", sa.String(200)),
+    sa.Index("ix_dna_calls_patient", "patient_id"),
+)
+
+CALL_OUTCOMES = {
+    "reached_attending": "Reached: will attend",
+    "reached_rebook": "Reached: wants to cancel or rebook",
+    "reached_support": "Reached: needs support (transport, interpreter, ...)",
+    "voicemail": "Left a voicemail / text",
+    "no_answer": "No answer",
+    "wrong_number": "Wrong or missing number",
+}
+CONTACTED = ("reached_attending", "reached_rebook", "reached_support", "voicemail")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def publish_scores(engine: sa.Engine, appointments: pd.DataFrame, scores: pd.DataFrame, card: dict[str, Any]) -> int:
+    """Store upcoming appointments' scores (replacing this model version's earlier rows for them)
+    and the outcomes now known for appointments scored earlier; one transaction.
+
+    ``appointments`` is a ``schema.normalise`` frame; ``scores`` comes from ``score_upcoming``.
+    """
+    version = str(card["model_version"])
+    facts = appointments.set_index("appointment_id")
+    rows = facts.loc[scores["appointment_id"]]
+    now = _now()
+    records = [
+        {
+            "appointment_id": str(a), "model_version": version, "patient_id": str(p),
+            "appointment_datetime": pd.Timestamp(t).to_pydatetime(), "specialty": str(s), "site": str(si),
+            "consultation_medium": str(m), "dna_probability": float(prob), "risk_band": str(b), "reasons": str(r or ""),
+            "scored_at": now, "attendance_status": None,
+        }
+        for a, p, t, s, si, m, prob, b, r in zip(
+            scores["appointment_id"], rows["patient_id"], rows["appointment_datetime"], rows["specialty"], rows["site"],
+            rows["consultation_medium"], scores["dna_probability"], scores["risk_band"], scores["reasons"],
+        )
+    ]
+    known = appointments[~appointments["is_future"]]
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.delete(dna_models).where(dna_models.c.model_version == version))
+            conn.execute(sa.insert(dna_models), [{"model_version": version, "card": json.dumps(card, default=str), "published_at": now}])
+            ids = [r["appointment_id"] for r in records]
+            for start in range(0, len(ids), 5_000):
+                conn.execute(sa.delete(dna_scores).where(
+                    dna_scores.c.model_version == version, dna_scores.c.appointment_id.in_(ids[start : start + 5_000])))
+            for start in range(0, len(records), 10_000):
+                conn.execute(sa.insert(dna_scores), records[start : start + 10_000])
+            # Outcomes for appointments scored on an earlier run: what monitoring compares against.
+            scored_before = pd.read_sql(sa.select(dna_scores.c.appointment_id).where(dna_scores.c.attendance_status.is_(None)), conn)
+            outcome = known.set_index("appointment_id")["attendance_status"]
+            update = outcome.reindex(scored_before["appointment_id"]).dropna()
+            if len(update):
+                conn.execute(
+                    sa.update(dna_scores).where(dna_scores.c.appointment_id == sa.bindparam("aid")).values(attendance_status=sa.bindparam("st")),
+                    [{"aid": str(a), "st": int(s)} for a, s in update.items()],
+                )
+    except sa.exc.SQLAlchemyError as exc:
+        raise StoreError(f"could not publish scores; nothing was changed: {exc}".splitlines()[0]) from exc
+    return len(records)
+
+
+def latest_model(engine: sa.Engine) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(dna_models).order_by(dna_models.c.published_at.desc()).limit(1)).first()
+    return None if row is None else {**json.loads(row.card), "published_at": row.published_at}
+
+
+def working_days_ahead(start: date, n: int) -> date:
+    """The date ``n`` working days (Mon-Fri) after ``start``."""
+    return np.busday_offset(np.datetime64(start, "D"), n, roll="forward").astype(date)
+
+
+def call_list(engine: sa.Engine, *, today: date, days: int = 3, bands: tuple[str, ...] = ("high",)) -> pd.DataFrame:
+    """One row per patient to call: their riskiest appointment in the next ``days`` working days,
+    with every other upcoming appointment of theirs listed, so one call covers all of them.
+
+    Patients already reached (or left a message) about any of these appointments drop off the list.
+    """
+    model = latest_model(engine)
+    if model is None:
+        return pd.DataFrame()
+    version = model["model_version"]
+    end = working_days_ahead(today, days)
+    start_dt = datetime.combine(today, datetime.min.time())
+    end_dt = datetime.combine(end, datetime.max.time())
+    with engine.connect() as conn:
+        upcoming = pd.read_sql(
+            sa.select(dna_scores).where(dna_scores.c.model_version == version, dna_scores.c.appointment_datetime >= start_dt), conn)
+        calls = pd.read_sql(sa.select(dna_calls).where(dna_calls.c.called_at >= start_dt - pd.Timedelta(days=30)), conn)
+    if upcoming.empty:
+        return upcoming
+    window = upcoming[upcoming["appointment_datetime"] <= end_dt]
+    window = window[window["risk_band"].isin(bands)]
+    contacted = calls[calls["outcome"].isin(CONTACTED)]
+    done = set(contacted["patient_id"])
+    window = window[~window["patient_id"].isin(done)]
+    if window.empty:
+        return window.assign(other_appointments="", attempts=0)
+    best = window.sort_values("dna_probability", ascending=False).drop_duplicates("patient_id")
+    others = upcoming.sort_values("appointment_datetime")
+    listing = (
+        others.assign(label=others["appointment_datetime"].dt.strftime("%a %d %b %H:%M") + " " + others["specialty"].astype(str))
+        .groupby("patient_id")[["appointment_id", "label"]]
+        .apply(lambda g: list(zip(g["appointment_id"], g["label"])))
+    )
+    best["other_appointments"] = [
+        "; ".join(label for aid, label in listing.get(p, []) if aid != a) for p, a in zip(best["patient_id"], best["appointment_id"])
+    ]
+    attempts = calls.groupby("patient_id").size()
+    best["attempts"] = best["patient_id"].map(attempts).fillna(0).astype(int)
+    return best.reset_index(drop=True)
+
+
+def record_call(
+    engine: sa.Engine, appointment_id: str, outcome: str, *, note: str = "", recorded_by: str = ""
+) -> str:
+    """Record one call attempt about an appointment; return its ID."""
+    import uuid
+
+    if outcome not in CALL_OUTCOMES:
+        raise StoreError(f"unknown call outcome {outcome!r}; use one of {', '.join(CALL_OUTCOMES)}", field="outcome")
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(dna_scores.c.patient_id).where(dna_scores.c.appointment_id == appointment_id).limit(1)).first()
+        if row is None:
+            raise StoreError(f"appointment {appointment_id!r} is not on any call list", field="appointment_id")
+        call_id = uuid.uuid4().hex
+        conn.execute(sa.insert(dna_calls), [{
+            "call_id": call_id, "appointment_id": appointment_id, "patient_id": row.patient_id, "called_at": _now(),
+            "outcome": outcome, "note": note[:2000], "recorded_by": recorded_by[:200],
+        }])
+    return call_id
+
+
+def calls_for(engine: sa.Engine, since: datetime | None = None) -> pd.DataFrame:
+    query = sa.select(dna_calls).order_by(dna_calls.c.called_at.desc())
+    if since is not None:
+        query = query.where(dna_calls.c.called_at >= since)
+    with engine.connect() as conn:
+        return pd.read_sql(query, conn)
+
+
+def monitoring(engine: sa.Engine) -> pd.DataFrame:
+    """Monthly AUROC and calibration of the scores, on appointments of patients nobody contacted."""
+    from sklearn.metrics import roc_auc_score
+
+    with engine.connect() as conn:
+        scored = pd.read_sql(sa.select(dna_scores).where(dna_scores.c.attendance_status.is_not(None)), conn)
+        contacted = pd.read_sql(sa.select(dna_calls.c.appointment_id, dna_calls.c.patient_id, dna_calls.c.outcome), conn)
+    if scored.empty:
+        return pd.DataFrame(columns=["month", "model_version", "appointments", "dna_rate", "mean_predicted", "auroc", "ece"])
+    reached = contacted[contacted["outcome"].isin(CONTACTED)]
+    scored = scored[~scored["patient_id"].isin(set(reached["patient_id"]))]
+    status = scored["attendance_status"].astype(int)
+    scored = scored[status.isin([3, 5, 6, 7])].copy()  # cancellations are neither
+    scored["dna"] = scored["attendance_status"].astype(int).isin([3, 7]).astype(float)
+    scored["month"] = scored["appointment_datetime"].dt.strftime("%Y-%m")
+    rows = []
+    for (month, version), part in scored.groupby(["month", "model_version"]):
+        y, p = part["dna"].to_numpy(), part["dna_probability"].to_numpy()
+        from carelens.store._calibration import ece
+
+        rows.append({
+            "month": month, "model_version": version, "appointments": len(part), "dna_rate": float(y.mean()),
+            "mean_predicted": float(p.mean()),
+            "auroc": float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else float("nan"),
+            "ece": ece(y, p),
+        })
+    return pd.DataFrame(rows)

@@ -1,0 +1,280 @@
+"""State every page shares: the store, the sidebar filters, and drill-through / flag actions.
+
+One ``DashboardContext`` exists per browser session. Filtering and summaries are the store layer's
+(``carelens.store.queries``: an in-memory view per database, refreshed after each write); the context
+turns sidebar inputs into one ``CommentFilters`` and re-runs the pages when it or the data changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+from shiny import reactive, render, ui
+
+from carelens.config import Settings
+from carelens.errors import CarelensError
+from carelens.store.filters import CommentFilters
+from carelens.web.dashboard.data import (
+    FFT_NAMES,
+    SENTIMENT_NAMES,
+    element_filters,
+    element_title,
+    masked,
+)
+from carelens.web.dashboard.widgets import comment_table
+
+POLL_SECONDS = 3
+
+
+@lru_cache(maxsize=4)
+def _framework(model_dir: str | None):
+    from carelens.feedback import load_framework
+
+    if model_dir:
+        import json
+        from pathlib import Path
+
+        from carelens.feedback.framework import Framework
+
+        path = Path(model_dir) / "framework.json"
+        return Framework.from_dict(json.loads(path.read_text("utf-8")), source=str(path))
+    return load_framework()
+
+
+def framework_for(settings: Settings):
+    """The framework of the model in use (the packaged model's v7 unless settings name another)."""
+    return _framework(settings.feedback_model)
+
+
+def sidebar(settings: Settings) -> ui.Sidebar:
+    return ui.sidebar(
+        ui.h2("Filter comments", class_="sidebar-title"),
+        ui.input_text("f_search", "Search the comments", placeholder="e.g. parking staff"),
+        ui.input_date_range("f_dates", "Date received", start=None, end=None, format="dd/mm/yyyy"),
+        *[ui.input_selectize(f"f_loc_{i + 1}", level, choices=[], multiple=True, options={"placeholder": "All"})
+          for i, level in enumerate(settings.location_levels)],
+        ui.input_selectize("f_question", "Question", choices=[], multiple=True, options={"placeholder": "All"}),
+        ui.input_checkbox_group("f_fft", "FFT answer", choices={str(k): v for k, v in FFT_NAMES.items()}),
+        ui.input_selectize("f_category", "Category", choices=[], multiple=True, options={"placeholder": "All"}),
+        ui.input_selectize("f_topic", "Sub-category", choices=[], multiple=True, options={"placeholder": "All"}),
+        ui.input_checkbox_group("f_sentiment", "Sentiment", choices={str(k): v for k, v in SENTIMENT_NAMES.items()}),
+        ui.output_ui("f_demographics"),
+        ui.input_action_button("f_reset", "Clear all filters", class_="btn-outline-secondary btn-sm"),
+        id="filters",
+        width=300,
+        open="desktop",
+    )
+
+
+@dataclass
+class DashboardContext:
+    settings: Settings
+    engine: sa.Engine
+    input: Any
+    version: Any = None  # reactive: changes after any write to the store
+    options: Any = None  # reactive.calc -> store.queries.filter_options
+    filters: Any = None  # reactive.calc -> CommentFilters
+    total: Any = None  # reactive.calc -> number of comments passing the filters
+    load_error: Any = None  # reactive.value[str]
+    refresh: Any = None  # reactive.value[int]; bump after a write from this session
+
+    def touch(self) -> None:
+        """Take a dependency on the store's data (call at the top of every render)."""
+        self.version()
+        self.refresh()
+
+
+def setup(input, output, session, settings: Settings, engine: sa.Engine) -> DashboardContext:
+    from carelens.store import queries
+
+    ctx = DashboardContext(settings=settings, engine=engine, input=input)
+    ctx.load_error = reactive.value("")
+    ctx.refresh = reactive.value(0)
+    n_levels = len(settings.location_levels)
+
+    def _version() -> str:
+        try:
+            with engine.connect() as conn:
+                return str(queries._revision(conn))
+        except Exception as exc:  # noqa: BLE001 - store unreachable: keep the page alive and say so
+            return f"error:{type(exc).__name__}: {exc}"
+
+    ctx.version = reactive.poll(_version, POLL_SECONDS)(_version)
+
+    @reactive.calc
+    def options() -> dict:
+        ctx.touch()
+        v = ctx.version()
+        if v.startswith("error:"):
+            ctx.load_error.set(v[6:])
+            return {"comments": 0, "categories": {}, "demographics": {}}
+        ctx.load_error.set("")
+        return queries.filter_options(engine)
+
+    ctx.options = options
+
+    last_span: list = [None, None]
+
+    @reactive.effect
+    def _update_choices() -> None:
+        """New data (an upload, a flag) refreshes the choices but keeps what staff selected."""
+        opts = options()
+        if not opts.get("comments"):
+            return
+        with reactive.isolate():
+            start, end = opts["date_min"], opts["date_max"]
+            chosen = input.f_dates() or (None, None)
+            whole = last_span[0] is None or chosen[0] is None or [str(c) for c in chosen] == [str(x) for x in last_span]
+            ui.update_date_range("f_dates", start=start if whole else chosen[0], end=end if whole else chosen[1],
+                                 min=start, max=end)
+            last_span[:] = [start, end]
+            for i in range(n_levels):
+                ui.update_selectize(f"f_loc_{i + 1}", choices=opts[f"location_{i + 1}"],
+                                    selected=list(input[f"f_loc_{i + 1}"]() or ()))
+            ui.update_selectize("f_question", choices=opts["question"], selected=list(input.f_question() or ()))
+            ui.update_selectize("f_category", choices=list(opts["categories"]), selected=list(input.f_category() or ()))
+            ui.update_selectize("f_topic", choices=opts["categories"], selected=list(input.f_topic() or ()))
+
+    @reactive.effect
+    @reactive.event(input.f_category)
+    def _narrow_topics() -> None:
+        cats = options().get("categories", {})
+        chosen = set(input.f_category() or ())
+        groups = {c: ts for c, ts in cats.items() if not chosen or c in chosen}
+        allowed = {t for ts in groups.values() for t in ts}
+        ui.update_selectize("f_topic", choices=groups, selected=[t for t in input.f_topic() or () if t in allowed])
+
+    @render.ui
+    def f_demographics():
+        demo = options().get("demographics", {})
+        return ui.TagList(*[
+            ui.input_selectize(f"f_demo_{i}", name.replace("_", " ").capitalize(), choices=values,
+                               multiple=True, options={"placeholder": "All"})
+            for i, (name, values) in enumerate(demo.items())
+        ])
+
+    @reactive.effect
+    @reactive.event(input.f_reset)
+    def _reset() -> None:
+        opts = options()
+        ui.update_text("f_search", value="")
+        ui.update_date_range("f_dates", start=opts.get("date_min"), end=opts.get("date_max"))
+        for name in [f"f_loc_{i + 1}" for i in range(n_levels)] + ["f_question", "f_category", "f_topic"]:
+            ui.update_selectize(name, selected=[])
+        ui.update_checkbox_group("f_fft", selected=[])
+        ui.update_checkbox_group("f_sentiment", selected=[])
+        for i in range(len(opts.get("demographics", {}))):
+            ui.update_selectize(f"f_demo_{i}", selected=[])
+
+    @reactive.calc
+    def filters() -> CommentFilters:
+        opts = options()
+        dates = input.f_dates() or (None, None)
+        demo = {}
+        for i, name in enumerate(opts.get("demographics", {})):
+            key = f"f_demo_{i}"
+            if key in input and input[key]():
+                demo[name] = list(input[key]())
+        # the full data span is "no date filter": comments without a date stay in
+        full = (str(dates[0]), str(dates[1])) == (str(opts.get("date_min")), str(opts.get("date_max")))
+        return CommentFilters(
+            date_from=None if full else dates[0],
+            date_to=None if full else dates[1],
+            **{f"location_{i + 1}": list(input[f"f_loc_{i + 1}"]() or ()) for i in range(n_levels)},
+            question=list(input.f_question() or ()),
+            fft_score=[int(s) for s in input.f_fft() or ()],
+            category=list(input.f_category() or ()),
+            topic=list(input.f_topic() or ()),
+            sentiment=[int(s) for s in input.f_sentiment() or ()],
+            demographics=demo,
+            search=input.f_search() or "",
+        )
+
+    ctx.filters = filters
+
+    @reactive.calc
+    def total() -> int:
+        ctx.touch()
+        return int(queries.filtered_comments(engine, filters(), limit=0)[1]) if options().get("comments") else 0
+
+    ctx.total = total
+    _drill_through(input, ctx)
+    _flags(input, ctx)
+    return ctx
+
+
+def _drill_through(input, ctx: DashboardContext) -> None:
+    """Clicking a chart element opens a dialog with the comments behind it."""
+    from carelens.store import queries
+
+    @reactive.effect
+    @reactive.event(input.chart_click)
+    def _show() -> None:
+        click = input.chart_click() or {}
+        extra = element_filters(click)
+        if not extra:
+            return
+        view = queries.store_view(ctx.engine)
+        mask = masked(view, ctx.filters(), extra)
+        frame = view.frame.loc[mask]
+        n = ctx.settings.suppress_below
+        if len(frame) < n:
+            body = ui.p(f"Fewer than {n} comments: not shown, to protect privacy.")
+        else:
+            body = comment_table(frame.head(100), ctx.input.f_search() or "", total=len(frame))
+        ui.modal_show(ui.modal(
+            ui.p(f"{len(frame):,} comments", class_="count"), body,
+            title=f"Comments: {element_title(click)}", easy_close=True, size="xl", footer=ui.modal_button("Close"),
+        ))
+
+
+def _flags(input, ctx: DashboardContext) -> None:
+    """Mark a comment interesting, or correct its topics (stored; used when retraining)."""
+    from carelens.store.corrections import record_correction
+    from carelens.store.queries import store_view
+
+    pending: reactive.Value[str] = reactive.value("")
+
+    @reactive.effect
+    @reactive.event(input.flag_request)
+    def _flag() -> None:
+        req = input.flag_request() or {}
+        key, kind = str(req.get("id", "")), req.get("kind")
+        if kind == "interesting":
+            try:
+                record_correction(ctx.engine, key, "interesting")
+            except (CarelensError, sa.exc.SQLAlchemyError) as exc:
+                ui.notification_show(f"Could not save the flag: {exc}", type="error")
+                return
+            ui.notification_show("Marked as interesting.", type="message", duration=3)
+            ctx.refresh.set(ctx.refresh() + 1)
+        elif kind == "wrong_topics":
+            frame = store_view(ctx.engine).frame
+            row = frame.loc[frame["comment_key"] == key]
+            current = list(row["topics"].iloc[0]) if len(row) else []
+            pending.set(key)
+            labels = framework_for(ctx.settings).label_names
+            ui.modal_show(ui.modal(
+                ui.p("Choose the topics this comment should have. Corrections are kept and used when the model is retrained."),
+                ui.input_selectize("correct_topics", "Correct topics", choices=labels, selected=current,
+                                   multiple=True, width="100%"),
+                title="Correct the topics", easy_close=True,
+                footer=ui.TagList(ui.modal_button("Cancel"),
+                                  ui.input_action_button("correct_save", "Save correction", class_="btn-primary")),
+            ))
+
+    @reactive.effect
+    @reactive.event(input.correct_save)
+    def _save() -> None:
+        try:
+            record_correction(ctx.engine, pending(), "wrong_topics", topics=list(input.correct_topics() or ()),
+                              valid_topics=framework_for(ctx.settings).label_names)
+        except (CarelensError, sa.exc.SQLAlchemyError) as exc:
+            ui.notification_show(f"Could not save the correction: {exc}", type="error")
+            return
+        ui.modal_remove()
+        ui.notification_show("Correction saved.", type="message", duration=3)
+        ctx.refresh.set(ctx.refresh() + 1)

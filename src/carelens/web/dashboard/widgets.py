@@ -1,0 +1,113 @@
+"""Small shared pieces: plotly charts that report clicks, and the comment table.
+
+Charts are plotly figures rendered to HTML with plotly.js served locally (no CDN: trusts run this
+offline). A click on any bar, point or heatmap cell sends ``input.chart_click`` = {chart, x, y,
+curve} to the server, which shows the comments behind that element.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+
+import pandas as pd
+from shiny import ui
+
+from carelens.web.dashboard.data import SENTIMENT_COLOURS, SENTIMENT_NAMES, highlight
+
+FONT = "Arial, Helvetica, sans-serif"
+
+_CLICK_JS = """
+var gd = document.getElementById('{plot_id}');
+gd.on('plotly_click', function(ev) {
+  var p = ev.points[0];
+  Shiny.setInputValue('chart_click', {chart: gd.closest('[data-chart]').dataset.chart, x: String(p.x), y: String(p.y),
+    curve: p.data.name || '', custom: p.customdata === undefined ? null : String(p.customdata)},
+    {priority: 'event'});
+});
+"""
+
+
+def chart(fig, chart_id: str, height: int = 420) -> ui.Tag:
+    """A plotly figure as HTML whose clicks reach the server as ``chart_click``."""
+    fig.update_layout(
+        height=height,
+        font={"family": FONT, "size": 13, "color": "#212b32"},
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+        legend={"orientation": "h", "y": -0.15},
+        hoverlabel={"font": {"family": FONT}},
+    )
+    body = fig.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=f"chart-{chart_id}",
+        config={"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d", "select2d"]},
+        post_script=_CLICK_JS,
+    )
+    return ui.div(ui.HTML(body), {"class": "carelens-chart", "data-chart": chart_id})
+
+
+def sentiment_badge(value) -> str:
+    if value is None or pd.isna(value):
+        return '<span class="badge sent-na">No sentiment</span>'
+    v = int(value)
+    return (
+        f'<span class="badge sent-{v}" style="background:{SENTIMENT_COLOURS[v]}">'
+        f"{html.escape(SENTIMENT_NAMES[v])}</span>"
+    )
+
+
+def comment_table(frame: pd.DataFrame, query: str = "", *, total: int | None = None, limit: int = 200,
+                  flags: bool = True) -> ui.Tag:
+    """Comments as an accessible HTML table: text (hits highlighted), topics, sentiment, actions."""
+    if frame.empty:
+        return ui.p("No comments match these filters.", class_="empty-note")
+    shown = frame.head(limit)
+    rows = []
+    for rec in shown.to_dict("records"):
+        cid = str(rec.get("comment_key") or rec.get("comment_id", ""))
+        topics = rec.get("topics") or []
+        where = " · ".join(str(rec[c]) for c in ("location_1", "location_2", "location_3") if rec.get(c) is not None and pd.notna(rec.get(c)))
+        when = rec.get("date")
+        when = pd.Timestamp(when).strftime("%d %b %Y") if when is not None and pd.notna(when) else ""
+        flag = ", ".join(n for n, on in (("interesting", rec.get("flagged")), ("topics corrected", rec.get("corrected"))) if on is not None and on is not pd.NA and bool(on))
+        actions = ""
+        if flags:
+            cid_js = html.escape(json.dumps(cid))
+            actions = (
+                f'<button class="btn btn-sm btn-outline-primary flag-btn" aria-label="Mark comment {html.escape(cid)} as interesting" '
+                f"onclick=\"Shiny.setInputValue('flag_request', {{id: {cid_js}, kind: 'interesting', n: Math.random()}}, {{priority: 'event'}})\">"
+                "Interesting</button> "
+                f'<button class="btn btn-sm btn-outline-secondary flag-btn" aria-label="Correct the topics of comment {html.escape(cid)}" '
+                f"onclick=\"Shiny.setInputValue('flag_request', {{id: {cid_js}, kind: 'wrong_topics', n: Math.random()}}, {{priority: 'event'}})\">"
+                "Wrong topics?</button>"
+            )
+            if flag:
+                actions += f'<div class="flag-note">Flagged: {html.escape(flag)}</div>'
+        rows.append(
+            f'<tr data-comment-id="{html.escape(cid)}">'
+            f'<td class="c-text">{highlight(str(rec.get("text") or ""), query)}'
+            f'<div class="c-meta">{html.escape(when)}{" · " if when and where else ""}{html.escape(where)}'
+            f'{" · " + html.escape(str(rec["question"])) if rec.get("question") is not None and pd.notna(rec.get("question")) else ""}</div></td>'
+            f'<td class="c-topics">{"".join(f"<span class=topic>{html.escape(t)}</span>" for t in topics)}</td>'
+            f"<td>{sentiment_badge(rec.get('sentiment'))}</td>"
+            f'<td class="c-actions">{actions}</td></tr>'
+        )
+    total = len(frame) if total is None else total
+    more = "" if total <= len(shown) else f"<p class='more-note'>Showing the first {len(shown):,} of {total:,} comments. Narrow the filters or export to see them all.</p>"
+    return ui.HTML(
+        '<table class="table comment-table"><thead><tr><th scope="col">Comment</th><th scope="col">Topics</th>'
+        '<th scope="col">Sentiment</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead><tbody>'
+        + "".join(rows) + "</tbody></table>" + more
+    )
+
+
+def empty_store_note() -> ui.Tag:
+    return ui.div(
+        ui.h3("No comments yet"),
+        ui.p("Upload a file on the Upload page, or run ", ui.code("carelens demo"),
+             " to load some demonstration comments."),
+        class_="empty-store",
+    )

@@ -1,0 +1,149 @@
+"""The feedback store for real, on DuckDB and on PostgreSQL: load, idempotency, rollback, queries.
+
+Each test gets a fresh store (a DuckDB file in tmp, or a unique PostgreSQL schema dropped after)."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import quote
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from carelens.errors import StoreError
+from carelens.feedback.loading import cached_model, corrections_training_frame, load_comments
+from carelens.feedback.synth import generate_comments
+from carelens.store import CommentFilters, queries
+from carelens.store.corrections import list_corrections, record_correction
+from carelens.store.engine import current_revision, get_engine
+from carelens.store.tables import comment_topics, comments, uploads
+
+
+@pytest.fixture(scope="module")
+def model():
+    return cached_model()  # the packaged model, loaded once per test process
+
+
+@pytest.fixture(scope="module")
+def export() -> pd.DataFrame:
+    return generate_comments(400, seed=3)
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request, tmp_path):
+    if request.param == "duckdb":
+        yield get_engine(tmp_path / "store.duckdb")
+        return
+    base = request.getfixturevalue("postgres_url")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    eng = get_engine(f"{base}{sep}options={quote(f'-csearch_path={schema}')}")
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def count(engine, table) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+
+
+def test_schema_is_created_by_the_migrations_on_first_use(engine):
+    from alembic.script import ScriptDirectory
+
+    from carelens.store.engine import alembic_config
+
+    assert current_revision(engine) == ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    assert {"fb_uploads", "fb_comments", "fb_predictions", "fb_comment_topics", "fb_corrections"} <= set(sa.inspect(engine).get_table_names())
+
+
+def test_loading_the_same_export_twice_adds_nothing_the_second_time(engine, model, export):
+    first = load_comments(export, engine=engine, model=model, source="export.csv", progress=False)
+    assert first.rows_added == len(export) and first.rows_already_stored == 0
+    assert first.mapping["location_1"] == "Division" and first.mapping["demographics"] == ["Age band", "Sex", "Ethnicity"]
+    topics_before = count(engine, comment_topics)
+    second = load_comments(export, engine=engine, model=model, source="export.csv", progress=False)
+    assert second.rows_added == 0 and second.rows_already_stored == len(export)
+    assert count(engine, comments) == len(export) and count(engine, comment_topics) == topics_before
+
+
+def test_a_load_that_fails_part_way_leaves_the_store_unchanged(engine, model, export):
+    load_comments(export.iloc[:50], engine=engine, model=model, progress=False)
+    before = (count(engine, comments), count(engine, uploads), count(engine, comment_topics))
+    # A real conflict on the LAST table written: a topic row already stored for a comment being loaded.
+    row = export.iloc[60]
+    topic = model.classify([row["FFT answer"]])["topics"][0][0]
+    with engine.begin() as conn:
+        conn.execute(comment_topics.insert(), [{"comment_key": f"id:{row['Comment ID']}", "model_version": model.version,
+                                                "topic": topic, "category": "General"}])
+    with pytest.raises(StoreError, match="nothing was stored"):
+        load_comments(export, engine=engine, model=model, progress=False)
+    assert (count(engine, comments), count(engine, uploads), count(engine, comment_topics)) == (before[0], before[1], before[2] + 1)
+
+
+def test_stored_text_is_original_but_every_view_shows_it_redacted(engine, model):
+    frame = pd.DataFrame({"Comment ID": ["a1"], "FFT answer": ["Dr Patel was great, ring me on 07700 900123"]})
+    load_comments(frame, engine=engine, model=model, progress=False)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(comments.c.comment_text)).scalar() == frame["FFT answer"][0]
+    page, total = queries.filtered_comments(engine)
+    assert total == 1 and page["text"][0] == "Dr [name] was great, ring me on [phone]"
+
+
+def test_filters_combine_with_and_and_match_the_frame(engine, model, export):
+    load_comments(export, engine=engine, model=model, progress=False)
+    f = CommentFilters(location_1=["Medicine"], fft_score=[1, 2], search="staff")
+    page, total = queries.filtered_comments(engine, f)
+    assert total == len(page) > 0
+    assert set(page["location_1"]) == {"Medicine"} and set(page["fft_score"]) <= {1, 2}
+    assert page["text"].str.contains("staff", case=False).all()
+    expected = export[(export["Division"] == "Medicine") & export["FFT score"].isin([1, 2])
+                      & export["FFT answer"].str.contains(r"\bstaff\b", case=False)]
+    assert total == len(expected)
+    _, n_demo = queries.filtered_comments(engine, CommentFilters(demographics={"Sex": ["Female"]}))
+    assert n_demo == int((export["Sex"] == "Female").sum())
+    by_topic, _ = queries.filtered_comments(engine, CommentFilters(topic=["Parking"]))
+    assert all("Parking" in t for t in by_topic["topics"])
+
+
+def test_breakdowns_under_ten_comments_are_suppressed(engine, model, export):
+    load_comments(export, engine=engine, model=model, progress=False)
+    topics = queries.topic_summary(engine)
+    assert topics["suppressed"].any() and not topics["suppressed"].all()
+    small = topics[topics["suppressed"]]
+    assert small["comments"].isna().all() and small["positive"].isna().all()
+    big = topics[~topics["suppressed"]]
+    assert (big["comments"] >= 10).all()
+    assert (big["positive"] + big["neutral"] + big["negative"] <= big["comments"]).all()
+    tiny = CommentFilters(location_3=["Labour Ward"], fft_score=[5])
+    assert queries.summary_totals(engine, tiny)["positive"] is None
+    for frame in (queries.categories_by_month(engine), queries.sentiment_by_month(engine), queries.fft_by_month(engine),
+                  queries.topic_cooccurrence(engine)):
+        assert "suppressed" in frame and frame.loc[~frame["suppressed"]].iloc[:, 2].ge(0).all()
+
+
+def test_corrections_are_recorded_and_become_training_rows(engine, model, export):
+    load_comments(export.iloc[:20], engine=engine, model=model, progress=False)
+    key = f"id:{export['Comment ID'].iloc[1]}"
+    record_correction(engine, key, "interesting", created_by="pxlead")
+    record_correction(engine, key, "wrong_topics", topics=["Parking", "Food & drink provision & facilities"], sentiment=4,
+                      valid_topics=model.framework.label_names)
+    with pytest.raises(StoreError) as err:
+        record_correction(engine, "id:nope", "interesting")
+    assert err.value.field == "comment_key"
+    with pytest.raises(StoreError):
+        record_correction(engine, key, "wrong_topics", topics=["Not a topic"], valid_topics=model.framework.label_names)
+    assert len(list_corrections(engine)) == 2
+    page, _ = queries.filtered_comments(engine, CommentFilters(flagged_only=True))
+    assert page["comment_key"].tolist() == [key] and bool(page["corrected"][0])
+    rows = corrections_training_frame(engine, model.framework, text_column="FFT answer", columns=["FFT answer"])
+    assert len(rows) == 1 and rows["Parking"][0] == 1 and rows["Discharge"][0] == 0
+    assert rows["FFT answer"][0] == export["FFT answer"].iloc[1] and rows["Comment sentiment"][0] == "4"
