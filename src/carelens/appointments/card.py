@@ -25,10 +25,14 @@ def render_markdown(card: dict[str, Any]) -> str:
         "# carelens missed-appointment (DNA) model",
         "",
         f"Model version: `{card.get('model_version', '?')}`  ",
-        f"Trained: {card.get('trained_at', '?')} on {card.get('n_training', '?')} appointments "
-        f"({card.get('training_period', '?')})  ",
-        f"Estimator: {card.get('estimator', '?')}, calibration: {card.get('calibration', '?')}, "
-        f"history gap: {card.get('gap_days', '?')} days",
+        (
+            f"Trained: {card.get('trained_at', '?')} on {card.get('n_training', '?')} appointments "
+            f"({card.get('training_period', '?')})  "
+        ),
+        (
+            f"Estimator: {card.get('estimator', '?')}, calibration: {card.get('calibration', '?')}, "
+            f"history gap: {card.get('gap_days', '?')} days"
+        ),
         "",
         "## Intended use",
         INTENDED_USE,
@@ -66,9 +70,11 @@ def render_markdown(card: dict[str, Any]) -> str:
         lines.append("")
     lines += [
         "## Limitations",
-        "Scores describe this trust's past patterns; re-validate monthly on patients who were not "
-        "contacted (contacting patients changes their outcome). Ethnic group is not a model input; it is "
-        "used only to check fairness.",
+        (
+            "Scores describe this trust's past patterns; re-validate monthly on patients who were not "
+            "contacted (contacting patients changes their outcome). Ethnic group is not a model input; "
+            "it is used only to check fairness."
+        ),
         "",
     ]
     return "\n".join(lines)

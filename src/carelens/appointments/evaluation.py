@@ -96,7 +96,7 @@ def metrics(y: Any, p: Any, cost: CostModel | None = None) -> dict[str, Any]:
     y, p = np.asarray(y, float), np.asarray(p, float)
     cost = cost or CostModel()
     return {
-        "n": int(len(y)),
+        "n": len(y),
         "dna_rate": float(y.mean()) if len(y) else float("nan"),
         "mean_predicted": float(p.mean()) if len(y) else float("nan"),
         "auroc": _safe_auc(y, p),

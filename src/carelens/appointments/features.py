@@ -83,8 +83,8 @@ def build_features(
 ) -> pd.DataFrame:
     """One feature row per appointment (same order), from a frame made by ``schema.normalise``.
 
-    ``leaky=True`` computes the history counts over the *whole* table (every other appointment of
-    the patient, past or future), the common mistake that inflates published AUROCs; it exists only
+    ``leaky=True`` computes the history counts over the *whole* table (every appointment of the
+    patient, past or future, this one included), the common mistake that inflates published AUROCs; it exists only
     so the benchmark can show the difference and must never be used to train a real model.
     """
     n = len(appointments)
@@ -114,15 +114,15 @@ def build_features(
 
     feats: dict[str, np.ndarray] = {}
     if leaky:
-        # Whole-table history minus the row itself: what a naive "patient DNA rate" column does.
-        own = lambda mask: (known & mask).astype(float)  # noqa: E731
-        feats["prior_appointments"] = history.count_between(codes, patient_start, patient_end) - own(np.ones(n, bool))
-        feats["prior_dnas"] = dnas.count_between(codes, patient_start, patient_end) - own(dna == 1.0)
-        feats["prior_patient_cancellations"] = pat_cancel.count_between(codes, patient_start, patient_end) - own(status == 2)
-        feats["prior_provider_cancellations"] = prov_cancel.count_between(codes, patient_start, patient_end) - own(status == 4)
-        feats["prior_appointments_365d"] = history.count_between(codes, np.maximum(t0 - year, 0), t0 + year) - own(np.ones(n, bool))
-        feats["prior_dnas_365d"] = dnas.count_between(codes, np.maximum(t0 - year, 0), t0 + year) - own(dna == 1.0)
-        n_eligible = eligible.count_between(codes, patient_start, patient_end) - own(~np.isnan(dna))
+        # Whole-table history, this appointment included: what a naive
+        # ``groupby("patient_id")["dna"].transform(...)`` column does.
+        feats["prior_appointments"] = history.count_between(codes, patient_start, patient_end)
+        feats["prior_dnas"] = dnas.count_between(codes, patient_start, patient_end)
+        feats["prior_patient_cancellations"] = pat_cancel.count_between(codes, patient_start, patient_end)
+        feats["prior_provider_cancellations"] = prov_cancel.count_between(codes, patient_start, patient_end)
+        feats["prior_appointments_365d"] = history.count_between(codes, np.maximum(t0 - year, 0), t0 + year)
+        feats["prior_dnas_365d"] = dnas.count_between(codes, np.maximum(t0 - year, 0), t0 + year)
+        n_eligible = eligible.count_between(codes, patient_start, patient_end)
     else:
         feats["prior_appointments"] = history.count_between(codes, patient_start, cutoff)
         feats["prior_dnas"] = dnas.count_between(codes, patient_start, cutoff)

@@ -9,7 +9,7 @@ then refitted on every appointment with an outcome, using the same settings.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -38,10 +38,10 @@ def temporal_split(appointments: pd.DataFrame, *, valid_months: int = 6, group_p
     cut = (last - pd.DateOffset(months=valid_months)).normalize() + pd.Timedelta(days=1)
     valid = labelled & (when >= cut).to_numpy()
     train = labelled & (when < cut).to_numpy()
-    patients = appointments["patient_id"].to_numpy()
+    patients = appointments["patient_id"].reset_index(drop=True)
     if group_patients:
-        train &= ~np.isin(patients, np.unique(patients[valid]))
-    unseen = valid & ~np.isin(patients, np.unique(patients[train]))
+        train &= ~patients.isin(pd.unique(patients[valid])).to_numpy()
+    unseen = valid & ~patients.isin(pd.unique(patients[train])).to_numpy()
     return Split(train=train, valid=valid, unseen=unseen, cut=cut)
 
 
@@ -84,7 +84,7 @@ def train_and_validate(
     final = _fit(features, appointments, appointments["dna"].notna().to_numpy(), params) if refit else model
     when = appointments["appointment_datetime"][appointments["dna"].notna()]
     card = {
-        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "estimator": final.estimator,
         "calibration": final.calibration,
         "params": final.get_params(),

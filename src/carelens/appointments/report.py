@@ -1,0 +1,107 @@
+"""Evaluation of a saved model on a table: the figures, and an HTML report with plotly charts."""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from carelens.appointments.card import INTENDED_USE, NOT_FOR
+from carelens.appointments.evaluation import CostModel, fairness_table, metrics
+from carelens.appointments.features import build_features
+from carelens.appointments.model import LoadedModel
+from carelens.errors import TableError
+
+
+def evaluate_model(
+    appointments: pd.DataFrame,
+    loaded: LoadedModel,
+    *,
+    since: str | None = None,
+    cost: CostModel | None = None,
+    file: str | None = None,
+) -> dict[str, Any]:
+    """Metrics and fairness on every attended/DNA appointment (from ``since`` on, if given).
+
+    Features still use the whole table's earlier history, as-of each appointment.
+    """
+    features = build_features(appointments, gap_days=loaded.gap_days)
+    mask = appointments["dna"].notna().to_numpy().copy()
+    if since:
+        try:
+            start = pd.Timestamp(since)
+        except ValueError as exc:
+            raise TableError(f"--since is not a date: {since!r}") from exc
+        mask &= (appointments["appointment_datetime"] >= start).to_numpy()
+    rows = np.flatnonzero(mask)
+    if len(rows) == 0:
+        raise TableError("no attended or missed appointments to evaluate on" + (f" since {since}" if since else ""), file=file)
+    y = appointments["dna"].to_numpy()[rows]
+    p = loaded.model.predict_proba(features.iloc[rows])[:, 1]
+    result = metrics(y, p, cost)
+    result["fairness"] = fairness_table(appointments.iloc[rows], y, p).to_dict(orient="records")
+    result["model_version"] = loaded.version
+    result["period"] = (
+        f"{appointments['appointment_datetime'].iloc[rows].min():%Y-%m-%d} to "
+        f"{appointments['appointment_datetime'].iloc[rows].max():%Y-%m-%d}"
+    )
+    return result
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, (np.floating, np.integer)):
+        return _clean(value.item())
+    return value
+
+
+def to_json(result: dict[str, Any]) -> str:
+    return json.dumps(_clean(result), indent=2)
+
+
+def to_html(result: dict[str, Any], title: str = "Missed-appointment model evaluation") -> str:
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    curve = pd.DataFrame(result["calibration_curve"])
+    cal = go.Figure()
+    top = max(float(curve["predicted"].max()), float(curve["observed"].max()), 0.05) if len(curve) else 1.0
+    cal.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", name="perfect", line={"dash": "dot"}))
+    cal.add_trace(go.Scatter(x=curve.get("predicted"), y=curve.get("observed"), mode="lines+markers", name="model"))
+    cal.update_layout(title="Calibration (deciles of predicted risk)", xaxis_title="predicted DNA risk", yaxis_title="observed DNA rate")
+    fair = pd.DataFrame(result["fairness"])
+    fig_fair = go.Figure()
+    if len(fair):
+        labels = fair["attribute"] + ": " + fair["group"]
+        fig_fair.add_trace(go.Bar(x=labels, y=fair["share_of_dnas"], name="share of DNAs"))
+        fig_fair.add_trace(go.Bar(x=labels, y=fair["share_selected"], name="share of top-decile call list"))
+    fig_fair.update_layout(title="Who is on the call list, against who misses appointments", barmode="group")
+    nb = {k: v for k, v in result["net_benefit_per_1000"].items() if k.startswith("remind")}
+    fig_nb = go.Figure(go.Bar(x=list(nb), y=list(nb.values())))
+    fig_nb.update_layout(title="Net benefit, £ per 1,000 appointments", yaxis_title="£")
+    figures = [
+        pio.to_html(fig, include_plotlyjs=(i == 0), full_html=False) for i, fig in enumerate([cal, fig_fair, fig_nb])
+    ]
+    keys = ["n", "dna_rate", "mean_predicted", "auroc", "average_precision", "brier", "ece", "top_decile_share_of_dnas"]
+    rows = "".join(
+        f"<tr><td>{k}</td><td>{result[k]:.4f}</td></tr>" if isinstance(result[k], float) else f"<tr><td>{k}</td><td>{result[k]}</td></tr>"
+        for k in keys
+    )
+    fair_html = fair.round(3).to_html(index=False, na_rep="–") if len(fair) else ""
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}</style>
+</head><body><h1>{html.escape(title)}</h1>
+<p>Model version <code>{html.escape(str(result.get('model_version', '')))}</code>, appointments {html.escape(str(result.get('period', '')))}.</p>
+<p><strong>Intended use:</strong> {html.escape(INTENDED_USE)} <strong>{html.escape(NOT_FOR)}</strong></p>
+<h2>Figures</h2><table>{rows}</table>
+{''.join(figures)}
+<h2>Fairness</h2>{fair_html}
+</body></html>"""

@@ -1,0 +1,97 @@
+"""The analyst's path through the CLI: train, evaluate, score (file and database), and bad input."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pandas as pd
+import pytest
+
+from carelens.appointments.synth import generate_appointments
+from carelens.cli.app import main
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("appts")
+    table = root / "appointments.csv"
+    generate_appointments(4_000, seed=5, start="2022-06-01", end="2023-12-31", future_days=21).to_csv(table, index=False)
+    model = root / "model"
+    assert main(["appointments", "train", str(table), "-o", str(model), "--valid-months", "4"]) == 0
+    return root, table, model
+
+
+def test_train_writes_a_safe_model_with_a_card(workspace):
+    _, _, model = workspace
+    card = json.loads((model / "card.json").read_text())
+    assert card["validation"]["auroc"] > 0.58
+    assert (model / "model.skops").exists()
+    assert "never" in (model / "MODEL_CARD.md").read_text().lower()
+
+
+def test_evaluate_writes_json_and_an_html_report(workspace, capsys):
+    root, table, model = workspace
+    code = main(["appointments", "evaluate", str(table), "--model", str(model), "--since", "2023-09-01",
+                 "--json", str(root / "ev.json"), "--html", str(root / "ev.html")])
+    assert code == 0
+    result = json.loads((root / "ev.json").read_text())
+    assert result["n"] > 100 and 0 <= result["ece"] < 0.1
+    assert "plotly" in (root / "ev.html").read_text()
+    assert "auroc" in capsys.readouterr().out
+
+
+def test_score_writes_one_row_per_future_appointment_and_reruns_replace_in_the_db(workspace):
+    root, table, model = workspace
+    out, db = root / "scores.csv", root / "store.duckdb"
+    args = ["appointments", "score", str(table), "--model", str(model), "-o", str(out),
+            "--out-db", f"duckdb:///{db}", "--out-table", "dna_scores"]
+    assert main(args) == 0
+    assert main(args) == 0
+    scores = pd.read_csv(out)
+    source = pd.read_csv(table)
+    assert list(scores.columns) == ["appointment_id", "dna_probability", "risk_band", "reasons"]
+    assert scores["appointment_id"].tolist() == source.loc[source["attendance_status"].isna(), "appointment_id"].tolist()
+    with duckdb.connect(str(db)) as conn:
+        n, distinct = conn.execute("select count(*), count(distinct appointment_id) from dna_scores").fetchone()
+    assert n == distinct == len(scores)
+
+
+def test_score_reads_the_table_from_a_database(workspace, tmp_path):
+    _, table, model = workspace
+    db = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("create table appts as select * from read_csv_auto(?)", [str(table)])
+    out = tmp_path / "scores.parquet"
+    assert main(["appointments", "score", "--db", f"duckdb:///{db}", "--table", "appts", "--model", str(model), "-o", str(out)]) == 0
+    assert len(pd.read_parquet(out)) > 0
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda f: f.assign(attendance_status=f["attendance_status"].astype("Int64").astype("string").fillna("").str.replace("5", "8")), "unknown attendance status"),
+        (lambda f: pd.concat([f, f.iloc[[3]]], ignore_index=True), "duplicated appointment ID"),
+        (lambda f: f.drop(columns=["booked_datetime"]), "missing column 'booked_datetime'"),
+        (lambda f: f[f["attendance_status"].notna()], "no appointments to score"),
+    ],
+)
+def test_bad_input_gives_one_clear_line_and_exit_code_2(workspace, tmp_path, capsys, mutate, message):
+    _, table, model = workspace
+    bad = tmp_path / "bad.csv"
+    mutate(pd.read_csv(table)).to_csv(bad, index=False)
+    out = tmp_path / "scores.csv"
+    assert main(["appointments", "score", str(bad), "--model", str(model), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_renamed_columns_are_accepted_with_column_options(workspace, tmp_path):
+    _, table, model = workspace
+    renamed = tmp_path / "renamed.csv"
+    pd.read_csv(table).rename(columns={"attendance_status": "AttendCode"}).to_csv(renamed, index=False)
+    out = tmp_path / "scores.csv"
+    assert main(["appointments", "score", str(renamed), "--model", str(model), "-o", str(out),
+                 "--column", "attendance_status=AttendCode"]) == 0
+    assert len(pd.read_csv(out)) > 0

@@ -1,0 +1,71 @@
+"""The call list, call outcomes and monitoring in the store (DuckDB; migrations applied on first use)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from carelens.appointments.model import load_model
+from carelens.appointments.schema import normalise
+from carelens.appointments.scoring import score_upcoming
+from carelens.appointments.synth import generate_appointments
+from carelens.appointments.training import train_and_validate
+from carelens.errors import StoreError
+from carelens.store import appointments as store
+from carelens.store.engine import get_engine
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dna_store")
+    raw = generate_appointments(3_000, seed=21, start="2022-06-01", end="2023-11-30", future_days=30)
+    appts = normalise(raw)
+    model, card = train_and_validate(appts, max_iter=60, refit=False, valid_months=4)
+    model.save(root / "model", card)
+    loaded = load_model(root / "model")
+    engine = get_engine(root / "store.duckdb")
+    scores = score_upcoming(appts, loaded)
+    store.publish_scores(engine, appts, scores, loaded.card)
+    return engine, raw, loaded, scores
+
+
+def test_call_list_has_one_row_per_patient_sorted_by_risk_with_their_other_appointments(published):
+    engine, raw, _, _ = published
+    listing = store.call_list(engine, today=date(2023, 12, 1), days=10, bands=("high", "medium"))
+    assert len(listing) > 0
+    assert listing["patient_id"].is_unique
+    assert listing["dna_probability"].is_monotonic_decreasing
+    future = raw[raw["attendance_status"].isna()]
+    multi = future.groupby("patient_id").size()
+    with_others = listing[listing["patient_id"].isin(multi[multi > 1].index)]
+    assert (with_others["other_appointments"].str.len() > 0).all()
+
+
+def test_a_reached_patient_leaves_the_list_and_a_no_answer_stays_with_an_attempt(published):
+    engine, _, _, _ = published
+    listing = store.call_list(engine, today=date(2023, 12, 1), days=10, bands=("high", "medium"))
+    first, second = listing.iloc[0], listing.iloc[1]
+    store.record_call(engine, first["appointment_id"], "reached_attending", note="will come", recorded_by="test")
+    store.record_call(engine, second["appointment_id"], "no_answer")
+    again = store.call_list(engine, today=date(2023, 12, 1), days=10, bands=("high", "medium"))
+    assert first["patient_id"] not in set(again["patient_id"])
+    assert again.set_index("patient_id").loc[second["patient_id"], "attempts"] == 1
+    with pytest.raises(StoreError, match="unknown call outcome"):
+        store.record_call(engine, first["appointment_id"], "shouted")
+
+
+def test_republishing_replaces_rows_and_later_outcomes_feed_monthly_monitoring(published):
+    engine, raw, loaded, scores = published
+    assert store.publish_scores(engine, normalise(raw), scores, loaded.card) == len(scores)
+    # The appointments happen: a later export has their outcomes.
+    rng = pd.Series(range(len(raw))) % 9
+    happened = raw.copy()
+    happened.loc[happened["attendance_status"].isna(), "attendance_status"] = (rng[happened["attendance_status"].isna()] == 0).map({True: 3, False: 5})
+    store.publish_scores(engine, normalise(happened.assign(attendance_status=happened["attendance_status"])), scores.iloc[:0], loaded.card)
+    report = store.monitoring(engine)
+    assert len(report) >= 1
+    assert report["appointments"].sum() > 0
+    assert set(report.columns) >= {"month", "auroc", "ece", "dna_rate", "mean_predicted"}
+    assert store.latest_model(engine)["model_version"] == loaded.version

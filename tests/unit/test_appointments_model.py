@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from carelens.appointments.features import build_features
+from carelens.appointments.model import DNAModel, load_model
+from carelens.appointments.schema import normalise
+from carelens.appointments.scoring import score_upcoming
+from carelens.appointments.synth import generate_appointments
+from carelens.appointments.training import train_and_validate
+from carelens.errors import ModelError, TableError
+
+
+@pytest.fixture(scope="module")
+def appointments():
+    return normalise(generate_appointments(4_000, seed=11, start="2022-01-01", end="2023-12-31", future_days=30))
+
+
+@pytest.fixture(scope="module")
+def trained(appointments, tmp_path_factory):
+    model, card = train_and_validate(appointments, max_iter=60, refit=False)
+    directory = tmp_path_factory.mktemp("dna_model")
+    model.save(directory, card)
+    return model, card, directory
+
+
+def test_synthetic_data_has_a_realistic_dna_rate_and_future_rows(appointments):
+    assert 0.05 < appointments["dna"].mean() < 0.16
+    assert appointments["is_future"].sum() > 0
+
+
+def test_validation_on_a_later_window_gives_realistic_discrimination_and_calibration(trained):
+    _, card, _ = trained
+    val = card["validation"]
+    assert 0.58 < val["auroc"] < 0.85
+    assert abs(val["mean_predicted"] - val["dna_rate"]) < 0.03
+    assert {"remind_everyone", "remind_no_one", "remind_by_model_threshold"} <= set(val["net_benefit_per_1000"])
+
+
+def test_saved_model_loads_and_predicts_the_same(trained, appointments):
+    model, _, directory = trained
+    loaded = load_model(directory)
+    X = build_features(appointments.iloc[:500])
+    np.testing.assert_allclose(loaded.model.predict_proba(X), model.predict_proba(X))
+    assert (directory / "MODEL_CARD.md").read_text().count("never") or "Never" in (directory / "MODEL_CARD.md").read_text()
+
+
+def test_loading_a_folder_that_is_not_a_model_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelError, match="not a carelens appointments model"):
+        load_model(tmp_path)
+    (tmp_path / "card.json").write_text('{"kind": "carelens-appointments-dna"}')
+    (tmp_path / "model.skops").write_bytes(b"not a zip")
+    with pytest.raises(ModelError, match="skops"):
+        load_model(tmp_path)
+
+
+def test_scores_cover_every_future_row_in_order_with_bands_and_reasons(trained, appointments):
+    _, _, directory = trained
+    scores = score_upcoming(appointments, load_model(directory), explain="all")
+    future_ids = appointments.loc[appointments["is_future"], "appointment_id"].tolist()
+    assert scores["appointment_id"].tolist() == future_ids
+    assert scores["dna_probability"].between(0, 1).all()
+    assert set(scores["risk_band"]) <= {"low", "medium", "high"}
+    high = scores[scores["risk_band"] == "high"]
+    assert (high["reasons"].str.len() > 0).mean() > 0.8
+
+
+def test_a_table_without_future_rows_has_nothing_to_score(trained, appointments):
+    _, _, directory = trained
+    with pytest.raises(TableError, match="no appointments to score"):
+        score_upcoming(appointments[~appointments["is_future"]].reset_index(drop=True), load_model(directory))
+
+
+def test_reasons_name_missed_appointments_when_history_drives_the_risk(trained, appointments):
+    model, _, _ = trained
+    X = build_features(appointments)
+    rows = np.flatnonzero((X["prior_dnas_365d"] >= 2).to_numpy())[:50]
+    reasons = model.explain(X.iloc[rows])
+    assert any("missed appointments in the last year" in r for r in reasons)
+
+
+def test_labels_must_have_both_classes():
+    with pytest.raises(ModelError):
+        DNAModel().fit(build_features(normalise(generate_appointments(50, seed=1))).iloc[:10], np.zeros(10))
