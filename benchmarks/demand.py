@@ -136,15 +136,21 @@ def carelens_side(params_path: Path, data_root: Path, runs: int, workers: int, o
 
 
 def per_run_by_pod_measure(result) -> pd.DataFrame:
-    """carelens' per-run values summed to (pod, measure, model_run); run 0 is the baseline."""
-    frame = result.per_run if hasattr(result, "per_run") else result
-    frame = frame.reset_index() if "pod" not in getattr(frame, "columns", []) else frame
-    value = "value" if "value" in frame.columns else frame.columns[-1]
-    return (
-        frame.groupby(["pod", "measure", "model_run"], as_index=False, dropna=False)[value]
-        .sum()
-        .rename(columns={value: "value"})
-    )
+    """carelens' per-run values summed to (pod, measure, model_run), zeros kept; run 0 = baseline."""
+    from carelens.demand import MEASURES
+
+    codes, pods = pd.factorize(result.keys["pod"])
+    by_pod = np.zeros((len(result.model_runs), len(pods), len(MEASURES)))
+    np.add.at(by_pod, (slice(None), codes), result.values)  # values[run, key, measure]
+    used = by_pod.any(axis=0)  # [pod, measure] pairs non-zero in some run
+    pod, measure = np.nonzero(used)
+    n_runs = len(result.model_runs)
+    return pd.DataFrame({
+        "pod": np.tile(np.asarray(pods)[pod], n_runs),
+        "measure": np.tile(np.asarray(MEASURES)[measure], n_runs),
+        "model_run": np.repeat(result.model_runs, len(pod)),
+        "value": by_pod[:, pod, measure].ravel(),
+    })
 
 
 def run_carelens(params: Path, data: Path, runs: int, workers: int, workdir: Path) -> dict:
@@ -186,15 +192,20 @@ def run_nhp(params: Path, data: Path, runs: int, workdir: Path) -> dict:
 def compare(carelens: pd.DataFrame, nhp: pd.DataFrame) -> pd.DataFrame:
     """One row per pod x measure: baselines, principals, SE of the difference, z, agreement."""
 
+    pairs = pd.concat([carelens, nhp])[["pod", "measure"]].drop_duplicates()
+    index = pd.MultiIndex.from_frame(pairs.sort_values(["pod", "measure"]))
+
     def stats(frame: pd.DataFrame, side: str) -> pd.DataFrame:
-        base = frame[frame.model_run == 0].set_index(["pod", "measure"])["value"]
-        mc = frame[frame.model_run > 0].groupby(["pod", "measure"])["value"]
+        # wide [pod x measure, run]; a pair one side never produces is 0 in all its runs
+        wide = frame.pivot_table(index=["pod", "measure"], columns="model_run", values="value",
+                                 aggfunc="sum", fill_value=0.0).reindex(index, fill_value=0.0)
+        runs = wide.loc[:, wide.columns > 0]
         return pd.DataFrame(
             {
-                f"baseline_{side}": base,
-                f"principal_{side}": mc.mean(),
-                f"var_{side}": mc.var(ddof=1),
-                f"n_{side}": mc.size(),
+                f"baseline_{side}": wide[0] if 0 in wide.columns else np.nan,
+                f"principal_{side}": runs.mean(axis=1),
+                f"var_{side}": runs.var(axis=1, ddof=1),
+                f"n_{side}": runs.shape[1],
             }
         )
 

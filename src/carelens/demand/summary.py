@@ -1,0 +1,156 @@
+"""Summaries of a scenario's runs: principal (mean of runs 1..N), P10/P50/P90, waterfall, capacity.
+
+Capacity is the step NHP leaves to planners: beds = bed days / (days open x target occupancy);
+theatres and clinic rooms = hours of activity / (hours available x utilisation). It is computed per
+run, so its uncertainty comes from the same Monte Carlo draws as the activity.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from carelens.demand.engine import MEASURES, OUT_DIMS, STEPS, WATERFALL_MEASURES
+from carelens.demand.runner import Results
+
+POD_MEASURES = {"ip": ["admissions", "beddays", "procedures"], "op": ["attendances", "tele_attendances"],
+                "aae": ["ambulance", "walk-in"]}
+STAT_COLUMNS = ["baseline", "principal", "p10", "p50", "p90"]
+
+
+def _stats(matrix: np.ndarray, runs: np.ndarray) -> dict[str, np.ndarray]:
+    """matrix[run, item] -> baseline (run 0) and principal/quantiles over runs 1..N."""
+    base = matrix[runs == 0][0] if (runs == 0).any() else np.full(matrix.shape[1], np.nan)
+    sims = matrix[runs > 0]
+    if len(sims) == 0:
+        sims = base[None, :]
+    p10, p50, p90 = np.quantile(sims, [0.1, 0.5, 0.9], axis=0)
+    return {"baseline": base, "principal": sims.mean(axis=0), "p10": p10, "p50": p50, "p90": p90}
+
+
+def summarise(result: Results, by: list[str] | None = None) -> pd.DataFrame:
+    """pod, measure, [by...], baseline, principal, p10, p50, p90.
+
+    ``by`` adds any of ``sitetret``, ``age_group``, ``sex``, ``tretspef_grouped``. Without ``by`` the
+    frame has exactly one row per point of delivery and its measures (zeros kept).
+    """
+    by = list(by or [])
+    unknown = set(by) - set(OUT_DIMS)
+    if unknown:
+        raise ValueError(f"cannot summarise by {sorted(unknown)}; choose from {OUT_DIMS[1:]}")
+    dims = ["pod", *by]
+    codes, uniq = pd.MultiIndex.from_frame(result.keys[dims]).factorize()
+    n_groups = len(uniq)
+    # sum keys into groups for every run and measure: [run, group, measure]
+    grouped = np.zeros((len(result.model_runs), n_groups, len(MEASURES)))
+    np.add.at(grouped, (slice(None), codes), result.values)
+    groups = uniq.to_frame(index=False)
+    groups.columns = dims
+    frames = []
+    for mi, measure in enumerate(MEASURES):
+        pods = groups["pod"].astype(str)
+        wanted = pods.map(lambda p: measure in POD_MEASURES.get(p.split("_", 1)[0], [])).to_numpy()
+        if not wanted.any():
+            continue
+        st = _stats(grouped[:, wanted, mi], result.model_runs)
+        frame = groups[wanted].reset_index(drop=True)
+        frame.insert(1, "measure", measure)
+        for col in STAT_COLUMNS:
+            frame[col] = st[col]
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values(["pod", "measure", *by]).reset_index(drop=True)
+
+
+def per_run(result: Results, by: list[str] | None = None) -> pd.DataFrame:
+    """Long frame: model_run, pod, [by...], measure, value (zeros omitted)."""
+    frames = [result.run_frame(int(r)) for r in result.model_runs]
+    frame = pd.concat(frames, ignore_index=True)
+    dims = ["model_run", "pod", *(by or []), "measure"]
+    return frame.groupby(dims, as_index=False, observed=True)["value"].sum()
+
+
+def waterfall(result: Results) -> pd.DataFrame:
+    """activity, measure, step, principal/p10/p50/p90 change in activity attributable to each step."""
+    rows = []
+    runs = result.model_runs
+    for wi, (activity, measure) in enumerate(WATERFALL_MEASURES):
+        st = _stats(result.waterfall[:, wi, :], runs)
+        for si, step in enumerate(STEPS):
+            rows.append({"activity": activity, "measure": measure, "step": step,
+                         **{c: float(st[c][si]) for c in ("principal", "p10", "p50", "p90")}})
+    frame = pd.DataFrame(rows)
+    base_run = result.waterfall[runs == 0]
+    if len(base_run):  # the baseline bar is the baseline itself, with no uncertainty
+        for wi, (activity, measure) in enumerate(WATERFALL_MEASURES):
+            sel = (frame.activity == activity) & (frame.measure == measure) & (frame.step == "baseline")
+            frame.loc[sel, ["principal", "p10", "p50", "p90"]] = float(base_run[0, wi, 0])
+    return frame
+
+
+def avoided(result: Results) -> pd.DataFrame:
+    """activity, strategy, measure, principal/p10/p50/p90 of activity avoided (or bed days saved)."""
+    frame = result.avoided[result.avoided["model_run"] > 0]
+    if frame.empty:
+        return pd.DataFrame(columns=["activity", "strategy", "measure", "principal", "p10", "p50", "p90"])
+    g = frame.groupby(["activity", "strategy", "measure"])["value"]
+    out = g.mean().rename("principal").to_frame()
+    for q, name in ((0.1, "p10"), (0.5, "p50"), (0.9, "p90")):
+        out[name] = g.quantile(q)
+    return out.reset_index()
+
+
+def _ward_type(area: str) -> str:
+    if "daycase" in area:
+        return "daycase"
+    if area.startswith("maternity"):
+        return "maternity"
+    if area.startswith("paediatric"):
+        return "paediatric"
+    if area.startswith("adult_elective"):
+        return "adult_elective"
+    if area.startswith("adult_nonelective"):
+        return "adult_nonelective"
+    return "other"
+
+
+def capacity(result: Results) -> pd.DataFrame:
+    """resource, sitetret, area, baseline/principal/p10/p50/p90 of beds, theatres and clinic rooms."""
+    cap: dict[str, Any] = result.params.capacity
+    runs = result.model_runs
+    frames = []
+    # beds by functional area (ward type decides the occupancy and days open)
+    areas = result.beds_areas
+    ward = areas["functional_area"].map(_ward_type)
+    occ = ward.map(lambda w: cap["target_occupancy"].get(w, cap["target_occupancy"].get("other", 0.9))).to_numpy(float)
+    days = np.where(ward == "daycase", cap["days_open"]["daycase"], cap["days_open"]["overnight"]).astype(float)
+    beds = result.beddays_by_area / (days * occ)
+    st = _stats(beds, runs)
+    frames.append(areas.assign(resource="beds", ward_type=ward, **st))
+    # theatres by theatre type
+    tareas = result.theatre_areas
+    hours = cap["theatre"]["hours_per_procedure"]
+    per = tareas["functional_area"].map(lambda a: hours.get(a, hours.get("default", 1.5))).to_numpy(float)
+    theatres = result.procedures_by_area * per / (cap["theatre"]["hours_per_year"] * cap["theatre"]["utilisation"])
+    frames.append(tareas.assign(resource="theatres", ward_type="theatre", **_stats(theatres, runs)))
+    # outpatient clinic rooms by site (face-to-face attendances x minutes per attendance)
+    keys = result.keys
+    minutes = cap["clinic"]["minutes_per_attendance"]
+    per_key = keys["pod"].map(lambda p: minutes.get(p, 0.0)).to_numpy(float) / 60.0
+    site_codes, sites = pd.factorize(keys["sitetret"])
+    hrs = np.zeros((len(runs), len(sites)))
+    att = result.values[:, :, MEASURES.index("attendances")] * per_key
+    np.add.at(hrs, (slice(None), site_codes), att)
+    rooms = hrs / (cap["clinic"]["hours_per_year"] * cap["clinic"]["utilisation"])
+    frames.append(pd.DataFrame({"sitetret": sites, "functional_area": "outpatient_clinic", "resource": "clinic_rooms",
+                                "ward_type": "clinic", **_stats(rooms, runs)}))
+    out = pd.concat(frames, ignore_index=True)
+    return out[["resource", "sitetret", "ward_type", "functional_area", *STAT_COLUMNS]]
+
+
+def capacity_totals(result: Results) -> pd.DataFrame:
+    """Capacity summed over sites: resource, ward_type, baseline..p90 (sums of per-run totals)."""
+    detail = capacity(result)
+    return detail.groupby(["resource", "ward_type"], as_index=False)[STAT_COLUMNS].sum()
