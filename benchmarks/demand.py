@@ -245,10 +245,10 @@ def big_trust(spells: int) -> Path:
     root = CACHE / f"synth_{spells}_{BIG_SEED}"
     if (root / ".done").exists():
         return root
-    from carelens.demand.synth import generate_trust
+    from carelens.demand.synth import synthesise
 
     t0 = time.perf_counter()
-    generate_trust(root, spells=spells, seed=BIG_SEED)
+    synthesise(root, spells=spells, seed=BIG_SEED)
     (root / ".done").write_text(f"{time.perf_counter() - t0:.1f}s\n")
     return root
 

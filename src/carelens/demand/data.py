@@ -119,7 +119,10 @@ def _normalise(table: str, frame: pd.DataFrame, where: str) -> pd.DataFrame:
             frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
         elif not pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(frame[col]):
             # categories: factorising and grouping on them is fast; values become plain str
-            frame[col] = frame[col].astype(str).astype("category")
+            col_values = frame[col]
+            if not pd.api.types.is_string_dtype(col_values) or col_values.isna().any():
+                col_values = col_values.astype(str)
+            frame[col] = col_values.astype("category")
     if table in {"demographic_factors", "birth_factors"}:
         frame.columns = [str(c) for c in frame.columns]
         frame["variant"] = frame["variant"].astype(str).astype(object)

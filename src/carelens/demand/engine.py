@@ -1,15 +1,24 @@
-"""The Monte Carlo engine: NHP's method, vectorised on counts per cell.
+"""The Monte Carlo engine: NHP's method (nhp-model 6.x), vectorised.
 
-Why cells: NHP copies every spell once per resampled admission and pushes pandas frames through
-each step. Here every factor is computed once per *factor cell* (rows sharing the attributes a
-factor looks at), broadcast with one gather, and every random step is drawn on counts (a sum of
-independent binomials is a binomial), so a run is a handful of numpy passes over the rows.
-Per-run random streams come from ``SeedSequence([scenario seed, model_run])`` only, so a run's
-result does not depend on which process or machine computes it.
+Why it is fast (and still NHP's method):
+- Every growth factor is computed per *factor cell* (the few hundred combinations of the columns
+  that factor looks at) and reaches the rows with one gather; interval draws are vectorised.
+- Random steps are drawn on counts, never by copying rows: a Poisson-resampled row thinned by a
+  binomial is a Poisson with the product of the rates, and the part thinned out an independent
+  Poisson (Poisson splitting); a sum of independent Poissons is a Poisson. Outpatient and A&E rows
+  feed only per-output-key totals, so their Poisson draws are made per output key (and per set of
+  avoidance strategies for the avoided activity), which is the same distribution for every output.
+  Inpatient spells keep per-spell draws, because each spell picks one efficiency strategy per run.
+- Per-run random streams come from ``SeedSequence([scenario seed, model_run])`` only, so a run's
+  result does not depend on which process or machine computes it.
+
+Where NHP's code does something the data README leaves open, this follows NHP (see
+docs/demand-nhp-agreement.md, "NHP's method, precisely").
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from carelens.demand.data import TrustData
+from carelens.demand.hsa import HealthStatus, hsa_factors
 from carelens.demand.params import Params
 from carelens.errors import ParamsError, TableError
 
@@ -30,8 +40,16 @@ STEPS = [
     "inequalities", "model_interaction_term", "activity_avoidance", "efficiencies",
 ]
 FACTOR_STEPS = STEPS[1:10]
+GROUP_STEPS = ["expat", "repat_local", "repat_nonlocal", "baseline_adjustment", "waiting_list_adjustment",
+               "non-demographic_adjustment"]
 WATERFALL_MEASURES = [("ip", "admissions"), ("ip", "beddays"), ("op", "attendances"), ("aae", "arrivals")]
-Z80 = 2.563  # width of an 80% normal interval in standard deviations (2 x 1.2816)
+Z80 = 2.563103  # width of an 80% normal interval in standard deviations (NHP: 2 * norm.ppf(0.9))
+# NHP's valid ranges for drawn values (model.py: generate_run_params)
+CLIP = {"expat": (0.0, 1.0), "repat_local": (1.0, 5.0), "repat_nonlocal": (1.0, 5.0),
+        "baseline_adjustment": (0.0, 5.0), "waiting_list_adjustment": (0.0, 5.0),
+        "non-demographic_adjustment": (0.0, 5.0), "activity_avoidance": (0.0, 1.0), "efficiencies": (0.0, 1.0)}
+GENERAL_LOS = {"1": "general_los_reduction_elective", "2": "general_los_reduction_emergency"}
+CONVERT_TYPES = ("sdec", "day_procedures_daycase", "day_procedures_outpatients")
 
 
 def draw_interval(rng: np.random.Generator, lo: float, hi: float, clip: tuple[float, float]) -> float:
@@ -40,27 +58,91 @@ def draw_interval(rng: np.random.Generator, lo: float, hi: float, clip: tuple[fl
     return float(min(max(value, clip[0]), clip[1]))
 
 
+def draw_many(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray, clip: tuple[float, float]) -> np.ndarray:
+    """:func:`draw_interval` for many intervals at once (one normal draw each)."""
+    if len(lo) == 0:
+        return np.zeros(0)
+    z = rng.standard_normal(len(lo))
+    return np.clip((lo + hi) / 2.0 + z * (hi - lo) / Z80, clip[0], clip[1])
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Sum of products without BLAS: its thread pool spins badly on a busy shared machine."""
+    return float(np.multiply(a, b, dtype=np.float64).sum())
+
+
 def seed_for(seed: int, model_run: int) -> np.random.SeedSequence:
     """The run's random stream depends on (scenario seed, model_run) and nothing else."""
     return np.random.SeedSequence([int(seed), int(model_run)])
 
 
-class _Keyed:
-    """Maps each factor cell to an entry of a params dict (missing keys -> factor 1)."""
+# ---------------------------------------------------------------------------------- preparation helpers
+def factorize(frame: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Row -> code of its combination of ``cols``, and one row per combination (fast: int keys)."""
+    n = len(frame)
+    if not cols:
+        return np.zeros(n, np.int64), pd.DataFrame(index=range(1 if n else 0))
+    key = np.zeros(n, np.int64)
+    for col in cols:
+        codes, uniques = pd.factorize(frame[col], use_na_sentinel=False)
+        key = key * max(len(uniques), 1) + codes
+    codes, _ = pd.factorize(key)
+    first = np.full(codes.max() + 1 if n else 0, n, np.int64)
+    np.minimum.at(first, codes, np.arange(n))
+    cells = frame[cols].iloc[first].reset_index(drop=True)
+    return codes.astype(np.int64), cells
 
-    def __init__(self, keys: list[Any], mapping: dict[Any, Any]) -> None:
-        self.names = list(mapping)
-        lookup = {k: i for i, k in enumerate(self.names)}
-        self.index = (pd.Series(keys, dtype=object).map(lookup).fillna(len(self.names)).to_numpy().astype(np.int64)
-                      if len(keys) else np.zeros(0, np.int64))
-        self.values = [mapping[k] for k in self.names]
 
-    def fixed(self) -> np.ndarray:
-        return np.append(np.asarray(self.values, dtype=float), 1.0)[self.index]
+def _text(values: Any) -> np.ndarray:
+    return np.asarray(pd.Series(values).astype(str), dtype=object)
 
-    def drawn(self, rng: np.random.Generator, clip: tuple[float, float], power: float = 1.0) -> np.ndarray:
-        vals = [draw_interval(rng, v[0], v[1], clip) ** power for v in self.values]
-        return np.append(np.asarray(vals, dtype=float), 1.0)[self.index]
+
+def _bool(frame: pd.DataFrame, col: str, default: bool = False) -> np.ndarray:
+    if col not in frame:
+        return np.full(len(frame), default)
+    return frame[col].to_numpy(bool)
+
+
+def _lookup(keys: list[Any] | np.ndarray, mapping: dict[Any, Any]
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For each key: index into the mapping's entries (or -1), and per entry lo, hi, is_interval."""
+    names = list(mapping)
+    if names:
+        idx = pd.Index(names, tupleize_cols=False, dtype=object).get_indexer(
+            pd.Index(list(keys), tupleize_cols=False, dtype=object)).astype(np.int64)
+    else:
+        idx = np.full(len(keys), -1, np.int64)
+    lo = np.array([float(v[0]) if isinstance(v, list) else float(v) for v in mapping.values()], float)
+    hi = np.array([float(v[1]) if isinstance(v, list) else float(v) for v in mapping.values()], float)
+    is_iv = np.array([isinstance(v, list) for v in mapping.values()], bool)
+    return idx, lo, hi, is_iv
+
+
+@dataclass
+class _Param:
+    """A params section that gives each factor cell a value per run (missing key -> 1)."""
+
+    idx: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    is_iv: np.ndarray
+    clip: tuple[float, float]
+    power: float = 1.0
+    mask: np.ndarray | None = None  # cells the section applies to (others 1)
+
+    @classmethod
+    def of(cls, keys: list[Any], mapping: dict[Any, Any], clip: tuple[float, float], **kw: Any) -> "_Param":
+        return cls(*_lookup(keys, mapping), clip=clip, **kw)
+
+    def values(self, rng: np.random.Generator) -> np.ndarray:
+        vals = self.lo.copy()
+        if self.is_iv.any():  # scalars are used as is (NHP); intervals drawn and clipped
+            vals[self.is_iv] = draw_many(rng, self.lo[self.is_iv], self.hi[self.is_iv], self.clip)
+        vals = np.append(vals ** self.power, 1.0)
+        out = vals[self.idx]  # idx -1 -> the appended 1.0
+        if self.mask is not None:
+            out = np.where(self.mask, out, 1.0)
+        return out
 
 
 @dataclass
@@ -68,32 +150,49 @@ class _Activity:
     """One activity type (ip/op/aae) prepared for fast runs."""
 
     name: str
-    rows: pd.DataFrame
-    counts: dict[str, np.ndarray]  # baseline counts per row, by measure source
-    cell: np.ndarray  # row -> factor cell
-    cells: pd.DataFrame  # factor cell attributes
-    out_key: np.ndarray  # row -> output key index
-    cell_base: dict[str, np.ndarray] = field(default_factory=dict)
-    factors: dict[str, Any] = field(default_factory=dict)
+    n: int
+    base: dict[str, np.ndarray]  # baseline count per row, by waterfall measure
+    out_key: np.ndarray  # row -> output key
+    demog_cell: np.ndarray  # row -> (demog_type, age, sex) cell
+    demog: np.ndarray  # [variant, demog cell] population ratio
+    hsa_cell: np.ndarray  # row -> (hsagrp, sex, age) cell
+    hsa: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None  # table, row, sex, age per cell
+    group_cell: np.ndarray  # row -> cell of the group-keyed steps
+    group_params: dict[str, _Param]
+    ineq: np.ndarray  # per row inequality factor (fixed)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _variant_ratios(table: pd.DataFrame, variants: list[str], start: int, end: int, source: str,
-                    what: str) -> dict[str, pd.Series]:
+def _ratios(table: pd.DataFrame, variants: list[str], start: int, end: int, source: str, what: str,
+            required: bool) -> dict[str, pd.Series] | None:
+    if not len(table):
+        if required:
+            raise TableError("is empty", file=what)
+        return None
     for year in (start, end):
         if str(year) not in table.columns:
-            raise TableError(f"has no column for year {year}", file=f"{source}/{what}", field=str(year))
+            raise TableError(f"has no column for year {year} (start_year/end_year in the params)",
+                             file=what, field=str(year))
     out: dict[str, pd.Series] = {}
+    have = set(table["variant"].astype(str))
     for variant in variants:
-        sub = table[table["variant"] == variant]
-        if sub.empty:
+        if variant not in have:
             raise ParamsError(
-                f"variant '{variant}' is not in the {what} table (has: {', '.join(sorted(table['variant'].unique())[:8])})",
+                f"variant '{variant}' is not in the {what} table (it has: {', '.join(sorted(have)[:8])})",
                 file=source, field=f"demographic_factors.variant_probabilities.{variant}")
+        sub = table[table["variant"].astype(str) == variant]
         base = sub[str(start)].to_numpy(float)
         ratio = np.divide(sub[str(end)].to_numpy(float), base, out=np.ones_like(base), where=base > 0)
-        out[variant] = pd.Series(ratio, index=pd.MultiIndex.from_arrays([sub["age"], sub["sex"]]))
+        out[variant] = pd.Series(ratio, index=pd.MultiIndex.from_arrays(
+            [sub["age"].to_numpy(np.int64), sub["sex"].to_numpy(np.int64)]))
     return out
+
+
+def _daycase_area(area: str) -> str:
+    """NHP's remap of a converted day case's bed area (inpatients.py: _functional_area_beds)."""
+    if "daycase" in area:
+        return area
+    return re.sub(r"^(paediatric|adult)_[^_]*_([^_]*)_.*$", r"\1_daycase_\2", area)
 
 
 class Engine:
@@ -104,551 +203,620 @@ class Engine:
         self.data = data
         raw = params.raw
         self.start, self.end = params.start_year, params.end_year
+        self.years = self.end - self.start
         probs = raw["demographic_factors"]["variant_probabilities"]
         self.variants = list(probs)
-        self.variant_p = np.asarray([probs[v] for v in self.variants], float)
-        self.variant_p = self.variant_p / self.variant_p.sum()
-        self.demog = _variant_ratios(data["demographic_factors"], self.variants, self.start, self.end,
-                                     params.source, "demographic_factors")
-        births = data["birth_factors"]
-        self.births = (_variant_ratios(births, self.variants, self.start, self.end, params.source, "birth_factors")
-                       if len(births) else None)
+        p = np.asarray([probs[v] for v in self.variants], float)
+        self.variant_p = p / p.sum()
+        self.base_variant = int(np.argmax(self.variant_p))  # NHP: run 0 uses the most probable variant
+        where = f"{data.root}/demographic_factors"
+        self.demog = _ratios(data["demographic_factors"], self.variants, self.start, self.end, params.source, where,
+                             True)
+        self.births = _ratios(data["birth_factors"], self.variants, self.start, self.end, params.source,
+                              f"{data.root}/birth_factors", False)
+        hsa = raw.get("health_status_adjustment", False)
+        self.hsa_on = hsa is not False and hsa is not None and hsa != [0, 0] and len(data["hsa_activity_tables"]) > 0
+        self.health = HealthStatus(self.start, self.end, params.source) if self.hsa_on else None
+        self._hsa_table()
         self.warnings: list[str] = []
         self._build_out_keys()
         self.ip = self._prep_ip()
         self.op = self._prep_op()
         self.aae = self._prep_aae()
-        self._prep_capacity()
+        self.sites = sorted(set(self.keys["sitetret"]))
 
-    # ------------------------------------------------------------------ preparation
+    # ------------------------------------------------------------------ shared preparation
+    def _hsa_table(self) -> None:
+        hsa = self.data["hsa_activity_tables"]
+        if not self.hsa_on:
+            self._hsa = None
+            return
+        table = hsa.pivot_table(index=["hsagrp", "sex"], columns="age", values="activity", aggfunc="mean",
+                                observed=True)
+        table = table.reindex(columns=range(0, 101)).ffill(axis=1).bfill(axis=1)
+        self._hsa = (table.to_numpy(float), table.index)
+
     def _build_out_keys(self) -> None:
         frames = []
         for name in ("ip", "op", "aae"):
-            frames.append(self.data[name][OUT_DIMS].drop_duplicates().astype(str))
-        ip = self.data["ip"]
-        extra = ip[OUT_DIMS].drop_duplicates().astype(str)
-        frames.append(extra.assign(pod="ip_elective_daycase"))
-        frames.append(extra.assign(pod="op_procedure"))
-        # NHP agreement (fix E): spells converted to same-day emergency care become aae_type-05 walk-ins
-        frames.append(extra.assign(pod="aae_type-05", tretspef_grouped="Other"))
+            frame = self.data[name]
+            _, cells = factorize(frame, OUT_DIMS)
+            frames.append(cells.astype(str))
+        _, ipc = factorize(self.data["ip"], OUT_DIMS)
+        ipc = ipc.astype(str)
+        frames.append(ipc.assign(pod="ip_elective_daycase"))
+        frames.append(ipc.assign(pod="op_procedure"))
+        frames.append(ipc.assign(pod="aae_type-05", tretspef_grouped="Other"))  # spells converted to SDEC
         keys = pd.concat(frames, ignore_index=True).drop_duplicates().sort_values(OUT_DIMS).reset_index(drop=True)
         self.keys = keys
         self._key_index = pd.MultiIndex.from_frame(keys)
 
-    def _key_of(self, frame: pd.DataFrame) -> np.ndarray:
-        """Output key index per row: factorize the rows' dims first so only unique combos are matched."""
-        codes, uniq = pd.MultiIndex.from_frame(frame[OUT_DIMS]).factorize()
-        u = uniq.to_frame(index=False).astype(str)
-        idx = self._key_index.get_indexer(pd.MultiIndex.from_frame(u))
+    def _key_of(self, frame: pd.DataFrame, **override: str) -> np.ndarray:
+        """Output key index per row (only the unique combinations are matched against the keys)."""
+        codes, cells = factorize(frame, OUT_DIMS)
+        cells = cells.astype(str).assign(**override)
+        idx = self._key_index.get_indexer(pd.MultiIndex.from_frame(cells[OUT_DIMS]))
         assert (idx >= 0).all()
         return idx[codes].astype(np.int64)
 
-    def _factor_cells(self, frame: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
-        codes, uniques = pd.MultiIndex.from_frame(frame[cols]).factorize()
-        cells = uniques.to_frame(index=False)
-        cells.columns = cols
-        return codes.astype(np.int64), cells
-
-    def _common_factors(self, act: _Activity, kind: str) -> None:
-        """Prepare the lookups every activity shares: demography, HSA, ndg, expat/repat..."""
+    def _growth(self, frame: pd.DataFrame, kind: str, group_cols: list[str], group_keys, ineq_group: str | None,
+                base: dict[str, np.ndarray], out_key: np.ndarray) -> _Activity:
+        """Prepare the growth factors every activity shares (steps 1-9 of the method)."""
         raw = self.params.raw
-        cells = act.cells
-        age = cells["age"].to_numpy(int)
-        sex = cells["sex"].to_numpy(int)
-        is_birth = (cells["demog_type"].astype(str) == "births").to_numpy()
-        demog = []
-        for variant in self.variants:
-            idx = pd.MultiIndex.from_arrays([age, sex])
-            ratio = self.demog[variant].reindex(idx).to_numpy(float)
-            if self.births is not None and is_birth.any():
-                bser = self.births[variant]
-                b = bser.reindex(idx).to_numpy(float)
-                # NHP agreement (docs/demand-nhp-agreement.md, fix A): a births row whose (age, sex) is
-                # not in birth_factors keeps factor 1.0, as NHP's left join + fillna(1.0) does
-                b = np.where(np.isnan(b), 1.0, b)
-                ratio = np.where(is_birth, b, ratio)
-            demog.append(np.where(np.isnan(ratio), 1.0, ratio))
-        act.factors["demographic"] = np.vstack(demog)
-        # health status adjustment: activity rate at a younger, adjusted age
-        hsa = self.data["hsa_activity_tables"]
-        act.factors["hsa"] = None
-        if raw.get("health_status_adjustment", False) is not False and len(hsa):
-            grp = cells["hsagrp"].astype(str).to_numpy()
-            table = hsa.pivot_table(index=["hsagrp", "sex"], columns="age", values="activity", aggfunc="mean")
-            table = table.reindex(columns=range(0, 101)).ffill(axis=1).bfill(axis=1)
-            row = table.index.get_indexer(pd.MultiIndex.from_arrays([grp, sex]))
-            act.factors["hsa"] = (table.to_numpy(float), row, np.clip(age, 0, 100))
-        ndg = raw.get("non-demographic_adjustment", {}).get("values", {}).get(kind, {})
-        act.factors["ndg"] = _Keyed(list(cells["group"].astype(str)), ndg)
-
-    def _expat_repat(self, act: _Activity, kind: str, keys: list[Any]) -> None:
-        raw = self.params.raw
-        main = act.cells["is_main_icb"].to_numpy(bool)
-
-        def flat(section: str) -> dict[Any, Any]:
-            node = raw.get(section, {}).get(kind, {})
-            if kind == "ip":
-                return {(g, t): v for g, sub in node.items() for t, v in sub.items()}
-            return dict(node)
-
-        act.factors["expat"] = _Keyed(keys, flat("expat"))
-        act.factors["repat_local"] = (_Keyed(keys, flat("repat_local")), main)
-        act.factors["repat_nonlocal"] = (_Keyed(keys, flat("repat_nonlocal")), ~main)
-
-    def _prep_ip(self) -> _Activity:
-        ip = self.data["ip"].reset_index(drop=True)
-        cols = ["age", "sex", "hsagrp", "group", "tretspef_grouped", "demog_type", "is_main_icb", "is_wla"]
-        has_ineq = "sushrg_trimmed" in ip and "icb" in ip and "imd_quintile" in ip
-        if has_ineq:
-            cols += ["icb", "sushrg_trimmed", "imd_quintile"]
-        cell, cells = self._factor_cells(ip, cols)
-        speldur = ip["speldur"].to_numpy(np.int64)
-        act = _Activity("ip", ip, {"admissions": np.ones(len(ip), np.int64), "speldur": speldur}, cell, cells,
-                        self._key_of(ip))
-        act.cell_base["admissions"] = np.bincount(cell, minlength=len(cells)).astype(float)
-        act.cell_base["beddays"] = np.bincount(cell, weights=speldur + 1.0, minlength=len(cells))
-        self._common_factors(act, "ip")
-        keys = list(zip(cells["group"].astype(str), cells["tretspef_grouped"].astype(str)))
-        self._expat_repat(act, "ip", keys)
-        raw = self.params.raw
-        badj = raw.get("baseline_adjustment", {}).get("ip", {})
-        act.factors["baseline_adjustment"] = _Keyed(keys, {(g, t): v for g, s in badj.items() for t, v in s.items()})
-        wla = raw.get("waiting_list_adjustment", {}).get("ip", {})
-        wl = _Keyed(list(cells["tretspef_grouped"].astype(str)), wla).fixed()
-        act.factors["waiting_list"] = np.where(cells["is_wla"].to_numpy(bool), wl, 1.0)
-        act.factors["inequalities"] = self._inequalities(cells, "elective") if has_ineq else np.ones(len(cells))
-        # activity avoidance and efficiencies: (row, strategy, sample_rate) pairs
-        rn_pos = pd.Series(np.arange(len(ip)), index=ip["rn"].to_numpy())
-        if rn_pos.index.has_duplicates:
-            raise TableError("spell ids must be unique", file=f"{self.data.root}/ip", field="rn")
-        for kind in ("activity_avoidance", "efficiencies"):
-            table = self.data[f"ip_{kind}_strategies"]
-            strategies = raw.get(kind, {}).get("ip", {})
-            names = list(strategies)
-            known = table["strategy"].astype(str).isin(names)
-            general = {"general_los_reduction_elective", "general_los_reduction_emergency"}
-            missing = sorted(set(names) - set(table["strategy"].astype(str)) - general)
-            if missing:
-                self.warnings.append(
-                    f"{self.params.source}: {kind}.ip strategies with no matching rows in the data, ignored:"
-                    f" {', '.join(missing)}")
-            t = table[known]
-            if kind == "efficiencies":
-                t = self._with_general_los(ip, t, names)
-            rows = rn_pos.reindex(t["rn"].to_numpy()).to_numpy()
-            ok = ~np.isnan(rows)
-            strat = pd.Categorical(t["strategy"].astype(str), categories=names).codes
-            act.extra[kind] = (rows[ok].astype(np.int64), strat[ok].astype(np.int64),
-                               t["sample_rate"].to_numpy(float)[ok], names, strategies)
-        # keys for converted spells (day case, outpatient procedure)
-        act.extra["daycase_key"] = self._key_of(ip.assign(pod="ip_elective_daycase"))
-        act.extra["op_key"] = self._key_of(ip.assign(pod="op_procedure"))
-        act.extra["sdec_key"] = self._key_of(ip.assign(pod="aae_type-05", tretspef_grouped="Other"))
-        return act
-
-    @staticmethod
-    def _with_general_los(ip: pd.DataFrame, table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-        """NHP agreement (fix D): NHP (``InpatientsModel._load_strategies``) gives every spell with no
-        efficiency strategy, ``speldur > 0`` and ``classpat == "1"`` the strategy
-        ``general_los_reduction_elective`` (admimeth starting "1") or ``_emergency`` (starting "2"),
-        sample rate 1, when the params name it."""
-        if not {"admimeth", "classpat"} <= set(ip.columns):
-            return table
-        free = ip[~ip["rn"].isin(table["rn"]) & (ip["speldur"] > 0) & (ip["classpat"].astype(str) == "1")]
-        extra = []
-        for prefix, name in (("1", "general_los_reduction_elective"), ("2", "general_los_reduction_emergency")):
-            if name in names:
-                rn = free.loc[free["admimeth"].astype(str).str.startswith(prefix), "rn"]
-                extra.append(pd.DataFrame({"rn": rn.to_numpy(), "strategy": name, "sample_rate": 1.0}))
-        return pd.concat([table[["rn", "strategy", "sample_rate"]], *extra], ignore_index=True) if extra else table
+        # demography (births rows by mother's age from birth_factors), on (demog_type, age, sex)
+        dcell, dcells = factorize(frame, ["demog_type", "age", "sex"])
+        idx = pd.MultiIndex.from_arrays([dcells["age"].to_numpy(np.int64), dcells["sex"].to_numpy(np.int64)])
+        dtype = _text(dcells["demog_type"])
+        demog = np.ones((len(self.variants), len(dcells)))
+        for v, variant in enumerate(self.variants):
+            d = self.demog[variant].reindex(idx).to_numpy(float)
+            demog[v] = np.where(dtype == "demographics", np.nan_to_num(d, nan=1.0), 1.0)
+            if self.births is not None:
+                b = self.births[variant].reindex(idx).to_numpy(float)
+                demog[v] = np.where(dtype == "births", np.nan_to_num(b, nan=1.0), demog[v])
+        # health status, on (hsagrp, sex, age)
+        hcell, hcells = factorize(frame, ["hsagrp", "sex", "age"])
+        hsa = None
+        if self._hsa is not None:
+            table, index = self._hsa
+            row = index.get_indexer(pd.MultiIndex.from_arrays(
+                [_text(hcells["hsagrp"]), hcells["sex"].to_numpy(np.int64)]))
+            hsa = (table, row, hcells["sex"].to_numpy(np.int64), hcells["age"].to_numpy(np.int64))
+        # the group-keyed steps (expat, repat, baseline, waiting list, non-demographic growth)
+        gcell, gcells = factorize(frame, group_cols)
+        gparams = group_keys(gcells)
+        # inequalities: fixed factors on (icb, HRG, IMD quintile) for the listed HRGs, one group only
+        ineq = np.ones(len(frame))
+        if ineq_group is not None and {"icb", "sushrg_trimmed", "imd_quintile"} <= set(frame.columns):
+            icell, icells = factorize(frame, ["group", "icb", "sushrg_trimmed", "imd_quintile"])
+            ineq = self._inequalities(icells, ineq_group)[icell]
+        return _Activity(kind, len(frame), base, out_key, dcell, demog, hcell, hsa, gcell, gparams, ineq)
 
     def _inequalities(self, cells: pd.DataFrame, group: str) -> np.ndarray:
-        raw = self.params.raw.get("inequalities", {})
+        raw = self.params.raw.get("inequalities", {}) or {}
         table = self.data["inequalities"]
         out = np.ones(len(cells))
-        if not len(table):
+        if not len(table) or not any(raw.get(k) for k in ("level_up", "level_down", "zero_sum")):
             return out
-        idx = pd.MultiIndex.from_frame(table[["icb", "sushrg_trimmed", "imd_quintile"]].astype(str))
-        pos = idx.get_indexer(pd.MultiIndex.from_frame(cells[["icb", "sushrg_trimmed", "imd_quintile"]].astype(str)))
-        hrg = cells["sushrg_trimmed"].astype(str).to_numpy()
+        cols = ["icb", "sushrg_trimmed", "imd_quintile"]
+        tkey = pd.MultiIndex.from_frame(table[cols].astype(str))
+        pos = tkey.get_indexer(pd.MultiIndex.from_frame(cells[cols].astype(str)))
+        hrg = _text(cells["sushrg_trimmed"])
         for kind in ("level_up", "level_down", "zero_sum"):
-            vals = np.append(table[kind].to_numpy(float), 1.0)[pos]
-            vals = np.where(np.isnan(vals), 1.0, vals)
-            out = np.where(np.isin(hrg, list(raw.get(kind, []))), vals, out)
-        # NHP agreement (fix C): NHP joins inequality factors on group too: ip "elective", op "procedure"
-        return np.where(cells["group"].astype(str).to_numpy() == group, out, 1.0)
+            listed = np.isin(hrg, [str(h) for h in raw.get(kind, []) or []])
+            vals = np.append(table[kind].to_numpy(float), np.nan)[pos]
+            out = np.where(listed & ~np.isnan(vals), vals, out)
+        # NHP joins inequality factors on group too: ip "elective", op "procedure"
+        return np.where(_text(cells["group"]) == group, out, 1.0)
 
-    def _prep_op(self) -> _Activity:
-        op = self.data["op"]
-        flags = ["is_first", "is_gp_ref", "is_cons_cons_ref", "has_procedures"]
-        op = op.assign(**{f: op[f] if f in op else False for f in flags})
-        cols = OUT_DIMS + ["age", "hsagrp", "group", "type", "demog_type", "is_main_icb", "is_wla"] + flags
-        has_ineq = "sushrg_trimmed" in op and "icb" in op and "imd_quintile" in op
-        if has_ineq:  # NHP agreement (fix C): op "procedure" rows get inequality factors too
-            cols += ["icb", "sushrg_trimmed", "imd_quintile"]
-        cols = list(dict.fromkeys(cols))
-        agg = op.groupby(cols, dropna=False, observed=True, sort=False)[["attendances", "tele_attendances"]].sum()
-        agg = agg.reset_index()
-        cell, cells = self._factor_cells(agg, [c for c in cols if c not in ("pod", "sitetret", "age_group")])
-        counts = {"attendances": agg["attendances"].to_numpy(np.int64),
-                  "tele_attendances": agg["tele_attendances"].to_numpy(np.int64)}
-        act = _Activity("op", agg, counts, cell, cells, self._key_of(agg))
-        act.cell_base["attendances"] = np.bincount(cell, weights=counts["attendances"] + counts["tele_attendances"],
-                                                   minlength=len(cells))
-        self._common_factors(act, "op")
-        spec = list(cells["tretspef_grouped"].astype(str))
-        self._expat_repat(act, "op", spec)
-        raw = self.params.raw
-        badj = raw.get("baseline_adjustment", {}).get("op", {})
-        act.factors["baseline_adjustment"] = _Keyed(
-            list(zip(cells["group"].astype(str), spec)), {(g, t): v for g, s in badj.items() for t, v in s.items()})
-        wl = _Keyed(spec, raw.get("waiting_list_adjustment", {}).get("op", {})).fixed()
-        act.factors["waiting_list"] = np.where(cells["is_wla"].to_numpy(bool), wl, 1.0)
-        act.factors["inequalities"] = self._inequalities(cells, "procedure") if has_ineq else np.ones(len(cells))
-        typ = cells["type"].astype(str).to_numpy()
-        rules = {
-            "consultant_to_consultant_reduction": cells["is_cons_cons_ref"].to_numpy(bool),
-            "followup_reduction": ((cells["group"].astype(str) == "followup").to_numpy()
-                                   & ~cells["has_procedures"].to_numpy(bool)),
-            "gp_referred_first_attendance_reduction": (cells["is_first"].to_numpy(bool)
-                                                       & cells["is_gp_ref"].to_numpy(bool)),
+    def _flat(self, section: str, kind: str, nested: bool) -> dict[Any, Any]:
+        node = (self.params.raw.get(section) or {}).get(kind) or {}
+        if nested:
+            return {(str(g), str(t)): v for g, sub in node.items() for t, v in (sub or {}).items()}
+        return {str(k): v for k, v in node.items()}
+
+    def _ndg(self, kind: str) -> dict[Any, Any]:
+        ndg = self.params.raw.get("non-demographic_adjustment") or {}
+        vtype = ndg.get("value-type", "year-on-year-growth")
+        if vtype != "year-on-year-growth":
+            raise ParamsError(f"value-type '{vtype}' is not supported (NHP supports year-on-year-growth)",
+                              file=self.params.source, field="non-demographic_adjustment.value-type")
+        return {str(k): v for k, v in ((ndg.get("values") or {}).get(kind) or {}).items()}
+
+    def _group_params(self, cells: pd.DataFrame, kind: str) -> dict[str, _Param]:
+        """expat/repat/baseline/waiting-list/non-demographic factors per group cell, as NHP keys them."""
+        grp = _text(cells["group"])
+        spec = _text(cells["tretspef_grouped"])
+        main = cells["is_main_icb"].to_numpy(bool)
+        wla = cells["is_wla"].to_numpy(bool)
+        ndg = _text(cells["ndggrp"])
+        by_gs = list(zip(grp, spec))
+        if kind == "ip":
+            keys, nested = by_gs, True
+        elif kind == "op":  # NHP patches the op dict (by specialty) onto each of first/followup/procedure
+            keys, nested = list(spec), False
+        else:  # aae: keyed by group (ambulance / walk-in), tretspef_grouped "Other"
+            keys, nested = list(grp), False
+        out = {
+            "expat": _Param.of(keys, self._flat("expat", kind, nested), CLIP["expat"]),
+            "repat_local": _Param.of(keys, self._flat("repat_local", kind, nested), CLIP["repat_local"], mask=main),
+            "repat_nonlocal": _Param.of(keys, self._flat("repat_nonlocal", kind, nested), CLIP["repat_nonlocal"],
+                                        mask=~main),
+            "non-demographic_adjustment": _Param.of(list(ndg), self._ndg(kind), CLIP["non-demographic_adjustment"],
+                                                    power=float(self.years)),
         }
-        act.extra["avoid"] = self._rule_strategies(raw.get("activity_avoidance", {}).get("op", {}), rules, typ, "op")
-        tele = {"convert_to_tele": ~cells["has_procedures"].to_numpy(bool)}
-        act.extra["tele"] = self._rule_strategies(raw.get("efficiencies", {}).get("op", {}), tele, typ, "op")
-        return act
-
-    def _rule_strategies(self, strategies: dict[str, Any], rules: dict[str, np.ndarray], suffix: np.ndarray,
-                         kind: str) -> list[tuple[str, np.ndarray, list[float]]]:
-        """Strategies that select cells by flags and a ``{rule}_{suffix}`` name (op and A&E)."""
-        out = []
-        for name, spec in strategies.items():
-            mask = None
-            for rule, flag in rules.items():
-                if name.startswith(rule + "_"):
-                    mask = flag & (suffix == name[len(rule) + 1:])
-            if mask is None or not mask.any():
-                self.warnings.append(f"{self.params.source}: strategy '{name}' ({kind}) matches no rows, ignored")
-                continue
-            out.append((name, mask, spec["interval"]))
+        badj = (self.params.raw.get("baseline_adjustment") or {}).get(kind) or {}
+        if kind == "aae":
+            out["baseline_adjustment"] = _Param.of(list(grp), {str(k): v for k, v in badj.items()},
+                                                   CLIP["baseline_adjustment"])
+            out["waiting_list_adjustment"] = _Param.of(list(grp), {}, CLIP["waiting_list_adjustment"])
+        else:
+            out["baseline_adjustment"] = _Param.of(by_gs, self._flat("baseline_adjustment", kind, True),
+                                                   CLIP["baseline_adjustment"])
+            out["waiting_list_adjustment"] = _Param.of(list(spec), self._flat("waiting_list_adjustment", kind, False),
+                                                       CLIP["waiting_list_adjustment"], mask=wla)
         return out
 
-    def _prep_aae(self) -> _Activity:
-        aae = self.data["aae"]
-        flags = ["is_frequent_attender", "is_left_before_treatment", "is_low_cost_referred_or_discharged",
-                 "is_discharged_no_treatment"]
-        aae = aae.assign(**{f: aae[f] if f in aae else False for f in flags})
-        cols = list(dict.fromkeys(OUT_DIMS + ["age", "hsagrp", "group", "demog_type", "is_main_icb", "is_adult"] + flags))
-        agg = aae.groupby(cols, dropna=False, observed=True, sort=False)[["arrivals"]].sum().reset_index()
-        agg["is_wla"] = False
-        cell, cells = self._factor_cells(agg, [c for c in cols if c not in ("pod", "sitetret", "age_group",
-                                                                            "tretspef_grouped")] + ["is_wla"])
-        counts = {"arrivals": agg["arrivals"].to_numpy(np.int64)}
-        act = _Activity("aae", agg, counts, cell, cells, self._key_of(agg))
-        act.cell_base["arrivals"] = np.bincount(cell, weights=counts["arrivals"], minlength=len(cells))
-        self._common_factors(act, "aae")
-        grp = list(cells["group"].astype(str))
-        self._expat_repat(act, "aae", grp)
+    @staticmethod
+    def _with_ndg(frame: pd.DataFrame) -> pd.DataFrame:
+        extra = {}
+        if "ndggrp" not in frame:
+            extra["ndggrp"] = frame["group"]
+        for col in ("is_wla", "is_main_icb"):
+            if col not in frame:
+                extra[col] = col == "is_main_icb"
+        return frame.assign(**extra) if extra else frame
+
+    # ------------------------------------------------------------------ inpatients
+    def _prep_ip(self) -> _Activity:
+        ip = self._with_ndg(self.data["ip"].reset_index(drop=True))
         raw = self.params.raw
-        act.factors["baseline_adjustment"] = _Keyed(grp, raw.get("baseline_adjustment", {}).get("aae", {}))
-        act.factors["waiting_list"] = np.ones(len(cells))
-        act.factors["inequalities"] = np.ones(len(cells))
-        suffix = np.where(cells["is_adult"].to_numpy(bool), "adult_", "child_") + cells["group"].astype(str).to_numpy()
-        rules = {
-            "frequent_attenders": cells["is_frequent_attender"].to_numpy(bool),
-            "left_before_seen": cells["is_left_before_treatment"].to_numpy(bool),
-            "low_cost_discharged": cells["is_low_cost_referred_or_discharged"].to_numpy(bool),
-            "discharged_no_treatment": cells["is_discharged_no_treatment"].to_numpy(bool),
+        n = len(ip)
+        speldur = ip["speldur"].to_numpy(np.int64)
+        out_key = self._key_of(ip)
+        base = {"admissions": np.ones(n), "beddays": speldur + 1.0}
+        act = self._growth(ip, "ip", ["group", "tretspef_grouped", "is_main_icb", "is_wla", "ndggrp"],
+                           lambda cells: self._group_params(cells, "ip"), "elective", base, out_key)
+        act.extra["speldur"] = speldur
+        act.extra["has_procedure"] = (_bool(ip, "has_procedure") if "has_procedure" in ip else None)
+        rn = ip["rn"].to_numpy()
+        rn_pos = pd.Index(rn)
+        if rn_pos.has_duplicates:
+            raise TableError("spell ids must be unique", file=f"{self.data.root}/ip", field="rn")
+        self._rn_pos = rn_pos
+
+        def rows_of(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+            pos = rn_pos.get_indexer(table["rn"].to_numpy())
+            return pos, pos >= 0
+
+        # activity avoidance: one Bernoulli(sample_rate) per (spell, strategy) row and run
+        strategies = raw.get("activity_avoidance", {}).get("ip", {}) or {}
+        names = list(strategies)
+        table = self.data["ip_activity_avoidance_strategies"]
+        self._warn_missing("activity_avoidance", table, names, set())
+        t = table
+        strat = pd.Categorical(_text(t["strategy"]), categories=names).codes.astype(np.int64)
+        rows, ok = rows_of(t)
+        ok &= strat >= 0
+        act.extra["aa"] = (rows[ok], strat[ok], t["sample_rate"].to_numpy(float)[ok], names,
+                           np.array([strategies[s]["interval"][0] for s in names], float),
+                           np.array([strategies[s]["interval"][1] for s in names], float))
+        # efficiencies: one strategy per spell, chosen at random per run (sample_rate ignored, as NHP)
+        effs = raw.get("efficiencies", {}).get("ip", {}) or {}
+        enames = list(effs)
+        etable = self.data["ip_efficiencies_strategies"]
+        self._warn_missing("efficiencies", etable, enames, set(GENERAL_LOS.values()))
+        estrat = pd.Categorical(_text(etable["strategy"]), categories=enames).codes.astype(np.int64)
+        erows, eok = rows_of(etable)
+        eok &= estrat >= 0
+        erows, estrat = erows[eok], estrat[eok]
+        # NHP (InpatientsModel._load_strategies): a spell with no efficiency strategy, speldur > 0 and
+        # classpat "1" gets general_los_reduction_elective (admimeth "1...") or _emergency ("2...")
+        if {"admimeth", "classpat"} <= set(ip.columns):
+            has = np.zeros(n, bool)
+            has[erows] = True
+            free = ~has & (speldur > 0) & (_text(ip["classpat"]) == "1")
+            admimeth = _text(ip["admimeth"])
+            for prefix, name in GENERAL_LOS.items():
+                if name in effs:
+                    sel = np.nonzero(free & np.char.startswith(admimeth.astype(str), prefix))[0]
+                    erows = np.concatenate([erows, sel])
+                    estrat = np.concatenate([estrat, np.full(len(sel), enames.index(name), np.int64)])
+        order = np.lexsort((estrat, erows))
+        erows, estrat = erows[order], estrat[order]
+        spells, start, count = np.unique(erows, return_index=True, return_counts=True)
+        types = np.array([effs[s].get("type", "all") for s in enames] or ["all"], dtype=object)
+        act.extra["eff"] = {
+            "spells": spells, "start": start, "count": count, "strat": estrat, "names": enames,
+            "lo": np.array([effs[s]["interval"][0] for s in enames], float),
+            "hi": np.array([effs[s]["interval"][1] for s in enames], float),
+            "code": np.array([{"all": 0, "pre-op": 1, "sdec": 2, "day_procedures_daycase": 3,
+                               "day_procedures_outpatients": 4}.get(str(x), 0) for x in types], np.int64),
+            "pre": np.array([int(effs[s].get("pre-op_days", 1)) for s in enames] or [0], np.int64),
         }
-        act.extra["avoid"] = self._rule_strategies(raw.get("activity_avoidance", {}).get("aae", {}), rules, suffix, "aae")
-        act.extra["measure"] = np.where(agg["group"].astype(str).to_numpy() == "ambulance", M["ambulance"], M["walk-in"])
+        # keys for converted spells (day case, outpatient procedure, same-day emergency care)
+        act.extra["daycase_key"] = self._key_of(ip, pod="ip_elective_daycase")
+        act.extra["op_key"] = self._key_of(ip, pod="op_procedure")
+        act.extra["sdec_key"] = self._key_of(ip, pod="aae_type-05", tretspef_grouped="Other")
+        self._prep_capacity(ip, act)
         return act
 
-    def _prep_capacity(self) -> None:
-        ip = self.ip.rows
-        rn_pos = pd.Series(np.arange(len(ip)), index=ip["rn"].to_numpy())
+    def _warn_missing(self, kind: str, table: pd.DataFrame, names: list[str], implicit: set[str]) -> None:
+        """NHP crashes on a params strategy with no rows in the data; carelens warns and skips it."""
+        have = set(_text(table["strategy"])) if len(table) else set()
+        missing = sorted(set(names) - have - implicit)
+        if missing:
+            self.warnings.append(
+                f"{self.params.source}: {kind}.ip: {len(missing)} strategies have no rows in"
+                f" {self.data.root}/ip_{kind}_strategies and are ignored: {', '.join(missing)}")
+
+    def _prep_capacity(self, ip: pd.DataFrame, act: _Activity) -> None:
+        site = _text(ip["sitetret"])
         beds = self.data["ip_functional_areas_beds"]
         procs = self.data["ip_functional_areas_procedures"]
-        site = ip["sitetret"].astype(str).to_numpy()
+        # beds: a spell's bed days split over its areas by group_pcnt (equal shares if all are 0)
+        rows = self._rn_pos.get_indexer(beds["rn"].to_numpy())
+        ok = rows >= 0
+        rows = rows[ok]
+        pct = beds["group_pcnt"].to_numpy(float)[ok]
+        pct = np.nan_to_num(pct)
+        tot = np.bincount(rows, weights=pct, minlength=len(ip))
+        cnt = np.bincount(rows, minlength=len(ip))
+        weight = np.where(tot[rows] > 0, pct / np.where(tot[rows] > 0, tot[rows], 1.0), 1.0 / np.maximum(cnt[rows], 1))
+        area = _text(beds["functional_area"])[ok]
+        acode, auniq = pd.factorize(area)
+        dc_area = np.array([_daycase_area(str(a)) for a in auniq], dtype=object)[acode] if len(area) else area
+        frame = pd.DataFrame({"sitetret": np.concatenate([site[rows], site[rows]]),
+                              "functional_area": np.concatenate([area, dc_area]).astype(str)})
+        code, areas = factorize(frame, ["sitetret", "functional_area"])
+        self.bed_areas = areas.astype(str)
+        act.extra["beds"] = (rows, code[:len(rows)], code[len(rows):], weight)
+        # theatres: procedures by theatre area (count per admission)
+        prow = self._rn_pos.get_indexer(procs["rn"].to_numpy())
+        pok = prow >= 0
+        prow = prow[pok]
+        pframe = pd.DataFrame({"sitetret": site[prow], "functional_area": _text(procs["functional_area"])[pok]})
+        pcode, pareas = factorize(pframe, ["sitetret", "functional_area"])
+        self.theatre_areas = pareas.astype(str)
+        act.extra["theatres"] = (prow, pcode, procs["count"].to_numpy(float)[pok])
+        if act.extra["has_procedure"] is None:  # no has_procedure column: procedures from the theatre table
+            act.extra["has_procedure"] = np.bincount(prow, weights=act.extra["theatres"][2], minlength=len(ip))
 
-        def mapping(table: pd.DataFrame, weight: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:
-            rows = rn_pos.reindex(table["rn"].to_numpy()).to_numpy()
-            ok = ~np.isnan(rows)
-            rows = rows[ok].astype(np.int64)
-            frame = pd.DataFrame({"sitetret": site[rows], "area": table["functional_area"].astype(str).to_numpy()[ok]})
-            code, uniq = pd.MultiIndex.from_frame(frame).factorize()
-            areas = uniq.to_frame(index=False)
-            areas.columns = ["sitetret", "area"]
-            return rows, code.astype(np.int64), table[weight].to_numpy(float)[ok], areas
+    # ------------------------------------------------------------------ outpatients and A&E
+    def _rule_cells(self, frame: pd.DataFrame, kind: str, strategies: dict[str, Any],
+                    names_per_row: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, np.ndarray]:
+        """Avoidance strategies by row as NHP names them (e.g. ``followup_reduction_{type}``).
 
-        self.bed_map = mapping(beds, "group_pcnt")
-        self.theatre_map = mapping(procs, "count")
-        self.sites = sorted(set(self.keys["sitetret"]))
+        Returns row -> combination of strategies, [combination, strategy] membership, names, lo, hi.
+        """
+        names = list(strategies)
+        index = pd.Index(names, dtype=object)
+        member = np.zeros((len(frame), len(names)), bool)
+        used = np.zeros(len(names), bool)
+        for row_names in names_per_row:
+            idx = index.get_indexer(np.asarray(row_names, dtype=object)) if names else np.full(len(frame), -1)
+            ok = idx >= 0
+            member[np.nonzero(ok)[0], idx[ok]] = True
+            used[np.unique(idx[ok])] = True
+        missing = sorted(np.asarray(names, dtype=object)[~used].tolist()) if names else []
+        if missing:
+            self.warnings.append(f"{self.params.source}: activity_avoidance.{kind}: {len(missing)} strategies match"
+                                 f" no rows of {self.data.root}/{kind} and are ignored: {', '.join(missing)}")
+        if not names:
+            combo, uniq = np.zeros(len(frame), np.int64), np.zeros((1, 0), bool)
+        elif len(names) <= 62:
+            bits = member.astype(np.int64) @ (np.int64(1) << np.arange(len(names), dtype=np.int64))
+            combo = pd.factorize(bits)[0]
+            firsts = np.full(combo.max() + 1, len(frame), np.int64)
+            np.minimum.at(firsts, combo, np.arange(len(frame)))
+            uniq = member[firsts]
+        else:
+            uniq, combo = np.unique(member, axis=0, return_inverse=True)
+        lo = np.array([strategies[s]["interval"][0] for s in names], float)
+        hi = np.array([strategies[s]["interval"][1] for s in names], float)
+        return combo.reshape(-1).astype(np.int64), uniq, names, lo, hi
+
+    def _prep_op(self) -> _Activity:
+        op = self._with_ndg(self.data["op"])
+        flags = ["is_first", "is_gp_ref", "is_cons_cons_ref", "has_procedures"]
+        op = op.assign(**{f: _bool(op, f) for f in flags if f not in op})
+        if "is_first" not in self.data["op"]:
+            op = op.assign(is_first=_text(op["group"]) == "first")
+        att = op["attendances"].to_numpy(float)
+        tele = op["tele_attendances"].to_numpy(float)
+        base = {"attendances": att + tele}
+        act = self._growth(op, "op", ["group", "tretspef_grouped", "is_main_icb", "is_wla", "ndggrp"],
+                           lambda cells: self._group_params(cells, "op"), "procedure", base, self._key_of(op))
+        typ = _text(op["type"])
+        first, proc = op["is_first"].to_numpy(bool), op["has_procedures"].to_numpy(bool)
+        # NHP (outpatients.py: _load_strategies)
+        rows = [np.where(~first & ~proc, "followup_reduction_" + typ, ""),
+                np.where(op["is_cons_cons_ref"].to_numpy(bool), "consultant_to_consultant_reduction_" + typ, ""),
+                np.where(op["is_gp_ref"].to_numpy(bool) & first, "gp_referred_first_attendance_reduction_" + typ, "")]
+        strategies = (self.params.raw.get("activity_avoidance") or {}).get("op") or {}
+        act.extra["aa"] = self._rule_cells(op, "op", strategies, rows)
+        tele_s = (self.params.raw.get("efficiencies") or {}).get("op") or {}
+        tele_s = {k: v for k, v in tele_s.items() if k.startswith("convert_to_tele_")}
+        tnames = np.where(~proc, "convert_to_tele_" + typ, "")
+        tcell = _Param.of(list(tnames), {k: v["interval"] for k, v in tele_s.items()}, CLIP["efficiencies"])
+        act.extra["tele"] = tcell
+        act.extra["att"], act.extra["tele_att"] = att, tele
+        return act
+
+    def _prep_aae(self) -> _Activity:
+        aae = self._with_ndg(self.data["aae"]).assign(is_wla=False)
+        arr = aae["arrivals"].to_numpy(float)
+        act = self._growth(aae, "aae", ["group", "tretspef_grouped", "is_main_icb", "is_wla", "ndggrp"],
+                           lambda cells: self._group_params(cells, "aae"), None, {"arrivals": arr},
+                           self._key_of(aae))
+        hsagrp = _text(aae["hsagrp"])
+        if not all(h.startswith("aae") for h in hsagrp[:1000]):  # simple layout: build NHP's hsagrp
+            hsagrp = ("aae_" + np.where(_bool(aae, "is_adult", True), "adult_", "child_").astype(object)
+                      + _text(aae["group"]))
+        rules = [("is_frequent_attender", "frequent_attenders"), ("is_left_before_treatment", "left_before_seen"),
+                 ("is_low_cost_referred_or_discharged", "low_cost_discharged"),
+                 ("is_discharged_no_treatment", "discharged_no_treatment")]
+        # NHP (aae.py: _load_strategies): the hsagrp with "aae" replaced by the strategy's stem
+        hs = pd.Series(hsagrp, dtype=object)
+        rows = [np.where(_bool(aae, col), hs.str.replace("aae", stem, n=1, regex=False).to_numpy(object), "")
+                for col, stem in rules]
+        strategies = (self.params.raw.get("activity_avoidance") or {}).get("aae") or {}
+        act.extra["aa"] = self._rule_cells(aae, "aae", strategies, rows)
+        amb = _bool(aae, "is_ambulance") if "is_ambulance" in aae else (_text(aae["group"]) == "ambulance")
+        act.extra["measure"] = np.where(amb, M["ambulance"], M["walk-in"])
+        act.extra["arr"] = arr
+        return act
 
     # ------------------------------------------------------------------ one run
-    def _draw_factors(self, act: _Activity, rng: np.random.Generator, variant: int, hsa_shift: float,
-                      years: int) -> dict[str, np.ndarray]:
-        f = act.factors
-        out: dict[str, np.ndarray] = {"demographic_adjustment": f["demographic"][variant]}
-        if f["hsa"] is not None and hsa_shift > 0:
-            table, row, age = f["hsa"]
-            cap = self.params.capacity["health_status"]
-            eligible = age >= cap["min_age"]
-            adj = np.clip(age - hsa_shift, 0, 100)
-            lo = np.floor(adj).astype(int)
-            hi = np.minimum(lo + 1, 100)
-            w = adj - lo
-            ok = row >= 0
-            r = np.where(ok, row, 0)
-            num = table[r, lo] * (1 - w) + table[r, hi] * w
-            den = table[r, age]
-            ratio = np.divide(num, den, out=np.ones_like(num), where=den > 0)
-            out["health_status_adjustment"] = np.where(ok & eligible, ratio, 1.0)
+    def _factors(self, act: _Activity, rng: np.random.Generator, variant: int, ages: np.ndarray | None,
+                 waterfall: dict[str, np.ndarray]) -> np.ndarray:
+        """Product of the growth factors per row; fills each base's expected step totals."""
+        d = act.demog[variant][act.demog_cell]
+        if act.hsa is not None and ages is not None:
+            table, row, sex, age = act.hsa
+            h = hsa_factors(ages, table, row, sex, age)[act.hsa_cell]
         else:
-            out["health_status_adjustment"] = np.ones(len(act.cells))
-        out["expat"] = f["expat"].drawn(rng, (0.0, np.inf))
-        k, mask = f["repat_local"]
-        out["repat_local"] = np.where(mask, k.drawn(rng, (0.0, np.inf)), 1.0)
-        k, mask = f["repat_nonlocal"]
-        out["repat_nonlocal"] = np.where(mask, k.drawn(rng, (0.0, np.inf)), 1.0)
-        out["baseline_adjustment"] = f["baseline_adjustment"].fixed()
-        out["waiting_list_adjustment"] = f["waiting_list"]
-        out["non-demographic_adjustment"] = f["ndg"].drawn(rng, (0.0, np.inf), power=years)
-        out["inequalities"] = f["inequalities"]
-        return out
+            h = None
+        gvals = {step: act.group_params[step].values(rng) for step in GROUP_STEPS}
+        dh = d * h if h is not None else d
+        for name, base in act.base.items():
+            steps = np.empty(10)
+            steps[0] = base.sum()
+            steps[1] = _dot(base, d)
+            bdh = base * dh
+            steps[2] = bdh.sum()
+            per_cell = np.bincount(act.group_cell, weights=bdh, minlength=len(gvals["expat"]))
+            for i, step in enumerate(GROUP_STEPS):
+                per_cell = per_cell * gvals[step]
+                steps[3 + i] = per_cell.sum()
+            waterfall[name] = steps
+        g = np.ones(len(gvals["expat"]))
+        for step in GROUP_STEPS:
+            g = g * gvals[step]
+        f = dh * g[act.group_cell] * act.ineq
+        for name, base in act.base.items():
+            waterfall[name][9] = _dot(base, f)
+        return f
 
     def run(self, model_run: int) -> dict[str, Any]:
         """One Monte Carlo run -> dense arrays (values[key, measure], waterfall, capacity inputs)."""
         rng = np.random.default_rng(seed_for(self.params.seed, model_run))
-        years = self.end - self.start
         values = np.zeros((len(self.keys), len(MEASURES)))
         waterfall = {m: np.zeros(len(STEPS)) for m in WATERFALL_MEASURES}
-        baseline = model_run == 0
+        avoided: dict[tuple[str, str, str], float] = {}
+        if model_run == 0:
+            variant = self.base_variant
+            beds, theatres = self._baseline(values, waterfall)
+            return {"model_run": 0, "variant": self.variants[variant], "values": values, "waterfall": waterfall,
+                    "beddays_by_area": beds, "procedures_by_area": theatres, "avoided": avoided}
         variant = int(rng.choice(len(self.variants), p=self.variant_p))
-        hsa = self.params.raw.get("health_status_adjustment", False)
-        if isinstance(hsa, list):
-            g = draw_interval(rng, hsa[0], hsa[1], (0.0, 1.0))
-        else:
-            g = float(rng.uniform()) if hsa else 0.0
-        hsa_shift = g * self.params.capacity["health_status"]["life_expectancy_gain_per_year"] * years
-        streams = {name: np.random.default_rng(s) for name, s in zip(("ip", "op", "aae"), rng.bit_generator.seed_seq.spawn(3))}
-        bed_days_row, adm_row, avoided = self._run_ip(streams["ip"], values, waterfall, baseline, variant, hsa_shift, years)
-        self._run_op(streams["op"], values, waterfall, baseline, variant, hsa_shift, years, avoided)
-        self._run_aae(streams["aae"], values, waterfall, baseline, variant, hsa_shift, years, avoided)
-        rows, code, weight, uniq = self.bed_map
-        beds = np.bincount(code, weights=bed_days_row[rows] * weight, minlength=len(uniq))
-        rows, code, weight, tuniq = self.theatre_map
-        theatres = np.bincount(code, weights=adm_row[rows] * weight, minlength=len(tuniq))
+        ages = self.health.adjusted_ages(self.health.draw_h(rng)) if self.health is not None else None
+        streams = [np.random.default_rng(s) for s in rng.bit_generator.seed_seq.spawn(3)]
+        beds, theatres = self._run_ip(streams[0], values, waterfall, variant, ages, avoided)
+        self._run_op(streams[1], values, waterfall, variant, ages, avoided)
+        self._run_aae(streams[2], values, waterfall, variant, ages, avoided)
         return {"model_run": model_run, "variant": self.variants[variant], "values": values,
                 "waterfall": waterfall, "beddays_by_area": beds, "procedures_by_area": theatres,
                 "avoided": avoided}
 
-    def _expected_steps(self, act: _Activity, factors: dict[str, np.ndarray], base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Expected totals after each growth step (for the waterfall) and the combined cell factor."""
-        total = np.ones(len(act.cells))
-        steps = [float(base.sum())]
-        for step in FACTOR_STEPS:
-            total = total * factors[step]
-            steps.append(float((base * total).sum()))
-        return np.asarray(steps), total
+    def _nkeys(self) -> int:
+        return len(self.keys)
 
-    def _run_ip(self, rng, values, waterfall, baseline, variant, hsa_shift, years):
+    def _baseline(self, values: np.ndarray, waterfall: dict) -> tuple[np.ndarray, np.ndarray]:
+        ip, op, aae = self.ip, self.op, self.aae
+        k = self._nkeys()
+        speldur = ip.extra["speldur"]
+        ones = np.ones(ip.n)
+        values[:, M["admissions"]] += np.bincount(ip.out_key, minlength=k)
+        values[:, M["beddays"]] += np.bincount(ip.out_key, weights=speldur + 1.0, minlength=k)
+        values[:, M["procedures"]] += np.bincount(ip.out_key, weights=ip.extra["has_procedure"], minlength=k)
+        values[:, M["attendances"]] += np.bincount(op.out_key, weights=op.extra["att"], minlength=k)
+        values[:, M["tele_attendances"]] += np.bincount(op.out_key, weights=op.extra["tele_att"], minlength=k)
+        for m in (M["ambulance"], M["walk-in"]):
+            sel = aae.extra["measure"] == m
+            values[:, m] += np.bincount(aae.out_key[sel], weights=aae.extra["arr"][sel], minlength=k)
+        waterfall[("ip", "admissions")][0] = ip.n
+        waterfall[("ip", "beddays")][0] = float((speldur + 1).sum())
+        waterfall[("op", "attendances")][0] = float(op.base["attendances"].sum())
+        waterfall[("aae", "arrivals")][0] = float(aae.extra["arr"].sum())
+        return self._capacity(speldur + ones, np.zeros(ip.n), ones)
+
+    def _capacity(self, beddays_row: np.ndarray, daycase_row: np.ndarray, adm_row: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        rows, code, dc_code, weight = self.ip.extra["beds"]
+        n_areas = len(self.bed_areas)
+        beds = np.bincount(code, weights=beddays_row[rows] * weight, minlength=n_areas)
+        if daycase_row.any():
+            beds += np.bincount(dc_code, weights=daycase_row[rows] * weight, minlength=n_areas)
+        prow, pcode, count = self.ip.extra["theatres"]
+        theatres = np.bincount(pcode, weights=adm_row[prow] * count, minlength=len(self.theatre_areas))
+        return beds, theatres
+
+    def _run_ip(self, rng, values, waterfall, variant, ages, avoided):
         act = self.ip
-        n_rows = len(act.rows)
-        speldur = act.counts["speldur"]
-        avoided: dict[tuple[str, str, str], float] = {}
-        if baseline:
-            n = np.ones(n_rows, np.int64)
-            nights = speldur.astype(float)
-            np.add.at(values[:, M["admissions"]], act.out_key, 1.0)
-            np.add.at(values[:, M["beddays"]], act.out_key, nights + 1.0)
-            for m in ("admissions", "beddays"):
-                waterfall[("ip", m)][0] = act.cell_base[m].sum()
-            adm = n.astype(float)
-            values[:, M["procedures"]] += self._procedures(adm)
-            return nights + n, adm, avoided
-        factors = self._draw_factors(act, rng, variant, hsa_shift, years)
-        steps_a, cellf = self._expected_steps(act, factors, act.cell_base["admissions"])
-        steps_b, _ = self._expected_steps(act, factors, act.cell_base["beddays"])
-        lam = cellf[act.cell]
+        n_rows, k = act.n, self._nkeys()
+        speldur = act.extra["speldur"]
+        steps: dict[str, np.ndarray] = {}
+        lam = self._factors(act, rng, variant, ages, steps)
         # activity avoidance: Bernoulli(sample_rate) per (spell, strategy) says which strategies apply
-        rows, strat, rate, names, specs = act.extra["activity_avoidance"]
-        draws = np.array([draw_interval(rng, *specs[s]["interval"], (0.0, 1.0)) for s in names])
+        rows, strat, rate, names, lo, hi = act.extra["aa"]
+        draws = draw_many(rng, lo, hi, CLIP["activity_avoidance"])
         applies = rng.random(len(rows)) < rate
         ap_rows, ap_strat = rows[applies], strat[applies]
-        ap_log = np.log(np.maximum(draws[ap_strat], 1e-300)) if len(names) else np.zeros(0)
+        ap_log = np.log(np.maximum(draws[ap_strat], 1e-300))
         logf = np.bincount(ap_rows, weights=ap_log, minlength=n_rows)
         keep = np.exp(logf)
-        # Poisson resampling then binomial thinning: a thinned Poisson is Poisson(rate x keep) and the
-        # thinned-out part an independent Poisson(rate x (1 - keep)), so draw both directly
+        # Poisson resampling then binomial thinning == Poisson(rate x keep) kept and an independent
+        # Poisson(rate x (1 - keep)) avoided
         n = rng.poisson(lam * keep)
-        removed = np.zeros(n_rows, np.int64)
-        sub = np.nonzero(keep < 1.0)[0]
-        removed[sub] = rng.poisson(lam[sub] * (1.0 - keep[sub]))
-        adm_resampled = float(n.sum() + removed.sum())
-        bd_resampled = float(((n + removed) * (speldur + 1)).sum())
-        if len(ap_rows):
-            # attribute each spell's avoided activity to its applying strategies in proportion to log factor
+        sub = np.nonzero(logf < 0)[0]
+        removed_sub = rng.poisson(lam[sub] * (1.0 - keep[sub]))
+        beddays1 = speldur + 1.0
+        adm_resampled = float(n.sum() + removed_sub.sum())
+        bd_kept = _dot(n, beddays1)
+        bd_resampled = bd_kept + _dot(removed_sub, beddays1[sub])
+        if len(ap_rows) and len(sub):
+            removed = np.zeros(n_rows)
+            removed[sub] = removed_sub
             share = np.divide(ap_log, logf[ap_rows], out=np.zeros(len(ap_rows)), where=logf[ap_rows] != 0)
             rem = removed[ap_rows] * share
             per = np.bincount(ap_strat, weights=rem, minlength=len(names))
-            perb = np.bincount(ap_strat, weights=rem * (speldur[ap_rows] + 1), minlength=len(names))
+            perb = np.bincount(ap_strat, weights=rem * beddays1[ap_rows], minlength=len(names))
             for i, s in enumerate(names):
                 avoided[("ip", s, "admissions")] = float(per[i])
                 avoided[("ip", s, "beddays")] = float(perb[i])
-        adm_avoid, bd_avoid = float(n.sum()), float((n * (speldur + 1)).sum())
-        # efficiencies: each spell gets one applying strategy at random
-        rows, strat, rate, names, specs = act.extra["efficiencies"]
-        draws = np.array([draw_interval(rng, *specs[s]["interval"], (0.0, 1.0)) for s in names])
-        nights = (n * speldur).astype(np.int64)
-        out_key = act.out_key
-        to_daycase = np.zeros(n_rows, np.int64)
-        to_op = np.zeros(n_rows, np.int64)
-        to_sdec = np.zeros(n_rows, np.int64)  # NHP agreement (fix E)
-        if len(rows):
-            applies = rng.random(len(rows)) < rate
-            r, s = rows[applies], strat[applies]
-            order = np.lexsort((rng.random(len(r)), r))
-            r, s = r[order], s[order]
-            first = np.ones(len(r), bool)
-            first[1:] = r[1:] != r[:-1]
-            r, s = r[first], s[first]
-            types = np.array([specs[x].get("type", "all") for x in names])[s]
-            f = draws[s]
+        adm_avoid = float(n.sum())
+        # efficiencies: each spell gets one of its strategies, uniformly at random, every run
+        eff = act.extra["eff"]
+        nights = n * speldur
+        conv = np.zeros((3, n_rows), np.int64)  # sdec, daycase, outpatients
+        if len(eff["spells"]):
+            pick = eff["start"] + (rng.random(len(eff["spells"])) * eff["count"]).astype(np.int64)
+            s = eff["strat"][pick]
+            r = eff["spells"]
+            live = n[r] > 0
+            r, s = r[live], s[live]
+            f = draw_many(rng, eff["lo"], eff["hi"], CLIP["efficiencies"])[s]
+            code = eff["code"][s]
             nr, dur = n[r], speldur[r]
-            saved = np.zeros(len(r), np.int64)
-            m = types == "all"
-            saved[m] = nr[m] * dur[m] - rng.binomial(nr[m] * dur[m], f[m])
-            m = types == "pre-op"
-            pre = np.array([specs[x].get("pre-op_days", 1) for x in names])[s]
-            k = rng.binomial(nr[m], 1 - f[m])
-            saved[m] = k * np.minimum(pre[m], dur[m])
-            m = types == "sdec"
-            k = rng.binomial(nr[m], 1 - f[m])
-            saved[m] = k * dur[m]
-            to_sdec[r[m]] = k  # NHP agreement (fix E): these leave inpatients for aae_type-05
-            m = types == "day_procedures_daycase"
-            k = rng.binomial(nr[m], 1 - f[m])
-            saved[m] = k * dur[m]
-            to_daycase[r[m]] = k
-            m = types == "day_procedures_outpatients"
-            k = rng.binomial(nr[m], 1 - f[m])
-            saved[m] = k * dur[m]
-            to_op[r[m]] = k
-            np.add.at(nights, r, -saved)
-            for i, name in enumerate(names):
-                sel = s == i
-                avoided[("ip", name, "beddays")] = avoided.get(("ip", name, "beddays"), 0.0) + float(saved[sel].sum())
-        stay = n - to_daycase - to_op - to_sdec
-        adm = (n - to_op - to_sdec).astype(float)
-        np.add.at(values[:, M["admissions"]], out_key, stay.astype(float))
-        np.add.at(values[:, M["admissions"]], act.extra["daycase_key"], to_daycase.astype(float))
-        np.add.at(values[:, M["beddays"]], out_key, (nights + stay).astype(float))
-        np.add.at(values[:, M["beddays"]], act.extra["daycase_key"], to_daycase.astype(float))
-        np.add.at(values[:, M["attendances"]], act.extra["op_key"], to_op.astype(float))
-        np.add.at(values[:, M["walk-in"]], act.extra["sdec_key"], to_sdec.astype(float))
-        # NHP agreement (fix F): a spell converted to a day case counts its procedures there
-        values[:, M["procedures"]] += self._procedures(adm - to_daycase)
-        values[:, M["procedures"]] += self._procedures(to_daycase.astype(float), act.extra["daycase_key"])
-        bed_days_row = (nights + n - to_op - to_sdec).astype(float)
-        for m, steps, after_resample, after_avoid, final in (
-            ("admissions", steps_a, adm_resampled, adm_avoid, float(adm.sum())),
-            ("beddays", steps_b, bd_resampled, bd_avoid, float(bed_days_row.sum())),
+            is_all = code == 0
+            # type "all": the nights of every copy thinned, Binomial(copies x nights, f); other types:
+            # Binomial(copies, 1 - f) copies lose pre-op nights or convert to another setting
+            k_draw = rng.binomial(np.where(is_all, nr * dur, nr), np.where(is_all, f, 1.0 - f))
+            new_nights = np.where(is_all, k_draw, nr * dur)
+            pre = code == 1
+            new_nights[pre] -= k_draw[pre] * np.minimum(eff["pre"][s[pre]], dur[pre])
+            for j, t in enumerate((2, 3, 4)):
+                m = code == t
+                new_nights[m] -= k_draw[m] * dur[m]
+                conv[j, r[m]] = k_draw[m]
+            saved = nr * dur - new_nights
+            nights[r] = new_nights
+            per = np.bincount(s, weights=saved, minlength=len(eff["names"]))
+            for i, name in enumerate(eff["names"]):
+                if per[i]:
+                    avoided[("ip", name, "beddays")] = avoided.get(("ip", name, "beddays"), 0.0) + float(per[i])
+        to_sdec, to_dc, to_op = conv
+        stay = n - to_sdec - to_dc - to_op
+        hp = act.extra["has_procedure"]
+        key = act.out_key
+        values[:, M["admissions"]] += np.bincount(key, weights=stay, minlength=k)
+        values[:, M["beddays"]] += np.bincount(key, weights=nights + stay, minlength=k)
+        values[:, M["procedures"]] += np.bincount(key, weights=stay * hp, minlength=k)
+        conv_rows = np.nonzero(to_sdec + to_dc + to_op)[0]
+        if len(conv_rows):
+            dck = act.extra["daycase_key"][conv_rows]
+            dcn = to_dc[conv_rows]
+            values[:, M["admissions"]] += np.bincount(dck, weights=dcn, minlength=k)
+            values[:, M["beddays"]] += np.bincount(dck, weights=dcn, minlength=k)  # a day case: 0 nights, 1 bed day
+            values[:, M["procedures"]] += np.bincount(dck, weights=dcn * hp[conv_rows], minlength=k)
+            values[:, M["attendances"]] += np.bincount(act.extra["op_key"][conv_rows], weights=to_op[conv_rows],
+                                                       minlength=k)
+            values[:, M["walk-in"]] += np.bincount(act.extra["sdec_key"][conv_rows], weights=to_sdec[conv_rows],
+                                                   minlength=k)
+        adm_final = float(stay.sum() + to_dc.sum())
+        bd_final = float(nights.sum() + stay.sum() + to_dc.sum())
+        for m, after_resample, after_avoid, final in (
+            ("admissions", adm_resampled, adm_avoid, adm_final),
+            ("beddays", bd_resampled, bd_kept, bd_final),
         ):
             wf = waterfall[("ip", m)]
-            wf[0] = steps[0]
-            wf[1:10] = np.diff(steps)
-            wf[10] = after_resample - steps[-1]
+            st = steps[m]
+            wf[0] = st[0]
+            wf[1:10] = np.diff(st)
+            wf[10] = after_resample - st[9]
             wf[11] = after_avoid - after_resample
             wf[12] = final - after_avoid
-        return bed_days_row, adm, avoided
+        return self._capacity((nights + stay).astype(float), to_dc.astype(float), (stay + to_dc).astype(float))
 
-    def _procedures(self, adm: np.ndarray, key: np.ndarray | None = None) -> np.ndarray:
-        rows, code, weight, _ = self.theatre_map
-        per_row = np.bincount(rows, weights=weight, minlength=len(adm))
-        out = np.zeros(len(self.keys))
-        np.add.at(out, self.ip.out_key if key is None else key, adm * per_row)
-        return out
+    def _avoid_combo(self, rng, act) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+        """Per row keep factor of its avoidance strategies; per combination each strategy's share."""
+        combo, member, names, lo, hi = act.extra["aa"]
+        if not names:
+            return np.ones(act.n), combo, names, np.zeros((len(member), 0))
+        logs = np.log(np.maximum(draw_many(rng, lo, hi, CLIP["activity_avoidance"]), 1e-300))
+        per_combo = member * logs  # [combo, strategy]
+        total = per_combo.sum(axis=1)
+        share = np.divide(per_combo, total[:, None], out=np.zeros_like(per_combo), where=total[:, None] != 0)
+        return np.exp(total)[combo], combo, names, share
 
-    def _avoidance(self, rng, act, strategies) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Per cell: total log keep-factor of the strategies covering it, and each strategy's part."""
-        logs = []
-        for _name, mask, interval in strategies:
-            value = draw_interval(rng, interval[0], interval[1], (0.0, 1.0))
-            logs.append(np.where(mask, np.log(max(value, 1e-300)), 0.0))
-        total = np.sum(logs, axis=0) if logs else np.zeros(len(act.cells))
-        return total, logs
+    def _attribute(self, rng, kind, label, lost_mean_row, combo, names, share, avoided) -> float:
+        """Avoided activity: Poisson per strategy combination, shared out by log factor."""
+        if not names:
+            return 0.0
+        mu = np.bincount(combo, weights=lost_mean_row, minlength=len(share))
+        lost = rng.poisson(mu)
+        per = (lost[:, None] * share).sum(axis=0)
+        for i, s in enumerate(names):
+            avoided[(kind, s, label)] = avoided.get((kind, s, label), 0.0) + float(per[i])
+        return float(lost.sum())
 
-    @staticmethod
-    def _split(rng, lam: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Poisson(lam) thinned by Binomial(keep) == independent Poisson(lam*keep), Poisson(lam*(1-keep))."""
-        kept = rng.poisson(lam * keep)
-        lost = np.zeros(len(lam), np.int64)
-        sub = np.nonzero((keep < 1.0) & (lam > 0))[0]
-        lost[sub] = rng.poisson(lam[sub] * (1.0 - keep[sub]))
-        return kept, lost
-
-    def _attribute(self, act, strategies, logs, total, removed, kind, label, avoided) -> None:
-        """Avoided activity attributed to strategies in proportion to their log factor (NHP's step counts)."""
-        if not strategies:
-            return
-        per_cell = np.bincount(act.cell, weights=removed, minlength=len(act.cells))
-        for (name, _m, _i), lf in zip(strategies, logs):
-            share = np.divide(lf, total, out=np.zeros_like(lf), where=total != 0)
-            avoided[(kind, name, label)] = avoided.get((kind, name, label), 0.0) + float((per_cell * share).sum())
-
-    def _run_op(self, rng, values, waterfall, baseline, variant, hsa_shift, years, avoided):
+    def _run_op(self, rng, values, waterfall, variant, ages, avoided):
         act = self.op
-        att, tele = act.counts["attendances"], act.counts["tele_attendances"]
+        k = self._nkeys()
+        steps: dict[str, np.ndarray] = {}
+        f = self._factors(act, rng, variant, ages, steps)
+        keep, combo, names, share = self._avoid_combo(rng, act)
+        q = act.extra["tele"].values(rng)  # share of face-to-face attendances that stay face to face
+        lam_a, lam_t = act.extra["att"] * f, act.extra["tele_att"] * f
+        kept_a = lam_a * keep
+        key = act.out_key
+        stay = rng.poisson(np.bincount(key, weights=kept_a * q, minlength=k))
+        moved = rng.poisson(np.bincount(key, weights=kept_a * (1.0 - q), minlength=k))
+        tele = rng.poisson(np.bincount(key, weights=lam_t * keep, minlength=k))
+        lost = self._attribute(rng, "op", "attendances", (lam_a + lam_t) * (1.0 - keep), combo, names, share, avoided)
+        values[:, M["attendances"]] += stay
+        values[:, M["tele_attendances"]] += tele + moved
+        after_avoid = float(stay.sum() + moved.sum() + tele.sum())
         wf = waterfall[("op", "attendances")]
-        wf[0] = act.cell_base["attendances"].sum()
-        if not baseline:
-            factors = self._draw_factors(act, rng, variant, hsa_shift, years)
-            steps, cellf = self._expected_steps(act, factors, act.cell_base["attendances"])
-            f = cellf[act.cell]
-            total, logs = self._avoidance(rng, act, act.extra["avoid"])
-            keep = np.exp(total)[act.cell]
-            q = np.ones(len(act.cells))
-            for _name, mask, interval in act.extra["tele"]:
-                q = np.where(mask, draw_interval(rng, interval[0], interval[1], (0.0, 1.0)), q)
-            q = q[act.cell]
-            lam_a, lam_t = att * f, tele * f
-            # face-to-face: Poisson splitting into avoided / kept-and-converted-to-tele / kept-and-stays
-            lost_a = np.zeros(len(lam_a), np.int64)
-            sub = np.nonzero((keep < 1.0) & (lam_a > 0))[0]
-            lost_a[sub] = rng.poisson(lam_a[sub] * (1.0 - keep[sub]))
-            stay, moved = self._split(rng, lam_a * keep, q)
-            tele, lost_t = self._split(rng, lam_t, keep)
-            att = stay
-            removed = lost_a + lost_t
-            resampled = float(stay.sum() + moved.sum() + tele.sum() + removed.sum())
-            after_avoid = float(stay.sum() + moved.sum() + tele.sum())
-            self._attribute(act, act.extra["avoid"], logs, total, removed.astype(float), "op", "attendances", avoided)
-            tele = tele + moved
-            wf[1:10] = np.diff(steps)
-            wf[10] = resampled - steps[-1]
-            wf[11] = after_avoid - resampled
-            wf[12] = 0.0  # tele conversion moves attendances between measures; the total is unchanged
-        values[:, M["attendances"]] += np.bincount(act.out_key, weights=att, minlength=len(self.keys))
-        values[:, M["tele_attendances"]] += np.bincount(act.out_key, weights=tele, minlength=len(self.keys))
+        st = steps["attendances"]
+        wf[0] = st[0]
+        wf[1:10] = np.diff(st)
+        wf[10] = after_avoid + lost - st[9]
+        wf[11] = -lost
+        wf[12] = 0.0  # tele conversion moves attendances between measures; the total is unchanged
 
-    def _run_aae(self, rng, values, waterfall, baseline, variant, hsa_shift, years, avoided):
+    def _run_aae(self, rng, values, waterfall, variant, ages, avoided):
         act = self.aae
-        arr = act.counts["arrivals"]
-        wf = waterfall[("aae", "arrivals")]
-        wf[0] = act.cell_base["arrivals"].sum()
-        if not baseline:
-            factors = self._draw_factors(act, rng, variant, hsa_shift, years)
-            steps, cellf = self._expected_steps(act, factors, act.cell_base["arrivals"])
-            total, logs = self._avoidance(rng, act, act.extra["avoid"])
-            arr, removed = self._split(rng, arr * cellf[act.cell], np.exp(total)[act.cell])
-            resampled = float(arr.sum() + removed.sum())
-            self._attribute(act, act.extra["avoid"], logs, total, removed.astype(float), "aae", "arrivals", avoided)
-            wf[1:10] = np.diff(steps)
-            wf[10] = resampled - steps[-1]
-            wf[11] = float(arr.sum()) - resampled
+        k = self._nkeys()
+        steps: dict[str, np.ndarray] = {}
+        f = self._factors(act, rng, variant, ages, steps)
+        keep, combo, names, share = self._avoid_combo(rng, act)
+        lam = act.extra["arr"] * f
         measure = act.extra["measure"]
-        np.add.at(values, (act.out_key, measure), arr.astype(float))
+        kept = 0.0
+        for m in (M["ambulance"], M["walk-in"]):
+            sel = measure == m
+            draw = rng.poisson(np.bincount(act.out_key[sel], weights=(lam * keep)[sel], minlength=k))
+            values[:, m] += draw
+            kept += float(draw.sum())
+        lost = self._attribute(rng, "aae", "arrivals", lam * (1.0 - keep), combo, names, share, avoided)
+        wf = waterfall[("aae", "arrivals")]
+        st = steps["arrivals"]
+        wf[0] = st[0]
+        wf[1:10] = np.diff(st)
+        wf[10] = kept + lost - st[9]
+        wf[11] = -lost
 
 
 def check_no_silent_warnings(engine: Engine) -> None:

@@ -30,6 +30,24 @@ def _stats(matrix: np.ndarray, runs: np.ndarray) -> dict[str, np.ndarray]:
     return {"baseline": base, "principal": sims.mean(axis=0), "p10": p10, "p50": p50, "p90": p90}
 
 
+def _group_sum(values: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """values[run, key, measure] summed over keys into groups -> [run, group, measure]."""
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    out = np.zeros((values.shape[0], n_groups, values.shape[2]))
+    if len(order):
+        out[:, sorted_codes[starts], :] = np.add.reduceat(values[:, order, :], starts, axis=1)
+    return out
+
+
+def _groups(result: Results, dims: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    codes, uniq = pd.MultiIndex.from_frame(result.keys[dims]).factorize()
+    groups = uniq.to_frame(index=False)
+    groups.columns = dims
+    return np.asarray(codes, np.int64), groups
+
+
 def summarise(result: Results, by: list[str] | None = None) -> pd.DataFrame:
     """pod, measure, [by...], baseline, principal, p10, p50, p90.
 
@@ -41,16 +59,11 @@ def summarise(result: Results, by: list[str] | None = None) -> pd.DataFrame:
     if unknown:
         raise ValueError(f"cannot summarise by {sorted(unknown)}; choose from {OUT_DIMS[1:]}")
     dims = ["pod", *by]
-    codes, uniq = pd.MultiIndex.from_frame(result.keys[dims]).factorize()
-    n_groups = len(uniq)
-    # sum keys into groups for every run and measure: [run, group, measure]
-    grouped = np.zeros((len(result.model_runs), n_groups, len(MEASURES)))
-    np.add.at(grouped, (slice(None), codes), result.values)
-    groups = uniq.to_frame(index=False)
-    groups.columns = dims
+    codes, groups = _groups(result, dims)
+    grouped = _group_sum(result.values, codes, len(groups))  # [run, group, measure]
     frames = []
+    pods = groups["pod"].astype(str)
     for mi, measure in enumerate(MEASURES):
-        pods = groups["pod"].astype(str)
         wanted = pods.map(lambda p: measure in POD_MEASURES.get(p.split("_", 1)[0], [])).to_numpy()
         if not wanted.any():
             continue
@@ -66,10 +79,15 @@ def summarise(result: Results, by: list[str] | None = None) -> pd.DataFrame:
 
 def per_run(result: Results, by: list[str] | None = None) -> pd.DataFrame:
     """Long frame: model_run, pod, [by...], measure, value (zeros omitted)."""
-    frames = [result.run_frame(int(r)) for r in result.model_runs]
-    frame = pd.concat(frames, ignore_index=True)
-    dims = ["model_run", "pod", *(by or []), "measure"]
-    return frame.groupby(dims, as_index=False, observed=True)["value"].sum()
+    dims = ["pod", *(by or [])]
+    codes, groups = _groups(result, dims)
+    grouped = _group_sum(result.values, codes, len(groups))
+    run_i, group_i, measure_i = np.nonzero(grouped)
+    frame = groups.iloc[group_i].reset_index(drop=True)
+    frame.insert(0, "model_run", result.model_runs[run_i])
+    frame["measure"] = np.asarray(MEASURES, dtype=object)[measure_i]
+    frame["value"] = grouped[run_i, group_i, measure_i]
+    return frame.sort_values(["model_run", *dims, "measure"]).reset_index(drop=True)
 
 
 def waterfall(result: Results) -> pd.DataFrame:
