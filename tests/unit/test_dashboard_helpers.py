@@ -74,7 +74,12 @@ def test_upload_guesses_columns_of_a_typical_export():
     assert guess["date"] == "Date"
     assert guess["fft_score"] == "FFT score"
     assert "Sex" in guess["demographics"]
-    assert guess_mapping(["a", "b"]) == {}
+    assert guess_mapping(["a", "b"])["comment_text"] is None
+    # an unusual comment column still gets the other fields guessed, names compared loosely
+    odd = guess_mapping(["Ref", "date received", "SITE", "fft_Score", "What you told us", "age group"])
+    assert odd["comment_text"] is None
+    assert (odd["date"], odd["fft_score"], odd["location_3"], odd["demographics"]) == (
+        "date received", "fft_Score", "SITE", ["age group"])
 
 
 def test_every_registered_page_has_a_unique_id_ui_and_server():

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -35,9 +36,10 @@ from carelens.errors import TableError
 FIELDS = ("comment_id", "date", "comment_text", "question", "fft_score", "location_1", "location_2", "location_3")
 CANDIDATES: dict[str, tuple[str, ...]] = {
     "comment_id": ("Comment ID", "comment_id", "CommentID", "ID", "id", "Response ID", "Comment id"),
-    "date": ("Date", "date", "Response date", "Survey date", "Date of response", "Submitted"),
+    "date": ("Date", "date", "Response date", "Survey date", "Date of response", "Date received", "Received",
+             "Submitted"),
     "comment_text": ("FFT answer", "comment_text", "Comment", "comment", "Comments", "Feedback", "Text", "text",
-                     "Free text", "What was good?"),
+                     "Free text", "Comment text", "Free text comment", "Feedback text", "What was good?"),
     "question": ("FFT question", "question", "Question", "question_type"),
     "fft_score": ("FFT categorical answer", "FFT score", "fft_score", "Score", "Rating", "FFT rating"),
     "location_1": ("location_1", "Division", "Trust", "Organisation", "Care group"),
@@ -112,6 +114,36 @@ def parse_mapping_args(pairs: list[str] | None, mapping_file: str | Path | None 
     return out
 
 
+def _norm(name: object) -> str:
+    """A column name compared loosely: case, spaces, underscores and hyphens ignored."""
+    return "".join(ch for ch in str(name).lower() if ch.isalnum() or ch in "&/?")
+
+
+def _find(candidates: tuple[str, ...], columns: list[str], used: set) -> str | None:
+    """The first candidate present among ``columns`` (exact name first, then loosely), not yet used."""
+    free = [c for c in columns if c not in used]
+    exact = next((c for c in candidates if c in free), None)
+    if exact is not None:
+        return exact
+    by_norm: dict[str, str] = {}
+    for c in free:
+        by_norm.setdefault(_norm(c), c)
+    return next((by_norm[_norm(c)] for c in candidates if _norm(c) in by_norm), None)
+
+
+def guess_columns(columns: list[str]) -> dict:
+    """Best guess of the column for each field (None where none is found), for a mapping form.
+
+    Unlike :func:`detect_mapping` it never raises: a file whose comment column has an unusual name
+    still gets its dates, scores and locations guessed, and staff pick the text column.
+    """
+    chosen: dict[str, object] = {}
+    for name in FIELDS:
+        chosen[name] = _find(CANDIDATES[name], columns, {v for v in chosen.values() if v})
+    chosen["demographics"] = [c for c in columns if _norm(c) in {_norm(d) for d in DEMOGRAPHIC_CANDIDATES}]
+    return chosen
+
+
 def detect_mapping(columns: list[str], overrides: Mapping[str, object] | None = None, *,
                    file: str | None = None) -> ColumnMapping:
     """Explicit ``overrides`` first, then common names; the comment text is required."""
@@ -129,15 +161,14 @@ def detect_mapping(columns: list[str], overrides: Mapping[str, object] | None = 
                 raise TableError(f"column {col!r} (mapped to {name}) not found; columns are {shown}", file=file, field=col)
             chosen[name] = col
         else:
-            used = set(chosen.values())
-            chosen[name] = next((c for c in CANDIDATES[name] if c in columns and c not in used), None)
+            chosen[name] = _find(CANDIDATES[name], columns, {v for v in chosen.values() if v})
     if not chosen["comment_text"]:
         shown = ", ".join(repr(c) for c in columns[:15])
         raise TableError(f"no comment text column found; map one with --map comment_text=COLUMN (columns are {shown})",
                          file=file, field="comment_text")
     demo = overrides.get("demographics")
     if demo is None:
-        demographics = [c for c in DEMOGRAPHIC_CANDIDATES if c in columns]
+        demographics = [c for c in columns if _norm(c) in {_norm(d) for d in DEMOGRAPHIC_CANDIDATES}]
     else:
         demographics = [d.strip() for d in (demo.split(",") if isinstance(demo, str) else demo) if str(d).strip()]
         missing = [d for d in demographics if d not in columns]
@@ -239,7 +270,7 @@ def prepare_rows(frame: pd.DataFrame, mapping: ColumnMapping, *, source: str | N
         out["demographics"] = None
     keys = []
     for r in out.itertuples(index=False):
-        if r.comment_id:
+        if not _blank(r.comment_id):  # pandas may hold a blank as NaN, which is truthy
             keys.append(f"id:{r.comment_id}")
         else:
             keys.append(content_key({"date": r.date, "text": r.comment_text, "question": r.question,
@@ -250,15 +281,24 @@ def prepare_rows(frame: pd.DataFrame, mapping: ColumnMapping, *, source: str | N
 
 
 _MODELS: dict[str, object] = {}
+_MODELS_LOCK = threading.Lock()
 
 
 def cached_model(path: str | Path | None = None):
-    """Load a feedback model once per process (the API and dashboard call this on every request)."""
-    from carelens.feedback.model import FeedbackModel
+    """Load a feedback model once per process (the API and dashboard call this on every request).
 
+    Thread-safe: ``carelens serve`` warms it in a background thread while the first upload or
+    classify request may already be waiting for it; the model is read once either way.
+    """
     key = str(path or "")
-    if key not in _MODELS:
-        _MODELS[key] = FeedbackModel.load(path)
+    model = _MODELS.get(key)
+    if model is not None:
+        return model
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            from carelens.feedback.model import FeedbackModel
+
+            _MODELS[key] = FeedbackModel.load(path)
     return _MODELS[key]
 
 
@@ -317,9 +357,11 @@ def load_comments(
 
     candidates = rows
     dup_in_file = candidates["comment_key"].duplicated(keep="first").to_numpy()
+    first_row = candidates.drop_duplicates("comment_key").set_index("comment_key")["row"]
     for r, k in zip(candidates.loc[dup_in_file, "row"], candidates.loc[dup_in_file, "comment_key"]):
         if len(messages) < 1_000:
-            messages.append(f"{source}, row {r}: comment {k.removeprefix('id:')[:40]!r} repeats an earlier row; skipped")
+            what = f"comment ID {k.removeprefix('id:')[:40]!r}" if k.startswith("id:") else "comment, date and location"
+            messages.append(f"{source}, row {r}: same {what} as row {first_row[k]}; skipped (the first is kept)")
     candidates = candidates[~dup_in_file]
     with engine.connect() as conn:
         stored = existing_keys(conn, candidates["comment_key"].tolist())

@@ -26,17 +26,30 @@ FIELDS: dict[str, str] = {
     "location_3": "Location level 3",
 }
 NOT_MAPPED = "(not in this file)"
+CHOOSE = "(choose the column with the comments)"
 
 
 def guess_mapping(columns: list[str]) -> dict:
-    """The loader's own guess of which column holds each field (empty when it finds no text column)."""
-    from carelens.errors import CarelensError
-    from carelens.feedback.loading import detect_mapping
+    """The loader's guess of which column holds each field (None where it finds none)."""
+    from carelens.feedback.loading import guess_columns
 
-    try:
-        return detect_mapping(columns).as_dict()
-    except CarelensError:
-        return {}
+    return guess_columns(columns)
+
+
+def redacted_preview(frame):
+    """The first rows as shown on the page: personal details removed from every text cell, like every
+    other view (the file itself is stored only after the same redaction)."""
+    from carelens.feedback.redaction import redact_many
+
+    out = frame.copy()
+    for col in out.columns:
+        values = out[col].astype("string")
+        present = values.notna().to_numpy()
+        if present.any():
+            cleaned = values.to_numpy(dtype=object)
+            cleaned[present] = redact_many([str(v) for v in cleaned[present]])
+            out[col] = cleaned
+    return out
 
 
 def page_ui():
@@ -93,12 +106,12 @@ def page_server(input, output, session, ctx):
                 if i >= len(levels):
                     continue
                 label = f"{levels[i]} (location level {i + 1})"
-            choices = ([] if required else [NOT_MAPPED]) + columns
+            choices = ([CHOOSE] if required else [NOT_MAPPED]) + columns
             selects.append(ui.input_select(f"map_{field}", label + (" *" if required else ""), choices=choices,
                                            selected=guess.get(field) or choices[0]))
         mapped = {v for k, v in guess.items() if k != "demographics" and v}
         demo_choices = [c for c in columns if c not in mapped]
-        preview = frame.head(5).to_html(index=False, classes="table table-sm preview", na_rep="", escape=True)
+        preview = redacted_preview(frame.head(5)).to_html(index=False, classes="table table-sm preview", na_rep="", escape=True)
         return ui.card(
             ui.card_header(f"2. Match the columns of {html.escape(name)} ({len(frame):,} rows)"),
             ui.layout_columns(*selects, col_widths=[4] * len(selects)),
@@ -119,8 +132,11 @@ def page_server(input, output, session, ctx):
         mapping: dict = {}
         for field in FIELDS:
             key = f"map_{field}"
-            if key in input and input[key]() not in (None, "", NOT_MAPPED):
+            if key in input and input[key]() not in (None, "", NOT_MAPPED, CHOOSE):
                 mapping[field] = input[key]()
+        if "comment_text" not in mapping:
+            result.set({"error": f"{name}: choose which column holds the comment text (field 'Comment text')."})
+            return
         mapping["demographics"] = list(input.map_demographics() or ())
         loop = asyncio.get_running_loop()
         with ui.Progress(min=0, max=1) as bar:
