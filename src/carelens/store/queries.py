@@ -9,7 +9,9 @@ one dashboard refresh asks several summaries of the same filters); summaries are
 sparse products; search runs RE2 over an Arrow array. Writes still go only through the database.
 
 Privacy: any breakdown cell covering fewer than ``suppress_below`` (default 10) comments is
-suppressed (its counts set to missing and ``suppressed`` True). Every text returned is redacted.
+suppressed (its counts set to missing and ``suppressed`` True), and so is a comment list of fewer
+than that many picked out by a demographic filter (:func:`comments_suppressed`). Every text
+returned is redacted.
 
 Sentiment groups: positive = 1-2, neutral/mixed = 3, negative = 4-5.
 """
@@ -304,6 +306,14 @@ def filtered_comments(engine: sa.Engine, filters: CommentFilters | None = None, 
     return _rows(view, page, [f"demo:{d}" for d in view.demographic_fields]), len(idx)
 
 
+def comments_suppressed(filters: CommentFilters | None, total: int, suppress_below: int = SUPPRESS_BELOW) -> bool:
+    """Whether a list of ``total`` comments must be withheld: fewer than ``suppress_below`` comments
+    picked out by a demographic filter could identify the patients who wrote them (their age band,
+    ethnicity ... would be disclosed beside their words). Lists selected by place, topic or search
+    alone are shown however short, since their text is redacted and says nothing new about the writer."""
+    return bool(filters is not None and any(filters.demographics.values()) and 0 < total < suppress_below)
+
+
 def complex_comments(engine: sa.Engine, filters: CommentFilters | None = None, *, min_topics: int = 4,
                      min_length: int = 600, limit: int | None = 200) -> pd.DataFrame:
     """Comments that are long (>= ``min_length`` characters) or touch many topics, most topics first."""
@@ -405,19 +415,24 @@ def sentiment_by_month(engine: sa.Engine, filters: CommentFilters | None = None,
 
 def fft_by_month(engine: sa.Engine, filters: CommentFilters | None = None, *,
                  suppress_below: int = SUPPRESS_BELOW) -> pd.DataFrame:
-    """Per month: respondents with a score, mean FFT score (6 "don't know" excluded), share good (1-2)."""
+    """Per month: respondents with a score 1-5, mean FFT score and share good (1-2) over them, and the
+    count of each answer ``score_1`` .. ``score_6`` (6 = "don't know", not in the mean or the share)."""
     view = store_view(engine)
     score = view.frame["fft_score"].to_numpy(dtype=float, na_value=np.nan)
-    mask = filter_mask(view, filters) & (view.month_code >= 0) & (score <= 5)
-    codes, s = view.month_code[mask], score[mask]
+    base = filter_mask(view, filters) & (view.month_code >= 0)
     n_months = len(view.months)
+    per_score = {k: np.bincount(view.month_code[base & (score == k)], minlength=n_months) for k in range(1, 7)}
+    mask = base & (score <= 5)
+    codes, s = view.month_code[mask], score[mask]
     n = np.bincount(codes, minlength=n_months)
     total = np.bincount(codes, weights=s, minlength=n_months)
     good = np.bincount(codes[s <= 2], minlength=n_months)
     keep = n > 0
     frame = pd.DataFrame({"month": np.asarray(view.months, dtype=object)[keep], "respondents": n[keep],
-                          "mean_score": total[keep] / n[keep], "share_good": good[keep] / n[keep]})
-    return _suppress(frame, "respondents", ["respondents", "mean_score", "share_good"], suppress_below)
+                          "mean_score": total[keep] / n[keep], "share_good": good[keep] / n[keep],
+                          **{f"score_{k}": v[keep] for k, v in per_score.items()}})
+    return _suppress(frame, "respondents", ["respondents", "mean_score", "share_good", *(f"score_{k}" for k in range(1, 7))],
+                     suppress_below)
 
 
 def topic_cooccurrence(engine: sa.Engine, filters: CommentFilters | None = None, *,

@@ -167,6 +167,8 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     def query_comments(body: CommentsQuery) -> CommentsPage:
         """Stored comments matching the dashboard's filters, newest first, with redacted text."""
         page, total = queries.filtered_comments(engine(), body.filters, limit=body.limit, offset=body.offset)
+        if queries.comments_suppressed(body.filters, total, settings.suppress_below):
+            return CommentsPage(total=total, offset=body.offset, comments=[], withheld=True)
         demo_cols = [c for c in page.columns if c.startswith("demo:")]
         out = []
         for row in records(page):

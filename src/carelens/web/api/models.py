@@ -80,6 +80,8 @@ class CommentsPage(BaseModel):
     total: int
     offset: int
     comments: list[StoredComment]
+    withheld: bool = Field(False, description="True when fewer than the privacy limit match a demographic filter: "
+                           "the comments are withheld, only the count is given.")
 
 
 class SummaryResponse(BaseModel):

@@ -49,6 +49,12 @@ def framework_for(settings: Settings):
     return _framework(settings.feedback_model)
 
 
+def topic_choices(categories: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+    """Sub-categories grouped under their category, in the {group: {value: label}} shape selectize needs
+    (a plain list per group is joined into one option)."""
+    return {cat: {t: t for t in topics} for cat, topics in categories.items()}
+
+
 def sidebar(settings: Settings) -> ui.Sidebar:
     return ui.sidebar(
         ui.h2("Filter comments", class_="sidebar-title"),
@@ -136,7 +142,7 @@ def setup(input, output, session, settings: Settings, engine: sa.Engine) -> Dash
                                     selected=list(input[f"f_loc_{i + 1}"]() or ()))
             ui.update_selectize("f_question", choices=opts["question"], selected=list(input.f_question() or ()))
             ui.update_selectize("f_category", choices=list(opts["categories"]), selected=list(input.f_category() or ()))
-            ui.update_selectize("f_topic", choices=opts["categories"], selected=list(input.f_topic() or ()))
+            ui.update_selectize("f_topic", choices=topic_choices(opts["categories"]), selected=list(input.f_topic() or ()))
 
     @reactive.effect
     @reactive.event(input.f_category)
@@ -145,7 +151,7 @@ def setup(input, output, session, settings: Settings, engine: sa.Engine) -> Dash
         chosen = set(input.f_category() or ())
         groups = {c: ts for c, ts in cats.items() if not chosen or c in chosen}
         allowed = {t for ts in groups.values() for t in ts}
-        ui.update_selectize("f_topic", choices=groups, selected=[t for t in input.f_topic() or () if t in allowed])
+        ui.update_selectize("f_topic", choices=topic_choices(groups), selected=[t for t in input.f_topic() or () if t in allowed])
 
     @render.ui
     def f_demographics():

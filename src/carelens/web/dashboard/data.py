@@ -22,6 +22,7 @@ GROUP_NAMES = {"positive": "Positive", "neutral": "Neutral / mixed", "negative":
 GROUP_COLOURS = {"positive": "#005eb8", "neutral": "#aeb7bd", "negative": "#ed8b00"}
 GROUP_SCORES = {"positive": [1, 2], "neutral": [3], "negative": [4, 5]}
 FFT_NAMES = {1: "Very good", 2: "Good", 3: "Neither good nor poor", 4: "Poor", 5: "Very poor", 6: "Don't know"}
+FFT_COLOURS = {1: "#005eb8", 2: "#41b6e6", 3: "#aeb7bd", 4: "#ed8b00", 5: "#a6192e", 6: "#768692"}
 
 
 def describe_filters(filters: CommentFilters, level_names: tuple[str, ...] = ()) -> str:
@@ -65,7 +66,9 @@ def element_filters(click: dict) -> list[CommentFilters]:
         return [CommentFilters(topic=[y], sentiment=GROUP_SCORES.get(group, []))]
     if chart in ("categories_time", "sentiment_time", "fft_time") and x and x[:4].isdigit():
         start, end = month_bounds(x)
-        extra = {"categories_time": {"category": [curve]}, "sentiment_time": {"sentiment": GROUP_SCORES.get(group, [])}}
+        fft = next((k for k, name in FFT_NAMES.items() if name == curve), None)
+        extra = {"categories_time": {"category": [curve]}, "sentiment_time": {"sentiment": GROUP_SCORES.get(group, [])},
+                 "fft_time": {"fft_score": [fft] if fft else [1, 2, 3, 4, 5]}}
         return [CommentFilters(date_from=start, date_to=end, **extra.get(chart, {}))]
     if chart == "cooccurrence":
         return [CommentFilters(topic=[x]), CommentFilters(topic=[y])]
@@ -78,7 +81,7 @@ def element_title(click: dict) -> str:
         "subcategories": f"{y}: {curve.lower()}",
         "categories_time": f"{curve}, {x}",
         "sentiment_time": f"{curve}, {x}",
-        "fft_time": f"FFT answers, {x}",
+        "fft_time": f"FFT answer {curve.lower()}, {x}" if curve else f"FFT answers, {x}",
         "cooccurrence": f"{y} together with {x}",
     }.get(chart, "selected comments")
 

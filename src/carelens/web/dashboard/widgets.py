@@ -88,7 +88,7 @@ def comment_table(frame: pd.DataFrame, query: str = "", *, total: int | None = N
                 actions += f'<div class="flag-note">Flagged: {html.escape(flag)}</div>'
         rows.append(
             f'<tr data-comment-id="{html.escape(cid)}">'
-            f'<td class="c-text">{highlight(str(rec.get("text") or ""), query)}'
+            f'<td class="c-text">{highlight(str(rec.get("text") or ""), query) or "<span class=blank-comment>(blank comment)</span>"}'
             f'<div class="c-meta">{html.escape(when)}{" · " if when and where else ""}{html.escape(where)}'
             f'{" · " + html.escape(str(rec["question"])) if rec.get("question") is not None and pd.notna(rec.get("question")) else ""}</div></td>'
             f'<td class="c-topics">{"".join(f"<span class=topic>{html.escape(t)}</span>" for t in topics)}</td>'
@@ -101,6 +101,14 @@ def comment_table(frame: pd.DataFrame, query: str = "", *, total: int | None = N
         '<table class="table comment-table"><thead><tr><th scope="col">Comment</th><th scope="col">Topics</th>'
         '<th scope="col">Sentiment</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead><tbody>'
         + "".join(rows) + "</tbody></table>" + more
+    )
+
+
+def privacy_note(n: int) -> ui.Tag:
+    return ui.div(
+        ui.p(f"Fewer than {n} comments match a demographic filter, so they are not shown: with so few, the people "
+             "who wrote them could be recognised. Widen the filters to see comments."),
+        class_="alert alert-info privacy-note", role="status",
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from shiny import render, ui
 
 from carelens.web.dashboard.registry import Page
-from carelens.web.dashboard.widgets import comment_table, empty_store_note
+from carelens.web.dashboard.widgets import comment_table, empty_store_note, privacy_note
 
 PAGE_SIZE = 200
 
@@ -19,7 +19,7 @@ def page_ui():
 
 
 def page_server(input, output, session, ctx):
-    from carelens.store.queries import filtered_comments
+    from carelens.store.queries import comments_suppressed, filtered_comments
 
     @render.ui
     def cm_table():
@@ -27,6 +27,8 @@ def page_server(input, output, session, ctx):
         if not ctx.options().get("comments"):
             return empty_store_note()
         frame, total = filtered_comments(ctx.engine, ctx.filters(), limit=PAGE_SIZE)
+        if comments_suppressed(ctx.filters(), total, ctx.settings.suppress_below):
+            return ui.TagList(ui.h3(f"{total:,} comments match", class_="count"), privacy_note(ctx.settings.suppress_below))
         return ui.TagList(ui.h3(f"{total:,} comments match", class_="count"),
                           comment_table(frame, input.f_search() or "", total=total))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from shiny import render, ui
 
 from carelens.web.dashboard.registry import Page
-from carelens.web.dashboard.widgets import comment_table, empty_store_note
+from carelens.web.dashboard.widgets import comment_table, empty_store_note, privacy_note
 
 MIN_TOPICS = 4
 MIN_LENGTH = 600
@@ -20,7 +20,7 @@ def page_ui():
 
 
 def page_server(input, output, session, ctx):
-    from carelens.store.queries import complex_comments
+    from carelens.store.queries import comments_suppressed, complex_comments
 
     @render.ui
     def cx_table():
@@ -28,6 +28,8 @@ def page_server(input, output, session, ctx):
         if not ctx.options().get("comments"):
             return empty_store_note()
         frame = complex_comments(ctx.engine, ctx.filters(), min_topics=MIN_TOPICS, min_length=MIN_LENGTH, limit=None)
+        if comments_suppressed(ctx.filters(), len(frame), ctx.settings.suppress_below):
+            return ui.TagList(ui.h3(f"{len(frame):,} complex comments", class_="count"), privacy_note(ctx.settings.suppress_below))
         return ui.TagList(ui.h3(f"{len(frame):,} complex comments", class_="count"),
                           comment_table(frame.head(200), input.f_search() or "", total=len(frame)))
 

@@ -13,11 +13,16 @@ from carelens.web.dashboard.data import describe_filters
 from carelens.web.dashboard.registry import Page
 
 
-def comments_for_export(engine, filters, level_names: tuple[str, ...]) -> pd.DataFrame:
-    """Every filtered comment, redacted text only; lists joined with "; " for spreadsheets."""
-    from carelens.store.queries import filtered_comments
+def comments_for_export(engine, filters, level_names: tuple[str, ...], n: int = 10) -> pd.DataFrame:
+    """Every filtered comment, redacted text only; lists joined with "; " for spreadsheets.
 
-    frame, _ = filtered_comments(engine, filters)
+    A demographic selection of fewer than ``n`` comments is withheld (one ``note`` row instead)."""
+    from carelens.store.queries import comments_suppressed, filtered_comments
+
+    frame, total = filtered_comments(engine, filters)
+    if comments_suppressed(filters, total, n):
+        return pd.DataFrame({"note": [f"{total} comments match a demographic filter: fewer than {n}, so they are "
+                                      "withheld to protect the people who wrote them."]})
     out = frame.drop(columns=["n_topics"], errors="ignore").copy()
     for col in ("topics", "categories"):
         out[col] = out[col].map(lambda ts: "; ".join(ts or []))
@@ -111,11 +116,11 @@ def page_server(input, output, session, ctx):
 
     @render.download(filename=lambda: f"carelens-comments-{stamp()}.csv")
     def dl_comments_csv():
-        yield comments_for_export(ctx.engine, ctx.filters(), levels).to_csv(index=False).encode("utf-8-sig")
+        yield comments_for_export(ctx.engine, ctx.filters(), levels, n).to_csv(index=False).encode("utf-8-sig")
 
     @render.download(filename=lambda: f"carelens-comments-{stamp()}.xlsx")
     def dl_comments_xlsx():
-        yield to_xlsx({"Comments": comments_for_export(ctx.engine, ctx.filters(), levels), "Filters": filters_sheet()})
+        yield to_xlsx({"Comments": comments_for_export(ctx.engine, ctx.filters(), levels, n), "Filters": filters_sheet()})
 
     @render.download(filename=lambda: f"carelens-summary-{stamp()}.csv")
     def dl_summary_csv():

@@ -7,29 +7,33 @@ import plotly.graph_objects as go
 from shiny import render, ui
 
 from carelens.web.dashboard.context import framework_for
-from carelens.web.dashboard.data import GROUP_COLOURS, GROUP_NAMES
+from carelens.web.dashboard.data import FFT_COLOURS, FFT_NAMES, GROUP_COLOURS, GROUP_NAMES
 from carelens.web.dashboard.registry import Page
 from carelens.web.dashboard.widgets import chart, empty_store_note
 
 CATEGORY_COLOURS = ["#005eb8", "#ed8b00", "#009639", "#7c2855", "#41b6e6", "#ffb81c", "#330072", "#a6192e", "#768692", "#00a499"]
 TOP_PAIRS_TOPICS = 15
+SHORT_LABEL = 28
 
 
 def page_ui():
     return ui.TagList(
         ui.output_ui("ov_headline"),
         ui.p("Click any bar, point or square to read the comments behind it.", class_="hint"),
-        ui.card(ui.card_header("What comments are about (sub-categories), coloured by sentiment"), ui.output_ui("ov_subcategories")),
+        ui.card(
+            ui.card_header("What comments are about (sub-categories), coloured by sentiment"),
+            ui.input_radio_buttons("ov_measure", None, {"count": "Number of comments", "share": "Share of all comments (%)"},
+                                   selected="count", inline=True),
+            ui.output_ui("ov_subcategories"),
+        ),
         ui.layout_columns(
             ui.card(ui.card_header("Categories over time (comments per month)"), ui.output_ui("ov_categories_time")),
             ui.card(ui.card_header("Sentiment over time"), ui.output_ui("ov_sentiment_time")),
             col_widths=[6, 6],
         ),
-        ui.layout_columns(
-            ui.card(ui.card_header("FFT answers over time"), ui.output_ui("ov_fft_time")),
-            ui.card(ui.card_header("Topics mentioned together (number of comments)"), ui.output_ui("ov_cooccurrence")),
-            col_widths=[6, 6],
-        ),
+        ui.card(ui.card_header("FFT answers over time"), ui.output_ui("ov_fft_time")),
+        ui.card(ui.card_header("Sub-categories mentioned together (number of comments mentioning both)"),
+                ui.output_ui("ov_cooccurrence")),
         ui.card(ui.card_header("Sub-categories: counts, share and sentiment"), ui.output_ui("ov_table")),
     )
 
@@ -78,15 +82,20 @@ def page_server(input, output, session, ctx):
         table = table[~table["suppressed"] & (table["topic"] != not_topic)].head(20).iloc[::-1]
         if table.empty:
             return hidden
+        total = ctx.total()
+        as_share = input.ov_measure() == "share" and total > 0
         fig = go.Figure()
         for group, name in GROUP_NAMES.items():
+            counts = table[group].astype(float)
             fig.add_bar(
-                y=table["topic"], x=table[group].astype(float), name=name, orientation="h", marker_color=GROUP_COLOURS[group],
-                customdata=(100 * table["share"].astype(float)).round(1),
-                hovertemplate="%{y}<br>" + name + ": %{x:,} comments<br>%{customdata}% of all comments mention this<extra></extra>",
+                y=table["topic"], x=(100 * counts / total).round(1) if as_share else counts, name=name, orientation="h",
+                marker_color=GROUP_COLOURS[group],
+                customdata=list(zip(counts, (100 * table["share"].astype(float)).round(1))),
+                hovertemplate="%{y}<br>" + name + ": %{customdata[0]:,} comments<br>"
+                "%{customdata[1]}% of all comments mention this sub-category<extra></extra>",
             )
-        fig.update_layout(barmode="stack", xaxis_title="Number of comments", yaxis={"automargin": True},
-                          legend={"traceorder": "normal"})
+        fig.update_layout(barmode="stack", yaxis={"automargin": True}, legend={"traceorder": "normal"},
+                          xaxis_title="% of all comments" if as_share else "Number of comments")
         return ui.TagList(chart(fig, "subcategories", height=max(360, 26 * len(table) + 120)), hidden)
 
     @render.ui
@@ -94,7 +103,10 @@ def page_server(input, output, session, ctx):
         if not ready():
             return ui.TagList()
         long = queries.categories_by_month(ctx.engine, ctx.filters(), suppress_below=n)
-        wide = long.pivot(index="month", columns="category", values="comments").astype(float) if len(long) else pd.DataFrame()
+        long = long[~long["suppressed"]]
+        if long.empty:
+            return hidden
+        wide = long.pivot(index="month", columns="category", values="comments").astype(float)
         fig = go.Figure()
         for i, col in enumerate(wide.columns):
             fig.add_scatter(x=wide.index, y=wide[col], name=col, mode="lines+markers",
@@ -108,6 +120,8 @@ def page_server(input, output, session, ctx):
             return ui.TagList()
         sent = queries.sentiment_by_month(ctx.engine, ctx.filters(), suppress_below=n)
         sent = sent[~sent["suppressed"]]
+        if sent.empty:
+            return hidden
         fig = go.Figure()
         for group, name in GROUP_NAMES.items():
             share = 100 * sent[group].astype(float) / sent["comments"].astype(float)
@@ -122,12 +136,19 @@ def page_server(input, output, session, ctx):
             return ui.TagList()
         fft = queries.fft_by_month(ctx.engine, ctx.filters(), suppress_below=n)
         fft = fft[~fft["suppressed"]]
+        if fft.empty:
+            return hidden
         fig = go.Figure()
-        fig.add_bar(x=fft["month"], y=(100 * fft["share_good"].astype(float)).round(1), name="Good or very good (%)",
-                    marker_color="#009639", customdata=fft["respondents"].astype(float),
-                    hovertemplate="%{x}: %{y}% good or very good<br>%{customdata:,} answers<extra></extra>")
-        fig.update_layout(yaxis_title="% answering good or very good", yaxis_range=[0, 100], xaxis_type="category")
-        return chart(fig, "fft_time")
+        answered = fft["respondents"].astype(float)
+        for k in range(1, 6):
+            counts = fft[f"score_{k}"].astype(float)
+            fig.add_bar(x=fft["month"], y=(100 * counts / answered).round(1), name=FFT_NAMES[k], marker_color=FFT_COLOURS[k],
+                        customdata=list(zip(counts, answered, (100 * fft["share_good"].astype(float)).round(0))),
+                        hovertemplate="%{x}: %{y}% " + FFT_NAMES[k].lower() + " (%{customdata[0]:,} of %{customdata[1]:,} answers)"
+                        "<br>%{customdata[2]}% good or very good<extra></extra>")
+        fig.update_layout(barmode="stack", yaxis_title="% of FFT answers", yaxis_range=[0, 100], xaxis_type="category")
+        return ui.TagList(chart(fig, "fft_time", height=380),
+                          ui.p("\"Don't know\" answers are left out of the percentages.", class_="hint"))
 
     @render.ui
     def ov_cooccurrence():
@@ -144,12 +165,18 @@ def page_server(input, output, session, ctx):
         for a, b, c in pairs[["topic_a", "topic_b", "comments"]].itertuples(index=False):
             if a in grid.index and b in grid.columns:
                 grid.loc[a, b] = grid.loc[b, a] = float(c)
+        # x ticks: short names (full names in the hover and on the y axis), so the grid keeps its width
+        short = [t if len(t) <= SHORT_LABEL else t[: SHORT_LABEL - 1].rstrip() + "…" for t in top]
         fig = go.Figure(go.Heatmap(
-            z=grid.to_numpy(), x=top, y=top, colorscale="Blues", hoverongaps=False,
-            hovertemplate="%{y} + %{x}: %{z:,} comments<extra></extra>", colorbar={"title": "Comments"},
+            z=grid.to_numpy(), x=top, y=top, colorscale="Blues", hoverongaps=False, xgap=2, ygap=2,
+            text=grid.map(lambda v: "" if pd.isna(v) else f"{int(v):,}").to_numpy(), texttemplate="%{text}",
+            hovertemplate="%{y}<br>+ %{x}<br>%{z:,} comments mention both<extra></extra>", colorbar={"title": "Comments"},
         ))
-        fig.update_layout(xaxis={"tickangle": -45, "automargin": True}, yaxis={"automargin": True, "autorange": "reversed"})
-        return chart(fig, "cooccurrence", height=560)
+        fig.update_layout(xaxis={"tickangle": -40, "automargin": True, "side": "bottom", "tickmode": "array",
+                                 "tickvals": top, "ticktext": short},
+                          yaxis={"automargin": True, "autorange": "reversed"})
+        return ui.TagList(chart(fig, "cooccurrence", height=40 * len(top) + 260),
+                          ui.p("Blank squares: fewer than " f"{n} comments mention both, or the same sub-category.", class_="hint"))
 
     @render.ui
     def ov_table():
