@@ -18,9 +18,10 @@ docs/demand-nhp-agreement.md, "NHP's method, precisely").
 
 from __future__ import annotations
 
+import copy
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -262,18 +263,9 @@ class Engine:
     def _growth(self, frame: pd.DataFrame, kind: str, group_cols: list[str], group_keys, ineq_group: str | None,
                 base: dict[str, np.ndarray], out_key: np.ndarray) -> _Activity:
         """Prepare the growth factors every activity shares (steps 1-9 of the method)."""
-        raw = self.params.raw
         # demography (births rows by mother's age from birth_factors), on (demog_type, age, sex)
         dcell, dcells = factorize(frame, ["demog_type", "age", "sex"])
-        idx = pd.MultiIndex.from_arrays([dcells["age"].to_numpy(np.int64), dcells["sex"].to_numpy(np.int64)])
-        dtype = _text(dcells["demog_type"])
-        demog = np.ones((len(self.variants), len(dcells)))
-        for v, variant in enumerate(self.variants):
-            d = self.demog[variant].reindex(idx).to_numpy(float)
-            demog[v] = np.where(dtype == "demographics", np.nan_to_num(d, nan=1.0), 1.0)
-            if self.births is not None:
-                b = self.births[variant].reindex(idx).to_numpy(float)
-                demog[v] = np.where(dtype == "births", np.nan_to_num(b, nan=1.0), demog[v])
+        demog = self._demog_matrix(dcells)
         # health status, on (hsagrp, sex, age)
         hcell, hcells = factorize(frame, ["hsagrp", "sex", "age"])
         hsa = None
@@ -290,7 +282,53 @@ class Engine:
         if ineq_group is not None and {"icb", "sushrg_trimmed", "imd_quintile"} <= set(frame.columns):
             icell, icells = factorize(frame, ["group", "icb", "sushrg_trimmed", "imd_quintile"])
             ineq = self._inequalities(icells, ineq_group)[icell]
-        return _Activity(kind, len(frame), base, out_key, dcell, demog, hcell, hsa, gcell, gparams, ineq)
+        act = _Activity(kind, len(frame), base, out_key, dcell, demog, hcell, hsa, gcell, gparams, ineq)
+        act.extra["demog_cells"] = dcells
+        return act
+
+    def _demog_matrix(self, dcells: pd.DataFrame) -> np.ndarray:
+        """[variant, cell] population ratio end/start (births rows: birth_factors; unmatched: 1)."""
+        idx = pd.MultiIndex.from_arrays([dcells["age"].to_numpy(np.int64), dcells["sex"].to_numpy(np.int64)])
+        dtype = _text(dcells["demog_type"])
+        demog = np.ones((len(self.variants), len(dcells)))
+        for v, variant in enumerate(self.variants):
+            d = self.demog[variant].reindex(idx).to_numpy(float)
+            demog[v] = np.where(dtype == "demographics", np.nan_to_num(d, nan=1.0), 1.0)
+            if self.births is not None:
+                b = self.births[variant].reindex(idx).to_numpy(float)
+                demog[v] = np.where(dtype == "births", np.nan_to_num(b, nan=1.0), demog[v])
+        return demog
+
+    def for_year(self, end_year: int) -> "Engine":
+        """This engine projecting to another horizon year (same data, strategies and seed).
+
+        Only what depends on the horizon is recomputed: population ratios, health-status
+        adjustment and the compounding of non-demographic growth. Used for fan charts, where
+        each year is its own projection to that year with the scenario's assumptions in full.
+        """
+        if int(end_year) == self.end:
+            return self
+        if int(end_year) < self.start:
+            raise ParamsError(f"year {end_year} is before start_year {self.start}", file=self.params.source,
+                              field="end_year")
+        other = copy.copy(self)
+        other.params = Params(raw=dict(self.params.raw, end_year=int(end_year)), capacity=self.params.capacity,
+                              source=self.params.source)
+        other.end, other.years = int(end_year), int(end_year) - self.start
+        data = self.data
+        other.demog = _ratios(data["demographic_factors"], self.variants, self.start, other.end, self.params.source,
+                              f"{data.root}/demographic_factors", True)
+        other.births = _ratios(data["birth_factors"], self.variants, self.start, other.end, self.params.source,
+                               f"{data.root}/birth_factors", False)
+        other.health = HealthStatus(self.start, other.end, self.params.source) if self.hsa_on else None
+        for name in ("ip", "op", "aae"):
+            act = getattr(self, name)
+            params = dict(act.group_params)
+            params["non-demographic_adjustment"] = replace(params["non-demographic_adjustment"],
+                                                           power=float(other.years))
+            setattr(other, name, replace(act, demog=other._demog_matrix(act.extra["demog_cells"]),
+                                         group_params=params))
+        return other
 
     def _inequalities(self, cells: pd.DataFrame, group: str) -> np.ndarray:
         raw = self.params.raw.get("inequalities", {}) or {}

@@ -91,6 +91,8 @@ class HealthStatus:
         q = metalog_ppf(y, spec["a"], float(mp["lower_bound"]), float(mp["upper_bound"]))
         age = REFERENCE_AGE - 55
         target, base = self._ex[sex][end][age], self._ex[sex][start][age]
+        if target == base:  # no change in life expectancy (e.g. end year = start year): nothing to share
+            return np.zeros_like(q)
         return (q / 100 * target - DFLE[sex]) / (target - base)
 
     def draw_h(self, rng: np.random.Generator) -> np.ndarray:

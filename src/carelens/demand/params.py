@@ -40,7 +40,6 @@ DEFAULT_CAPACITY: dict[str, Any] = {
         "hours_per_year": 2000.0,
         "utilisation": 0.85,
     },
-    "health_status": {"life_expectancy_gain_per_year": 0.1, "min_age": 55},
 }
 
 
@@ -126,17 +125,21 @@ def params_from_dict(
     return Params(raw=raw, capacity=cap, source=source)
 
 
-def load_params(path: str | Path, capacity: str | Path | None = None) -> Params:
-    """Read and validate an NHP params JSON file, optionally with a separate capacity JSON file."""
+def load_params(path: str | Path, capacity: str | Path | None = None, source: str | None = None) -> Params:
+    """Read and validate an NHP params JSON file, optionally with a separate capacity JSON file.
+
+    ``source`` names the file in messages (e.g. an uploaded file's own name); default: the path."""
     path = Path(path)
+    name = source or str(path)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ParamsError("file not found", file=str(path)) from None
-    except json.JSONDecodeError as exc:
-        raise ParamsError(f"not valid JSON: {exc.msg} (line {exc.lineno})", file=str(path)) from None
+        raise ParamsError("file not found", file=name) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        why = f"{exc.msg} (line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
+        raise ParamsError(f"not valid JSON: {why}", file=name) from None
     if not isinstance(raw, dict):
-        raise ParamsError("must be a JSON object", file=str(path))
+        raise ParamsError("must be a JSON object", file=name)
     cap: dict[str, Any] | None = None
     if capacity is not None:
         cpath = Path(capacity)
@@ -145,4 +148,91 @@ def load_params(path: str | Path, capacity: str | Path | None = None) -> Params:
         except (FileNotFoundError, json.JSONDecodeError) as exc:
             raise ParamsError(f"cannot read capacity file: {exc}", file=str(cpath)) from None
         cap = cap.get("capacity", cap)
-    return params_from_dict(raw, source=str(path), capacity=cap)
+    return params_from_dict(raw, source=name, capacity=cap)
+
+
+def _map_intervals(node: Any, fn) -> Any:
+    if isinstance(node, dict):
+        return {k: _map_intervals(v, fn) for k, v in node.items()}
+    if isinstance(node, list) and len(node) == 2 and all(isinstance(v, (int, float)) for v in node):
+        return fn(node)
+    return node
+
+
+def scenario_defaults(params: Params) -> dict[str, Any]:
+    """The main assumptions of a scenario as the dashboard shows them (for its controls)."""
+    raw = params.raw
+    ndg = [iv for iv in _intervals((raw.get("non-demographic_adjustment") or {}).get("values") or {})]
+    lo = min((iv[0] for iv in ndg), default=1.0)
+    hi = max((iv[1] for iv in ndg), default=1.0)
+    return {
+        "start_year": params.start_year, "end_year": params.end_year,
+        "variants": list(raw["demographic_factors"]["variant_probabilities"]),
+        "health_status_adjustment": bool(raw.get("health_status_adjustment", False)),
+        "ndg_percent": (round(100 * (lo - 1), 2), round(100 * (hi - 1), 2)),
+        "occupancy": params.capacity["target_occupancy"].get("adult_nonelective", 0.92),
+        "theatre_utilisation": params.capacity["theatre"]["utilisation"],
+        "clinic_utilisation": params.capacity["clinic"]["utilisation"],
+    }
+
+
+def _intervals(node: Any):
+    if isinstance(node, dict):
+        for v in node.values():
+            yield from _intervals(v)
+    elif isinstance(node, list) and len(node) == 2 and all(isinstance(v, (int, float)) for v in node):
+        yield node
+
+
+def adjust(params: Params, *, end_year: int | None = None, variant: str | None = None,
+           health_status_adjustment: bool | None = None, ndg_percent: tuple[float, float] | None = None,
+           strategy_scale: float | None = None, occupancy: float | None = None,
+           theatre_utilisation: float | None = None, clinic_utilisation: float | None = None,
+           runs: int | None = None) -> Params:
+    """A what-if copy of a scenario with its main assumptions changed (validated again).
+
+    - ``variant``: use this population projection in every run (None: the scenario's mix);
+    - ``ndg_percent`` = (low, high) % a year: every non-demographic growth interval becomes
+      [1 + low/100, 1 + high/100];
+    - ``strategy_scale`` s: every activity-avoidance and efficiency factor f moves to 1 - s (1 - f)
+      (0 switches them off, 1 keeps the scenario, 2 doubles their effect; clipped to [0, 1]);
+    - ``occupancy``: target occupancy of every overnight ward type (day case wards keep theirs);
+      ``theatre_utilisation``, ``clinic_utilisation``: shares of available hours used.
+    """
+    raw = json.loads(json.dumps(params.raw))
+    cap = json.loads(json.dumps(params.capacity))
+    if end_year is not None:
+        raw["end_year"] = int(end_year)
+    if runs is not None:
+        raw["model_runs"] = int(runs)
+    if variant:
+        known = raw["demographic_factors"]["variant_probabilities"]
+        if variant not in known:
+            raise ParamsError(f"variant '{variant}' is not one of the scenario's ({', '.join(known)})",
+                              file=params.source, field="demographic_factors.variant_probabilities")
+        raw["demographic_factors"] = {"variant_probabilities": {variant: 1.0}}
+    if health_status_adjustment is not None:
+        raw["health_status_adjustment"] = bool(health_status_adjustment)
+    if ndg_percent is not None:
+        lo, hi = (1 + float(ndg_percent[0]) / 100, 1 + float(ndg_percent[1]) / 100)
+        ndg = raw.setdefault("non-demographic_adjustment", {"value-type": "year-on-year-growth", "values": {}})
+        ndg["values"] = _map_intervals(ndg.get("values") or {}, lambda _iv: [round(lo, 6), round(hi, 6)])
+    if strategy_scale is not None:
+        s = float(strategy_scale)
+
+        def scale(iv: list[float]) -> list[float]:
+            return [round(min(max(1 - s * (1 - v), 0.0), 1.0), 6) for v in iv]
+
+        for section in ("activity_avoidance", "efficiencies"):
+            if section in raw:
+                raw[section] = _map_intervals(raw[section], scale)
+    if occupancy is not None:
+        for ward in cap["target_occupancy"]:
+            if ward != "daycase":
+                cap["target_occupancy"][ward] = float(occupancy)
+    if theatre_utilisation is not None:
+        cap["theatre"]["utilisation"] = float(theatre_utilisation)
+    if clinic_utilisation is not None:
+        cap["clinic"]["utilisation"] = float(clinic_utilisation)
+    raw.pop("capacity", None)
+    return params_from_dict(raw, source=params.source, capacity=cap)

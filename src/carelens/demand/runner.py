@@ -10,6 +10,7 @@ import os
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -75,21 +76,31 @@ def run_one(params: Params, data: TrustData | Engine, model_run: int) -> pd.Data
 
 
 def run_model(params: Params, data: TrustData, runs: int | None = 256, workers: int = 2, seed: int | None = None,
-              progress: bool = True, engine: Engine | None = None) -> Results:
-    """Run 0 (baseline) and runs 1..``runs``; ``seed`` overrides the params seed."""
+              progress: bool = True, engine: Engine | None = None,
+              on_progress: Callable[[int, int], None] | None = None) -> Results:
+    """Run 0 (baseline) and runs 1..``runs``; ``seed`` overrides the params seed.
+
+    ``on_progress(done, total)`` is called after each run (e.g. by the dashboard's progress bar).
+    """
     from carelens.progress import progress_task
 
     if seed is not None:
         raw = dict(params.raw, seed=int(seed))
         params = Params(raw=raw, capacity=params.capacity, source=params.source)
     runs = params.model_runs if runs is None else int(runs)
-    engine = engine if engine is not None and engine.params is params else Engine(params, data)
+    if engine is None or engine.params.raw != params.raw or engine.data is not data:
+        engine = Engine(params, data)
     for message in engine.warnings:
         warnings.warn(message, stacklevel=2)
     ids = list(range(runs + 1))
     outs: list[dict[str, Any]] = []
     workers = max(1, min(int(workers), os.cpu_count() or 1, len(ids)))
-    with progress_task("demand model runs", total=len(ids), disable=not progress) as advance:
+    with progress_task("demand model runs", total=len(ids), disable=not progress) as bar:
+        def advance(n: int = 1) -> None:
+            bar(n)
+            if on_progress is not None:
+                on_progress(len(outs), len(ids))
+
         if workers == 1 or runs < 8:
             for i in ids:
                 outs.append(engine.run(i))
@@ -130,4 +141,61 @@ def _collect(params: Params, engine: Engine, outs: list[dict[str, Any]]) -> Resu
     )
 
 
-__all__ = ["Results", "run_model", "run_one", "OUT_DIMS", "STEPS"]
+def project_years(params: Params, data: TrustData, years: Sequence[int], runs: int = 64, workers: int = 1,
+                  engine: Engine | None = None, on_progress: Callable[[int, int], None] | None = None
+                  ) -> tuple[Results, pd.DataFrame]:
+    """Projections to several horizon years with the same assumptions and per-run seeds.
+
+    Returns the full :class:`Results` for the last (largest) year and a long frame of per-run
+    totals (year, activity, measure, model_run, value) for every year, for fan charts. Each year
+    is its own projection to that year (as if ``end_year`` were set to it), so the activity
+    avoidance and efficiencies of the scenario are in full effect in every year; the start year
+    is the baseline itself.
+    """
+    years = sorted({int(y) for y in years})
+    engine = engine if engine is not None else Engine(params, data)
+    total = len(years) * (runs + 1)
+    done = [0]
+
+    def tick(n: int, _total: int) -> None:
+        if on_progress is not None:
+            on_progress(done[0] + n, total)
+
+    frames, last = [], None
+    for year in years:
+        if year <= engine.start:  # the baseline year: the data as is
+            base = run_model(engine.params, data, runs=0, workers=1, progress=False, engine=engine)
+            frames.append(activity_totals(base).assign(year=year))
+            done[0] += runs + 1
+            tick(0, total)
+            last = last or base
+            continue
+        eng = engine.for_year(year)
+        result = run_model(eng.params, data, runs=runs, workers=workers, progress=False, engine=eng,
+                           on_progress=tick)
+        done[0] += runs + 1
+        frames.append(activity_totals(result).assign(year=year))
+        last = result
+    assert last is not None
+    return last, pd.concat(frames, ignore_index=True)
+
+
+ACTIVITY_MEASURES = {("ip", "admissions"): ("ip_", "admissions"), ("ip", "beddays"): ("ip_", "beddays"),
+                     ("op", "attendances"): ("op_", ("attendances", "tele_attendances")),
+                     ("aae", "arrivals"): ("aae_", ("ambulance", "walk-in"))}
+
+
+def activity_totals(result: Results) -> pd.DataFrame:
+    """Per run totals: ip admissions and bed days, op attendances (incl. tele), A&E arrivals."""
+    pods = result.keys["pod"].astype(str)
+    rows = []
+    for (activity, measure), (prefix, cols) in ACTIVITY_MEASURES.items():
+        sel = pods.str.startswith(prefix).to_numpy()
+        idx = [MEASURES.index(c) for c in ([cols] if isinstance(cols, str) else cols)]
+        value = result.values[:, sel][:, :, idx].sum(axis=(1, 2))
+        rows.append(pd.DataFrame({"activity": activity, "measure": measure, "model_run": result.model_runs,
+                                  "value": value}))
+    return pd.concat(rows, ignore_index=True)
+
+
+__all__ = ["Results", "activity_totals", "project_years", "run_model", "run_one", "OUT_DIMS", "STEPS"]

@@ -134,41 +134,55 @@ def _ward_type(area: str) -> str:
     return "other"
 
 
-def capacity(result: Results) -> pd.DataFrame:
-    """resource, sitetret, area, baseline/principal/p10/p50/p90 of beds, theatres and clinic rooms."""
+def _capacity_runs(result: Results) -> tuple[pd.DataFrame, np.ndarray]:
+    """Capacity items (resource, sitetret, ward_type, functional_area) and their value per run."""
     cap: dict[str, Any] = result.params.capacity
-    runs = result.model_runs
-    frames = []
+    runs = len(result.model_runs)
+    labels, mats = [], []
     # beds by functional area (ward type decides the occupancy and days open)
     areas = result.beds_areas
     ward = areas["functional_area"].map(_ward_type)
     occ = ward.map(lambda w: cap["target_occupancy"].get(w, cap["target_occupancy"].get("other", 0.9))).to_numpy(float)
     days = np.where(ward == "daycase", cap["days_open"]["daycase"], cap["days_open"]["overnight"]).astype(float)
-    beds = result.beddays_by_area / (days * occ)
-    st = _stats(beds, runs)
-    frames.append(areas.assign(resource="beds", ward_type=ward, **st))
-    # theatres by theatre type
+    labels.append(areas.assign(resource="beds", ward_type=ward.to_numpy()))
+    mats.append(result.beddays_by_area / (days * occ))
+    # theatres by theatre type: procedures x hours each / (hours available x utilisation)
     tareas = result.theatre_areas
     hours = cap["theatre"]["hours_per_procedure"]
     per = tareas["functional_area"].map(lambda a: hours.get(a, hours.get("default", 1.5))).to_numpy(float)
-    theatres = result.procedures_by_area * per / (cap["theatre"]["hours_per_year"] * cap["theatre"]["utilisation"])
-    frames.append(tareas.assign(resource="theatres", ward_type="theatre", **_stats(theatres, runs)))
+    labels.append(tareas.assign(resource="theatres", ward_type=tareas["functional_area"].to_numpy()))
+    mats.append(result.procedures_by_area * per / (cap["theatre"]["hours_per_year"] * cap["theatre"]["utilisation"]))
     # outpatient clinic rooms by site (face-to-face attendances x minutes per attendance)
     keys = result.keys
     minutes = cap["clinic"]["minutes_per_attendance"]
     per_key = keys["pod"].map(lambda p: minutes.get(p, 0.0)).to_numpy(float) / 60.0
     site_codes, sites = pd.factorize(keys["sitetret"])
-    hrs = np.zeros((len(runs), len(sites)))
+    hrs = np.zeros((runs, len(sites)))
     att = result.values[:, :, MEASURES.index("attendances")] * per_key
     np.add.at(hrs, (slice(None), site_codes), att)
-    rooms = hrs / (cap["clinic"]["hours_per_year"] * cap["clinic"]["utilisation"])
-    frames.append(pd.DataFrame({"sitetret": sites, "functional_area": "outpatient_clinic", "resource": "clinic_rooms",
-                                "ward_type": "clinic", **_stats(rooms, runs)}))
-    out = pd.concat(frames, ignore_index=True)
-    return out[["resource", "sitetret", "ward_type", "functional_area", *STAT_COLUMNS]]
+    labels.append(pd.DataFrame({"sitetret": np.asarray(sites), "functional_area": "outpatient_clinic",
+                                "resource": "clinic_rooms", "ward_type": "clinic"}))
+    mats.append(hrs / (cap["clinic"]["hours_per_year"] * cap["clinic"]["utilisation"]))
+    items = pd.concat(labels, ignore_index=True)[["resource", "sitetret", "ward_type", "functional_area"]]
+    return items, np.hstack(mats) if mats else np.zeros((runs, 0))
+
+
+def capacity(result: Results) -> pd.DataFrame:
+    """resource, sitetret, ward_type, functional_area, baseline/principal/p10/p50/p90 of beds, theatres
+    and clinic rooms. Computed per run, so the uncertainty is that of the activity runs."""
+    items, mat = _capacity_runs(result)
+    st = _stats(mat, result.model_runs)
+    return items.assign(**st)
 
 
 def capacity_totals(result: Results) -> pd.DataFrame:
-    """Capacity summed over sites: resource, ward_type, baseline..p90 (sums of per-run totals)."""
-    detail = capacity(result)
-    return detail.groupby(["resource", "ward_type"], as_index=False)[STAT_COLUMNS].sum()
+    """Capacity summed over sites and areas: resource, ward_type, baseline..p90.
+
+    The quantiles are those of the per-run totals (not sums of per-area quantiles)."""
+    items, mat = _capacity_runs(result)
+    codes, groups = pd.MultiIndex.from_frame(items[["resource", "ward_type"]]).factorize()
+    totals = np.zeros((mat.shape[0], len(groups)))
+    np.add.at(totals, (slice(None), np.asarray(codes)), mat)
+    frame = groups.to_frame(index=False)
+    frame.columns = ["resource", "ward_type"]
+    return frame.assign(**_stats(totals, result.model_runs))

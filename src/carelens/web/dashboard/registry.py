@@ -23,6 +23,7 @@ PAGES: list[str] = [
     "carelens.web.dashboard.pages.upload",
     "carelens.web.dashboard.pages.export",
     "carelens.web.dashboard.appointments",
+    "carelens.web.dashboard.demand",
 ]
 
 

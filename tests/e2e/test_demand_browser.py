@@ -1,0 +1,94 @@
+"""The demand and capacity page in Debian's chromium: scenario, assumptions, run with progress, results."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.e2e.dashboard_server import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, require_browser, running_server
+
+pytestmark = pytest.mark.browser
+
+
+def _years_on_fan(page) -> list[int]:
+    xs = page.evaluate("() => document.getElementById('chart-demand_fan').data[2].x")
+    return [int(x) for x in xs]
+
+
+def test_planner_runs_a_scenario_changes_assumptions_and_reads_capacity(tmp_path):
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    from carelens.demand.synth import sample_params
+
+    bad = sample_params()
+    bad["expat"]["op"]["Other"] = [0.99, 0.97]  # lo > hi
+    bad_file = tmp_path / "bad-params.json"
+    bad_file.write_text(json.dumps(bad), encoding="utf-8")
+
+    with sync_playwright() as p, running_server(tmp_path / "store.duckdb", tmp_path) as url:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.set_default_timeout(90_000)
+        page.goto(url)
+        page.get_by_role("tab", name="Demand and capacity", exact=True).click()
+        # the synthetic scenario loads by itself, and its assumptions fill the controls
+        page.locator(".demand-scenario").wait_for()
+        assert "20,000 inpatient spells" in page.locator(".demand-scenario").inner_text()
+        assert page.locator("#demand_end_year").input_value() == "2035"
+        assert page.locator("#demand_variant option").count() == 6  # the mix + five projections
+
+        # run with enough runs to see the progress bar, then the results
+        page.locator("#demand_runs").fill("150")
+        page.locator("#demand_points").fill("3")
+        page.get_by_role("button", name="Run projection").click()
+        page.locator(".demand-progress .progress-bar").wait_for()
+        page.locator(".demand-done").wait_for(timeout=180_000)
+        page.locator("#chart-demand_fan").wait_for()
+        assert _years_on_fan(page) == [2023, 2027, 2031, 2035]
+        page.locator("#chart-demand_waterfall").wait_for()
+        beds = page.locator("#demand-beds tbody tr")
+        assert beds.count() >= 4  # adult elective / non-elective, paediatric, maternity, day case ...
+        ward_types = page.locator("#demand-beds tbody td:first-child").all_inner_texts()
+        assert "daycase" in ward_types and "adult nonelective" in ward_types
+        rooms = page.locator("#demand-rooms").inner_text()
+        assert "Theatres" in rooms and "Clinic rooms" in rooms
+        header = page.locator("#demand-beds thead").inner_text()
+        for col in ("Baseline", "Principal", "P10", "P50", "P90"):
+            assert col in header
+        summary = page.locator("#demand-summary").inner_text()
+        assert "ip_elective_admission" in summary and "aae_type-01" in summary and "tele_attendances" in summary
+        beds_before = page.locator("#demand-beds tbody tr", has_text="adult nonelective").locator("td").nth(2).inner_text()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "demand-01-projection.png"), full_page=True)
+
+        # change the main assumptions: a nearer horizon and one population projection
+        page.locator("#demand_end_year").fill("2029")
+        page.locator("#demand_variant").select_option("var_proj_zero_net_migration")
+        page.locator("#demand_runs").fill("40")
+        page.get_by_role("button", name="Run projection").click()
+        page.wait_for_function("() => { const g = document.getElementById('chart-demand_fan');"
+                               " return g && g.data && g.data[2].x.map(Number).includes(2029)"
+                               " && !g.data[2].x.map(Number).includes(2035); }", timeout=180_000)
+        assert max(_years_on_fan(page)) == 2029
+        beds_after = page.locator("#demand-beds tbody tr", has_text="adult nonelective").locator("td").nth(2).inner_text()
+        assert beds_after != beds_before
+
+        # bad input: an interval with lo > hi, named with its file and field
+        page.locator("#demand_params_file").set_input_files(str(bad_file))
+        err = page.locator(".demand-error")
+        err.wait_for()
+        text = err.inner_text()
+        assert "bad-params.json" in text and "expat.op.Other" in text and "lo 0.99 > hi 0.97" in text
+        # and a data folder that does not exist
+        page.locator("#demand_source").select_option("folder")
+        page.locator("#demand_folder").fill(str(tmp_path / "no-such-trust"))
+        page.get_by_role("button", name="Load scenario").click()
+        page.wait_for_function("() => document.querySelector('.demand-error')"
+                               " && document.querySelector('.demand-error').innerText.includes('no-such-trust')")
+        page.screenshot(path=str(SCREENSHOTS / "demand-02-bad-input.png"), full_page=True)
+        browser.close()
+        assert not errors
