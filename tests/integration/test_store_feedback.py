@@ -144,6 +144,10 @@ def test_corrections_are_recorded_and_become_training_rows(engine, model, export
     assert len(list_corrections(engine)) == 2
     page, _ = queries.filtered_comments(engine, CommentFilters(flagged_only=True))
     assert page["comment_key"].tolist() == [key] and bool(page["corrected"][0])
-    rows = corrections_training_frame(engine, model.framework, text_column="FFT answer", columns=["FFT answer"])
-    assert len(rows) == 1 and rows["Parking"][0] == 1 and rows["Discharge"][0] == 0
+    rows, notes = corrections_training_frame(engine, model.framework, text_column="FFT answer", columns=["FFT answer"])
+    assert len(rows) == 1 and rows["Parking"][0] == 1 and rows["Discharge"][0] == 0 and notes == []
     assert rows["FFT answer"][0] == export["FFT answer"].iloc[1] and rows["Comment sentiment"][0] == "4"
+    # a training file of joined labels gets the corrected topics joined into its labels column
+    joined, _ = corrections_training_frame(engine, model.framework, text_column="comment", columns=["comment", "codes", "mood"],
+                                           labels_column="codes", sentiment_column="mood")
+    assert joined["codes"][0] == "Parking; Food & drink provision & facilities" and joined["mood"][0] == "4"

@@ -115,7 +115,8 @@ def train(
     text_col = resolve_text_column(frame, text_column, str(data))
     framework = load_framework(framework_file) if framework_file else None
     if include_corrections:
-        frame = corrections_hook(frame, framework, text_col, db)
+        frame = corrections_hook(frame, framework, text_col, db, labels_column=labels_column, label_sep=label_sep,
+                                 sentiment_column=sentiment_column)
     with progress_task_spinner("Training topic and sentiment models"):
         model = train_feedback_model(
             frame, framework, text_column=text_col, labels_column=labels_column, label_sep=label_sep,
@@ -234,15 +235,31 @@ def load(
     typer.echo(result.summary())
 
 
-def corrections_hook(frame, framework, text_column: str, db: str | None):
-    """``train --include-corrections``: append staff corrections from the store as training rows."""
+def corrections_hook(frame, framework, text_column: str, db: str | None, *, labels_column: str | None = None,
+                     label_sep: str = ";", sentiment_column: str | None = None):
+    """``train --include-corrections``: append staff corrections from the store as training rows,
+    laid out like the training file (joined labels or one column per label), so they count."""
     import pandas as pd
 
     from carelens.feedback.framework import load_framework
     from carelens.feedback.loading import corrections_training_frame
     from carelens.store.engine import get_engine
 
-    extra = corrections_training_frame(get_engine(db), framework or load_framework(), text_column=text_column,
-                                       columns=[str(c) for c in frame.columns])
+    if labels_column:
+        from carelens.tables import require_columns
+
+        require_columns(frame, [labels_column], purpose="the joined labels (--labels-column)")
+    extra, notes = corrections_training_frame(get_engine(db), framework or load_framework(), text_column=text_column,
+                                              columns=[str(c) for c in frame.columns], labels_column=labels_column,
+                                              label_sep=label_sep, sentiment_column=sentiment_column)
+    for note in notes:
+        _err(f"warning: {note}")
     _err(f"adding {len(extra):,} corrected comments from the store")
-    return pd.concat([frame, extra.astype(str)], ignore_index=True) if len(extra) else frame
+    if not len(extra):
+        return frame
+    # a corrected comment that is also in the training file: the staff correction is the later word
+    texts = set(extra[text_column])
+    kept = frame[~frame[text_column].isin(texts)]
+    if len(kept) < len(frame):
+        _err(f"{len(frame) - len(kept):,} training rows replaced by their stored corrections")
+    return pd.concat([kept, extra], ignore_index=True)

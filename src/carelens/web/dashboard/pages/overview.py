@@ -146,7 +146,8 @@ def page_server(input, output, session, ctx):
                         customdata=list(zip(counts, answered, (100 * fft["share_good"].astype(float)).round(0))),
                         hovertemplate="%{x}: %{y}% " + FFT_NAMES[k].lower() + " (%{customdata[0]:,} of %{customdata[1]:,} answers)"
                         "<br>%{customdata[2]}% good or very good<extra></extra>")
-        fig.update_layout(barmode="stack", yaxis_title="% of FFT answers", yaxis_range=[0, 100], xaxis_type="category")
+        fig.update_layout(barmode="stack", yaxis_title="% of FFT answers", yaxis_range=[0, 100], xaxis_type="category",
+                          legend={"traceorder": "normal"})
         return ui.TagList(chart(fig, "fft_time", height=380),
                           ui.p("\"Don't know\" answers are left out of the percentages.", class_="hint"))
 
