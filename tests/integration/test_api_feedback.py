@@ -136,3 +136,49 @@ def test_flags_and_corrections_are_recorded_and_listed(client, loaded):
 def test_openapi_documents_the_routes(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/classify", "/comments", "/comments/upload", "/comments/query", "/corrections", "/health"} <= set(paths)
+
+
+def test_every_documented_route_but_health_refuses_a_request_without_a_key(client):
+    spec = client.get("/openapi.json").json()
+    checked = 0
+    for path, operations in spec["paths"].items():
+        for method in operations:
+            r = client.request(method.upper(), path.replace("{kind}", "topics"), json={})
+            if path == "/health":
+                assert r.status_code == 200
+            else:
+                assert r.status_code == 401, (method, path, r.status_code)
+                checked += 1
+    assert checked >= 8
+
+
+def test_a_422_carries_one_line_naming_the_field(client):
+    r = client.post("/classify", json=[{"comment_id": "1", "comment_text": "ok"}, {"comment_id": "2"}], headers=H)
+    assert r.status_code == 422
+    assert r.json()["field"] == "[1].comment_text" and r.json()["message"].startswith("field '[1].comment_text'")
+    r = client.post("/comments/query", json={"filters": {"sentiment": [7]}}, headers=H)
+    assert r.json()["field"] == "filters.sentiment" and "1 to 5" in r.json()["message"]
+    r = client.post("/classify", content=b"[{oops", headers={**H, "Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["field"] == "body" and "not valid JSON" in r.json()["message"]
+
+
+def test_a_small_demographic_selection_is_counted_but_its_comments_withheld(client, loaded):
+    options = client.get("/filters", headers=H).json()
+    field, values = next(iter(options["demographics"].items()))
+    for value in values:
+        r = client.post("/comments/query", json={"filters": {"demographics": {field: [value]}, "location_1": ["Surgery"],
+                                                             "sentiment": [5]}}, headers=H)
+        body = r.json()
+        assert r.status_code == 200
+        if 0 < body["total"] < 10:
+            assert body["withheld"] is True and body["comments"] == []
+            break
+    else:
+        pytest.fail("no small demographic selection found in the test data")
+    # a list this short picked out by place, topic or search alone is shown: its text is redacted
+    from carelens.store.filters import CommentFilters
+    from carelens.store.queries import comments_suppressed
+
+    assert not comments_suppressed(CommentFilters(location_1=["Surgery"], search="rude"), 3)
+    assert comments_suppressed(CommentFilters(demographics={field: [value]}), 3)
+    assert not comments_suppressed(CommentFilters(demographics={field: [value]}), 10)

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from carelens import __version__
@@ -92,6 +94,21 @@ def create_api(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"detail": f"request body over the limit of {settings.max_request_bytes:,} bytes",
                                  "field": "body"}, status_code=413)
         return await call_next(request)
+
+    @api.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        """422 with FastAPI's per-field list kept in ``detail``, plus one readable line naming the first field."""
+        errors = exc.errors()
+        first = errors[0] if errors else {}
+        if first.get("type") == "json_invalid":
+            field, message = "body", f"the request body is not valid JSON ({first.get('ctx', {}).get('error', 'decode error')})"
+        else:
+            field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.get("loc", ()) if p != "body").lstrip(".")
+            field = field or "body"
+            message = f"field '{field}': {first.get('msg', 'invalid')}"
+        if len(errors) > 1:
+            message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+        return JSONResponse({"detail": jsonable_encoder(errors), "message": message, "field": field}, status_code=422)
 
     @api.exception_handler(CarelensError)
     async def carelens_error(request: Request, exc: CarelensError):
