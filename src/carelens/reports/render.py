@@ -31,6 +31,7 @@ class FeedbackReport:
     quotes: pd.DataFrame  # text, topics (list), sentiment, date
     suppress_below: int = 10
     not_in_chart: tuple[str, ...] = ()  # e.g. "Labelling not possible": counted in the table only
+    headline: dict[str, str] = field(default_factory=dict)  # key figures shown first, e.g. {"Positive": "75%"}
     generated: datetime = field(default_factory=datetime.now)
 
 

@@ -63,6 +63,17 @@ def build_report(engine, filters, level_names: tuple[str, ...], n: int):
     from carelens.store import queries
 
     frame, total = queries.filtered_comments(engine, filters)
+    headline = {"Comments": f"{total:,}"}
+    t = queries.summary_totals(engine, filters, suppress_below=n)
+    rated = sum(t[g] or 0 for g in ("positive", "neutral", "negative"))
+    if not t["suppressed"] and rated:
+        headline["Positive comments"] = f"{100 * t['positive'] / rated:.0f}%"
+        headline["Negative comments"] = f"{100 * t['negative'] / rated:.0f}%"
+    fft = queries.fft_by_month(engine, filters, suppress_below=0)
+    answered = int(fft["respondents"].astype(float).sum()) if len(fft) else 0
+    if answered >= n:
+        good = float((fft["share_good"].astype(float) * fft["respondents"].astype(float)).sum()) / answered
+        headline[f"FFT good or very good ({answered:,} answers)"] = f"{100 * good:.0f}%"
     sent = queries.sentiment_by_month(engine, filters, suppress_below=n)
     sent = sent[~sent["suppressed"]].set_index("month")[["positive", "neutral", "negative"]]
     return FeedbackReport(
@@ -74,6 +85,7 @@ def build_report(engine, filters, level_names: tuple[str, ...], n: int):
         quotes=select_quotes(frame) if total >= n else frame.iloc[0:0],
         suppress_below=n,
         not_in_chart=(LABELLING_NOT_POSSIBLE,),
+        headline=headline,
     )
 
 
