@@ -44,11 +44,58 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
-def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
+def _export_file(tmp_path: Path) -> Path:
+    """400 synthetic comments plus rows a real export has: personal details, a bad date, a bad score and a
+    repeated ID; the comment column has a name carelens cannot guess, so staff must map it."""
     from carelens.feedback.synth import generate_comments
 
-    export = tmp_path / "fft_export.csv"
-    generate_comments(N_COMMENTS, seed=7).to_csv(export, index=False)
+    frame = generate_comments(N_COMMENTS, seed=7).rename(columns={"FFT answer": "Your comments"})
+    base = {"Division": "Medicine", "Directorate": "Acute Medicine", "Ward / team": "Ward 9", "FFT question": "FFT Why?",
+            "Age band": "65+", "Sex": "Female", "Ethnicity": "White British"}
+    extra = pd.DataFrame([
+        {**base, "Comment ID": "X-1", "Date": "03/02/2025", "FFT score": "1",
+         "Your comments": "Nurse Jane Smith on the zebra unit was lovely, ring me on 07700 900123"},
+        {**base, "Comment ID": "X-2", "Date": "31/02/2025", "FFT score": "2", "Your comments": "The food was cold"},
+        {**base, "Comment ID": "X-3", "Date": "04/02/2025", "FFT score": "9", "Your comments": "Waited hours to be seen"},
+        {**base, "Comment ID": "X-3", "Date": "04/02/2025", "FFT score": "5", "Your comments": "Second copy"},
+    ])
+    path = tmp_path / "fft_export.csv"
+    pd.concat([frame.astype(str), extra], ignore_index=True).to_csv(path, index=False)
+    return path
+
+
+STORED = N_COMMENTS + 3  # the repeated ID is skipped (and reported)
+
+
+def _wait_count(page, selector: str, predicate: str) -> int:
+    """Wait until the number in ``selector`` satisfies the JS ``predicate`` on n; return it."""
+    page.wait_for_function(
+        f"(() => {{ const e = document.querySelector({selector!r}); if (!e) return false;"
+        f" const n = parseInt(e.innerText.replace(/[^0-9]/g, '')); return !isNaN(n) && ({predicate}); }})()"
+    )
+    return int(re.sub(r"[^\d]", "", page.locator(selector).first.inner_text()))
+
+
+def _click_centre(page, locator) -> None:
+    locator.scroll_into_view_if_needed()
+    box = locator.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def _pick(page, input_id: str, text: str) -> None:
+    """Choose an option in a selectize input by typing it, as staff would."""
+    box = page.locator(f"#{input_id}-selectized")
+    box.click()
+    box.fill(text)
+    page.locator(".selectize-dropdown:visible .option", has_text=text).first.click()
+    page.keyboard.press("Escape")
+
+
+HEADLINE = ".bslib-value-box .value-box-value"
+
+
+def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
+    export = _export_file(tmp_path)
     db = tmp_path / "store.duckdb"
     with running_server(db, tmp_path) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
@@ -62,42 +109,52 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
         assert "carelens demo" in page.locator(".empty-store").first.inner_text()
         _shot(page, "01-empty-store")
 
-        # upload: column mapping guessed, validation + classification, result shown
+        # upload: the mapping is guessed where it can be; staff pick the comment column
         page.get_by_role("tab", name="Upload", exact=True).click()
         page.locator("#up_file").set_input_files(str(export))
         page.get_by_role("button", name="Check and load comments").wait_for()
-        assert page.locator("#map_comment_text").input_value() == "FFT answer"
+        assert page.locator("#map_date").input_value() == "Date"
+        assert page.locator("#map_fft_score").input_value() == "FFT score"
+        assert page.locator("#map_comment_text").input_value().startswith("(choose")
+        preview = page.locator("#up_mapping table.preview").inner_text()
+        assert "Jane Smith" not in preview and "07700" not in preview  # redacted even in the preview
+        page.locator("#map_comment_text").select_option("Your comments")
         _shot(page, "02-upload-mapping")
         page.get_by_role("button", name="Check and load comments").click()
         result = page.locator(".alert-success", has_text="Comments loaded")
         result.wait_for(timeout=90_000)
-        assert f"{N_COMMENTS:,} rows read" in result.inner_text()
+        text = result.inner_text()
+        assert f"{N_COMMENTS + 4:,} rows read; {STORED:,} comments added" in text and "2 with problems" in text
+        assert f"row {N_COMMENTS + 3}, field 'Date': unreadable date '31/02/2025'" in text
+        assert f"row {N_COMMENTS + 4}, field 'FFT score': FFT score must be 1 to 6" in text
+        assert f"row {N_COMMENTS + 5}: same comment ID 'X-3' as row {N_COMMENTS + 4}" in text
         result.scroll_into_view_if_needed()
         _shot(page, "03-upload-done")
+        # the same file again adds nothing
+        page.get_by_role("button", name="Check and load comments").click()
+        page.locator(".alert-success", has_text=f"0 comments added; {STORED:,} already stored").wait_for(timeout=60_000)
 
         # overview with charts
         page.get_by_role("tab", name="Overview", exact=True).click()
         page.locator("[data-chart=subcategories] .trace.bars").first.wait_for()
-        page.wait_for_function(f"document.querySelector('.bslib-value-box .value-box-value')?.innerText.includes('{N_COMMENTS}')")
-        assert _value_box_number(page, "Comments") == N_COMMENTS
+        assert _wait_count(page, HEADLINE, f"n == {STORED}") == STORED
         _shot(page, "04-overview")
+        # a month of the FFT chart (all comments: months of one division are too few and are hidden)
+        dialog = page.locator(".modal-dialog")
+        _click_centre(page, page.locator("[data-chart=fft_time] .trace.bars .point path").first)
+        dialog.wait_for()
+        assert dialog.locator(".modal-title").inner_text().startswith("Comments: FFT answer")
+        page.get_by_role("button", name="Close").click()
+        dialog.wait_for(state="hidden")
 
         # filter by a division: the headline count drops
-        page.locator("#f_loc_1-selectized").click()
-        page.locator("#f_loc_1-selectized").fill("Surgery")
-        page.keyboard.press("Enter")
-        page.keyboard.press("Escape")
-        page.wait_for_function(
-            f"(() => {{ const v = document.querySelector('.bslib-value-box .value-box-value'); return v && !v.innerText.includes('{N_COMMENTS}'); }})()"
-        )
-        filtered = _value_box_number(page, "Comments")
-        assert 0 < filtered < N_COMMENTS
+        _pick(page, "f_loc_1", "Surgery")
+        filtered = _wait_count(page, HEADLINE, f"n != {STORED}")
+        assert 0 < filtered < STORED
         _shot(page, "05-filtered")
 
         # click a bar: the comments behind it open in a dialog
-        bar = page.locator("[data-chart=subcategories] .trace.bars .point path").last
-        box = bar.bounding_box()
-        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        _click_centre(page, page.locator("[data-chart=subcategories] .trace.bars .point path").first)
         dialog = page.locator(".modal-dialog")
         dialog.wait_for()
         assert dialog.locator(".modal-title").inner_text().startswith("Comments:")
@@ -131,10 +188,9 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
         page.get_by_text("Correction saved").wait_for()
         page.locator(".flag-note", has_text="topics corrected").first.wait_for()
 
-        # export: the filtered comments, summaries and the report
+        # export: the filtered comments and summaries
         page.get_by_role("tab", name="Export and report", exact=True).click()
-        count_text = page.locator("#ex_count .count").inner_text()
-        selected = int(re.sub(r"[^\d]", "", count_text))
+        selected = _wait_count(page, "#ex_count .count", "n > 0")
         with page.expect_download() as dl:
             page.get_by_role("link", name="Comments (CSV)").click()
         frame = pd.read_csv(dl.value.path(), encoding="utf-8-sig")
@@ -142,25 +198,70 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
         assert frame["comment (personal details removed)"].str.lower().str.contains("phone").all()
         assert set(frame["Division"]) == {"Surgery"}
         with page.expect_download() as dl:
+            page.get_by_role("link", name="Comments (Excel)").click()
+        sheets = pd.read_excel(io.BytesIO(Path(dl.value.path()).read_bytes()), sheet_name=None)
+        assert len(sheets["Comments"]) == selected and "Surgery" in sheets["Filters"].iloc[0, 0]
+        with page.expect_download() as dl:
             page.get_by_role("link", name="All summaries (Excel)").click()
         sheets = pd.read_excel(io.BytesIO(Path(dl.value.path()).read_bytes()), sheet_name=None)
-        assert "Sub-categories" in sheets and "Filters" in sheets
-        # the board report for everything: charts and verbatim comments
+        assert {"Sub-categories", "FFT by month", "Topics together", "Filters"} <= set(sheets)
+
+        # a date range narrows the selection
         page.get_by_role("button", name="Clear all filters").click()
-        page.wait_for_function(f"document.querySelector('#ex_count .count')?.innerText.startsWith('{N_COMMENTS}')")
+        assert _wait_count(page, "#ex_count .count", f"n == {STORED}") == STORED
+        start = page.locator("#f_dates input").first
+        start.click()
+        page.keyboard.press("Control+A")
+        start.press_sequentially("01/01/2025", delay=20)
+        page.keyboard.press("Enter")
+        since_2025 = _wait_count(page, "#ex_count .count", f"n != {STORED}")
+        assert 0 < since_2025 < STORED
+
+        # a sub-category: every comment listed has it
+        page.get_by_role("button", name="Clear all filters").click()
+        _wait_count(page, "#ex_count .count", f"n == {STORED}")
+        page.get_by_role("tab", name="Comments", exact=True).click()
+        _pick(page, "f_topic", "Parking")
+        n_parking = _wait_count(page, "#cm_table .count", f"n < {STORED}")
+        assert n_parking > 0
+        topics = page.locator(".comment-table .c-topics").all_inner_texts()
+        assert topics and all("Parking" in t for t in topics)
+
+        # personal details are redacted where comments are shown; a demographic filter on so few withholds them
+        page.get_by_role("button", name="Clear all filters").click()
+        page.locator("#f_search").fill("zebra")
+        assert _wait_count(page, "#cm_table .count", "n == 1") == 1
+        shown = page.locator(".comment-table .c-text").first.inner_text()
+        assert "[name]" in shown and "[phone]" in shown and "Smith" not in shown and "07700" not in shown
+        _pick(page, "f_demo_0", "65+")
+        page.locator(".privacy-note").wait_for()
+        assert page.locator(".comment-table").count() == 0
+        _shot(page, "09-privacy")
+
+        # complex comments: long or many-topic comments
+        page.get_by_role("button", name="Clear all filters").click()
+        page.get_by_role("tab", name="Complex comments", exact=True).click()
+        assert _wait_count(page, "#cx_table .count", "n >= 0") >= 0
+        assert page.locator("#cx_table .comment-table tbody tr").count() > 0 or "0 complex" in page.locator("#cx_table").inner_text()
+
+        # the board report for everything: key figures, charts and verbatim comments
+        page.get_by_role("tab", name="Export and report", exact=True).click()
+        _wait_count(page, "#ex_count .count", f"n == {STORED}")
         with page.expect_download() as dl:
             page.get_by_role("link", name="Report (web page)").click()
         html = Path(dl.value.path()).read_text(encoding="utf-8")
         assert "Patient feedback report" in html and "<svg" in html and "<blockquote>" in html
+        assert "Positive comments" in html and "07700" not in html
         with page.expect_download() as dl:
             page.get_by_role("link", name="Report (PDF)").click()
         assert Path(dl.value.path()).read_bytes()[:5] == b"%PDF-"
-        _shot(page, "09-export")
+        _shot(page, "10-export")
 
         # the framework page describes every sub-category with examples
         page.get_by_role("tab", name="Framework", exact=True).click()
         page.locator(".fw-category dt", has_text="Staff manner & personal attributes").wait_for()
-        _shot(page, "10-framework")
+        assert page.locator(".fw-category .examples li").count() > 30
+        _shot(page, "11-framework")
         assert not errors, errors
 
     # after the server has let go of the DuckDB file: the flags are in the store

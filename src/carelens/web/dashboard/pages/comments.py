@@ -28,8 +28,8 @@ def page_server(input, output, session, ctx):
             return empty_store_note()
         frame, total = filtered_comments(ctx.engine, ctx.filters(), limit=PAGE_SIZE)
         if comments_suppressed(ctx.filters(), total, ctx.settings.suppress_below):
-            return ui.TagList(ui.h3(f"{total:,} comments match", class_="count"), privacy_note(ctx.settings.suppress_below))
-        return ui.TagList(ui.h3(f"{total:,} comments match", class_="count"),
+            return ui.TagList(ui.h3(f"{total:,} comment{'' if total == 1 else 's'} match{'es' if total == 1 else ''}", class_="count"), privacy_note(ctx.settings.suppress_below))
+        return ui.TagList(ui.h3(f"{total:,} comment{'' if total == 1 else 's'} match{'es' if total == 1 else ''}", class_="count"),
                           comment_table(frame, input.f_search() or "", total=total))
 
 
