@@ -151,3 +151,23 @@ def test_corrections_are_recorded_and_become_training_rows(engine, model, export
     joined, _ = corrections_training_frame(engine, model.framework, text_column="comment", columns=["comment", "codes", "mood"],
                                            labels_column="codes", sentiment_column="mood")
     assert joined["codes"][0] == "Parking; Food & drink provision & facilities" and joined["mood"][0] == "4"
+
+
+def test_rows_without_an_id_are_keyed_by_content_and_load_once(engine, model):
+    frame = pd.DataFrame({"Comment ID": ["k1", None, ""], "FFT answer": ["Kind staff", "Cold food", "Long wait"],
+                          "Date": ["01/02/2025", "02/02/2025", "03/02/2025"]}).astype("string")
+    first = load_comments(frame, engine=engine, model=model, progress=False)
+    again = load_comments(frame, engine=engine, model=model, progress=False)
+    assert (first.rows_added, again.rows_added, again.rows_already_stored) == (3, 0, 3)
+    with engine.connect() as conn:
+        keys = sorted(conn.execute(sa.select(comments.c.comment_key)).scalars())
+    assert keys[-1] == "id:k1" and all(k.startswith("hash:") for k in keys[:2]) and "id:nan" not in keys
+
+
+def test_fft_by_month_counts_each_answer(engine, model, export):
+    load_comments(export, engine=engine, model=model, progress=False)
+    fft = queries.fft_by_month(engine, suppress_below=0)
+    scores = [f"score_{k}" for k in range(1, 6)]
+    assert (fft[scores].sum(axis=1) == fft["respondents"]).all()
+    month = pd.to_datetime(export["Date"], dayfirst=True).dt.strftime("%Y-%m")
+    assert int(fft["score_6"].sum()) == int((export["FFT score"].astype(str) == "6")[month.notna()].sum())
