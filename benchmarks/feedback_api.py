@@ -245,13 +245,18 @@ def main() -> None:
     from carelens.feedback.synth import generate_comments
     from carelens.store.engine import get_engine
 
+    results: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(), "loadavg": {"start": loadavg()}}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         texts = generate_comments(3_000, seed=21)["FFT answer"].fillna("").astype(str).tolist()
         settings = Settings(home=work, database_url=f"duckdb:///{work / 'api.duckdb'}", api_key_hashes=[hash_api_key(KEY)])
         print("== API: POST /api/classify (uvicorn on loopback, 1 worker)")
         api = bench_api(texts, settings)
+        results["api"] = api
+        results["loadavg"]["after_api"] = loadavg()
         peer = None if args.no_peer else bench_peer(texts[:1000], work)
+        results["peer_pxtextmining"] = peer
+        results["loadavg"]["after_peer"] = loadavg()
         print(f"first call (loads the model once): {api['first_call_s']:.1f} s")
         print(f"{'batch':>6}{'comments/s':>14}{'median ms':>12}{'p95 ms':>10}")
         for b in (1, 100, 1000):
@@ -285,6 +290,8 @@ def main() -> None:
                 get_engine(targets["postgresql"]).dispose()
                 with admin.begin() as conn:
                     conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        results["load"] = {"rows": args.load_rows, **load}
+        results["loadavg"]["after_load"] = loadavg()
         print(f"model load (once per process): {load['model_load_s']:.1f} s")
         for name in targets:
             print(f"{name}: load {load[f'{name}_s']:.2f} s; same file again (adds nothing) {load[f'{name}_reload_s']:.2f} s")
@@ -293,12 +300,22 @@ def main() -> None:
         for size in sorted(args.sizes):
             fill_store(engine, size)
             res = bench_filters(engine)
+            res["loadavg"] = loadavg()
+            results.setdefault("filters", {})[str(size)] = res
             print(f"\n== Filter latency, {res['rows']:,} stored comments (DuckDB, in-memory view)")
             print(f"first read into memory (after a load): {res['cold_view_s']:.2f} s")
             for name, s in res["filter_change_s"].items():
                 print(f"  {name:<26}{1000 * s:>8.0f} ms")
             print(f"  median filter change {1000 * res['median_change_s']:.0f} ms, worst {1000 * res['max_change_s']:.0f} ms")
             print("  per query (median ms): " + ", ".join(f"{k} {v:.0f}" for k, v in res["step_median_ms"].items()))
+
+    out = REPO / "benchmarks" / "results" / "feedback_api.json"
+    out.write_text(json.dumps(results, indent=2, default=float))
+    print(f"\nload average {results['loadavg']}; written {out.relative_to(REPO)}")
+
+
+def loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 if __name__ == "__main__":

@@ -96,6 +96,50 @@ def browser_latency(url: str, repeats: int) -> dict:
     return out
 
 
+def browser_upload(rows: int) -> dict:
+    """Staff's path for a new export: a fresh store, ``carelens serve``, the Upload page, a CSV of
+    ``rows`` synthetic comments; timed from clicking "Check and load comments" to the result shown,
+    and on to the Overview's headline showing them (the model is warmed when the server starts, as
+    ``carelens serve`` does; the time to that point is reported too)."""
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    from carelens.feedback.synth import generate_comments
+    from tests.e2e.dashboard_server import CHROMIUM, CHROMIUM_ARGS, running_server
+
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        work = Path(tmp)
+        export = work / f"export_{rows}.csv"
+        generate_comments(rows, seed=29).to_csv(export, index=False)
+        t0 = time.perf_counter()
+        with running_server(work / "fresh.duckdb", work, timeout=300) as url:
+            out["server up (s)"] = round(time.perf_counter() - t0, 2)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(300_000)
+            page.goto(url)
+            page.get_by_text("No comments yet").wait_for()
+            page.get_by_role("tab", name="Upload", exact=True).click()
+            t0 = time.perf_counter()
+            page.locator("#up_file").set_input_files(str(export))
+            page.get_by_role("button", name="Check and load comments").wait_for()
+            out["file sent and columns mapped (s)"] = round(time.perf_counter() - t0, 2)
+            time.sleep(5)  # let the model warm-up that serve starts finish, as it has by the time staff click
+            t0 = time.perf_counter()
+            page.get_by_role("button", name="Check and load comments").click()
+            page.locator(".alert-success", has_text="Comments loaded").wait_for()
+            out["validated, classified and stored (s)"] = round(time.perf_counter() - t0, 2)
+            page.get_by_role("tab", name="Overview", exact=True).click()
+            page.wait_for_function(
+                f"document.querySelector('.bslib-value-box .value-box-value')?.innerText.replace(/[^0-9]/g, '') == '{rows}'")
+            page.locator("[data-chart=subcategories] .trace.bars").first.wait_for()
+            out["click to Overview showing them (s)"] = round(time.perf_counter() - t0, 2)
+            browser.close()
+    return out
+
+
 def server_side(db: Path, repeats: int) -> dict:
     """The store queries one Overview redraw issues, timed in-process (no HTTP, no drawing)."""
     from carelens.store import queries
@@ -134,17 +178,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--upload-rows", type=int, default=10_000, help="0 to skip the browser upload timing")
     args = parser.parse_args()
     import tempfile
 
     from tests.e2e.dashboard_server import running_server
 
-    results = {}
+    import os
+
+    results: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
+    if args.upload_rows:
+        results["upload"] = {"rows": args.upload_rows, **browser_upload(args.upload_rows),
+                             "loadavg": [round(x, 2) for x in os.getloadavg()]}
+        print(f"\n== upload {args.upload_rows:,} comments in the browser ==")
+        for k, v in results["upload"].items():
+            print(f"  {k:45s} {v}")
     for size in args.sizes:
         db = build_store(size)
         res = {"server side": server_side(db, args.repeats)}
         with tempfile.TemporaryDirectory() as home, running_server(db, Path(home), timeout=300) as url:
             res["browser"] = browser_latency(url, args.repeats)
+        res["loadavg"] = [round(x, 2) for x in os.getloadavg()]
         results[size] = res
         print(f"\n== {size:,} stored comments ==")
         for part, values in res.items():
