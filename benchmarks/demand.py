@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/demand.py [--params P.json] [--data ROOT] [--runs 256]
         [--nhp-runs N] [--workers 2] [--skip-peer] [--out benchmarks/results/demand.json]
     .venv/bin/python benchmarks/demand.py --big [--spells 1000000] [--runs 256] [--nhp-runs 4]
+    .venv/bin/python benchmarks/demand.py --point --runs 512 --nhp-json A.json B.json   # sharp check
+    .venv/bin/python benchmarks/demand.py --hsa-check benchmarks/.cache/nhp_hsa.json
 
 Both sides run the same scenario (default ``../shared/data/demand/params-sample.json``) on the same
 NHP-layout trust (default ``../shared/data/demand/nhp_synthetic/``), each in its own subprocess so
@@ -58,8 +60,24 @@ BIG_SEED = 20261123  # seed of the generated 1M-spell trust; chosen once
 
 
 # ------------------------------------------------------------------------------- process memory
-def _tree_rss_bytes(root_pid: int) -> int:
-    """Resident memory of a process and all its descendants, read from /proc (Linux)."""
+def _pss_bytes(pid: int) -> int | None:
+    """Proportional set size of one process (shared pages split between their users), or None."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _tree_rss_bytes(root_pid: int, pss: bool = True) -> int:
+    """Memory of a process and all its descendants, read from /proc (Linux).
+
+    With ``pss`` (default) each process counts its proportional set size, so pages that forked
+    workers share with their parent are counted once in total, not once per process (plain RSS
+    summed over a tree of forked workers overstates the memory actually used)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
@@ -79,13 +97,14 @@ def _tree_rss_bytes(root_pid: int) -> int:
     total, stack = 0, [root_pid]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        value = _pss_bytes(pid) if pss else None
+        total += value if value is not None else rss.get(pid, 0)
         stack.extend(children.get(pid, []))
     return total
 
 
 def run_measured(cmd: list[str], env: dict | None = None) -> tuple[subprocess.CompletedProcess, float, float]:
-    """Run a command; return it, its wall seconds and the peak RSS (MB) of its process tree."""
+    """Run a command; return it, its wall seconds and the peak memory (MB, PSS summed over its process tree)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
@@ -94,7 +113,7 @@ def run_measured(cmd: list[str], env: dict | None = None) -> tuple[subprocess.Co
     def sample() -> None:
         nonlocal peak
         while not stop.is_set():
-            peak = max(peak, _tree_rss_bytes(proc.pid))
+            peak = max(peak, _tree_rss_bytes(proc.pid, pss=True))
             stop.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -239,6 +258,88 @@ def print_table(table: pd.DataFrame) -> None:
         )
 
 
+def pool_nhp(paths: list[Path]) -> dict:
+    """Several NHP results for the same params (different seeds) as one: runs renumbered, baseline
+    from the first, timings summed (per-run time = total run time / total runs)."""
+    parts = [json.loads(Path(p).read_text(encoding="utf-8")) for p in paths]
+    out = dict(parts[0])
+    results, offset = [], 0
+    for part in parts:
+        for r in part["results"]:
+            if r["model_run"] == 0 and offset:
+                continue
+            results.append({**r, "model_run": r["model_run"] + offset if r["model_run"] else 0})
+        offset += part["runs"]
+    out["results"] = results
+    out["runs"] = offset
+    out["seeds"] = [p["seed"] for p in parts]
+    out["timings"] = {k: sum(p["timings"].get(k, 0.0) for p in parts) for k in parts[0]["timings"]}
+    out["peak_rss_mb"] = max(p["peak_rss_mb"] for p in parts)
+    return out
+
+
+def point_params(src: Path) -> Path:
+    """``src`` with every [lo, hi] at its midpoint, the most probable variant only, no HSA."""
+    raw = json.loads(Path(src).read_text(encoding="utf-8"))
+
+    def collapse(node):
+        if isinstance(node, dict):
+            return {k: collapse(v) for k, v in node.items()}
+        if isinstance(node, list) and len(node) == 2 and all(isinstance(v, (int, float)) for v in node):
+            mid = (node[0] + node[1]) / 2
+            return [mid, mid]
+        return node
+
+    out = collapse({k: v for k, v in raw.items() if k != "demographic_factors"})
+    probs = raw["demographic_factors"]["variant_probabilities"]
+    out["demographic_factors"] = {"variant_probabilities": {max(probs, key=probs.get): 1.0}}
+    out["health_status_adjustment"] = False
+    out["scenario"] = f"{raw.get('scenario', 'scenario')}-point"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    dst = CACHE / "params-point.json"
+    dst.write_text(json.dumps(out, indent=1), encoding="utf-8")
+    return dst
+
+
+def hsa_check(dump: Path, data_root: Path) -> None:
+    """NHP's health-status adjustment (from nhp_runner.py --hsa-dump) against carelens'.
+
+    1. The factor computation: carelens' ``hsa_factors`` fed NHP's adjusted ages of runs 1-3 must
+       give NHP's factors for every (hsagrp, sex, age).
+    2. The distribution of adjusted ages: mean and P10/P90 of years "younger" over NHP's draws
+       against carelens' (NHP's 10,000 draws vs 10,000 carelens draws).
+    """
+    from carelens.demand import load_data
+    from carelens.demand.hsa import AGES, HealthStatus, hsa_factors
+
+    nhp = json.loads(dump.read_text(encoding="utf-8"))
+    data = load_data(data_root)
+    hsa = data["hsa_activity_tables"]
+    table = hsa.pivot_table(index=["hsagrp", "sex"], columns="age", values="activity", aggfunc="mean", observed=True)
+    table = table.reindex(columns=range(0, 101)).ffill(axis=1).bfill(axis=1)
+    worst = 0.0
+    for run, rows in enumerate(nhp["factors"], start=1):
+        f = pd.DataFrame(rows)
+        ages = np.vstack([np.asarray(nhp["adjusted_ages"][str(s)][run - 1]) for s in (1, 2)])
+        pos = table.index.get_indexer(pd.MultiIndex.from_arrays([f["hsagrp"].astype(str), f["sex"].astype(np.int64)]))
+        ours = hsa_factors(ages, table.to_numpy(float), pos, f["sex"].to_numpy(np.int64), f["age"].to_numpy(np.int64))
+        worst = max(worst, float(np.nanmax(np.abs(ours - f["factor"].to_numpy(float)))))
+    print(f"1. factors from NHP's adjusted ages, runs 1-3, {len(nhp['factors'][0])} (hsagrp, sex, age) each:"
+          f" largest |carelens - NHP| = {worst:.2e}")
+    health = HealthStatus(nhp["start_year"], nhp["end_year"])
+    rng = np.random.default_rng(84308)
+    ours = np.array([AGES - health.adjusted_ages(health.draw_h(rng)) for _ in range(10_000)])
+    print("2. years 'younger' (mean, P10, P90), NHP's draws vs carelens':")
+    for si, sex in enumerate((1, 2)):
+        theirs = AGES - np.asarray(nhp["adjusted_ages"][str(sex)])
+        for age in (55, 65, 75, 90):
+            a = age - 55
+            t, o = theirs[:, a], ours[:, si, a]
+            print(f"   sex {sex} age {age}: NHP {t.mean():.3f} ({np.percentile(t, 10):.2f}, {np.percentile(t, 90):.2f})"
+                  f"  carelens {o.mean():.3f} ({np.percentile(o, 10):.2f}, {np.percentile(o, 90):.2f})"
+                  f"  diff of means {o.mean() - t.mean():+.3f} (SE {np.sqrt(t.var() / len(t) + o.var() / len(o)):.3f})")
+
+
 # ------------------------------------------------------------------------------------------ big
 def big_trust(spells: int) -> Path:
     """A generated NHP-layout trust of ``spells`` inpatient spells, cached between runs."""
@@ -262,8 +363,16 @@ def main() -> None:
     parser.add_argument("--nhp-runs", type=int, default=None, help="NHP's run count (default --runs)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-peer", action="store_true")
-    parser.add_argument("--nhp-json", type=Path, default=None,
-                        help="reuse an earlier NHP result (nhp_runner.py --out) instead of running it")
+    parser.add_argument("--nhp-json", type=Path, nargs="+", default=None,
+                        help="reuse earlier NHP results (nhp_runner.py --out) instead of running it; several"
+                             " files (runs of the same params with different seeds) are pooled")
+    parser.add_argument("--point", action="store_true",
+                        help="compare on the params with every interval collapsed to its midpoint, one population"
+                             " variant and no health-status adjustment (written to benchmarks/.cache/): with the"
+                             " parameter uncertainty gone, the Monte Carlo error is Poisson noise only, so the"
+                             " comparison is sharp")
+    parser.add_argument("--hsa-check", type=Path, default=None,
+                        help="compare carelens' health-status adjustment with NHP's (nhp_runner.py --hsa-dump)")
     parser.add_argument("--big", action="store_true", help="speed on a generated 1M-spell trust")
     parser.add_argument("--spells", type=int, default=1_000_000)
     parser.add_argument("--out", type=Path, default=None, help="write all figures as JSON")
@@ -275,6 +384,12 @@ def main() -> None:
         carelens_side(args.params, args.data, args.runs, args.workers, args._out)
         return
 
+    if args.hsa_check:
+        hsa_check(args.hsa_check, args.data)
+        return
+    if args.point:
+        args.params = point_params(args.params)
+        print(f"point params: {args.params}")
     data = big_trust(args.spells) if args.big else args.data
     nhp_runs = args.nhp_runs or (4 if args.big else args.runs)
     print(f"data: {data}\nparams: {args.params}\nmachine: {platform.platform()}, "
@@ -287,8 +402,8 @@ def main() -> None:
         report["carelens"] = {k: v for k, v in care.items() if k not in ("results", "summary")}
         nhp = None
         if args.nhp_json:
-            nhp = json.loads(args.nhp_json.read_text(encoding="utf-8"))
-            print(f"NHP: reusing {args.nhp_json} ({nhp['runs']} runs, not re-run)")
+            nhp = pool_nhp(args.nhp_json)
+            print(f"NHP: reusing {', '.join(map(str, args.nhp_json))} ({nhp['runs']} runs, not re-run)")
         elif not args.skip_peer:
             print(f"NHP {nhp_runs} runs on {os.cpu_count()} workers (its default) ...", flush=True)
             nhp = run_nhp(args.params, data, nhp_runs, work)
@@ -298,14 +413,14 @@ def main() -> None:
     c_per_run = care["timings"]["runs"] / args.runs
     print(f"\ncarelens: wall {care['wall_s']:.1f}s (load {care['timings']['load']:.1f}s, "
           f"{args.runs} runs {care['timings']['runs']:.1f}s = {c_per_run:.3f}s/run), "
-          f"peak RSS {care['peak_rss_mb']:.0f} MB")
+          f"peak memory {care['peak_rss_mb']:.0f} MB (PSS, process tree)")
     if nhp is None:
         return
     n_per_run = nhp["timings"]["runs"] / nhp["runs"]
     n_fixed = nhp["timings"]["total"] - nhp["timings"]["runs"] + nhp["timings"]["import"]
     print(f"NHP:      wall {nhp.get('wall_s', float('nan')):.1f}s (set-up {n_fixed:.1f}s, "
           f"{nhp['runs']} runs {nhp['timings']['runs']:.1f}s = {n_per_run:.3f}s/run), "
-          f"peak RSS {nhp['peak_rss_mb']:.0f} MB")
+          f"peak memory {nhp['peak_rss_mb']:.0f} MB (RSS summed over its spawned workers)")
     nhp_same_n = n_fixed + n_per_run * args.runs
     extrapolated = nhp["runs"] != args.runs
     c_total = care["wall_s"]

@@ -82,6 +82,30 @@ def _dataset_under(root: str, start_year: int) -> list[str]:
     return sorted(Path(h).name.split("=", 1)[1] for h in hits)
 
 
+def hsa_dump(args: argparse.Namespace) -> None:
+    """NHP's own HSA objects: adjusted ages for every run (by sex, ages 55-90) and full factors."""
+    from nhp.model.data import Local
+    from nhp.model.health_status_adjustment import HealthStatusAdjustmentInterpolated
+    from nhp.model.params import load_params
+
+    params = load_params(args.params)
+    found = _dataset_under(args.data, params["start_year"])
+    dataset = params["dataset"] if params["dataset"] in found else found[0]
+    nhp_data = Local.create(args.data)(params["start_year"], dataset)
+    runs = max(args.runs, 1)
+    hsa = HealthStatusAdjustmentInterpolated(nhp_data, params["start_year"], params["end_year"], params["seed"],
+                                             max(runs, 10_000))
+    ages = {str(sex): hsa.hsa_params[sex].tolist() for sex in (1, 2)}  # [run-1][age-55]
+    factors = []
+    for run in (1, 2, 3):
+        f = hsa.run({"model_run": run})
+        factors.append([{"hsagrp": str(h), "sex": int(sx), "age": int(a), "factor": float(v)}
+                        for (h, sx, a), v in f.items()])
+    Path(args.out).write_text(json.dumps({"adjusted_ages": ages, "factors": factors,
+                                          "start_year": params["start_year"], "end_year": params["end_year"]}),
+                              encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", required=True)
@@ -91,7 +115,13 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--parquet", default=None, help="also write NHP's full default aggregation")
     parser.add_argument("--quiet", action="store_true", help="no tqdm progress bars")
+    parser.add_argument("--hsa-dump", action="store_true",
+                        help="only write NHP's health-status adjustment (adjusted ages per run and the factors of"
+                             " the first runs) to --out, for benchmarks/demand.py --hsa-check")
     args = parser.parse_args()
+    if args.hsa_dump:
+        hsa_dump(args)
+        return
 
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     if args.quiet:

@@ -85,8 +85,14 @@ def factorize(frame: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, pd.Data
         return np.zeros(n, np.int64), pd.DataFrame(index=range(1 if n else 0))
     key = np.zeros(n, np.int64)
     for col in cols:
-        codes, uniques = pd.factorize(frame[col], use_na_sentinel=False)
-        key = key * max(len(uniques), 1) + codes
+        series = frame[col]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            codes = series.cat.codes.to_numpy(np.int64) + 1  # -1 (missing) -> 0
+            size = len(series.cat.categories) + 1
+        else:
+            codes, uniques = pd.factorize(series, use_na_sentinel=False)
+            size = max(len(uniques), 1)
+        key = key * size + codes
     codes, _ = pd.factorize(key)
     first = np.full(codes.max() + 1 if n else 0, n, np.int64)
     np.minimum.at(first, codes, np.arange(n))
@@ -94,8 +100,37 @@ def factorize(frame: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, pd.Data
     return codes.astype(np.int64), cells
 
 
+def _codes(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Codes per row and the distinct values as str (string work is then done once per value)."""
+    col = values if isinstance(values, pd.Series) else pd.Series(values)
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy(np.int64)
+        uniq = np.asarray([str(c) for c in col.cat.categories], dtype=object)
+    else:
+        codes, u = pd.factorize(col, use_na_sentinel=False)
+        codes = codes.astype(np.int64)
+        uniq = np.asarray([str(c) for c in u], dtype=object)
+    if (codes < 0).any():  # a missing value in a categorical
+        uniq = np.append(uniq, "nan")
+        codes = np.where(codes < 0, len(uniq) - 1, codes)
+    return codes, uniq
+
+
 def _text(values: Any) -> np.ndarray:
-    return np.asarray(pd.Series(values).astype(str), dtype=object)
+    codes, uniq = _codes(values)
+    return uniq[codes] if len(uniq) else np.zeros(len(codes), dtype=object)
+
+
+def _index_of(values: Any, names: list[str], prefix: str = "", mask: np.ndarray | None = None,
+              replace: tuple[str, str] | None = None) -> np.ndarray:
+    """Per row: position in ``names`` of ``prefix + value`` (or of the value with ``replace``
+    applied once), -1 where absent or where ``mask`` is False; computed once per distinct value."""
+    codes, uniq = _codes(values)
+    labels = [prefix + (u.replace(replace[0], replace[1], 1) if replace else u) for u in uniq]
+    pos = {n: i for i, n in enumerate(names)}
+    per = np.fromiter((pos.get(x, -1) for x in labels), np.int64, len(labels))
+    out = per[codes] if len(per) else np.full(len(codes), -1, np.int64)
+    return np.where(mask, out, -1) if mask is not None else out
 
 
 def _bool(frame: pd.DataFrame, col: str, default: bool = False) -> np.ndarray:
@@ -237,14 +272,18 @@ class Engine:
         table = table.reindex(columns=range(0, 101)).ffill(axis=1).bfill(axis=1)
         self._hsa = (table.to_numpy(float), table.index)
 
+    def _out_cells(self, frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+        cache = self.__dict__.setdefault("_out_cache", {})
+        if id(frame) not in cache:
+            codes, cells = factorize(frame, OUT_DIMS)
+            cache[id(frame)] = (frame, codes, cells.astype(str))
+        return cache[id(frame)][1], cache[id(frame)][2]
+
     def _build_out_keys(self) -> None:
         frames = []
         for name in ("ip", "op", "aae"):
-            frame = self.data[name]
-            _, cells = factorize(frame, OUT_DIMS)
-            frames.append(cells.astype(str))
-        _, ipc = factorize(self.data["ip"], OUT_DIMS)
-        ipc = ipc.astype(str)
+            frames.append(self._out_cells(self.data[name])[1])
+        ipc = self._out_cells(self.data["ip"])[1]
         frames.append(ipc.assign(pod="ip_elective_daycase"))
         frames.append(ipc.assign(pod="op_procedure"))
         frames.append(ipc.assign(pod="aae_type-05", tretspef_grouped="Other"))  # spells converted to SDEC
@@ -254,8 +293,8 @@ class Engine:
 
     def _key_of(self, frame: pd.DataFrame, **override: str) -> np.ndarray:
         """Output key index per row (only the unique combinations are matched against the keys)."""
-        codes, cells = factorize(frame, OUT_DIMS)
-        cells = cells.astype(str).assign(**override)
+        codes, cells = self._out_cells(frame)
+        cells = cells.assign(**override)
         idx = self._key_index.get_indexer(pd.MultiIndex.from_frame(cells[OUT_DIMS]))
         assert (idx >= 0).all()
         return idx[codes].astype(np.int64)
@@ -284,6 +323,13 @@ class Engine:
             ineq = self._inequalities(icells, ineq_group)[icell]
         act = _Activity(kind, len(frame), base, out_key, dcell, demog, hcell, hsa, gcell, gparams, ineq)
         act.extra["demog_cells"] = dcells
+        # joint cells of all four: each run computes the factors once per joint cell, one gather per row
+        icode, ivals = pd.factorize(ineq)
+        joint = pd.DataFrame({"d": dcell, "h": hcell, "g": gcell, "i": icode})
+        jrow, jcells = factorize(joint, ["d", "h", "g", "i"])
+        act.extra["joint"] = (jrow, jcells["d"].to_numpy(np.int64), jcells["h"].to_numpy(np.int64),
+                              jcells["g"].to_numpy(np.int64), np.asarray(ivals, float)[jcells["i"].to_numpy()],
+                              {name: np.bincount(jrow, weights=b, minlength=len(jcells)) for name, b in base.items()})
         return act
 
     def _demog_matrix(self, dcells: pd.DataFrame) -> np.ndarray:
@@ -433,7 +479,7 @@ class Engine:
         table = self.data["ip_activity_avoidance_strategies"]
         self._warn_missing("activity_avoidance", table, names, set())
         t = table
-        strat = pd.Categorical(_text(t["strategy"]), categories=names).codes.astype(np.int64)
+        strat = _index_of(t["strategy"], names)
         rows, ok = rows_of(t)
         ok &= strat >= 0
         act.extra["aa"] = (rows[ok], strat[ok], t["sample_rate"].to_numpy(float)[ok], names,
@@ -444,7 +490,7 @@ class Engine:
         enames = list(effs)
         etable = self.data["ip_efficiencies_strategies"]
         self._warn_missing("efficiencies", etable, enames, set(GENERAL_LOS.values()))
-        estrat = pd.Categorical(_text(etable["strategy"]), categories=enames).codes.astype(np.int64)
+        estrat = _index_of(etable["strategy"], enames)
         erows, eok = rows_of(etable)
         eok &= estrat >= 0
         erows, estrat = erows[eok], estrat[eok]
@@ -453,11 +499,13 @@ class Engine:
         if {"admimeth", "classpat"} <= set(ip.columns):
             has = np.zeros(n, bool)
             has[erows] = True
-            free = ~has & (speldur > 0) & (_text(ip["classpat"]) == "1")
-            admimeth = _text(ip["admimeth"])
+            cp_codes, cp = _codes(ip["classpat"])
+            free = ~has & (speldur > 0) & (cp == "1")[cp_codes]
+            am_codes, am = _codes(ip["admimeth"])
             for prefix, name in GENERAL_LOS.items():
                 if name in effs:
-                    sel = np.nonzero(free & np.char.startswith(admimeth.astype(str), prefix))[0]
+                    starts = np.array([a.startswith(prefix) for a in am], bool)
+                    sel = np.nonzero(free & starts[am_codes])[0]
                     erows = np.concatenate([erows, sel])
                     estrat = np.concatenate([estrat, np.full(len(sel), enames.index(name), np.int64)])
         order = np.lexsort((estrat, erows))
@@ -481,65 +529,71 @@ class Engine:
 
     def _warn_missing(self, kind: str, table: pd.DataFrame, names: list[str], implicit: set[str]) -> None:
         """NHP crashes on a params strategy with no rows in the data; carelens warns and skips it."""
-        have = set(_text(table["strategy"])) if len(table) else set()
+        have = set(_codes(table["strategy"])[1][np.unique(_codes(table["strategy"])[0])]) if len(table) else set()
         missing = sorted(set(names) - have - implicit)
         if missing:
+            fields = ", ".join(f"{kind}.ip.{m}" for m in missing)
             self.warnings.append(
-                f"{self.params.source}: {kind}.ip: {len(missing)} strategies have no rows in"
-                f" {self.data.root}/ip_{kind}_strategies and are ignored: {', '.join(missing)}")
+                f"{self.params.source}: {len(missing)} strategies have no rows in {self.data.root}/ip_{kind}_strategies"
+                f" and are ignored (NHP stops with an error here): {fields}")
 
     def _prep_capacity(self, ip: pd.DataFrame, act: _Activity) -> None:
-        site = _text(ip["sitetret"])
+        site_code, sites = _codes(ip["sitetret"])
         beds = self.data["ip_functional_areas_beds"]
         procs = self.data["ip_functional_areas_procedures"]
         # beds: a spell's bed days split over its areas by group_pcnt (equal shares if all are 0)
         rows = self._rn_pos.get_indexer(beds["rn"].to_numpy())
         ok = rows >= 0
         rows = rows[ok]
-        pct = beds["group_pcnt"].to_numpy(float)[ok]
-        pct = np.nan_to_num(pct)
+        pct = np.nan_to_num(beds["group_pcnt"].to_numpy(float)[ok])
         tot = np.bincount(rows, weights=pct, minlength=len(ip))
         cnt = np.bincount(rows, minlength=len(ip))
         weight = np.where(tot[rows] > 0, pct / np.where(tot[rows] > 0, tot[rows], 1.0), 1.0 / np.maximum(cnt[rows], 1))
-        area = _text(beds["functional_area"])[ok]
-        acode, auniq = pd.factorize(area)
-        dc_area = np.array([_daycase_area(str(a)) for a in auniq], dtype=object)[acode] if len(area) else area
-        frame = pd.DataFrame({"sitetret": np.concatenate([site[rows], site[rows]]),
-                              "functional_area": np.concatenate([area, dc_area]).astype(str)})
-        code, areas = factorize(frame, ["sitetret", "functional_area"])
-        self.bed_areas = areas.astype(str)
-        act.extra["beds"] = (rows, code[:len(rows)], code[len(rows):], weight)
+        acode, anames = _codes(beds["functional_area"])
+        acode = acode[ok]
+        # a spell converted to a day case counts its bed day in the day-case area (NHP's remap)
+        names = list(dict.fromkeys([*anames, *(_daycase_area(a) for a in anames)]))
+        pos = {a: i for i, a in enumerate(names)}
+        own = np.array([pos[a] for a in anames], np.int64)
+        dca = np.array([pos[_daycase_area(a)] for a in anames], np.int64)
+        keys = np.concatenate([site_code[rows] * len(names) + own[acode], site_code[rows] * len(names) + dca[acode]])
+        code, uniq = pd.factorize(keys)
+        self.bed_areas = pd.DataFrame({"sitetret": sites[uniq // len(names)],
+                                       "functional_area": np.asarray(names, dtype=object)[uniq % len(names)]})
+        act.extra["beds"] = (rows, code[:len(rows)].astype(np.int64), code[len(rows):].astype(np.int64), weight)
         # theatres: procedures by theatre area (count per admission)
         prow = self._rn_pos.get_indexer(procs["rn"].to_numpy())
         pok = prow >= 0
         prow = prow[pok]
-        pframe = pd.DataFrame({"sitetret": site[prow], "functional_area": _text(procs["functional_area"])[pok]})
-        pcode, pareas = factorize(pframe, ["sitetret", "functional_area"])
-        self.theatre_areas = pareas.astype(str)
-        act.extra["theatres"] = (prow, pcode, procs["count"].to_numpy(float)[pok])
+        tcode, tnames = _codes(procs["functional_area"])
+        tkeys = site_code[prow] * max(len(tnames), 1) + tcode[pok]
+        pcode, puniq = pd.factorize(tkeys)
+        self.theatre_areas = pd.DataFrame({"sitetret": sites[puniq // max(len(tnames), 1)],
+                                           "functional_area": tnames[puniq % max(len(tnames), 1)]})
+        act.extra["theatres"] = (prow, pcode.astype(np.int64), procs["count"].to_numpy(float)[pok])
         if act.extra["has_procedure"] is None:  # no has_procedure column: procedures from the theatre table
             act.extra["has_procedure"] = np.bincount(prow, weights=act.extra["theatres"][2], minlength=len(ip))
 
     # ------------------------------------------------------------------ outpatients and A&E
     def _rule_cells(self, frame: pd.DataFrame, kind: str, strategies: dict[str, Any],
-                    names_per_row: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, np.ndarray]:
+                    index_per_rule: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, np.ndarray]:
         """Avoidance strategies by row as NHP names them (e.g. ``followup_reduction_{type}``).
 
+        ``index_per_rule``: per rule, each row's strategy position in ``strategies`` (-1: none).
         Returns row -> combination of strategies, [combination, strategy] membership, names, lo, hi.
         """
         names = list(strategies)
-        index = pd.Index(names, dtype=object)
         member = np.zeros((len(frame), len(names)), bool)
         used = np.zeros(len(names), bool)
-        for row_names in names_per_row:
-            idx = index.get_indexer(np.asarray(row_names, dtype=object)) if names else np.full(len(frame), -1)
+        for idx in index_per_rule:
             ok = idx >= 0
             member[np.nonzero(ok)[0], idx[ok]] = True
             used[np.unique(idx[ok])] = True
         missing = sorted(np.asarray(names, dtype=object)[~used].tolist()) if names else []
         if missing:
-            self.warnings.append(f"{self.params.source}: activity_avoidance.{kind}: {len(missing)} strategies match"
-                                 f" no rows of {self.data.root}/{kind} and are ignored: {', '.join(missing)}")
+            fields = ", ".join(f"activity_avoidance.{kind}.{m}" for m in missing)
+            self.warnings.append(f"{self.params.source}: {len(missing)} strategies match no rows of"
+                                 f" {self.data.root}/{kind} and are ignored: {fields}")
         if not names:
             combo, uniq = np.zeros(len(frame), np.int64), np.zeros((1, 0), bool)
         elif len(names) <= 62:
@@ -559,26 +613,30 @@ class Engine:
         flags = ["is_first", "is_gp_ref", "is_cons_cons_ref", "has_procedures"]
         op = op.assign(**{f: _bool(op, f) for f in flags if f not in op})
         if "is_first" not in self.data["op"]:
-            op = op.assign(is_first=_text(op["group"]) == "first")
+            gcodes, groups = _codes(op["group"])
+            op = op.assign(is_first=(groups == "first")[gcodes])
         att = op["attendances"].to_numpy(float)
         tele = op["tele_attendances"].to_numpy(float)
         base = {"attendances": att + tele}
         act = self._growth(op, "op", ["group", "tretspef_grouped", "is_main_icb", "is_wla", "ndggrp"],
                            lambda cells: self._group_params(cells, "op"), "procedure", base, self._key_of(op))
-        typ = _text(op["type"])
         first, proc = op["is_first"].to_numpy(bool), op["has_procedures"].to_numpy(bool)
-        # NHP (outpatients.py: _load_strategies)
-        rows = [np.where(~first & ~proc, "followup_reduction_" + typ, ""),
-                np.where(op["is_cons_cons_ref"].to_numpy(bool), "consultant_to_consultant_reduction_" + typ, ""),
-                np.where(op["is_gp_ref"].to_numpy(bool) & first, "gp_referred_first_attendance_reduction_" + typ, "")]
         strategies = (self.params.raw.get("activity_avoidance") or {}).get("op") or {}
+        names = list(strategies)
+        # NHP (outpatients.py: _load_strategies)
+        rows = [_index_of(op["type"], names, "followup_reduction_", ~first & ~proc),
+                _index_of(op["type"], names, "consultant_to_consultant_reduction_", op["is_cons_cons_ref"].to_numpy(bool)),
+                _index_of(op["type"], names, "gp_referred_first_attendance_reduction_",
+                          op["is_gp_ref"].to_numpy(bool) & first)]
         act.extra["aa"] = self._rule_cells(op, "op", strategies, rows)
         tele_s = (self.params.raw.get("efficiencies") or {}).get("op") or {}
         tele_s = {k: v for k, v in tele_s.items() if k.startswith("convert_to_tele_")}
-        tnames = np.where(~proc, "convert_to_tele_" + typ, "")
-        tcell = _Param.of(list(tnames), {k: v["interval"] for k, v in tele_s.items()}, CLIP["efficiencies"])
-        act.extra["tele"] = tcell
+        tidx = _index_of(op["type"], list(tele_s), "convert_to_tele_", ~proc)
+        tparam = _Param.of([], {k: v["interval"] for k, v in tele_s.items()}, CLIP["efficiencies"])
+        tparam.idx = tidx
+        act.extra["tele"] = tparam
         act.extra["att"], act.extra["tele_att"] = att, tele
+        self._merge_rows(act, ["tele"], ["att", "tele_att"])
         return act
 
     def _prep_aae(self) -> _Activity:
@@ -587,54 +645,92 @@ class Engine:
         act = self._growth(aae, "aae", ["group", "tretspef_grouped", "is_main_icb", "is_wla", "ndggrp"],
                            lambda cells: self._group_params(cells, "aae"), None, {"arrivals": arr},
                            self._key_of(aae))
-        hsagrp = _text(aae["hsagrp"])
-        if not all(h.startswith("aae") for h in hsagrp[:1000]):  # simple layout: build NHP's hsagrp
-            hsagrp = ("aae_" + np.where(_bool(aae, "is_adult", True), "adult_", "child_").astype(object)
-                      + _text(aae["group"]))
+        hsagrp = aae["hsagrp"]
+        if not all(str(h).startswith("aae") for h in _codes(hsagrp)[1]):  # simple layout: build NHP's hsagrp
+            gcodes, groups = _codes(aae["group"])
+            adult = _bool(aae, "is_adult", True)
+            hsagrp = pd.Series(pd.Categorical.from_codes(
+                gcodes * 2 + adult.astype(np.int64),
+                [f"aae_{a}_{g}" for g in groups for a in ("child", "adult")]))
         rules = [("is_frequent_attender", "frequent_attenders"), ("is_left_before_treatment", "left_before_seen"),
                  ("is_low_cost_referred_or_discharged", "low_cost_discharged"),
                  ("is_discharged_no_treatment", "discharged_no_treatment")]
-        # NHP (aae.py: _load_strategies): the hsagrp with "aae" replaced by the strategy's stem
-        hs = pd.Series(hsagrp, dtype=object)
-        rows = [np.where(_bool(aae, col), hs.str.replace("aae", stem, n=1, regex=False).to_numpy(object), "")
-                for col, stem in rules]
         strategies = (self.params.raw.get("activity_avoidance") or {}).get("aae") or {}
+        names = list(strategies)
+        # NHP (aae.py: _load_strategies): the hsagrp with "aae" replaced by the strategy's stem
+        rows = [_index_of(hsagrp, names, mask=_bool(aae, col), replace=("aae", stem)) for col, stem in rules]
         act.extra["aa"] = self._rule_cells(aae, "aae", strategies, rows)
-        amb = _bool(aae, "is_ambulance") if "is_ambulance" in aae else (_text(aae["group"]) == "ambulance")
+        if "is_ambulance" in aae:
+            amb = _bool(aae, "is_ambulance")
+        else:
+            gcodes, groups = _codes(aae["group"])
+            amb = (groups == "ambulance")[gcodes]
         act.extra["measure"] = np.where(amb, M["ambulance"], M["walk-in"])
         act.extra["arr"] = arr
+        self._merge_rows(act, ["measure"], ["arr"])
         return act
+
+    @staticmethod
+    def _merge_rows(act: _Activity, also: list[str], sums: list[str]) -> None:
+        """Merge rows that every step treats alike (same output key, joint factor cell, avoidance
+        strategies and ``also``): their counts add up, and a sum of Poissons is a Poisson, so the
+        runs are unchanged in distribution and touch far fewer rows."""
+        jrow = act.extra["joint"][0]
+        combo = act.extra["aa"][0]
+        cols = {"k": act.out_key, "j": jrow, "c": combo}
+        for name in also:
+            value = act.extra[name]
+            cols[name] = value.idx if isinstance(value, _Param) else value
+        codes = factorize(pd.DataFrame(cols), list(cols))[0]
+        n = int(codes.max()) + 1 if len(codes) else 0
+        firsts = np.full(n, len(codes), np.int64)
+        np.minimum.at(firsts, codes, np.arange(len(codes)))
+        for name in sums:
+            act.extra[name] = np.bincount(codes, weights=act.extra[name], minlength=n)
+        act.base = {name: np.bincount(codes, weights=b, minlength=n) for name, b in act.base.items()}
+        act.out_key = act.out_key[firsts]
+        j = act.extra["joint"]
+        act.extra["joint"] = (jrow[firsts], *j[1:])
+        aa = act.extra["aa"]
+        act.extra["aa"] = (combo[firsts], *aa[1:])
+        for name in also:
+            value = act.extra[name]
+            if isinstance(value, _Param):
+                value.idx = value.idx[firsts]
+            else:
+                act.extra[name] = value[firsts]
+        act.n = n
 
     # ------------------------------------------------------------------ one run
     def _factors(self, act: _Activity, rng: np.random.Generator, variant: int, ages: np.ndarray | None,
                  waterfall: dict[str, np.ndarray]) -> np.ndarray:
         """Product of the growth factors per row; fills each base's expected step totals."""
-        d = act.demog[variant][act.demog_cell]
+        jrow, jd, jh, jg, jineq, jbase = act.extra["joint"]
+        d = act.demog[variant][jd]
         if act.hsa is not None and ages is not None:
             table, row, sex, age = act.hsa
-            h = hsa_factors(ages, table, row, sex, age)[act.hsa_cell]
+            dh = d * hsa_factors(ages, table, row, sex, age)[jh]
         else:
-            h = None
+            dh = d
         gvals = {step: act.group_params[step].values(rng) for step in GROUP_STEPS}
-        dh = d * h if h is not None else d
-        for name, base in act.base.items():
+        n_g = len(gvals["expat"])
+        g = np.ones(n_g)
+        for step in GROUP_STEPS:
+            g = g * gvals[step]
+        f = dh * g[jg] * jineq
+        for name, base in jbase.items():
             steps = np.empty(10)
             steps[0] = base.sum()
             steps[1] = _dot(base, d)
             bdh = base * dh
             steps[2] = bdh.sum()
-            per_cell = np.bincount(act.group_cell, weights=bdh, minlength=len(gvals["expat"]))
+            per_cell = np.bincount(jg, weights=bdh, minlength=n_g)
             for i, step in enumerate(GROUP_STEPS):
                 per_cell = per_cell * gvals[step]
                 steps[3 + i] = per_cell.sum()
+            steps[9] = _dot(base, f)
             waterfall[name] = steps
-        g = np.ones(len(gvals["expat"]))
-        for step in GROUP_STEPS:
-            g = g * gvals[step]
-        f = dh * g[act.group_cell] * act.ineq
-        for name, base in act.base.items():
-            waterfall[name][9] = _dot(base, f)
-        return f
+        return f[jrow]
 
     def run(self, model_run: int) -> dict[str, Any]:
         """One Monte Carlo run -> dense arrays (values[key, measure], waterfall, capacity inputs)."""
