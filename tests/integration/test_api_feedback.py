@@ -70,6 +70,13 @@ def test_bad_classify_input_gets_a_4xx_naming_the_field(client):
     r = client.post("/classify", content=b"x" * 300_000, headers={**H, "Content-Type": "application/json"})
     assert r.status_code == 413
 
+    def chunked():  # no Content-Length: the bytes received are counted
+        for _ in range(30):
+            yield b"x" * 10_000
+
+    r = client.post("/classify", content=chunked(), headers={**H, "Content-Type": "application/json"})
+    assert r.status_code == 413 and "limit" in r.json()["detail"]
+
 
 def test_upload_loads_once_and_a_second_upload_adds_nothing(client, loaded):
     assert loaded["rows_added"] == 150 and loaded["mapping"]["comment_text"] == "FFT answer"

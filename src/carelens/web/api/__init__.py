@@ -61,6 +61,40 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
+class BodyLimit:
+    """ASGI middleware refusing request bodies over ``limit`` bytes with a 413 naming the field.
+
+    Checks the declared Content-Length first, then counts the bytes actually received, so a chunked
+    upload (no Content-Length) cannot slip past the limit either.
+    """
+
+    def __init__(self, app, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    def _message(self) -> str:
+        return f"request body over the limit of {self.limit:,} bytes"
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.limit:
+            response = JSONResponse({"detail": self._message(), "field": "body"}, status_code=413)
+            return await response(scope, receive, send)
+        received = 0
+
+        async def counted():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise HTTPException(413, self._message() + " (field 'body')")
+            return message
+
+        await self.app(scope, counted, send)
+
+
 def create_api(settings: Settings | None = None) -> FastAPI:
     """Build the API for ``settings`` (default: :func:`carelens.config.load_settings`)."""
     from carelens.store import queries
@@ -87,13 +121,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
 
         return cached_model(settings.feedback_model)
 
-    @api.middleware("http")
-    async def limit_size(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_request_bytes:
-            return JSONResponse({"detail": f"request body over the limit of {settings.max_request_bytes:,} bytes",
-                                 "field": "body"}, status_code=413)
-        return await call_next(request)
+    api.add_middleware(BodyLimit, limit=settings.max_request_bytes)
 
     @api.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
