@@ -46,30 +46,35 @@ def _minutes(values: pd.Series) -> np.ndarray:
 
 
 class _Keyed:
-    """Rows of one kind (e.g. past DNAs) as sorted ``patient*SPAN + minute`` keys with prefix sums."""
+    """Rows of one kind (e.g. past DNAs) as sorted ``patient*SPAN + minute`` keys with prefix sums.
 
-    def __init__(self, codes: np.ndarray, minutes: np.ndarray, span: int, weights: np.ndarray | None = None):
+    Several weightings of the same rows (all outcomes, patient cancellations, ...) share one sorted
+    key array, so one binary search per query point answers all of them.
+    """
+
+    def __init__(self, codes: np.ndarray, minutes: np.ndarray, span: int, weights: dict[str, np.ndarray] | None = None):
         keys = codes.astype(np.int64) * span + minutes
         order = np.argsort(keys, kind="stable")
         self.keys = keys[order]
         self.minutes = minutes[order]
-        self.span = span
-        w = np.ones(len(keys)) if weights is None else weights[order]
-        self.cum = np.concatenate([[0.0], np.cumsum(w)])
+        self.cum = {"n": np.arange(len(keys) + 1, dtype=np.float64)}
+        for name, w in (weights or {}).items():
+            self.cum[name] = np.concatenate([[0.0], np.cumsum(w[order], dtype=np.float64)])
 
-    def position(self, codes: np.ndarray, minutes: np.ndarray) -> np.ndarray:
-        """Index of the first row of this patient at or after ``minutes``."""
-        return np.searchsorted(self.keys, codes.astype(np.int64) * self.span + minutes, side="left")
+    def position(self, query: np.ndarray, order: np.ndarray) -> np.ndarray:
+        """Index of the first row at or after each query key. ``order`` sorts the queries (or nearly):
+        searching in key order keeps the binary searches in cache, several times faster on 1M rows."""
+        out = np.empty(len(query), dtype=np.int64)
+        out[order] = np.searchsorted(self.keys, query[order], side="left")
+        return out
 
-    def count_between(self, codes: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-        """Weighted count of this patient's rows with start <= minute < end."""
-        return self.cum[self.position(codes, end)] - self.cum[self.position(codes, start)]
+    def count(self, lo: np.ndarray, hi: np.ndarray, weight: str = "n") -> np.ndarray:
+        """Weighted number of rows between positions ``lo`` (inclusive) and ``hi`` (exclusive)."""
+        return self.cum[weight][hi] - self.cum[weight][lo]
 
-    def last_before(self, codes: np.ndarray, end: np.ndarray, start: np.ndarray) -> np.ndarray:
-        """Minute of this patient's latest row before ``end`` (NaN when none since ``start``)."""
-        hi = self.position(codes, end)
-        lo = self.position(codes, start)
-        out = np.full(len(codes), np.nan)
+    def last_minute(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Minute of the latest row before position ``hi`` (NaN when there is none after ``lo``)."""
+        out = np.full(len(lo), np.nan)
         has = hi > lo
         out[has] = self.minutes[hi[has] - 1]
         return out
@@ -93,47 +98,57 @@ def build_features(
     booked = _minutes(appointments["booked_datetime"])
     gap = int(round(gap_days * MINUTES_PER_DAY))
     year = 365 * MINUTES_PER_DAY
-    base = int(min(t.min(), booked.min())) - gap - year - 1 if n else 0
+    base = int(min(t.min(), booked.min())) - gap - 2 * year - 1 if n else 0
     t0, b0 = t - base, booked - base
     cutoff = t0 - gap
-    span = int(max(t0.max(), b0.max()) + 2) if n else 2
-    patient_start = np.zeros(n, dtype=np.int64)  # minute 0: before any row of the patient
-    patient_end = np.full(n, span - 1, dtype=np.int64)
+    span = int(max(t0.max(), b0.max()) + year + 2) if n else 2
+    # Query keys; all are sorted (or nearly) by the same permutation: patient first, then time.
+    q_cut = codes * span + cutoff
+    order = np.argsort(q_cut, kind="stable")
+    q_start = codes * span  # minute 0: before any row of the patient
+    q_year = q_cut - year
 
     status = appointments["attendance_status"].to_numpy(dtype="float64", na_value=np.nan)
     known = ~np.isnan(status)
     dna = appointments["dna"].to_numpy(dtype="float64")
-    h_codes, h_t = codes[known], t0[known]
+    h_codes, h_t, h_status = codes[known], t0[known], status[known]
     is_dna = dna[known] == 1.0
-    attended_or_dna = ~np.isnan(dna[known])
-    history = _Keyed(h_codes, h_t, span)
+    history = _Keyed(
+        h_codes,
+        h_t,
+        span,
+        {
+            "eligible": (~np.isnan(dna[known])).astype(float),  # attended or DNA: the rate's denominator
+            "patient_cancel": (h_status == 2).astype(float),
+            "provider_cancel": (h_status == 4).astype(float),
+        },
+    )
     dnas = _Keyed(h_codes[is_dna], h_t[is_dna], span)
-    eligible = _Keyed(h_codes, h_t, span, attended_or_dna.astype(float))
-    pat_cancel = _Keyed(h_codes, h_t, span, (status[known] == 2).astype(float))
-    prov_cancel = _Keyed(h_codes, h_t, span, (status[known] == 4).astype(float))
 
     feats: dict[str, np.ndarray] = {}
+    h_start, d_start = history.position(q_start, order), dnas.position(q_start, order)
+    h_cut, d_cut = history.position(q_cut, order), dnas.position(q_cut, order)
     if leaky:
         # Whole-table history, this appointment included: what a naive
         # ``groupby("patient_id")["dna"].transform(...)`` column does.
-        feats["prior_appointments"] = history.count_between(codes, patient_start, patient_end)
-        feats["prior_dnas"] = dnas.count_between(codes, patient_start, patient_end)
-        feats["prior_patient_cancellations"] = pat_cancel.count_between(codes, patient_start, patient_end)
-        feats["prior_provider_cancellations"] = prov_cancel.count_between(codes, patient_start, patient_end)
-        feats["prior_appointments_365d"] = history.count_between(codes, np.maximum(t0 - year, 0), t0 + year)
-        feats["prior_dnas_365d"] = dnas.count_between(codes, np.maximum(t0 - year, 0), t0 + year)
-        n_eligible = eligible.count_between(codes, patient_start, patient_end)
+        q_end = q_start + (span - 1)
+        h_hi, d_hi = history.position(q_end, order), dnas.position(q_end, order)
+        h_lo365, d_lo365 = history.position(codes * span + t0 - year, order), dnas.position(codes * span + t0 - year, order)
+        h_hi365, d_hi365 = history.position(codes * span + t0 + year, order), dnas.position(codes * span + t0 + year, order)
     else:
-        feats["prior_appointments"] = history.count_between(codes, patient_start, cutoff)
-        feats["prior_dnas"] = dnas.count_between(codes, patient_start, cutoff)
-        feats["prior_patient_cancellations"] = pat_cancel.count_between(codes, patient_start, cutoff)
-        feats["prior_provider_cancellations"] = prov_cancel.count_between(codes, patient_start, cutoff)
-        feats["prior_appointments_365d"] = history.count_between(codes, cutoff - year, cutoff)
-        feats["prior_dnas_365d"] = dnas.count_between(codes, cutoff - year, cutoff)
-        n_eligible = eligible.count_between(codes, patient_start, cutoff)
+        h_hi, d_hi = h_cut, d_cut
+        h_lo365, d_lo365 = history.position(q_year, order), dnas.position(q_year, order)
+        h_hi365, d_hi365 = h_cut, d_cut
+    feats["prior_appointments"] = history.count(h_start, h_hi)
+    feats["prior_dnas"] = dnas.count(d_start, d_hi)
+    feats["prior_patient_cancellations"] = history.count(h_start, h_hi, "patient_cancel")
+    feats["prior_provider_cancellations"] = history.count(h_start, h_hi, "provider_cancel")
+    feats["prior_appointments_365d"] = history.count(h_lo365, h_hi365)
+    feats["prior_dnas_365d"] = dnas.count(d_lo365, d_hi365)
+    n_eligible = history.count(h_start, h_hi, "eligible")
     feats["dna_rate_shrunk"] = (feats["prior_dnas"] + PRIOR_STRENGTH * PRIOR_DNA_RATE) / (n_eligible + PRIOR_STRENGTH)
-    feats["days_since_last_dna"] = (cutoff - dnas.last_before(codes, cutoff, patient_start)) / MINUTES_PER_DAY + gap_days
-    feats["days_since_last_appointment"] = (cutoff - history.last_before(codes, cutoff, patient_start)) / MINUTES_PER_DAY + gap_days
+    feats["days_since_last_dna"] = (cutoff - dnas.last_minute(d_start, d_cut)) / MINUTES_PER_DAY + gap_days
+    feats["days_since_last_appointment"] = (cutoff - history.last_minute(h_start, h_cut)) / MINUTES_PER_DAY + gap_days
 
     # Booking facts: not outcomes, taken as they stood at the scoring moment.
     booked_day = booked // MINUTES_PER_DAY
@@ -141,22 +156,30 @@ def build_features(
     feats["same_day_bookings"] = same_day - 1.0
     all_booked = _Keyed(codes, b0, span)
     all_appts = _Keyed(codes, t0, span)
+    q_next = q_cut + 1
     # Booked by the cutoff and not yet happened: (#booked <= cutoff) - (#took place <= cutoff).
-    open_now = all_booked.count_between(codes, patient_start, cutoff + 1) - all_appts.count_between(
-        codes, patient_start, cutoff + 1
+    open_now = all_booked.count(all_booked.position(q_start, order), all_booked.position(q_next, order)) - all_appts.count(
+        all_appts.position(q_start, order), all_appts.position(q_next, order)
     )
     feats["open_bookings"] = np.maximum(open_now - (b0 <= cutoff), 0.0)
     feats["lead_time_days"] = (t - booked) / MINUTES_PER_DAY
 
     when = appointments["appointment_datetime"].dt
     feats["hour"] = (when.hour + when.minute / 60.0).to_numpy(dtype="float64")
-    feats["weekday"] = when.weekday.to_numpy(dtype="float64")
+    feats["weekday"] = when.dayofweek.to_numpy(dtype="float64")
     feats["month"] = when.month.to_numpy(dtype="float64")
     for name in PATIENT_FEATURES:
         feats[name] = appointments[name].to_numpy(dtype="float64")
 
     out = pd.DataFrame({name: np.asarray(feats[name], dtype="float32") for name in NUMERIC_FEATURES})
     for name in CATEGORICAL_FEATURES:
-        out[name] = appointments[name].astype("string").fillna("Unknown").to_numpy()
+        out[name] = as_category(appointments[name]).array
     out.index = appointments.index
     return out
+
+
+def as_category(values: pd.Series) -> pd.Series:
+    """A categorical column with blanks as "Unknown" (cheap when it already is one, as from ``normalise``)."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and not values.isna().any():
+        return values
+    return values.astype("string").fillna("Unknown").astype("category")

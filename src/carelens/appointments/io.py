@@ -71,19 +71,15 @@ def write_scores_file(scores: pd.DataFrame, path: str | Path) -> Path:
 
 
 def write_scores_db(scores: pd.DataFrame, db_url: str, table: str) -> int:
-    """Upsert scores keyed on (appointment_id, model_version) in one transaction; return rows written."""
-    from sqlalchemy import (
-        Column,
-        DateTime,
-        Double,
-        MetaData,
-        String,
-        Table,
-        Text,
-        and_,
-        delete,
-        insert,
-    )
+    """Upsert scores keyed on (appointment_id, model_version) in one transaction; return rows written.
+
+    Bulk paths: DuckDB reads the frame directly and upserts on the key; PostgreSQL takes it
+    through ``COPY`` into a temporary table, then deletes the rows it replaces and inserts; other
+    databases get batched deletes and inserts. Always one transaction.
+    """
+    import uuid
+
+    from sqlalchemy import Column, DateTime, Double, MetaData, String, Table, Text, and_, delete, insert, text
     from sqlalchemy.exc import SQLAlchemyError
 
     schema, name = _split_name(table)
@@ -99,24 +95,64 @@ def write_scores_db(scores: pd.DataFrame, db_url: str, table: str) -> int:
         Column("scored_at", DateTime),
         schema=schema,
     )
+    columns = [c.name for c in target.columns]
+    frame = scores[columns].copy()
+    frame["appointment_id"] = frame["appointment_id"].astype(str)
+    frame["model_version"] = frame["model_version"].astype(str)
+    frame["scored_at"] = pd.to_datetime(frame["scored_at"])
+    if frame.duplicated(["appointment_id", "model_version"]).any():
+        raise TableError("the scores repeat an (appointment_id, model_version) pair; nothing was written")
     engine = _engine(db_url)
-    records = scores[[c.name for c in target.columns]].astype(object).where(scores.notna(), None).to_dict(orient="records")
+    listed = ", ".join(columns)
     try:
         with engine.begin() as conn:
             metadata.create_all(conn, checkfirst=True)  # an incompatible existing table fails the insert
-            versions = scores["model_version"].unique().tolist()
-            ids = scores["appointment_id"].tolist()
-            for start in range(0, len(ids), 5_000):
-                chunk = ids[start : start + 5_000]
-                conn.execute(
-                    delete(target).where(and_(target.c.model_version.in_(versions), target.c.appointment_id.in_(chunk)))
-                )
-            for start in range(0, len(records), 20_000):
-                conn.execute(insert(target), records[start : start + 20_000])
+            quoted = conn.dialect.identifier_preparer.format_table(target)
+            dialect = conn.dialect.name
+            if dialect == "duckdb":
+                raw = conn.connection.driver_connection
+                staging = f"carelens_scores_{uuid.uuid4().hex[:12]}"
+                raw.register(staging, frame)
+                # Upsert in place: deleting and re-inserting the same keys makes DuckDB's commit
+                # rebuild its key index (13 s for 100,000 rows against 0.2 s for this).
+                updates = ", ".join(f"{c} = excluded.{c}" for c in columns[2:])
+                try:
+                    conn.execute(text(
+                        f"INSERT INTO {quoted} ({listed}) SELECT {listed} FROM {staging} "
+                        f"ON CONFLICT (appointment_id, model_version) DO UPDATE SET {updates}"
+                    ))
+                finally:
+                    raw.unregister(staging)
+            elif dialect == "postgresql" and conn.dialect.driver == "psycopg":
+                staging = f"carelens_scores_{uuid.uuid4().hex[:12]}"
+                conn.execute(text(f"CREATE TEMPORARY TABLE {staging} (LIKE {quoted}) ON COMMIT DROP"))
+                records = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
+                with conn.connection.driver_connection.cursor() as cursor:
+                    with cursor.copy(f"COPY {staging} ({listed}) FROM STDIN") as copy:
+                        for record in records:
+                            copy.write_row(record)
+                conn.execute(text(
+                    f"DELETE FROM {quoted} t USING {staging} s "
+                    "WHERE t.appointment_id = s.appointment_id AND t.model_version = s.model_version"
+                ))
+                conn.execute(text(f"INSERT INTO {quoted} ({listed}) SELECT {listed} FROM {staging}"))
+            else:
+                records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+                versions = frame["model_version"].unique().tolist()
+                ids = frame["appointment_id"].tolist()
+                for start in range(0, len(ids), 5_000):
+                    chunk = ids[start : start + 5_000]
+                    conn.execute(
+                        delete(target).where(and_(target.c.model_version.in_(versions), target.c.appointment_id.in_(chunk)))
+                    )
+                for start in range(0, len(records), 20_000):
+                    conn.execute(insert(target), records[start : start + 20_000])
     except StoreError:
         raise
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, Exception) as exc:  # the driver's own errors (COPY, DuckDB) are not all SQLAlchemy's
+        if isinstance(exc, (TableError, KeyboardInterrupt)):
+            raise
         raise StoreError(f"could not write scores; nothing was changed: {exc}".splitlines()[0], file=table) from exc
     finally:
         engine.dispose()
-    return len(records)
+    return len(frame)

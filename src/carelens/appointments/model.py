@@ -6,7 +6,11 @@ Why this shape:
   and is what the UMC Utrecht production service runs.
 - Calibration is fitted on the *latest* slice of the training period, on patients the booster
   never saw, because reminder decisions use the probability itself (net benefit, risk bands) and
-  an uncalibrated booster drifts over time.
+  an uncalibrated booster drifts over time. The default is Platt scaling of the booster's
+  log-odds (two parameters: intercept and slope): on the shared table it calibrates as well as
+  isotonic regression (ECE 0.002-0.004 on the later window) but is strictly increasing, so it
+  keeps every distinction the booster makes (isotonic steps tie thousands of appointments at one
+  value, which costs AUROC and makes "top 10 %" bands impossible to draw exactly).
 - Explanations perturb one group of features at a time back to a typical value and report the
   groups that raise the risk most, in words a booking clerk can use.
 """
@@ -26,7 +30,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-from carelens.appointments.features import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
+from carelens.appointments.features import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, as_category
 from carelens.errors import ModelError
 
 EXPLAIN_GROUPS: dict[str, list[str]] = {
@@ -49,6 +53,10 @@ EXPLAIN_GROUPS: dict[str, list[str]] = {
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
+class _PerTreeMismatch(Exception):
+    """scikit-learn's tree internals are not what the fast explanation path expects."""
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
@@ -66,11 +74,11 @@ class DNAModel(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         estimator: str = "hgb",
-        calibration: str = "isotonic",
+        calibration: str = "platt",
         calibration_share: float = 0.2,
-        max_iter: int = 250,
-        learning_rate: float = 0.06,
-        max_leaf_nodes: int = 31,
+        max_iter: int = 300,
+        learning_rate: float = 0.1,
+        max_leaf_nodes: int = 15,
         min_samples_leaf: int = 80,
         l2_regularization: float = 1.0,
         random_state: int = 0,
@@ -96,9 +104,12 @@ class DNAModel(ClassifierMixin, BaseEstimator):
         for j, name in enumerate(NUMERIC_FEATURES):
             out[:, j] = X[name].to_numpy(dtype="float64")
         for k, name in enumerate(CATEGORICAL_FEATURES):
-            cats = pd.Index(self.categories_[name])
-            codes = cats.get_indexer(X[name].astype("string").fillna("Unknown"))
-            out[:, len(NUMERIC_FEATURES) + k] = np.where(codes < 0, np.nan, codes)
+            # Map the few distinct labels, then the integer codes: fast on a million rows.
+            col = as_category(X[name])
+            lookup = pd.Index(self.categories_[name]).get_indexer(col.cat.categories.astype(str))
+            codes = np.asarray(col.cat.codes)
+            enc = lookup[codes].astype(np.float64) if len(lookup) else np.full(len(codes), -1.0)
+            out[:, len(NUMERIC_FEATURES) + k] = np.where(enc < 0, np.nan, enc)  # unseen label: "missing"
         return out
 
     def _make_booster(self) -> Any:
@@ -142,7 +153,7 @@ class DNAModel(ClassifierMixin, BaseEstimator):
             raise ModelError("labels must be 0/1 (drop cancelled and future appointments first)")
         if len(np.unique(y)) < 2:
             raise ModelError("training data needs both attended and missed appointments")
-        self.categories_ = {c: sorted(X[c].astype("string").fillna("Unknown").unique().tolist()) for c in CATEGORICAL_FEATURES}
+        self.categories_ = {c: sorted(str(v) for v in pd.unique(as_category(X[c]).astype(str))) for c in CATEGORICAL_FEATURES}
         self.classes_ = np.array([0, 1])
         self.feature_names_in_ = np.array(FEATURES, dtype=object)
         self.n_features_in_ = len(FEATURES)
@@ -185,7 +196,7 @@ class DNAModel(ClassifierMixin, BaseEstimator):
             values = X[name].to_numpy(dtype="float64")
             ref[name] = float(np.nanmedian(values)) if np.isfinite(values).any() else float("nan")
         for name in CATEGORICAL_FEATURES:
-            ref[name] = str(X[name].astype("string").fillna("Unknown").mode().iloc[0])
+            ref[name] = str(as_category(X[name]).astype(str).mode().iloc[0])
         return ref
 
     # -- prediction ----------------------------------------------------------------------------
@@ -223,20 +234,120 @@ class DNAModel(ClassifierMixin, BaseEstimator):
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Log-odds change when each feature group is reset to its typical (training median) value.
 
-        Positive = this group pushes the risk up for this appointment. One extra prediction per
-        group, so it stays fast on a million rows.
+        Positive = this group pushes the risk up for this appointment. Exact, and cheap enough for
+        a million rows: rows whose group already has the typical value contribute exactly 0 and
+        are skipped; and for the booster, each tree's output is kept per row, so resetting a group
+        re-evaluates only the trees that split on it (the others cannot change).
         """
         Z = self._encode(X)
-        base = self._raw(Z)
         ref_row = self._encode(pd.DataFrame({k: [v] for k, v in self.reference_.items()}))[0]
-        out = {}
-        for group, names in EXPLAIN_GROUPS.items():
-            idx = [FEATURES.index(n) for n in names]
-            saved = Z[:, idx].copy()
-            Z[:, idx] = ref_row[idx]
-            out[group] = base - self._raw(Z)
-            Z[:, idx] = saved
+        groups = {g: [FEATURES.index(n) for n in names] for g, names in EXPLAIN_GROUPS.items()}
+        out = {g: np.zeros(len(Z)) for g in groups}
+        per_tree = self._per_tree_predictor()
+        for start in range(0, len(Z), 65_536):
+            chunk = Z[start : start + 65_536]
+            if per_tree is not None:
+                try:
+                    per_tree(chunk, groups, ref_row, out, start)
+                    continue
+                except _PerTreeMismatch:
+                    per_tree = None
+            base = self._raw(chunk)
+            for g, idx in groups.items():
+                rows = self._differs(chunk, idx, ref_row)
+                if len(rows):
+                    moved = chunk[rows]
+                    moved[:, idx] = ref_row[idx]
+                    out[g][start + rows] = base[rows] - self._raw(moved)
         return pd.DataFrame(out, index=X.index)
+
+    @staticmethod
+    def _differs(Z: np.ndarray, idx: list[int], ref_row: np.ndarray) -> np.ndarray:
+        ref = ref_row[idx]
+        same = (Z[:, idx] == ref) | (np.isnan(Z[:, idx]) & np.isnan(ref))
+        return np.flatnonzero(~same.all(axis=1))
+
+    def _per_tree_predictor(self) -> Any:
+        """Per-tree evaluation for HistGradientBoosting (scikit-learn's tree predictors), or None
+        (the logistic baseline; or a scikit-learn whose internals differ: then every group is a
+        full re-prediction, slower but identical)."""
+        booster = self.booster_
+        try:
+            trees = [iteration[0] for iteration in booster._predictors]
+            bitsets, f_idx_map = booster._bin_mapper.make_known_categories_bitsets()
+            baseline = float(np.ravel(booster._baseline_prediction)[0])
+            # Trees index the booster's *prepared* columns (categorical ones moved first): map back.
+            original = np.arange(len(FEATURES))
+            prepared = getattr(booster, "_preprocessor", None)
+            if prepared is not None:
+                original = np.full(len(FEATURES), -1)
+                for name, _, cols in prepared.transformers_:
+                    where = prepared.output_indices_[name]
+                    cols = np.flatnonzero(cols) if np.asarray(cols).dtype == bool else np.asarray(cols, dtype=int)
+                    if where.stop > where.start:
+                        original[where] = cols
+                if (original < 0).any():
+                    return None
+            used = [
+                {int(original[j]) for j in t.nodes["feature_idx"][~t.nodes["is_leaf"].astype(bool)].tolist()} for t in trees
+            ]
+        except (AttributeError, TypeError, KeyError, ValueError, IndexError):
+            return None
+        from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+        n_threads = _openmp_effective_n_threads(self.n_threads)
+
+        position = np.argsort(original)  # column of each feature in the prepared matrix
+
+        def prepare(Zc: np.ndarray) -> np.ndarray:
+            # The booster's own input preparation (it re-encodes categorical columns).
+            return np.ascontiguousarray(booster._preprocess_X(Zc, reset=False), dtype=np.float64)
+
+        def tree_outputs(P: np.ndarray, which: list[int]) -> np.ndarray:
+            result = np.empty((len(P), len(which)), order="F")
+            for k, i in enumerate(which):
+                result[:, k] = trees[i].predict(P, bitsets, f_idx_map, n_threads)
+            return result
+
+        # Guard: the trees must add up to the booster's own output, or we do not use them.
+        probe = np.ascontiguousarray(self._encode(pd.DataFrame({k: [v] for k, v in self.reference_.items()})))
+        try:
+            check = tree_outputs(prepare(probe), list(range(len(trees)))).sum(axis=1) + baseline
+        except Exception:  # noqa: BLE001 - any internal mismatch means: use the public path
+            return None
+        if not np.allclose(check, self._raw(probe), rtol=1e-9, atol=1e-9):
+            return None
+
+        def run(chunk: np.ndarray, groups: dict[str, list[int]], ref_row: np.ndarray, out: dict, start: int) -> None:
+            if start == 0:  # guard once per call: a few rows must match full re-predictions exactly
+                probe = chunk[:32]
+                expected = {g: np.zeros(len(probe)) for g in groups}
+                raw = self._raw(probe)
+                for g, idx in groups.items():
+                    moved = probe.copy()
+                    moved[:, idx] = ref_row[idx]
+                    expected[g] = raw - self._raw(moved)
+                got = {g: np.zeros(len(probe)) for g in groups}
+                run_trees(probe, groups, ref_row, got, 0)
+                if not all(np.allclose(got[g], expected[g], atol=1e-9) for g in groups):
+                    raise _PerTreeMismatch
+            run_trees(chunk, groups, ref_row, out, start)
+
+        def run_trees(chunk: np.ndarray, groups: dict[str, list[int]], ref_row: np.ndarray, out: dict, start: int) -> None:
+            with self._threads():
+                P, P_ref = prepare(chunk), prepare(ref_row[None, :])[0]
+                base_trees = tree_outputs(P, list(range(len(trees))))
+                for g, idx in groups.items():
+                    which = [i for i, u in enumerate(used) if u & set(idx)]
+                    rows = self._differs(chunk, idx, ref_row)
+                    if not which or not len(rows):
+                        continue
+                    cols = position[idx]
+                    moved = P[rows]
+                    moved[:, cols] = P_ref[cols]
+                    out[g][start + rows] = (base_trees[np.ix_(rows, which)] - tree_outputs(moved, which)).sum(axis=1)
+
+        return run
 
     def explain(self, X: pd.DataFrame, *, top: int = 3, min_logodds: float = 0.05) -> list[str]:
         """The main reasons behind each score, e.g. "2 missed appointments in the last year"."""

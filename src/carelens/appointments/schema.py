@@ -78,9 +78,20 @@ NUMERIC = ("age", "imd_decile", "distance_km")
 
 
 def _parse_datetimes(values: pd.Series, role: str, user_col: str, file: str | None) -> pd.Series:
-    parsed = pd.to_datetime(values, errors="coerce", format="mixed", dayfirst=False)
-    bad = parsed.isna() & values.notna() & (values.astype("string").str.strip() != "")
-    missing = values.isna() | (values.astype("string").str.strip() == "")
+    """Dates as a warehouse or spreadsheet writes them: ISO first (fast), then any common form,
+    day first as in the UK (01/04/2024 is 1 April)."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):  # parquet or a database: already dates
+        parsed = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
+        missing = parsed.isna()
+        bad = pd.Series(False, index=values.index)
+    else:
+        text = values.astype("string").str.strip()
+        missing = text.isna() | (text == "")
+        parsed = pd.to_datetime(text.where(~missing), errors="coerce", format="ISO8601")
+        retry = parsed.isna() & ~missing
+        if retry.any():
+            parsed[retry] = pd.to_datetime(text[retry], errors="coerce", format="mixed", dayfirst=True)
+        bad = parsed.isna() & ~missing
     if role == "appointment_datetime":
         bad = bad | missing  # an appointment without a date cannot be scored or learned from
     if bad.any():
@@ -91,7 +102,25 @@ def _parse_datetimes(values: pd.Series, role: str, user_col: str, file: str | No
             row=i + 2,
             field=user_col,
         )
-    return parsed
+    return parsed.astype("datetime64[ns]")
+
+
+def _category(values: pd.Series) -> pd.Categorical:
+    """Text labels, stripped, blanks as "Unknown", as a categorical (work on the few distinct labels)."""
+    if values.dtype == object:  # mixed types (numbers and text) cannot be sorted as categories
+        values = values.astype("string")
+    cat = pd.Categorical(values)
+    labels = pd.Index(cat.categories.astype(str)).str.strip()
+    labels = labels.where(labels != "", "Unknown")
+    inverse, uniq = pd.factorize(labels)
+    codes = np.asarray(cat.codes)
+    new = np.where(codes < 0, -1, inverse[np.maximum(codes, 0)]) if len(inverse) else np.full(len(codes), -1)
+    categories = list(uniq)
+    if (new < 0).any():
+        if "Unknown" not in categories:
+            categories.append("Unknown")
+        new = np.where(new < 0, categories.index("Unknown"), new)
+    return pd.Categorical.from_codes(new, categories=categories)
 
 
 def _parse_status(values: pd.Series, user_col: str, file: str | None) -> pd.Series:
@@ -187,21 +216,23 @@ def normalise(
     out["dna"] = dna
     for role in CATEGORICAL:
         if roles[role] in frame.columns:
-            values = frame[roles[role]].reset_index(drop=True).astype("string").str.strip()
-            out[role] = values.fillna("Unknown").replace("", "Unknown").astype("category")
+            out[role] = _category(frame[roles[role]].reset_index(drop=True))
         else:
             out[role] = pd.Categorical(["Unknown"] * len(out))
     for role in NUMERIC:
         if roles[role] in frame.columns:
             raw = frame[roles[role]].reset_index(drop=True)
             num = pd.to_numeric(raw, errors="coerce")
-            bad = num.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
+            bad = num.isna() & raw.notna()
+            if bad.any():
+                bad &= raw.astype("string").str.strip() != ""
             if bad.any():
                 i = int(np.flatnonzero(bad.to_numpy())[0])
                 raise TableError(f"not a number: {raw.iloc[i]!r}", file=file, row=i + 2, field=roles[role])
             out[role] = num.astype("float64")
         else:
             out[role] = np.nan
+    out.attrs["absent"] = [role for role in CATEGORICAL + NUMERIC if roles[role] not in frame.columns]
     if not (~out["is_future"]).any():
         warnings.append("no appointment has an outcome yet: there is no history to learn from")
     out.attrs["warnings"] = warnings

@@ -34,15 +34,28 @@ def _columns(pairs: list[str] | None, default: dict | None = None) -> dict[str, 
     return mapping
 
 
-def _load(table: Path | None, db: str | None, db_table: str | None, columns: dict[str, str], strict: bool):
+def _load(
+    table: Path | None, db: str | None, db_table: str | None, columns: dict[str, str], strict: bool, card: dict | None = None
+):
     from carelens.appointments.io import read_appointments_source
     from carelens.appointments.schema import Columns, normalise
 
     raw, label = read_appointments_source(table, db_url=db, table=db_table)
     frame = normalise(raw, Columns.from_mapping(columns), file=label, allow_booking_after=not strict)
-    for warning in frame.attrs.get("warnings", []):
+    warnings = list(frame.attrs.get("warnings", []))
+    if card is not None:  # a column the model learnt from is missing now: scores lose that information
+        lost = sorted(set(frame.attrs.get("absent", [])) - set(card.get("absent_columns", [])))
+        if lost:
+            warnings.append(
+                "column(s) the model was trained with are missing and treated as unknown: " + ", ".join(lost)
+                + " (see --column to rename)"
+            )
+    for warning in warnings:
         typer.secho(f"warning: {label}: {warning}", err=True, fg=typer.colors.YELLOW)
     return frame, label
+
+
+THREADS_OPT = typer.Option(1, "--threads", help="CPU threads for the booster (1 is polite on a shared server).")
 
 
 @app.command()
@@ -55,9 +68,9 @@ def train(
     gap_days: float = typer.Option(3.0, help="Only outcomes known this many days before an appointment count."),
     valid_months: int = typer.Option(6, help="Validate on the last N months with outcomes."),
     estimator: str = typer.Option("hgb", help="hgb (gradient boosting) or logistic (baseline)."),
-    calibration: str = typer.Option("isotonic", help="isotonic, platt or none."),
+    calibration: str = typer.Option("platt", help="platt (default), isotonic or none."),
     refit: bool = typer.Option(True, help="Refit on all data after validation (the figures describe the procedure)."),
-    threads: int = typer.Option(1, help="CPU threads for the booster."),
+    threads: int = THREADS_OPT,
     strict_dates: bool = STRICT_OPT,
 ) -> None:
     """Train, validate on a later window with unseen patients, and save model + model card."""
@@ -74,6 +87,7 @@ def train(
             estimator=estimator, calibration=calibration, n_threads=threads,
         )
     card["source"] = label
+    card["absent_columns"] = frame.attrs.get("absent", [])
     version = model.save(output, card)
     v = card["validation"]
     typer.echo(
@@ -95,6 +109,7 @@ def evaluate(
     call_cost: float = typer.Option(4.0, help="Cost of one reminder call (£)."),
     slot_value: float = typer.Option(120.0, help="Value of an outpatient slot that is used (£)."),
     reminder_effect: float = typer.Option(0.3, help="Share of would-be DNAs a reminder prevents."),
+    threads: int = THREADS_OPT,
     strict_dates: bool = STRICT_OPT,
 ) -> None:
     """Metrics, calibration, net benefit and fairness of a saved model on a table with outcomes."""
@@ -106,7 +121,8 @@ def evaluate(
     from carelens.appointments.report import evaluate_model, to_html, to_json
 
     loaded = load_model(model)
-    frame, label = _load(table, db, db_table, _columns(column, loaded.card.get("columns")), strict_dates)
+    loaded.model.n_threads = max(1, threads)
+    frame, label = _load(table, db, db_table, _columns(column, loaded.card.get("columns")), strict_dates, loaded.card)
     result = evaluate_model(frame, loaded, since=since, cost=CostModel(call_cost, slot_value, reminder_effect), file=label)
     console = Console()
     summary = Table(title=f"DNA model {loaded.version} on {label} ({result['period']})")
@@ -148,6 +164,7 @@ def score(
     explain: str = typer.Option("banded", help="Reasons for: banded (medium/high risk), all, none."),
     publish: bool = typer.Option(False, "--publish", help="Also put the scores on the dashboard's call list in the carelens store."),
     store: str | None = typer.Option(None, "--store", help="Store for --publish: URL or .duckdb path (default: settings)."),
+    threads: int = THREADS_OPT,
     strict_dates: bool = STRICT_OPT,
 ) -> None:
     """Score every appointment with a blank status: appointment_id, dna_probability, risk_band, reasons."""
@@ -160,7 +177,8 @@ def score(
     if output is None and out_table is None and not publish:
         raise ConfigError("say where scores go: -o FILE, --out-table NAME and/or --publish", field="--output")
     loaded = load_model(model)
-    frame, label = _load(table, db, db_table, _columns(column, loaded.card.get("columns")), strict_dates)
+    loaded.model.n_threads = max(1, threads)
+    frame, label = _load(table, db, db_table, _columns(column, loaded.card.get("columns")), strict_dates, loaded.card)
     scores = score_upcoming(frame, loaded, explain=explain, file=label)
     if output is not None:
         write_scores_file(scores[SCORE_COLUMNS], output)

@@ -135,15 +135,20 @@ def latest_model(engine: sa.Engine) -> dict[str, Any] | None:
 
 
 def working_days_ahead(start: date, n: int) -> date:
-    """The date ``n`` working days (Mon-Fri) after ``start``."""
-    return np.busday_offset(np.datetime64(start, "D"), n, roll="forward").astype(date)
+    """The last day of the ``n`` working days (Mon-Fri) that begin on ``start`` (or on the next
+    working day when ``start`` is a weekend): Monday and 3 gives Wednesday; Saturday and 1, Monday."""
+    first = np.busday_offset(np.datetime64(start, "D"), 0, roll="forward")
+    return np.busday_offset(first, max(int(n), 1) - 1, roll="forward").astype(date)
 
 
 def call_list(engine: sa.Engine, *, today: date, days: int = 3, bands: tuple[str, ...] = ("high",)) -> pd.DataFrame:
-    """One row per patient to call: their riskiest appointment in the next ``days`` working days,
-    with every other upcoming appointment of theirs listed, so one call covers all of them.
+    """One row per patient to call: their riskiest appointment in the ``days`` working days from
+    ``today`` (that day included), with every other upcoming appointment of theirs listed, so one
+    call covers all of them.
 
-    Patients already reached (or left a message) about any of these appointments drop off the list.
+    A patient reached (or left a message) in the last 30 days drops off the list, whichever of
+    their appointments the call was about: one conversation covers them all and nobody is phoned
+    twice. "No answer" and "wrong number" keep them on it, with the attempts counted.
     """
     model = latest_model(engine)
     if model is None:
