@@ -343,7 +343,7 @@ def hsa_check(dump: Path, data_root: Path) -> None:
 # ------------------------------------------------------------------------------------------ big
 def big_trust(spells: int) -> Path:
     """A generated NHP-layout trust of ``spells`` inpatient spells, cached between runs."""
-    root = CACHE / f"synth_{spells}_{BIG_SEED}"
+    root = CACHE / f"synth_{spells}_{BIG_SEED}_v2"  # v2: synth places day-case strategies as NHP data does
     if (root / ".done").exists():
         return root
     from carelens.demand.synth import synthesise

@@ -99,8 +99,10 @@ def synthesise(out: str | Path, spells: int = 100_000, seed: int = 1, start_year
     aa = pd.DataFrame({"rn": ip.rn[pick].to_numpy(), "strategy": strat, "sample_rate": rng.uniform(0.1, 1.0, pick.sum())})
     _write(root, "ip_activity_avoidance_strategies", aa, start_year, dataset)
     eff_rows = []
-    for name, (_kind, grp) in IP_EFF.items():
-        sel = np.nonzero((group == grp) & (rng.random(n) < 0.04))[0]
+    for name, (kind, grp) in IP_EFF.items():
+        # as in NHP's data, day-case conversion strategies sit on overnight elective spells only
+        eligible = (group == grp) & ~(daycase & (kind == "day_procedures_daycase"))
+        sel = np.nonzero(eligible & (rng.random(n) < 0.04))[0]
         eff_rows.append(pd.DataFrame({"rn": sel, "strategy": name, "sample_rate": 1.0}))
     ef = pd.concat(eff_rows, ignore_index=True)
     _write(root, "ip_efficiencies_strategies", ef, start_year, dataset)
@@ -200,6 +202,7 @@ def sample_params(start_year: int = 2023, dataset: str = "synthetic", end_year: 
     groups = ["elective", "non-elective", "maternity"]
     return {
         "id": "synthetic", "scenario": "synthetic", "dataset": dataset, "seed": 1234, "model_runs": 64,
+        "app_version": "dev", "create_datetime": "20260101_000000",  # NHP's schema requires both
         "start_year": start_year, "end_year": end_year or start_year + 12,
         "demographic_factors": {"variant_probabilities": {v: p for v, p in zip(VARIANTS, [0.4, 0.15, 0.15, 0.15, 0.15])}},
         "health_status_adjustment": True,
