@@ -95,3 +95,89 @@ def test_renamed_columns_are_accepted_with_column_options(workspace, tmp_path):
     assert main(["appointments", "score", str(renamed), "--model", str(model), "-o", str(out),
                  "--column", "attendance_status=AttendCode"]) == 0
     assert len(pd.read_csv(out)) > 0
+
+
+def _warehouse(url: str, name: str, table) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    pd.read_csv(table, parse_dates=["appointment_datetime", "booked_datetime"]).to_sql(name, engine, index=False, if_exists="replace")
+    engine.dispose()
+
+
+def _train_evaluate_score_in_a_database(url: str, source: str, scores_table: str, tmp_path, capsys) -> None:
+    import sqlalchemy as sa
+
+    model = tmp_path / "db_model"
+    assert main(["appointments", "train", "--db", url, "--table", source, "-o", str(model), "--valid-months", "4"]) == 0
+    assert "saved" in capsys.readouterr().out
+    assert main(["appointments", "evaluate", "--db", url, "--table", source, "--model", str(model),
+                 "--json", str(tmp_path / "ev.json")]) == 0
+    assert json.loads((tmp_path / "ev.json").read_text())["auroc"] > 0.55
+    score = ["appointments", "score", "--db", url, "--table", source, "--model", str(model), "--out-table", scores_table]
+    assert main(score) == 0 and main(score) == 0  # a re-run replaces its rows
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        n, distinct, versions = conn.execute(
+            sa.text(f"select count(*), count(distinct appointment_id), count(distinct model_version) from {scores_table}")
+        ).one()
+        future = conn.execute(sa.text(f"select count(*) from {source} where attendance_status is null")).scalar()
+    engine.dispose()
+    assert n == distinct == future and versions == 1
+
+
+def test_train_evaluate_and_score_against_a_duckdb_table(workspace, tmp_path, capsys):
+    _, table, _ = workspace
+    url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    _warehouse(url, "outpatients", table)
+    _train_evaluate_score_in_a_database(url, "outpatients", "dna_scores", tmp_path, capsys)
+
+
+@pytest.mark.postgres
+def test_train_evaluate_and_score_against_a_postgres_table(workspace, tmp_path, capsys, postgres_url):
+    import uuid
+
+    _, table, _ = workspace
+    suffix = uuid.uuid4().hex[:8]
+    _warehouse(postgres_url, f"outpatients_{suffix}", table)
+    _train_evaluate_score_in_a_database(postgres_url, f"outpatients_{suffix}", f"dna_scores_{suffix}", tmp_path, capsys)
+
+
+def test_bookings_after_the_appointment_are_kept_with_a_warning_and_still_scored(workspace, tmp_path, capsys):
+    _, table, model = workspace
+    frame = pd.read_csv(table)
+    future = frame.index[frame["attendance_status"].isna()][:3]
+    frame.loc[future, "booked_datetime"] = "2030-01-01 09:00:00"  # booked after it takes place
+    bad = tmp_path / "late.csv"
+    frame.to_csv(bad, index=False)
+    out = tmp_path / "scores.csv"
+    assert main(["appointments", "score", str(bad), "--model", str(model), "-o", str(out)]) == 0
+    assert "3 appointment(s) are booked after they take place" in capsys.readouterr().err
+    assert len(pd.read_csv(out)) == frame["attendance_status"].isna().sum()  # nothing lost
+    assert main(["appointments", "score", str(bad), "--model", str(model), "-o", str(tmp_path / "s2.csv"), "--strict-dates"]) == 2
+
+
+def test_a_missing_optional_column_is_named_and_scoring_goes_on(workspace, tmp_path, capsys):
+    _, table, model = workspace
+    thin = tmp_path / "thin.csv"
+    pd.read_csv(table).drop(columns=["distance_km"]).to_csv(thin, index=False)
+    out = tmp_path / "scores.csv"
+    assert main(["appointments", "score", str(thin), "--model", str(model), "-o", str(out)]) == 0
+    assert "missing and treated as unknown: distance_km" in capsys.readouterr().err
+    assert pd.read_csv(out)["dna_probability"].between(0, 1).all()
+
+
+def test_a_patient_with_no_history_and_a_table_without_outcomes(workspace, tmp_path, capsys):
+    _, table, model = workspace
+    frame = pd.read_csv(table)
+    newcomer = frame[frame["attendance_status"].isna()].iloc[[0]].assign(appointment_id="NEW-1", patient_id=999_999_999)
+    extended = tmp_path / "new.csv"
+    pd.concat([frame, newcomer]).to_csv(extended, index=False)
+    out = tmp_path / "scores.csv"
+    assert main(["appointments", "score", str(extended), "--model", str(model), "-o", str(out)]) == 0
+    assert "NEW-1" in set(pd.read_csv(out)["appointment_id"])
+    only_future = tmp_path / "future.csv"
+    frame[frame["attendance_status"].isna()].to_csv(only_future, index=False)
+    assert main(["appointments", "train", str(only_future), "-o", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert "outcome" in err and "Traceback" not in err

@@ -69,3 +69,19 @@ def test_republishing_replaces_rows_and_later_outcomes_feed_monthly_monitoring(p
     assert report["appointments"].sum() > 0
     assert set(report.columns) >= {"month", "auroc", "ece", "dna_rate", "mean_predicted"}
     assert store.latest_model(engine)["model_version"] == loaded.version
+
+
+def test_working_days_count_the_chosen_day_and_skip_weekends():
+    assert store.working_days_ahead(date(2024, 6, 3), 3) == date(2024, 6, 5)  # Mon + 3 days: Mon-Wed
+    assert store.working_days_ahead(date(2024, 6, 7), 2) == date(2024, 6, 10)  # Fri, Mon
+    assert store.working_days_ahead(date(2024, 6, 8), 1) == date(2024, 6, 10)  # Saturday: Monday
+
+
+def test_call_list_only_covers_the_chosen_working_days(published):
+    engine, _, _, _ = published
+    one = store.call_list(engine, today=date(2023, 12, 1), days=1, bands=("high", "medium", "low"))  # a Friday
+    assert len(one) > 0
+    assert (one["appointment_datetime"].dt.date == date(2023, 12, 1)).all()
+    three = store.call_list(engine, today=date(2023, 12, 1), days=3, bands=("high", "medium", "low"))
+    assert three["appointment_datetime"].dt.date.max() <= date(2023, 12, 5)
+    assert len(three) > len(one)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,11 +16,16 @@ def _small(seed: int = 0, n_patients: int = 60) -> pd.DataFrame:
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10_000), cutoff_day=st.integers(30, 380), flip_seed=st.integers(0, 10_000))
-def test_changing_outcomes_after_the_cutoff_never_changes_a_feature_scored_before_it(seed, cutoff_day, flip_seed):
+@given(
+    seed=st.integers(0, 10_000),
+    cutoff_day=st.integers(30, 380),
+    flip_seed=st.integers(0, 10_000),
+    gap_days=st.sampled_from([0.0, 0.5, 3.0, 7.0]),
+)
+def test_changing_outcomes_after_the_cutoff_never_changes_a_feature_scored_before_it(seed, cutoff_day, flip_seed, gap_days):
     raw = _small(seed, n_patients=25)
     cutoff = pd.Timestamp("2023-01-01") + pd.Timedelta(days=cutoff_day)
-    gap = pd.Timedelta(days=3)
+    gap = pd.Timedelta(days=gap_days)
     changed = raw.copy()
     after = pd.to_datetime(changed["appointment_datetime"]) >= cutoff
     rng = np.random.default_rng(flip_seed)
@@ -27,8 +33,8 @@ def test_changing_outcomes_after_the_cutoff_never_changes_a_feature_scored_befor
     blank = rng.random(len(changed)) < 0.2
     codes[blank] = pd.NA
     changed.loc[after, "attendance_status"] = codes[after.to_numpy()]
-    before = build_features(normalise(raw))
-    after_change = build_features(normalise(changed))
+    before = build_features(normalise(raw), gap_days=gap_days)
+    after_change = build_features(normalise(changed), gap_days=gap_days)
     scored_before_cutoff = (pd.to_datetime(raw["appointment_datetime"]) - gap <= cutoff).to_numpy()
     pd.testing.assert_frame_equal(before[scored_before_cutoff], after_change[scored_before_cutoff])
 
@@ -100,3 +106,48 @@ def test_gap_hides_outcomes_inside_it():
     )
     assert build_features(appts, gap_days=3)["prior_dnas"].iloc[1] == 0
     assert build_features(appts, gap_days=1)["prior_dnas"].iloc[1] == 1
+
+
+def _unknown_at(appts: pd.DataFrame, i: int, gap_days: float) -> np.ndarray:
+    """Rows whose outcome was not known at row i's scoring moment (its time minus the gap)."""
+    moment = appts["appointment_datetime"].iloc[i] - pd.Timedelta(days=gap_days)
+    return (appts["appointment_datetime"] >= moment).to_numpy()
+
+
+def _rewrite_outcomes(raw: pd.DataFrame, rows: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    """Give every selected row a different outcome: another code, blank for a code, a code for a blank."""
+    values = np.array([2, 3, 4, 5, 6, 7, -1])  # -1: blank
+    status = raw["attendance_status"].astype("Int64").fillna(-1).to_numpy(dtype=int)
+    k = np.searchsorted(np.sort(values), status)  # index in sorted order [-1, 2, ..., 7]
+    shifted = np.sort(values)[(k + rng.integers(1, 7, len(k))) % 7]
+    new = np.where(rows, shifted, status)
+    changed = raw.copy()
+    changed["attendance_status"] = pd.array(np.where(new < 0, 0, new), dtype="Int64")
+    changed.loc[new < 0, "attendance_status"] = pd.NA
+    assert (new[rows] != status[rows]).all()
+    return changed
+
+
+@pytest.mark.parametrize("gap_days", [0.0, 3.0, 10.0])
+def test_exhaustively_no_row_feature_moves_when_every_outcome_unknown_at_its_scoring_moment_changes(gap_days):
+    raw = _small(3, n_patients=20)
+    appts = normalise(raw)
+    features = build_features(appts, gap_days=gap_days)
+    rng = np.random.default_rng(0)
+    for i in range(len(appts)):  # every row, with every outcome it could not know rewritten
+        unknown = _unknown_at(appts, i, gap_days)
+        assert unknown[i]  # its own outcome is among them
+        again = build_features(normalise(_rewrite_outcomes(raw, unknown, rng)), gap_days=gap_days)
+        pd.testing.assert_series_equal(features.iloc[i], again.iloc[i], check_names=False)
+
+
+def test_the_same_check_catches_the_leaky_features():
+    raw = _small(3, n_patients=30)
+    appts = normalise(raw)
+    leaky = build_features(appts, leaky=True)
+    rng = np.random.default_rng(0)
+    moved = 0
+    for i in range(0, len(appts), 5):
+        again = build_features(normalise(_rewrite_outcomes(raw, _unknown_at(appts, i, 3.0), rng)), leaky=True)
+        moved += not leaky.iloc[i].equals(again.iloc[i])
+    assert moved > 0.5 * len(range(0, len(appts), 5))  # the test has teeth: leakage is detected

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from carelens.appointments.features import build_features
@@ -83,3 +84,54 @@ def test_reasons_name_missed_appointments_when_history_drives_the_risk(trained, 
 def test_labels_must_have_both_classes():
     with pytest.raises(ModelError):
         DNAModel().fit(build_features(normalise(generate_appointments(50, seed=1))).iloc[:10], np.zeros(10))
+
+
+def test_fast_per_tree_explanations_equal_full_re_predictions(trained, appointments):
+    from carelens.appointments.features import FEATURES
+    from carelens.appointments.model import EXPLAIN_GROUPS
+
+    model, _, _ = trained
+    assert model._per_tree_predictor() is not None  # the fast path is the one in use
+    X = build_features(appointments).iloc[:3_000]
+    fast = model.contributions(X)
+    Z = model._encode(X)
+    base = model._raw(Z)
+    ref = model._encode(pd.DataFrame({k: [v] for k, v in model.reference_.items()}))[0]
+    for group, names in EXPLAIN_GROUPS.items():
+        idx = [FEATURES.index(n) for n in names]
+        moved = Z.copy()
+        moved[:, idx] = ref[idx]
+        np.testing.assert_allclose(fast[group].to_numpy(), base - model._raw(moved), atol=1e-9, err_msg=group)
+    assert (fast.abs().to_numpy() > 0).any()
+
+
+def test_explanations_without_the_fast_path_are_the_same(trained, appointments, monkeypatch):
+    model, _, _ = trained
+    X = build_features(appointments).iloc[:500]
+    fast = model.contributions(X)
+    monkeypatch.setattr(DNAModel, "_per_tree_predictor", lambda self: None)
+    pd.testing.assert_frame_equal(fast, model.contributions(X), atol=1e-9)
+
+
+def test_risk_bands_split_the_calibration_window_into_top_tenth_and_next_fifth(trained, appointments):
+    model, _, _ = trained
+    p = model.predict_proba(build_features(appointments))[:, 1]
+    assert len(np.unique(p)) > 0.5 * len(p)  # Platt scaling keeps the ranking: no ties to split bands
+    low, high = model.band_thresholds_
+    assert 0 < low < high < 1
+
+
+def test_a_new_patient_with_no_history_is_scored_on_the_appointment_and_says_so(trained, appointments):
+    _, _, directory = trained
+    newcomer = appointments.iloc[[-1]].copy()
+    newcomer["appointment_id"], newcomer["patient_id"] = "NEW1", "NEVER-SEEN"
+    table = pd.concat([appointments, newcomer], ignore_index=True)
+    scores = score_upcoming(table, load_model(directory), explain="all")
+    row = scores.set_index("appointment_id").loc["NEW1"]
+    assert 0 < row["dna_probability"] < 1
+    features = build_features(table).iloc[-1]
+    assert features["prior_appointments"] == 0 and np.isnan(features["days_since_last_appointment"])
+    from carelens.appointments.model import describe
+
+    assert describe("history", build_features(table).iloc[[-1]])[0] == "no previous appointments on record"
+    assert "missed appointment" not in row["reasons"]  # no history to cite
