@@ -58,3 +58,22 @@ def test_fairness_table_reports_every_group_of_every_attribute():
         assert part["share_selected"].sum() == pytest.approx(1.0)
         assert part["share_of_dnas"].sum() == pytest.approx(1.0)
     assert metrics(y, p)["auroc"] > 0.55
+
+
+def test_bootstrap_intervals_hold_the_estimate_and_narrow_with_more_patients():
+    from carelens.appointments.evaluation import bootstrap_intervals
+
+    rng = np.random.default_rng(3)
+
+    def draw(n):
+        p = rng.uniform(0.02, 0.4, n)
+        y = (rng.random(n) < p).astype(float)
+        return y, p, rng.integers(0, n // 3, n)
+
+    small, large = draw(1_500), draw(30_000)
+    ci_small = bootstrap_intervals(*small, draws=100)
+    ci_large = bootstrap_intervals(*large, draws=100)
+    lo, hi = ci_large["auroc_ci95"]
+    assert lo < metrics(large[0], large[1])["auroc"] < hi
+    assert (hi - lo) < 0.5 * (ci_small["auroc_ci95"][1] - ci_small["auroc_ci95"][0])
+    assert 0 <= ci_large["ece_ci95"][0] <= ci_large["ece_ci95"][1] < 0.02

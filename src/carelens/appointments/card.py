@@ -49,7 +49,9 @@ def render_markdown(card: dict[str, Any]) -> str:
         lines += ["| metric | value |", "|---|---|"]
         for key in ("n", "dna_rate", "auroc", "average_precision", "brier", "ece", "top_decile_share_of_dnas"):
             if key in val:
-                lines.append(f"| {key} | {_fmt(val[key])} |")
+                ci = val.get(f"{key}_ci95")
+                interval = f" (95 % CI {_fmt(ci[0])}-{_fmt(ci[1])})" if ci and None not in ci else ""
+                lines.append(f"| {key} | {_fmt(val[key])}{interval} |")
         nb = val.get("net_benefit_per_1000") or {}
         for key, value in nb.items():
             lines.append(f"| net benefit {key} (£ per 1,000) | {_fmt(value, 1)} |")

@@ -110,6 +110,31 @@ def metrics(y: Any, p: Any, cost: CostModel | None = None) -> dict[str, Any]:
     }
 
 
+def bootstrap_intervals(y: Any, p: Any, groups: Any, *, draws: int = 200, seed: int = 0) -> dict[str, list[float]]:
+    """95 % intervals for AUROC and ECE, resampling patients (one patient's appointments are not
+    independent of each other), so two figures can be compared "within noise"."""
+    y, p = np.asarray(y, float), np.asarray(p, float)
+    if len(y) == 0 or not 0 < y.sum() < len(y):
+        return {"auroc_ci95": [float("nan")] * 2, "ece_ci95": [float("nan")] * 2}
+    rng = np.random.default_rng(seed)
+    _, codes = np.unique(np.asarray(groups).astype(str), return_inverse=True)
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(codes.max() + 1))
+    sizes = np.diff(np.append(starts, len(codes)))
+    aucs, eces = [], []
+    for _ in range(draws):
+        pick = rng.integers(0, len(starts), len(starts))
+        lengths = sizes[pick]
+        within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        rows = order[np.repeat(starts[pick], lengths) + within]
+        aucs.append(_safe_auc(y[rows], p[rows]))
+        eces.append(expected_calibration_error(y[rows], p[rows]))
+    return {
+        "auroc_ci95": [float(np.nanquantile(aucs, 0.025)), float(np.nanquantile(aucs, 0.975))],
+        "ece_ci95": [float(np.nanquantile(eces, 0.025)), float(np.nanquantile(eces, 0.975))],
+    }
+
+
 def age_band(age: pd.Series) -> pd.Series:
     return pd.cut(age, [-1, 17, 29, 49, 69, 200], labels=["0-17", "18-29", "30-49", "50-69", "70+"]).astype("string").fillna("Unknown")
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carelens.appointments.evaluation import CostModel, fairness_table, metrics
+from carelens.appointments.evaluation import CostModel, bootstrap_intervals, fairness_table, metrics
 from carelens.appointments.features import DEFAULT_GAP_DAYS, build_features
 from carelens.appointments.model import DNAModel
 from carelens.errors import TableError
@@ -80,6 +80,7 @@ def train_and_validate(
     y_valid = appointments["dna"].to_numpy()[vrows]
     p_valid = model.predict_proba(features.iloc[vrows])[:, 1]
     validation = metrics(y_valid, p_valid, cost)
+    validation.update(bootstrap_intervals(y_valid, p_valid, appointments["patient_id"].to_numpy()[vrows]))
     fairness = fairness_table(appointments.iloc[vrows], y_valid, p_valid)
     final = _fit(features, appointments, appointments["dna"].notna().to_numpy(), params) if refit else model
     when = appointments["appointment_datetime"][appointments["dna"].notna()]

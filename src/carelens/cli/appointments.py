@@ -91,7 +91,8 @@ def train(
     version = model.save(output, card)
     v = card["validation"]
     typer.echo(
-        f"model {version} saved to {output}: validation AUROC {v['auroc']:.3f}, ECE {v['ece']:.4f}, "
+        f"model {version} saved to {output}: validation AUROC {v['auroc']:.3f} "
+        f"(95% CI {v['auroc_ci95'][0]:.3f}-{v['auroc_ci95'][1]:.3f}), ECE {v['ece']:.4f}, "
         f"top-decile share of DNAs {v['top_decile_share_of_dnas']:.1%} ({v['n']:,} appointments)"
     )
 
