@@ -1,6 +1,6 @@
 """Benchmark: the feedback REST API, loading, and filter latency of the store's queries.
 
-    .venv/bin/python benchmarks/feedback_api.py [--sizes 100000 1000000] [--no-peer]
+    .venv/bin/python benchmarks/feedback_api.py [--sizes 100000 1000000] [--no-peer] [--parts api store]
 
 What it measures, in one run:
 1. API throughput and latency: a real uvicorn server on loopback, ``POST /api/classify`` with
@@ -161,16 +161,17 @@ def fill_store(engine, size: int) -> None:
     from carelens.store.comments import new_id, now_utc, write_load
     from carelens.store.tables import comment_topics, comments, predictions
 
-    with engine.connect() as conn:
-        base_c = pd.read_sql(sa.select(comments), conn)
-        base_p = pd.read_sql(sa.select(predictions), conn)
-        base_t = pd.read_sql(sa.select(comment_topics), conn)
-    have = len(base_c)
-    copy = 0
+    with engine.connect() as conn:  # the comments as loaded (copies have "#" in their keys)
+        have = int(conn.execute(sa.select(sa.func.count()).select_from(comments)).scalar())
+        base_c = pd.read_sql(sa.select(comments).where(~comments.c.comment_key.contains("#")), conn)
+        base_p = pd.read_sql(sa.select(predictions).where(~predictions.c.comment_key.contains("#")), conn)
+        base_t = pd.read_sql(sa.select(comment_topics).where(~comment_topics.c.comment_key.contains("#")), conn)
+    copy = (have - len(base_c)) // max(len(base_c), 1)
+    run = uuid.uuid4().hex[:6]  # keys stay unique when a filled store is filled further
     while have < size:
         copy += 1
         take = min(len(base_c), size - have)
-        suffix = f"#r{copy}"
+        suffix = f"#r{copy}-{run}"
         c = base_c.iloc[:take].copy()
         keys = set(c["comment_key"])
         c["comment_key"] = c["comment_key"] + suffix
@@ -239,6 +240,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--load-rows", type=int, default=10_000)
+    parser.add_argument("--parts", nargs="+", choices=["api", "store"], default=["api", "store"],
+                        help="api: classify throughput (+ peer); store: 10,000-comment load and filter latency. "
+                        "Results of parts not run are kept in the JSON file.")
     args = parser.parse_args()
 
     from carelens.config import Settings, hash_api_key
@@ -250,68 +254,81 @@ def main() -> None:
         work = Path(tmp)
         texts = generate_comments(3_000, seed=21)["FFT answer"].fillna("").astype(str).tolist()
         settings = Settings(home=work, database_url=f"duckdb:///{work / 'api.duckdb'}", api_key_hashes=[hash_api_key(KEY)])
-        print("== API: POST /api/classify (uvicorn on loopback, 1 worker)")
-        api = bench_api(texts, settings)
-        results["api"] = api
-        results["loadavg"]["after_api"] = loadavg()
-        peer = None if args.no_peer else bench_peer(texts[:1000], work)
-        results["peer_pxtextmining"] = peer
-        results["loadavg"]["after_peer"] = loadavg()
-        print(f"first call (loads the model once): {api['first_call_s']:.1f} s")
-        print(f"{'batch':>6}{'comments/s':>14}{'median ms':>12}{'p95 ms':>10}")
-        for b in (1, 100, 1000):
-            r = api[f"batch_{b}"]
-            print(f"{b:>6}{r['comments_per_s']:>14,.0f}{r['median_ms']:>12.1f}{r['p95_ms']:>10.1f}")
-        if peer:
-            big = api["batch_1000"]["comments_per_s"]
-            one = api["batch_1"]["median_ms"]
-            print(f"peer pxtextmining 1.0.1 (in-process predict, no HTTP; trained {peer['train_s']:.0f} s): "
-                  f"{peer['comments_per_s']:,.0f} comments/s on {peer['batch_n']:,}; one comment {peer['single_ms']:.0f} ms")
-            print(f"ratio carelens/peer: throughput x{big / peer['comments_per_s']:.1f}; single-comment latency "
-                  f"x{peer['single_ms'] / one:.1f} faster")
-
-        print(f"\n== Load {args.load_rows:,} comments (warm model)")
-        targets = {"duckdb": f"duckdb:///{work / 'load.duckdb'}"}
-        pg = os.environ.get("CARELENS_TEST_POSTGRES_URL")
-        schema = None
-        if pg:
-            import sqlalchemy as sa
-            from urllib.parse import quote
-
-            schema = f"bench_{uuid.uuid4().hex[:8]}"
-            admin = sa.create_engine(pg)
-            with admin.begin() as conn:
-                conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-            targets["postgresql"] = f"{pg}{'&' if '?' in pg else '?'}options={quote(f'-csearch_path={schema}')}"
-        try:
-            load = bench_load(args.load_rows, targets, work)
-        finally:
-            if schema:
-                get_engine(targets["postgresql"]).dispose()
-                with admin.begin() as conn:
-                    conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        results["load"] = {"rows": args.load_rows, **load}
-        results["loadavg"]["after_load"] = loadavg()
-        print(f"model load (once per process): {load['model_load_s']:.1f} s")
-        for name in targets:
-            print(f"{name}: load {load[f'{name}_s']:.2f} s; same file again (adds nothing) {load[f'{name}_reload_s']:.2f} s")
-
-        engine = get_engine(targets["duckdb"])
-        for size in sorted(args.sizes):
-            fill_store(engine, size)
-            res = bench_filters(engine)
-            res["loadavg"] = loadavg()
-            results.setdefault("filters", {})[str(size)] = res
-            print(f"\n== Filter latency, {res['rows']:,} stored comments (DuckDB, in-memory view)")
-            print(f"first read into memory (after a load): {res['cold_view_s']:.2f} s")
-            for name, s in res["filter_change_s"].items():
-                print(f"  {name:<26}{1000 * s:>8.0f} ms")
-            print(f"  median filter change {1000 * res['median_change_s']:.0f} ms, worst {1000 * res['max_change_s']:.0f} ms")
-            print("  per query (median ms): " + ", ".join(f"{k} {v:.0f}" for k, v in res["step_median_ms"].items()))
-
+        if "api" in args.parts:
+            run_api(args, texts, settings, work, results)
+        if "store" in args.parts:
+            run_load_and_filters(args, work, results)
     out = REPO / "benchmarks" / "results" / "feedback_api.json"
-    out.write_text(json.dumps(results, indent=2, default=float))
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    previous.update({k: v for k, v in results.items() if k != "loadavg"})
+    previous.setdefault("loadavg_by_run", []).append({"date": results["date"], "parts": args.parts, **results["loadavg"]})
+    out.write_text(json.dumps(previous, indent=2, default=float))
     print(f"\nload average {results['loadavg']}; written {out.relative_to(REPO)}")
+
+
+def run_api(args, texts, settings, work, results) -> None:
+    print("== API: POST /api/classify (uvicorn on loopback, 1 worker)")
+    api = bench_api(texts, settings)
+    results["api"] = api
+    results["loadavg"]["after_api"] = loadavg()
+    peer = None if args.no_peer else bench_peer(texts[:1000], work)
+    results["peer_pxtextmining"] = peer
+    results["loadavg"]["after_peer"] = loadavg()
+    print(f"first call (loads the model once): {api['first_call_s']:.1f} s")
+    print(f"{'batch':>6}{'comments/s':>14}{'median ms':>12}{'p95 ms':>10}")
+    for b in (1, 100, 1000):
+        r = api[f"batch_{b}"]
+        print(f"{b:>6}{r['comments_per_s']:>14,.0f}{r['median_ms']:>12.1f}{r['p95_ms']:>10.1f}")
+    if peer:
+        big = api["batch_1000"]["comments_per_s"]
+        one = api["batch_1"]["median_ms"]
+        print(f"peer pxtextmining 1.0.1 (in-process predict, no HTTP; trained {peer['train_s']:.0f} s): "
+              f"{peer['comments_per_s']:,.0f} comments/s on {peer['batch_n']:,}; one comment {peer['single_ms']:.0f} ms")
+        print(f"ratio carelens/peer: throughput x{big / peer['comments_per_s']:.1f}; single-comment latency "
+              f"x{peer['single_ms'] / one:.1f} faster")
+
+
+def run_load_and_filters(args, work, results) -> None:
+    from carelens.store.engine import get_engine
+
+    print(f"\n== Load {args.load_rows:,} comments (warm model)")
+    targets = {"duckdb": f"duckdb:///{work / 'load.duckdb'}"}
+    pg = os.environ.get("CARELENS_TEST_POSTGRES_URL")
+    schema = None
+    if pg:
+        import sqlalchemy as sa
+        from urllib.parse import quote
+
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        admin = sa.create_engine(pg)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        targets["postgresql"] = f"{pg}{'&' if '?' in pg else '?'}options={quote(f'-csearch_path={schema}')}"
+    try:
+        load = bench_load(args.load_rows, targets, work)
+    finally:
+        if schema:
+            get_engine(targets["postgresql"]).dispose()
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    results["load"] = {"rows": args.load_rows, **load}
+    results["loadavg"]["after_load"] = loadavg()
+    print(f"model load (once per process): {load['model_load_s']:.1f} s")
+    for name in targets:
+        print(f"{name}: load {load[f'{name}_s']:.2f} s; same file again (adds nothing) {load[f'{name}_reload_s']:.2f} s")
+
+    engine = get_engine(targets["duckdb"])
+    for size in sorted(args.sizes):
+        fill_store(engine, size)
+        res = bench_filters(engine)
+        res["loadavg"] = loadavg()
+        results.setdefault("filters", {})[str(size)] = res
+        print(f"\n== Filter latency, {res['rows']:,} stored comments (DuckDB, in-memory view)")
+        print(f"first read into memory (after a load): {res['cold_view_s']:.2f} s")
+        for name, s in res["filter_change_s"].items():
+            print(f"  {name:<26}{1000 * s:>8.0f} ms")
+        print(f"  median filter change {1000 * res['median_change_s']:.0f} ms, worst {1000 * res['max_change_s']:.0f} ms")
+        print("  per query (median ms): " + ", ".join(f"{k} {v:.0f}" for k, v in res["step_median_ms"].items()))
 
 
 def loadavg() -> list[float]:

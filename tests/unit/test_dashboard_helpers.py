@@ -92,3 +92,28 @@ def test_every_registered_page_has_a_unique_id_ui_and_server():
     for page in found:
         assert callable(page.ui) and callable(page.server)
         page.ui()  # builds without a session
+
+
+def test_location_filters_take_the_trusts_own_level_names():
+    from carelens.config import Settings
+    from carelens.web.dashboard.context import sidebar
+
+    from shiny import ui
+
+    html = str(ui.page_sidebar(sidebar(Settings(location_levels=("Site", "Specialty"))), "main"))
+    assert "f_loc_1" in html and "f_loc_2" in html and "f_loc_3" not in html
+    assert ">Site<" in html and ">Specialty<" in html and "Division" not in html
+
+
+def test_sub_category_choices_are_grouped_one_option_per_sub_category():
+    from carelens.web.dashboard.context import topic_choices
+
+    choices = topic_choices({"Activities": ["Activities & access to fresh air", "Electronic entertainment"]})
+    assert choices == {"Activities": {"Activities & access to fresh air": "Activities & access to fresh air",
+                                      "Electronic entertainment": "Electronic entertainment"}}
+
+
+def test_an_fft_chart_click_selects_that_answer_in_that_month():
+    (extra,) = element_filters({"chart": "fft_time", "x": "2025-01", "y": "60", "curve": "Very poor"})
+    assert extra.fft_score == [5] and extra.date_from == date(2025, 1, 1) and extra.date_to == date(2025, 1, 31)
+    assert element_title({"chart": "fft_time", "x": "2025-01", "curve": "Very poor"}) == "FFT answer very poor, 2025-01"

@@ -25,23 +25,6 @@ def register(app: typer.Typer) -> None:
         if db:
             settings = dataclasses.replace(settings, database_url=database_url(db))
         get_engine(settings.database_url)  # create / migrate now: a bad URL fails here, in one line
-        _warm_model_in_background(settings.feedback_model)
         typer.echo(f"carelens: dashboard http://{host}:{port}/  API http://{host}:{port}/api/docs", err=True)
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
-
-def _warm_model_in_background(model_path: str | None) -> None:
-    """Read the feedback model while the server starts, so the first upload or /api/classify call does
-    not wait for it (reading it takes seconds); a model that fails to load is reported in one line and
-    the request that needs it reports it again."""
-    import threading
-
-    def warm() -> None:
-        from carelens.feedback.loading import cached_model
-
-        try:
-            cached_model(model_path)
-        except Exception as exc:  # noqa: BLE001 - a warning, not a crash: the dashboard still serves stored data
-            typer.secho(f"warning: could not load the feedback model: {exc}".splitlines()[0], err=True, fg=typer.colors.YELLOW)
-
-    threading.Thread(target=warm, name="carelens-model-warm-up", daemon=True).start()

@@ -302,6 +302,29 @@ def cached_model(path: str | Path | None = None):
     return _MODELS[key]
 
 
+_WARMING: set[str] = set()
+
+
+def warm_model_in_background(path: str | Path | None = None) -> None:
+    """Start reading the model in a daemon thread (once per path), so a load that follows soon does not
+    wait for it. The dashboard calls this when staff open the Upload page: reading the model takes
+    seconds of CPU, and doing it at server start would slow the first minute of everyone's browsing."""
+    key = str(path or "")
+    if key in _MODELS or key in _WARMING:
+        return
+    _WARMING.add(key)
+
+    def warm() -> None:
+        try:
+            cached_model(path)
+        except Exception:  # noqa: BLE001 - the load that needs the model reports the problem itself
+            pass
+        finally:
+            _WARMING.discard(key)
+
+    threading.Thread(target=warm, name="carelens-model-warm-up", daemon=True).start()
+
+
 def classify_rows(model, rows: pd.DataFrame, advance: Callable[[int], None] | None = None) -> pd.DataFrame:
     """The model's output for ``rows`` (comment_text, question, fft_score), in chunks for progress."""
     parts = []

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
-import plotly.graph_objects as go
 from shiny import render, ui
 
 from carelens.web.dashboard.context import framework_for
@@ -84,18 +85,19 @@ def page_server(input, output, session, ctx):
             return hidden
         total = ctx.total()
         as_share = input.ov_measure() == "share" and total > 0
-        fig = go.Figure()
+        data = []
         for group, name in GROUP_NAMES.items():
             counts = table[group].astype(float)
-            fig.add_bar(
-                y=table["topic"], x=(100 * counts / total).round(1) if as_share else counts, name=name, orientation="h",
-                marker_color=GROUP_COLOURS[group],
-                customdata=list(zip(counts, (100 * table["share"].astype(float)).round(1))),
-                hovertemplate="%{y}<br>" + name + ": %{customdata[0]:,} comments<br>"
+            data.append({
+                "type": "bar", "orientation": "h", "name": name, "y": table["topic"],
+                "x": (100 * counts / total).round(1) if as_share else counts, "marker": {"color": GROUP_COLOURS[group]},
+                "customdata": list(zip(counts, (100 * table["share"].astype(float)).round(1))),
+                "hovertemplate": "%{y}<br>" + name + ": %{customdata[0]:,} comments<br>"
                 "%{customdata[1]}% of all comments mention this sub-category<extra></extra>",
-            )
-        fig.update_layout(barmode="stack", yaxis={"automargin": True}, legend={"traceorder": "normal"},
-                          xaxis_title="% of all comments" if as_share else "Number of comments")
+            })
+        fig = {"data": data, "layout": {
+            "barmode": "stack", "yaxis": {"automargin": True}, "legend": {"traceorder": "normal"},
+            "xaxis": {"title": {"text": "% of all comments" if as_share else "Number of comments"}}}}
         return ui.TagList(chart(fig, "subcategories", height=max(360, 26 * len(table) + 120)), hidden)
 
     @render.ui
@@ -107,11 +109,10 @@ def page_server(input, output, session, ctx):
         if long.empty:
             return hidden
         wide = long.pivot(index="month", columns="category", values="comments").astype(float)
-        fig = go.Figure()
-        for i, col in enumerate(wide.columns):
-            fig.add_scatter(x=wide.index, y=wide[col], name=col, mode="lines+markers",
-                            line={"color": CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)]})
-        fig.update_layout(yaxis_title="Comments", xaxis_type="category")
+        fig = {"data": [{"type": "scatter", "mode": "lines+markers", "name": col, "x": wide.index, "y": wide[col],
+                         "line": {"color": CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)]}}
+                        for i, col in enumerate(wide.columns)],
+               "layout": {"yaxis": {"title": {"text": "Comments"}}, "xaxis": {"type": "category"}}}
         return chart(fig, "categories_time")
 
     @render.ui
@@ -122,12 +123,11 @@ def page_server(input, output, session, ctx):
         sent = sent[~sent["suppressed"]]
         if sent.empty:
             return hidden
-        fig = go.Figure()
-        for group, name in GROUP_NAMES.items():
-            share = 100 * sent[group].astype(float) / sent["comments"].astype(float)
-            fig.add_bar(x=sent["month"], y=share.round(1), name=name, marker_color=GROUP_COLOURS[group],
-                        hovertemplate="%{x}: %{y}%<extra>" + name + "</extra>")
-        fig.update_layout(barmode="stack", yaxis_title="% of comments", xaxis_type="category")
+        fig = {"data": [{"type": "bar", "name": name, "x": sent["month"],
+                         "y": (100 * sent[group].astype(float) / sent["comments"].astype(float)).round(1),
+                         "marker": {"color": GROUP_COLOURS[group]}, "hovertemplate": "%{x}: %{y}%<extra>" + name + "</extra>"}
+                        for group, name in GROUP_NAMES.items()],
+               "layout": {"barmode": "stack", "yaxis": {"title": {"text": "% of comments"}}, "xaxis": {"type": "category"}}}
         return chart(fig, "sentiment_time")
 
     @render.ui
@@ -138,16 +138,17 @@ def page_server(input, output, session, ctx):
         fft = fft[~fft["suppressed"]]
         if fft.empty:
             return hidden
-        fig = go.Figure()
         answered = fft["respondents"].astype(float)
+        good = (100 * fft["share_good"].astype(float)).round(0)
+        data = []
         for k in range(1, 6):
             counts = fft[f"score_{k}"].astype(float)
-            fig.add_bar(x=fft["month"], y=(100 * counts / answered).round(1), name=FFT_NAMES[k], marker_color=FFT_COLOURS[k],
-                        customdata=list(zip(counts, answered, (100 * fft["share_good"].astype(float)).round(0))),
-                        hovertemplate="%{x}: %{y}% " + FFT_NAMES[k].lower() + " (%{customdata[0]:,} of %{customdata[1]:,} answers)"
-                        "<br>%{customdata[2]}% good or very good<extra></extra>")
-        fig.update_layout(barmode="stack", yaxis_title="% of FFT answers", yaxis_range=[0, 100], xaxis_type="category",
-                          legend={"traceorder": "normal"})
+            data.append({"type": "bar", "name": FFT_NAMES[k], "x": fft["month"], "y": (100 * counts / answered).round(1),
+                         "marker": {"color": FFT_COLOURS[k]}, "customdata": list(zip(counts, answered, good)),
+                         "hovertemplate": "%{x}: %{y}% " + FFT_NAMES[k].lower()
+                         + " (%{customdata[0]:,} of %{customdata[1]:,} answers)<br>%{customdata[2]}% good or very good<extra></extra>"})
+        fig = {"data": data, "layout": {"barmode": "stack", "yaxis": {"title": {"text": "% of FFT answers"}, "range": [0, 100]},
+                                        "xaxis": {"type": "category"}, "legend": {"traceorder": "normal"}}}
         return ui.TagList(chart(fig, "fft_time", height=380),
                           ui.p("\"Don't know\" answers are left out of the percentages.", class_="hint"))
 
@@ -168,14 +169,14 @@ def page_server(input, output, session, ctx):
                 grid.loc[a, b] = grid.loc[b, a] = float(c)
         # x ticks: short names (full names in the hover and on the y axis), so the grid keeps its width
         short = [t if len(t) <= SHORT_LABEL else t[: SHORT_LABEL - 1].rstrip() + "…" for t in top]
-        fig = go.Figure(go.Heatmap(
-            z=grid.to_numpy(), x=top, y=top, colorscale="Blues", hoverongaps=False, xgap=2, ygap=2,
-            text=grid.map(lambda v: "" if pd.isna(v) else f"{int(v):,}").to_numpy(), texttemplate="%{text}",
-            hovertemplate="%{y}<br>+ %{x}<br>%{z:,} comments mention both<extra></extra>", colorbar={"title": "Comments"},
-        ))
-        fig.update_layout(xaxis={"tickangle": -40, "automargin": True, "side": "bottom", "tickmode": "array",
+        fig = {"data": [{
+            "type": "heatmap", "z": grid.to_numpy(), "x": top, "y": top, "colorscale": "Blues", "hoverongaps": False,
+            "xgap": 2, "ygap": 2, "text": grid.map(lambda v: "" if pd.isna(v) else f"{int(v):,}").to_numpy(),
+            "texttemplate": "%{text}", "colorbar": {"title": {"text": "Comments"}},
+            "hovertemplate": "%{y}<br>+ %{x}<br>%{z:,} comments mention both<extra></extra>",
+        }], "layout": {"xaxis": {"tickangle": -40, "automargin": True, "side": "bottom", "tickmode": "array",
                                  "tickvals": top, "ticktext": short},
-                          yaxis={"automargin": True, "autorange": "reversed"})
+                       "yaxis": {"automargin": True, "autorange": "reversed"}}}
         return ui.TagList(chart(fig, "cooccurrence", height=40 * len(top) + 260),
                           ui.p("Blank squares: fewer than " f"{n} comments mention both, or the same sub-category.", class_="hint"))
 
@@ -191,7 +192,7 @@ def page_server(input, output, session, ctx):
             else:
                 cells = f"<td>{int(rec['comments']):,}</td><td>{100 * float(rec['share']):.1f}%</td>" + "".join(
                     f"<td>{int(rec[g]):,}</td>" for g in GROUP_NAMES)
-            rows.append(f"<tr><th scope='row'>{rec['topic']}</th><td>{rec['category']}</td>{cells}</tr>")
+            rows.append(f"<tr><th scope='row'>{html.escape(str(rec['topic']))}</th><td>{html.escape(str(rec['category']))}</td>{cells}</tr>")
         head = "".join(f"<th scope='col'>{h}</th>" for h in ["Sub-category", "Category", "Comments", "Share", *GROUP_NAMES.values()])
         return ui.HTML(f"<div class='table-responsive'><table class='table table-sm summary-table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
 

@@ -72,6 +72,14 @@ def page_server(input, output, session, ctx):
     result = reactive.value(None)
 
     @reactive.effect
+    def _warm_model() -> None:
+        """Staff on this page are about to load comments: read the model while they choose a file."""
+        if input.nav() == "upload":
+            from carelens.feedback.loading import warm_model_in_background
+
+            warm_model_in_background(ctx.settings.feedback_model)
+
+    @reactive.effect
     @reactive.event(input.up_file)
     def _read() -> None:
         from carelens.errors import CarelensError
@@ -169,6 +177,8 @@ def page_server(input, output, session, ctx):
         report = res["report"]
         messages = list(getattr(report, "messages", []) or [])
         items = "".join(f"<li>{html.escape(str(m))}</li>" for m in messages[:200])
+        if len(messages) > 200:
+            items += f"<li>… and {len(messages) - 200:,} more</li>"
         return ui.div(
             ui.h3("Comments loaded"),
             ui.p(f"{report.rows_read:,} rows read; {report.rows_added:,} comments added; "
