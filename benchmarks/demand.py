@@ -105,6 +105,9 @@ def _tree_rss_bytes(root_pid: int, pss: bool = True) -> int:
 
 def run_measured(cmd: list[str], env: dict | None = None) -> tuple[subprocess.CompletedProcess, float, float]:
     """Run a command; return it, its wall seconds and the peak memory (MB, PSS summed over its process tree)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
@@ -122,6 +125,9 @@ def run_measured(cmd: list[str], env: dict | None = None) -> tuple[subprocess.Co
     stop.set()
     sampler.join()
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU seconds (user + sys) of the whole tree: waited-for grandchildren roll up into the child
+    run_measured.cpu_s = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     done = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
     return done, wall, peak / 2**20
 
@@ -178,11 +184,13 @@ def run_carelens(params: Path, data: Path, runs: int, workers: int, workdir: Pat
         sys.executable, __file__, "--_side", "carelens", "--params", str(params), "--data",
         str(data), "--runs", str(runs), "--workers", str(workers), "--_out", str(out),
     ]
+    load_before = os.getloadavg()
     proc, wall, peak = run_measured(cmd)
     if proc.returncode != 0:
         raise SystemExit(f"carelens side failed:\n{proc.stderr[-4000:]}")
     payload = json.loads(out.read_text(encoding="utf-8"))
-    payload.update(wall_s=wall, peak_rss_mb=peak)
+    payload.update(wall_s=wall, peak_rss_mb=peak, cpu_s=run_measured.cpu_s, loadavg_before=load_before,
+                   loadavg_after=os.getloadavg())
     return payload
 
 
@@ -236,6 +244,19 @@ def compare(carelens: pd.DataFrame, nhp: pd.DataFrame) -> pd.DataFrame:
     both["rel_diff"] = both["diff"] / both["principal_n"].replace(0, np.nan)
     both["agree"] = both["z"].abs() < AGREE_Z
     return both.reset_index()
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """The agreement table as markdown (for docs/demand-nhp-agreement.md)."""
+    lines = ["| pod | measure | baseline (both) | carelens | NHP | diff % | SE | z |", "|---|---|---|---|---|---|---|---|"]
+    for r in table.itertuples(index=False):
+        if r.principal_n == 0 and r.principal_c == 0:
+            continue
+        rel = f"{100 * r.rel_diff:+.2f}" if not math.isnan(r.rel_diff) else "-"
+        base = f"{r.baseline_c:,.0f}" if r.baseline_c == r.baseline_n else f"{r.baseline_c:,.0f} / {r.baseline_n:,.0f}"
+        lines.append(f"| {r.pod} | {r.measure} | {base} | {r.principal_c:,.0f} | {r.principal_n:,.0f} | {rel} |"
+                     f" {r.se:,.0f} | {r.z:+.2f} |")
+    return "\n".join(lines)
 
 
 def print_table(table: pd.DataFrame) -> None:
@@ -376,6 +397,7 @@ def main() -> None:
     parser.add_argument("--big", action="store_true", help="speed on a generated 1M-spell trust")
     parser.add_argument("--spells", type=int, default=1_000_000)
     parser.add_argument("--out", type=Path, default=None, help="write all figures as JSON")
+    parser.add_argument("--markdown", action="store_true", help="also print the agreement table as markdown")
     parser.add_argument("--_side", help=argparse.SUPPRESS)
     parser.add_argument("--_out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -413,7 +435,8 @@ def main() -> None:
     c_per_run = care["timings"]["runs"] / args.runs
     print(f"\ncarelens: wall {care['wall_s']:.1f}s (load {care['timings']['load']:.1f}s, "
           f"{args.runs} runs {care['timings']['runs']:.1f}s = {c_per_run:.3f}s/run), "
-          f"peak memory {care['peak_rss_mb']:.0f} MB (PSS, process tree)")
+          f"peak memory {care['peak_rss_mb']:.0f} MB (PSS, process tree); CPU {care['cpu_s']:.1f}s (user+sys, all"
+          f" processes); load average {care['loadavg_before'][0]:.2f} before, {care['loadavg_after'][0]:.2f} after")
     if nhp is None:
         return
     n_per_run = nhp["timings"]["runs"] / nhp["runs"]
@@ -444,6 +467,8 @@ def main() -> None:
               f"agree within {AGREE_Z:g} SE; baselines equal: "
               f"{bool((table['baseline_c'].fillna(-1) == table['baseline_n'].fillna(-1)).all())}")
         report["agreement"] = table.to_dict(orient="records")
+        if args.markdown:
+            print("\n" + markdown_table(table))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=1, default=float), encoding="utf-8")

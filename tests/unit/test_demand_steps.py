@@ -189,3 +189,18 @@ def test_strategy_without_rows_names_the_params_file_and_field(tmp_path):
     engine = Engine(params, data)
     message = " ".join(engine.warnings)
     assert "scenario.json" in message and "activity_avoidance.ip.no_such_strategy" in message
+
+
+def test_fast_bed_path_equals_the_general_one(tmp_path):
+    root = write_tiny_trust(tmp_path, speldur=3)
+    pd.DataFrame({"rn": range(200), "strategy": "day_procedures_usually_dc", "sample_rate": 1.0}).to_csv(
+        root / "ip_efficiencies_strategies.csv", index=False)
+    params = params_from_dict(tiny_params(efficiencies={"ip": {"day_procedures_usually_dc": {
+        "type": "day_procedures_daycase", "interval": [0.5, 0.5]}}}))
+    engine = Engine(params, load_data(root))
+    assert engine.ip.extra["beds_identity"]
+    fast = engine.run(4)["beddays_by_area"]
+    engine.ip.extra["beds_identity"] = False
+    np.testing.assert_allclose(engine.run(4)["beddays_by_area"], fast)
+    areas = engine.bed_areas["functional_area"].tolist()
+    assert fast[areas.index("adult_daycase_surgical")] > 0  # converted spells' bed days, in the day-case area

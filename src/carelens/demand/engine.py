@@ -561,6 +561,9 @@ class Engine:
         self.bed_areas = pd.DataFrame({"sitetret": sites[uniq // len(names)],
                                        "functional_area": np.asarray(names, dtype=object)[uniq % len(names)]})
         act.extra["beds"] = (rows, code[:len(rows)].astype(np.int64), code[len(rows):].astype(np.int64), weight)
+        # the usual case: one bed row per spell, in spell order, whole spell in one area
+        act.extra["beds_identity"] = bool(len(rows) == len(ip) and np.array_equal(rows, np.arange(len(ip)))
+                                          and np.all(weight == 1.0))
         # theatres: procedures by theatre area (count per admission)
         prow = self._rn_pos.get_indexer(procs["rn"].to_numpy())
         pok = prow >= 0
@@ -779,9 +782,15 @@ class Engine:
                   ) -> tuple[np.ndarray, np.ndarray]:
         rows, code, dc_code, weight = self.ip.extra["beds"]
         n_areas = len(self.bed_areas)
-        beds = np.bincount(code, weights=beddays_row[rows] * weight, minlength=n_areas)
-        if daycase_row.any():
-            beds += np.bincount(dc_code, weights=daycase_row[rows] * weight, minlength=n_areas)
+        if self.ip.extra["beds_identity"]:
+            beds = np.bincount(code, weights=beddays_row, minlength=n_areas)
+            dc = np.nonzero(daycase_row)[0]
+            if len(dc):
+                beds += np.bincount(dc_code[dc], weights=daycase_row[dc], minlength=n_areas)
+        else:
+            beds = np.bincount(code, weights=beddays_row[rows] * weight, minlength=n_areas)
+            if daycase_row.any():
+                beds += np.bincount(dc_code, weights=daycase_row[rows] * weight, minlength=n_areas)
         prow, pcode, count = self.ip.extra["theatres"]
         theatres = np.bincount(pcode, weights=adm_row[prow] * count, minlength=len(self.theatre_areas))
         return beds, theatres
