@@ -76,7 +76,11 @@ def _wait_count(page, selector: str, predicate: str) -> int:
     return int(re.sub(r"[^\d]", "", page.locator(selector).first.inner_text()))
 
 
-def _click_centre(page, locator) -> None:
+def _click_chart(page, chart: str, element: str = ".trace.bars .point path") -> None:
+    """Click the first element of a chart, scrolling to it first (charts below the fold are drawn
+    when they come into view)."""
+    page.locator(f"[data-chart={chart}]").scroll_into_view_if_needed()
+    locator = page.locator(f"[data-chart={chart}] {element}").first
     locator.scroll_into_view_if_needed()
     box = locator.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
@@ -141,7 +145,7 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
         _shot(page, "04-overview")
         # a month of the FFT chart (all comments: months of one division are too few and are hidden)
         dialog = page.locator(".modal-dialog")
-        _click_centre(page, page.locator("[data-chart=fft_time] .trace.bars .point path").first)
+        _click_chart(page, "fft_time")
         dialog.wait_for()
         assert dialog.locator(".modal-title").inner_text().startswith("Comments: FFT answer")
         page.get_by_role("button", name="Close").click()
@@ -154,7 +158,7 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
         _shot(page, "05-filtered")
 
         # click a bar: the comments behind it open in a dialog
-        _click_centre(page, page.locator("[data-chart=subcategories] .trace.bars .point path").first)
+        _click_chart(page, "subcategories")
         dialog = page.locator(".modal-dialog")
         dialog.wait_for()
         assert dialog.locator(".modal-title").inner_text().startswith("Comments:")

@@ -33,6 +33,7 @@ def create_dashboard(settings: Settings) -> App:
         header=ui.head_content(
             ui.tags.script(src="vendor/plotly.min.js"),
             ui.tags.link(rel="stylesheet", href="www/carelens.css"),
+            ui.tags.script(src="www/carelens.js"),
         ),
         window_title="carelens: patient feedback",
         lang="en-GB",

@@ -17,17 +17,6 @@ from carelens.web.dashboard.data import SENTIMENT_COLOURS, SENTIMENT_NAMES, high
 
 FONT = "Arial, Helvetica, sans-serif"
 
-_CLICK_JS = """
-var gd = document.getElementById('{plot_id}');
-gd.on('plotly_click', function(ev) {
-  var p = ev.points[0];
-  Shiny.setInputValue('chart_click', {chart: gd.closest('[data-chart]').dataset.chart, x: String(p.x), y: String(p.y),
-    curve: p.data.name || '', custom: p.customdata === undefined ? null : String(p.customdata)},
-    {priority: 'event'});
-});
-"""
-
-
 LAYOUT = {
     "font": {"family": FONT, "size": 13, "color": "#212b32"},
     "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
@@ -46,27 +35,41 @@ def _merge(base: dict, extra: dict) -> dict:
     return out
 
 
-def chart(fig, chart_id: str, height: int = 420) -> ui.Tag:
-    """A plotly figure as HTML whose clicks reach the server as ``chart_click``.
-
-    ``fig`` is a plain ``{"data": [...], "layout": {...}}`` dict (columns may be numpy/pandas) or a
-    ``plotly.graph_objects.Figure``. Why dicts: building and validating graph objects took most of a
-    filter change's server time; a dict is serialised straight to JSON for plotly.js.
-    """
+def _payload(fig, height: int) -> str:
     from plotly.utils import PlotlyJSONEncoder
 
     if not isinstance(fig, dict):
         fig = fig.to_plotly_json()
     layout = _merge(_merge(LAYOUT, fig.get("layout") or {}), {"height": height})
-    div_id = f"chart-{chart_id}"
     # "</" escaped so no string (a topic name, a hover template) can close the script element
-    payload = json.dumps([fig.get("data") or [], layout, CONFIG], cls=PlotlyJSONEncoder).replace("</", "<\\/")
-    body = (
-        f'<div id="{div_id}" class="plotly-graph-div" style="height:{height}px; width:100%;"></div>'
-        f'<script type="text/javascript">(function() {{ var a = {payload};'
-        f' Plotly.newPlot("{div_id}", a[0], a[1], a[2]).then(function() {{ {_CLICK_JS.replace("{plot_id}", div_id)} }}); }})();</script>'
-    )
-    return ui.div(ui.HTML(body), {"class": "carelens-chart", "data-chart": chart_id})
+    return json.dumps([fig.get("data") or [], layout, CONFIG], cls=PlotlyJSONEncoder).replace("</", "<\\/")
+
+
+def chart_slot(chart_id: str) -> ui.Tag:
+    """A chart's persistent place on a page; fill it with :func:`chart_update` from a render function.
+
+    Why: updating one plotly div in place (``Plotly.react``), and drawing charts below the fold only
+    when they scroll into view (``www/carelens.js``), keeps a filter change quick.
+    """
+    return ui.div(ui.div(id=f"chart-{chart_id}", class_="plotly-graph-div", style="height:0px; width:100%;"),
+                  {"class": "carelens-chart", "data-chart": chart_id})
+
+
+def chart_update(fig, chart_id: str, height: int = 420) -> ui.Tag:
+    """Script drawing ``fig`` into :func:`chart_slot` ``chart_id`` (``fig=None`` clears it)."""
+    payload = "null" if fig is None else _payload(fig, height)
+    return ui.tags.script(ui.HTML(f'carelensPlot("chart-{chart_id}", {payload});'))
+
+
+def chart(fig, chart_id: str, height: int = 420) -> ui.Tag:
+    """A plotly figure as HTML whose clicks reach the server as ``chart_click`` (a new div each time;
+    pages that redraw often should use :func:`chart_slot` and :func:`chart_update`).
+
+    ``fig`` is a plain ``{"data": [...], "layout": {...}}`` dict (columns may be numpy/pandas) or a
+    ``plotly.graph_objects.Figure``. Why dicts: building and validating graph objects took most of a
+    filter change's server time; a dict is serialised straight to JSON for plotly.js.
+    """
+    return ui.TagList(chart_slot(chart_id), chart_update(fig, chart_id, height))
 
 
 def sentiment_badge(value) -> str:

@@ -10,7 +10,7 @@ from shiny import render, ui
 from carelens.web.dashboard.context import framework_for
 from carelens.web.dashboard.data import FFT_COLOURS, FFT_NAMES, GROUP_COLOURS, GROUP_NAMES
 from carelens.web.dashboard.registry import Page
-from carelens.web.dashboard.widgets import chart, empty_store_note
+from carelens.web.dashboard.widgets import chart_slot, chart_update, empty_store_note
 
 CATEGORY_COLOURS = ["#005eb8", "#ed8b00", "#009639", "#7c2855", "#41b6e6", "#ffb81c", "#330072", "#a6192e", "#768692", "#00a499"]
 TOP_PAIRS_TOPICS = 15
@@ -25,16 +25,18 @@ def page_ui():
             ui.card_header("What comments are about (sub-categories), coloured by sentiment"),
             ui.input_radio_buttons("ov_measure", None, {"count": "Number of comments", "share": "Share of all comments (%)"},
                                    selected="count", inline=True),
+            chart_slot("subcategories"),
             ui.output_ui("ov_subcategories"),
         ),
         ui.layout_columns(
-            ui.card(ui.card_header("Categories over time (comments per month)"), ui.output_ui("ov_categories_time")),
-            ui.card(ui.card_header("Sentiment over time"), ui.output_ui("ov_sentiment_time")),
+            ui.card(ui.card_header("Categories over time (comments per month)"), chart_slot("categories_time"),
+                    ui.output_ui("ov_categories_time")),
+            ui.card(ui.card_header("Sentiment over time"), chart_slot("sentiment_time"), ui.output_ui("ov_sentiment_time")),
             col_widths=[6, 6],
         ),
-        ui.card(ui.card_header("FFT answers over time"), ui.output_ui("ov_fft_time")),
+        ui.card(ui.card_header("FFT answers over time"), chart_slot("fft_time"), ui.output_ui("ov_fft_time")),
         ui.card(ui.card_header("Sub-categories mentioned together (number of comments mentioning both)"),
-                ui.output_ui("ov_cooccurrence")),
+                chart_slot("cooccurrence"), ui.output_ui("ov_cooccurrence")),
         ui.card(ui.card_header("Sub-categories: counts, share and sentiment"), ui.output_ui("ov_table")),
     )
 
@@ -77,12 +79,12 @@ def page_server(input, output, session, ctx):
     @render.ui
     def ov_subcategories():
         if not ready():
-            return ui.TagList()
+            return ui.TagList(chart_update(None, "subcategories"))
         table = queries.topic_summary(ctx.engine, ctx.filters(), suppress_below=n)
         not_topic = framework_for(ctx.settings).labelling_not_possible  # blank/content-free: no bar
         table = table[~table["suppressed"] & (table["topic"] != not_topic)].head(20).iloc[::-1]
         if table.empty:
-            return hidden
+            return ui.TagList(chart_update(None, "subcategories"), hidden)
         total = ctx.total()
         as_share = input.ov_measure() == "share" and total > 0
         data = []
@@ -98,46 +100,46 @@ def page_server(input, output, session, ctx):
         fig = {"data": data, "layout": {
             "barmode": "stack", "yaxis": {"automargin": True}, "legend": {"traceorder": "normal"},
             "xaxis": {"title": {"text": "% of all comments" if as_share else "Number of comments"}}}}
-        return ui.TagList(chart(fig, "subcategories", height=max(360, 26 * len(table) + 120)), hidden)
+        return ui.TagList(chart_update(fig, "subcategories", height=max(360, 26 * len(table) + 120)), hidden)
 
     @render.ui
     def ov_categories_time():
         if not ready():
-            return ui.TagList()
+            return ui.TagList(chart_update(None, "categories_time"))
         long = queries.categories_by_month(ctx.engine, ctx.filters(), suppress_below=n)
         long = long[~long["suppressed"]]
         if long.empty:
-            return hidden
+            return ui.TagList(chart_update(None, "categories_time"), hidden)
         wide = long.pivot(index="month", columns="category", values="comments").astype(float)
         fig = {"data": [{"type": "scatter", "mode": "lines+markers", "name": col, "x": wide.index, "y": wide[col],
                          "line": {"color": CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)]}}
                         for i, col in enumerate(wide.columns)],
                "layout": {"yaxis": {"title": {"text": "Comments"}}, "xaxis": {"type": "category"}}}
-        return chart(fig, "categories_time")
+        return chart_update(fig, "categories_time")
 
     @render.ui
     def ov_sentiment_time():
         if not ready():
-            return ui.TagList()
+            return ui.TagList(chart_update(None, "sentiment_time"))
         sent = queries.sentiment_by_month(ctx.engine, ctx.filters(), suppress_below=n)
         sent = sent[~sent["suppressed"]]
         if sent.empty:
-            return hidden
+            return ui.TagList(chart_update(None, "sentiment_time"), hidden)
         fig = {"data": [{"type": "bar", "name": name, "x": sent["month"],
                          "y": (100 * sent[group].astype(float) / sent["comments"].astype(float)).round(1),
                          "marker": {"color": GROUP_COLOURS[group]}, "hovertemplate": "%{x}: %{y}%<extra>" + name + "</extra>"}
                         for group, name in GROUP_NAMES.items()],
                "layout": {"barmode": "stack", "yaxis": {"title": {"text": "% of comments"}}, "xaxis": {"type": "category"}}}
-        return chart(fig, "sentiment_time")
+        return chart_update(fig, "sentiment_time")
 
     @render.ui
     def ov_fft_time():
         if not ready():
-            return ui.TagList()
+            return ui.TagList(chart_update(None, "fft_time"))
         fft = queries.fft_by_month(ctx.engine, ctx.filters(), suppress_below=n)
         fft = fft[~fft["suppressed"]]
         if fft.empty:
-            return hidden
+            return ui.TagList(chart_update(None, "fft_time"), hidden)
         answered = fft["respondents"].astype(float)
         good = (100 * fft["share_good"].astype(float)).round(0)
         data = []
@@ -149,17 +151,17 @@ def page_server(input, output, session, ctx):
                          + " (%{customdata[0]:,} of %{customdata[1]:,} answers)<br>%{customdata[2]}% good or very good<extra></extra>"})
         fig = {"data": data, "layout": {"barmode": "stack", "yaxis": {"title": {"text": "% of FFT answers"}, "range": [0, 100]},
                                         "xaxis": {"type": "category"}, "legend": {"traceorder": "normal"}}}
-        return ui.TagList(chart(fig, "fft_time", height=380),
+        return ui.TagList(chart_update(fig, "fft_time", height=380),
                           ui.p("\"Don't know\" answers are left out of the percentages.", class_="hint"))
 
     @render.ui
     def ov_cooccurrence():
         if not ready():
-            return ui.TagList()
+            return ui.TagList(chart_update(None, "cooccurrence"))
         pairs = queries.topic_cooccurrence(ctx.engine, ctx.filters(), suppress_below=n)
         pairs = pairs[~pairs["suppressed"]]
         if pairs.empty:
-            return hidden
+            return ui.TagList(chart_update(None, "cooccurrence"), hidden)
         counts = pd.concat([pairs[["topic_a", "comments"]].rename(columns={"topic_a": "t"}),
                             pairs[["topic_b", "comments"]].rename(columns={"topic_b": "t"})])
         top = counts.groupby("t")["comments"].sum().sort_values(ascending=False).head(TOP_PAIRS_TOPICS).index.tolist()
@@ -177,7 +179,7 @@ def page_server(input, output, session, ctx):
         }], "layout": {"xaxis": {"tickangle": -40, "automargin": True, "side": "bottom", "tickmode": "array",
                                  "tickvals": top, "ticktext": short},
                        "yaxis": {"automargin": True, "autorange": "reversed"}}}
-        return ui.TagList(chart(fig, "cooccurrence", height=40 * len(top) + 260),
+        return ui.TagList(chart_update(fig, "cooccurrence", height=40 * len(top) + 260),
                           ui.p("Blank squares: fewer than " f"{n} comments mention both, or the same sub-category.", class_="hint"))
 
     @render.ui
