@@ -97,6 +97,12 @@ def load_data(root: str | Path, dataset: str | None = None, fyear: int | None = 
             where = str(path)
         require_columns(frame, REQUIRED_COLUMNS[table], file=where, purpose=f"the demand model's '{table}' table")
         tables[table] = _normalise(table, frame, where)
+    try:  # hand back the memory parquet decoding used (pyarrow keeps it pooled otherwise)
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    except Exception:  # noqa: BLE001 - only an optimisation
+        pass
     return TrustData(tables=tables, root=str(root), fyear=found_year, dataset=found_set)
 
 

@@ -67,6 +67,17 @@ def draw_many(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray, clip: tu
     return np.clip((lo + hi) / 2.0 + z * (hi - lo) / Z80, clip[0], clip[1])
 
 
+def release_memory() -> None:
+    """Give the C heap's free memory back to the system (glibc keeps what preparation freed, and
+    forked workers would each carry it); a no-op where there is no glibc."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _dot(a: np.ndarray, b: np.ndarray) -> float:
     """Sum of products without BLAS: its thread pool spins badly on a busy shared machine."""
     return float(np.multiply(a, b, dtype=np.float64).sum())
@@ -260,6 +271,13 @@ class Engine:
         self.op = self._prep_op()
         self.aae = self._prep_aae()
         self.sites = sorted(set(self.keys["sitetret"]))
+        # memory: the runs need only the joint cells, not the per-row cell codes or frame copies
+        self.__dict__.pop("_out_cache", None)
+        for act in (self.ip, self.op, self.aae):
+            empty = np.zeros(0, np.int64)
+            act.demog_cell = act.hsa_cell = act.group_cell = empty
+            act.ineq = np.zeros(0)
+        release_memory()
 
     # ------------------------------------------------------------------ shared preparation
     def _hsa_table(self) -> None:
