@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -143,6 +144,19 @@ def test_flags_and_corrections_are_recorded_and_listed(client, loaded):
 def test_openapi_documents_the_routes(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/classify", "/comments", "/comments/upload", "/comments/query", "/corrections", "/health"} <= set(paths)
+    schemes = client.get("/openapi.json").json()["components"]["securitySchemes"]
+    assert any(s["type"] == "apiKey" and s["name"] == "X-API-Key" for s in schemes.values())
+
+
+def test_api_docs_work_offline_from_files_in_the_package(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn.jsdelivr.net" not in page.text and "unpkg.com" not in page.text
+    scripts = re.findall(r'src="([^"]+\.js)"', page.text)
+    assert scripts, page.text[:500]
+    for src in scripts:  # the Swagger UI bundle is served by carelens itself
+        asset = client.get(src.removeprefix(str(client.base_url)))
+        assert asset.status_code == 200 and len(asset.content) > 100_000
 
 
 def test_every_documented_route_but_health_refuses_a_request_without_a_key(client):

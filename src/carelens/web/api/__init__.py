@@ -18,6 +18,7 @@ from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, Upload
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from carelens import __version__
 from carelens.config import Settings, load_settings
@@ -101,7 +102,9 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     from carelens.store.engine import get_engine
 
     settings = settings or load_settings()
-    api = FastAPI(
+    # FastAPIOffline serves Swagger UI and ReDoc from files in the package: trust machines are
+    # often offline, and FastAPI's default /docs loads them from a CDN (a blank page offline).
+    api = FastAPIOffline(
         title="carelens API",
         version=__version__,
         description="Patient feedback: classify comments by the NHS England patient experience framework, "

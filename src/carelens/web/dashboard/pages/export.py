@@ -126,29 +126,29 @@ def page_server(input, output, session, ctx):
     def ex_count():
         return ui.h3(f"{ctx.total():,} comments selected", class_="count")
 
-    @render.download(filename=lambda: f"carelens-comments-{stamp()}.csv")
+    @render.download_button(filename=lambda: f"carelens-comments-{stamp()}.csv")
     def dl_comments_csv():
         yield comments_for_export(ctx.engine, ctx.filters(), levels, n).to_csv(index=False).encode("utf-8-sig")
 
-    @render.download(filename=lambda: f"carelens-comments-{stamp()}.xlsx")
+    @render.download_button(filename=lambda: f"carelens-comments-{stamp()}.xlsx")
     def dl_comments_xlsx():
         yield to_xlsx({"Comments": comments_for_export(ctx.engine, ctx.filters(), levels, n), "Filters": filters_sheet()})
 
-    @render.download(filename=lambda: f"carelens-summary-{stamp()}.csv")
+    @render.download_button(filename=lambda: f"carelens-summary-{stamp()}.csv")
     def dl_summary_csv():
         yield summaries_for_export(ctx.engine, ctx.filters(), n)["Sub-categories"].to_csv(index=False).encode("utf-8-sig")
 
-    @render.download(filename=lambda: f"carelens-summary-{stamp()}.xlsx")
+    @render.download_button(filename=lambda: f"carelens-summary-{stamp()}.xlsx")
     def dl_summary_xlsx():
         yield to_xlsx({**summaries_for_export(ctx.engine, ctx.filters(), n), "Filters": filters_sheet()})
 
-    @render.download(filename=lambda: f"carelens-report-{stamp()}.html")
+    @render.download_button(filename=lambda: f"carelens-report-{stamp()}.html")
     def dl_report_html():
         from carelens.reports.render import render_html
 
         yield render_html(build_report(ctx.engine, ctx.filters(), levels, n)).encode("utf-8")
 
-    @render.download(filename=lambda: f"carelens-report-{stamp()}.pdf")
+    @render.download_button(filename=lambda: f"carelens-report-{stamp()}.pdf")
     def dl_report_pdf():
         from carelens.reports.render import render_html, render_pdf
 
