@@ -215,3 +215,50 @@ def test_synthetic_export_has_the_columns_a_trust_export_has():
         assert col in frame.columns
     assert (frame["FFT answer"] == "Did not answer").any() or (frame["FFT answer"] == "").any()
     assert generate_comments(50, seed=3).equals(generate_comments(50, seed=3))
+
+
+def test_linear_svm_solved_in_the_dual_gives_the_same_scores_as_its_primal_weights():
+    from scipy import sparse
+    from sklearn.svm import SVC
+
+    from carelens.feedback.topics import _fit_label_kernel, _gram
+
+    X = sparse.random(120, 40, density=0.2, random_state=1, format="csr", dtype=np.float32)
+    y = (np.asarray(X[:, :3].sum(axis=1)).ravel() > 0.3).astype(int)
+    K = _gram(X)
+    coef, intercept = _fit_label_kernel(K, X, y, C=1.0)
+    reference = SVC(kernel="precomputed", C=1.0, class_weight="balanced").fit(K, y).decision_function(K)
+    assert np.allclose(X @ coef + intercept, reference, atol=1e-4)
+    X_new = sparse.random(10, 40, density=0.2, random_state=2, format="csr")
+    assert np.allclose(X_new @ coef + intercept, SVC(kernel="precomputed", C=1.0, class_weight="balanced").fit(K, y).decision_function((X_new @ X.T).toarray()), atol=1e-4)
+
+
+@pytest.mark.parametrize("loss", ["hinge", "logistic"])
+def test_topic_classifier_learns_with_either_loss(loss):
+    from carelens.feedback.features import TextFeatures
+    from carelens.feedback.topics import TopicClassifier
+
+    frame = trust_training_frame(200)
+    labels = [c.split("; ") for c in frame["codes"]]
+    model = TopicClassifier(features=TextFeatures(embedder="none"), labels=list(PHRASES), loss=loss, cv=3, n_jobs=1)
+    model.fit(frame["comment"].tolist(), labels)
+    predicted = model.predict(["the food was cold", "no spaces in the car park"])
+    names = list(model.classes_)
+    assert predicted[0, names.index("Meals")] == 1 and predicted[1, names.index("Car park")] == 1
+    with pytest.raises(ValueError, match="loss"):
+        TopicClassifier(loss="squared").fit(["a b", "c d"], [["x"], ["y"]])
+
+
+def test_accurate_rbf_topic_model_trains_saves_loads_and_classifies(tmp_path):
+    from carelens.feedback.framework import Framework
+
+    frame = trust_training_frame(200)
+    model = train_feedback_model(frame, Framework.from_dict(TRUST_FRAMEWORK), text_column="comment", labels_column="codes",
+                                 sentiment_column="mood", fft_score_column=None, embedder="none", topic_kernel="rbf",
+                                 cv=3, n_jobs=1)
+    assert model.card["topic_model"]["kernel"] == "rbf"
+    loaded = FeedbackModel.load(model.save(tmp_path / "m"))
+    out = loaded.classify(["the food was cold", "no spaces in the car park", "", "staff were lovely and caring"])
+    assert "Meals" in out["topics"][0] and "Car park" in out["topics"][1] and "Kindness" in out["topics"][3]
+    assert out["topics"][2] == ["Labelling not possible"]
+    assert np.allclose(loaded.topics.predict_proba(["the food was cold"]), model.topics.predict_proba(["the food was cold"]))

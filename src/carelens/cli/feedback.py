@@ -103,6 +103,7 @@ def train(
     sentiment_column: str = typer.Option(None, "--sentiment-column", help='Sentiment 1-5 column (default: "Comment sentiment" if present).'),
     score_column: str = typer.Option(None, "--score-column", help="FFT score column used as a sentiment feature (default: auto)."),
     embedder: str = typer.Option("packaged", "--embedder", help='"packaged" (static, fast), "none", or a local sentence-transformers/model2vec folder.'),
+    accurate: bool = typer.Option(False, "--accurate", help="RBF-kernel topic model: more accurate, ~10x slower to classify (see BENCHMARKS.md)."),
     include_corrections: bool = typer.Option(False, "--include-corrections", help="Also train on staff corrections stored in the feedback store."),
     db: str = typer.Option(None, "--db", help="Store for --include-corrections (URL or DuckDB file; default: settings)."),
 ) -> None:
@@ -121,7 +122,7 @@ def train(
         model = train_feedback_model(
             frame, framework, text_column=text_col, labels_column=labels_column, label_sep=label_sep,
             sentiment_column=sentiment_column or "auto", fft_score_column=score_column or "auto",
-            embedder=embedder, source=str(data),
+            embedder=embedder, topic_kernel="rbf" if accurate else "linear", source=str(data),
         )
     model.save(output)
     cv = model.card.get("cv_metrics", {})

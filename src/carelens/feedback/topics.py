@@ -2,9 +2,17 @@
 
 Why this design: with ~6,000 labelled comments and labels as rare as a handful of examples, linear
 models on TF-IDF + embeddings are as accurate as much larger models (see BENCHMARKS.md) and train
-in seconds. Each label's raw score is calibrated (Platt scaling on out-of-fold scores) so the
-probabilities mean what they say, and each label gets its own threshold, chosen by
-cross-validation on the training data only to maximise that label's F1.
+in seconds. The default is a linear SVM per label (hinge loss, balanced class weights): in
+cross-validation on the training data it beat logistic regression on the same features (see the
+research table in BENCHMARKS.md); ``loss="logistic"`` keeps the earlier model. Each label's raw
+score is calibrated (Platt scaling on out-of-fold scores) so the probabilities mean what they
+say, and each label gets its own threshold, chosen by cross-validation on the training data only
+to maximise that label's F1.
+
+``kernel="rbf"`` ("accurate mode" without any extra dependency) replaces each linear SVM by an
+RBF-kernel SVM over the L2-normalised features: better in cross-validation, but predicting needs
+the similarity of each new comment to every support vector, so it is ~10x slower than the linear
+default (figures in BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -17,16 +25,64 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import KFold
-from sklearn.preprocessing import MultiLabelBinarizer
+from sklearn.preprocessing import MultiLabelBinarizer, normalize
+from sklearn.svm import SVC, LinearSVC
 
 from carelens.feedback.features import TextFeatures
 
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 
 
-def _fit_label(X, y, C: float):
-    model = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", max_iter=2000, tol=1e-3)
-    model.fit(X, y)
+LOSSES = ("hinge", "logistic")
+DEFAULT_C = {"hinge": 1.0, "logistic": 10.0}
+# up to this many training rows the SVMs are solved exactly in the dual, on one precomputed linear
+# kernel shared by every label and fold (faster, and the bias is not regularised); above it the
+# n x n kernel would cost too much memory and liblinear's primal solver is used instead
+KERNEL_MAX_ROWS = 6000
+
+
+def _gram(X) -> np.ndarray:
+    """Linear kernel X @ X.T as a dense float64 array (what libsvm wants)."""
+    return np.asarray((X @ X.T).toarray(), dtype=np.float64)
+
+
+def _rbf_from_cosine(S: np.ndarray, gamma: float) -> np.ndarray:
+    """exp(-gamma * |x - z|^2) for unit vectors, from their dot products S (in place)."""
+    S *= 2.0 * gamma
+    S -= 2.0 * gamma
+    return np.exp(S, out=S)
+
+
+def _fit_label_dual(K: np.ndarray, y, C: float):
+    """SVM on a precomputed (non-linear) kernel: support rows, dual coefficients, intercept."""
+    model = SVC(kernel="precomputed", C=C, class_weight="balanced", tol=1e-3, cache_size=50)
+    model.fit(K, y)
+    return model.support_, model.dual_coef_.ravel().astype(np.float32), float(model.intercept_[0])
+
+
+def _fit_label_kernel(K: np.ndarray, X, y, C: float):
+    """Exact linear SVM in the dual on a precomputed kernel, returned as primal weights."""
+    model = SVC(kernel="precomputed", C=C, class_weight="balanced", tol=1e-3, cache_size=50)
+    model.fit(K, y)
+    sv = model.support_
+    # decision(x) = sum_i dual_coef_i <x_i, x> + b = <sum_i dual_coef_i x_i, x> + b
+    coef = np.asarray(X[sv].T @ model.dual_coef_.ravel()).ravel()
+    return coef.astype(np.float32), float(model.intercept_[0])
+
+
+def _fit_label(X, y, C: float, loss: str = "logistic"):
+    if loss == "hinge":
+        model = LinearSVC(C=C, loss="hinge", dual=True, class_weight="balanced", intercept_scaling=10.0,
+                          max_iter=5000, tol=1e-4)
+    else:
+        model = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", max_iter=2000, tol=1e-3)
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():  # a label that is not quite converged is still a usable model
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
     return model.coef_.ravel().astype(np.float32), float(model.intercept_[0])
 
 
@@ -39,14 +95,19 @@ class TopicClassifier(BaseEstimator, ClassifierMixin):
 
     ``fit(X, Y)``: X is a list of texts (or a frame with a 'text' column); Y is an (n, L) 0/1 matrix
     with ``labels`` naming its columns, or a list of label lists. Labels with fewer than
-    ``min_positives`` examples are kept in the output but never predicted.
+    ``min_positives`` examples are kept in the output but never predicted. ``loss`` is "hinge"
+    (linear SVM, the default) or "logistic"; ``C`` defaults to 1 for hinge and 10 for logistic
+    (both chosen by cross-validation on the public FFT data).
     """
 
     def __init__(
         self,
         features: TextFeatures | None = None,
         labels: Sequence[str] | None = None,
-        C: float = 10.0,
+        C: float | None = None,
+        loss: str = "hinge",
+        kernel: str = "linear",
+        gamma: float = 1.0,
         cv: int = 5,
         min_positives: int = 3,
         n_jobs: int = 2,
@@ -55,6 +116,9 @@ class TopicClassifier(BaseEstimator, ClassifierMixin):
         self.features = features
         self.labels = labels
         self.C = C
+        self.loss = loss
+        self.kernel = kernel
+        self.gamma = gamma
         self.cv = cv
         self.min_positives = min_positives
         self.n_jobs = n_jobs
@@ -76,17 +140,74 @@ class TopicClassifier(BaseEstimator, ClassifierMixin):
     def _scores(self, X, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
         return np.asarray(X @ coef.T) + intercept
 
-    def _fit_all(self, X, Y: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _fit_all(self, X, Y: np.ndarray, active: np.ndarray, K: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         coef = np.zeros((Y.shape[1], X.shape[1]), dtype=np.float32)
         intercept = np.full(Y.shape[1], -20.0)
-        fitted = Parallel(n_jobs=self.n_jobs, prefer="threads")(
-            delayed(_fit_label)(X, Y[:, j], self.C) for j in np.flatnonzero(active)
-        )
+        if K is not None:
+            jobs = (delayed(_fit_label_kernel)(K, X, Y[:, j], self.C_) for j in np.flatnonzero(active))
+        else:
+            jobs = (delayed(_fit_label)(X, Y[:, j], self.C_, self.loss) for j in np.flatnonzero(active))
+        fitted = Parallel(n_jobs=self.n_jobs, prefer="threads")(jobs)
         for j, (c, b) in zip(np.flatnonzero(active), fitted):
             coef[j], intercept[j] = c, b
         return coef, intercept
 
+    def _fit_all_dual(self, K: np.ndarray, Y: np.ndarray, active: np.ndarray):
+        """RBF SVMs: (support rows, dual coefficients, intercept) per active label."""
+        fitted = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+            delayed(_fit_label_dual)(K, Y[:, j], self.C_) for j in np.flatnonzero(active)
+        )
+        return dict(zip(np.flatnonzero(active), fitted))
+
+    @staticmethod
+    def _dual_scores(K_rows: np.ndarray, fitted: dict, n_labels: int) -> np.ndarray:
+        scores = np.full((K_rows.shape[0], n_labels), -20.0)
+        for j, (sv, dual, b) in fitted.items():
+            scores[:, j] = K_rows[:, sv] @ dual + b
+        return scores
+
+    def _fit_rbf(self, Xf, Y: np.ndarray, active: np.ndarray, tuned: np.ndarray) -> np.ndarray:
+        n = Xf.shape[0]
+        if n > KERNEL_MAX_ROWS:
+            raise ValueError(f'kernel="rbf" trains on at most {KERNEL_MAX_ROWS:,} comments ({n:,} given); use the linear default')
+        Xn = normalize(Xf).astype(np.float32)
+        K = _rbf_from_cosine(_gram(Xn), self.gamma)
+        oof = np.full(Y.shape, -20.0)
+        if tuned.any():
+            for train, test in KFold(self.cv, shuffle=True, random_state=self.random_state).split(Xn):
+                fold_tuned = tuned & (Y[train].sum(axis=0) >= 2) & (Y[train].sum(axis=0) < len(train))
+                fitted = self._fit_all_dual(np.ascontiguousarray(K[np.ix_(train, train)]), Y[train], fold_tuned)
+                oof[test] = self._dual_scores(K[np.ix_(test, train)], fitted, Y.shape[1])
+        fitted = self._fit_all_dual(K, Y, active)
+        del K
+        support = np.unique(np.concatenate([sv for sv, _, _ in fitted.values()])) if fitted else np.zeros(0, dtype=int)
+        position = {int(i): k for k, i in enumerate(support)}
+        self.dual_coef_ = np.zeros((Y.shape[1], len(support)), dtype=np.float32)
+        self.intercept_ = np.full(Y.shape[1], -20.0)
+        for j, (sv, dual, b) in fitted.items():
+            self.dual_coef_[j, [position[int(i)] for i in sv]] = dual
+            self.intercept_[j] = b
+        self.support_X_ = Xn[support]
+        self.coef_ = None
+        return oof
+
+    def _rbf_scores(self, Xf, chunk: int = 2048) -> np.ndarray:
+        Xn = normalize(Xf).astype(np.float32)
+        support_T = self.support_X_.T.tocsr()
+        out = np.empty((Xn.shape[0], len(self.intercept_)))
+        for start in range(0, Xn.shape[0], chunk):
+            S = np.asarray((Xn[start:start + chunk] @ support_T).toarray(), dtype=np.float32)
+            out[start:start + chunk] = _rbf_from_cosine(S, self.gamma) @ self.dual_coef_.T + self.intercept_
+        return out
+
     def fit(self, X, Y) -> TopicClassifier:
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, not {self.loss!r}")
+        if self.kernel not in ("linear", "rbf"):
+            raise ValueError(f'kernel must be "linear" or "rbf", not {self.kernel!r}')
+        if self.kernel == "rbf" and self.loss != "hinge":
+            raise ValueError('kernel="rbf" needs loss="hinge"')
+        self.C_ = float(self.C) if self.C is not None else DEFAULT_C[self.loss]
         Y, names = self._targets(Y)
         self.labels_ = names
         self.features_ = clone(self.features) if self.features is not None else TextFeatures()
@@ -98,10 +219,15 @@ class TopicClassifier(BaseEstimator, ClassifierMixin):
         # rarer ones keep the balanced model's own boundary (probability 0.5)
         tuned = active & (positives >= 2 * self.cv)
         oof = np.full(Y.shape, -20.0)
-        if tuned.any():
+        K = _gram(Xf) if self.loss == "hinge" and self.kernel == "linear" and Xf.shape[0] <= KERNEL_MAX_ROWS else None
+        if self.kernel == "rbf":
+            oof = self._fit_rbf(Xf, Y, active, tuned)
+        elif tuned.any():
             for train, test in KFold(self.cv, shuffle=True, random_state=self.random_state).split(Xf):
                 fold_tuned = tuned & (Y[train].sum(axis=0) >= 2) & (Y[train].sum(axis=0) < len(train))
-                coef, intercept = self._fit_all(Xf[train], Y[train], fold_tuned)
+                K_fold = None if K is None else K[np.ix_(train, train)]
+                coef, intercept = self._fit_all(Xf[train], Y[train], fold_tuned, K_fold)
+                del K_fold
                 oof[test] = self._scores(Xf[test], coef, intercept)
         self.platt_ = np.tile(np.array([1.0, 0.0]), (Y.shape[1], 1))
         self.thresholds_ = np.full(Y.shape[1], 0.5)
@@ -114,13 +240,18 @@ class TopicClassifier(BaseEstimator, ClassifierMixin):
         self.tuned_ = tuned
         self._cv_targets_ = Y  # out-of-fold targets and probabilities feed the model card
         self.cv_proba_ = _sigmoid(oof * self.platt_[:, 0] + self.platt_[:, 1])
-        self.coef_, self.intercept_ = self._fit_all(Xf, Y, active)
+        if self.kernel != "rbf":
+            self.coef_, self.intercept_ = self._fit_all(Xf, Y, active, K)
+        del K
         self.active_ = active
         self.n_positives_ = positives
         return self
 
     def predict_proba_features(self, Xf) -> np.ndarray:
-        scores = self._scores(Xf, self.coef_, self.intercept_)
+        if getattr(self, "kernel", "linear") == "rbf":
+            scores = self._rbf_scores(Xf)
+        else:
+            scores = self._scores(Xf, self.coef_, self.intercept_)
         proba = _sigmoid(scores * self.platt_[:, 0] + self.platt_[:, 1])
         proba[:, ~self.active_] = 0.0
         return proba

@@ -54,6 +54,7 @@ def train_feedback_model(
     sentiment_column: str | None = "auto",
     fft_score_column: str | None = "auto",
     embedder: str | None = "packaged",
+    topic_kernel: str = "linear",
     use_framework_examples: bool = True,
     cv: int = 5,
     n_jobs: int = 2,
@@ -63,6 +64,7 @@ def train_feedback_model(
     """Fit topic and (when labels exist) sentiment models; return a ready-to-save FeedbackModel.
 
     Content-free comments are left out of training: they are labelled by rule at prediction time.
+    ``topic_kernel="rbf"`` is the slower, more accurate topic model (see TopicClassifier).
     """
     started = time.perf_counter()
     require_columns(frame, [text_column], file=source, purpose="the comment text")
@@ -82,7 +84,7 @@ def train_feedback_model(
     scores = frame[score_col].tolist() if score_col else None
 
     features = TextFeatures(embedder=embedder)
-    topics = TopicClassifier(features=features, labels=framework.learnable_labels, cv=cv, n_jobs=n_jobs)
+    topics = TopicClassifier(features=features, labels=framework.learnable_labels, kernel=topic_kernel, cv=cv, n_jobs=n_jobs)
     kept_texts = [t for t, k in zip(texts, keep) if k]
     Y_fit = Y[keep]
     if use_framework_examples:
@@ -161,7 +163,10 @@ def build_card(topics: TopicClassifier, framework: Framework, sentiment: dict, *
             "rows_with_text": n_kept,
             "text_column": text_column,
         },
-        "features": {"embedder": embedder or "none", "word_ngrams": list(topics.features_.word_ngrams), "char_ngrams": list(topics.features_.char_ngrams)},
+        "features": {"embedder": embedder or "none", "word_ngrams": list(topics.features_.word_ngrams), "char_ngrams": list(topics.features_.char_ngrams),
+                     "embedding_weight": topics.features_.embedding_weight},
+        "topic_model": {"loss": topics.loss, "kernel": topics.kernel, "C": topics.C_,
+                        **({"gamma": topics.gamma} if topics.kernel == "rbf" else {})},
         "topics": {"labels": per_label, "never_predicted": [n for n, a in zip(topics.labels_, topics.active_) if not a]},
         "sentiment": sentiment,
         "cv_metrics": metrics,
