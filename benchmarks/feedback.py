@@ -1,7 +1,7 @@
 """Benchmark: carelens feedback model vs pxtextmining 1.0.1 on one fixed held-out split.
 
     .venv/bin/python benchmarks/feedback.py [--data CSV] [--out benchmarks/results/feedback.json]
-        [--embedder packaged|none|PATH] [--skip-peer]
+        [--embedder packaged|none|PATH] [--topic-kernel linear|rbf] [--skip-peer]
 
 Both sides train on the same 80% of ``../shared/data/feedback/fft_v6_train.csv`` (labels mapped
 to framework v7) and predict the same 20%. The split is fixed (seed below, stratified on each
@@ -107,7 +107,7 @@ def score(Y_true: np.ndarray, Y_pred: np.ndarray, s_true: np.ndarray, s_pred: np
 
 
 # ------------------------------------------------------------------------------------- workers
-def run_carelens(data: Path, embedder: str) -> dict:
+def run_carelens(data: Path, embedder: str, topic_kernel: str = "linear") -> dict:
     """Train via the public API on the training part; predict the test part (in this process)."""
     from carelens.feedback import load_framework, train_feedback_model
 
@@ -117,7 +117,7 @@ def run_carelens(data: Path, embedder: str) -> dict:
     test_frame = frame.iloc[test].reset_index(drop=True)
 
     t0 = time.perf_counter()
-    model = train_feedback_model(train_frame, load_framework(), embedder=embedder, source=data.name)
+    model = train_feedback_model(train_frame, load_framework(), embedder=embedder, topic_kernel=topic_kernel, source=data.name)
     train_s = time.perf_counter() - t0
 
     texts = test_frame["FFT answer"].tolist()
@@ -151,6 +151,7 @@ def run_carelens(data: Path, embedder: str) -> dict:
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "cv_metrics": model.card.get("cv_metrics"),
         "embedder": embedder,
+        "topic_kernel": topic_kernel,
     }
 
 
@@ -188,15 +189,16 @@ def run_peer(data: Path, workdir: Path) -> dict:
     return result
 
 
-def _worker(side: str, data: Path, out: Path, embedder: str) -> None:
+def _worker(side: str, data: Path, out: Path, embedder: str, topic_kernel: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        result = run_carelens(data, embedder) if side == "carelens" else run_peer(data, Path(tmp))
+        result = run_carelens(data, embedder, topic_kernel) if side == "carelens" else run_peer(data, Path(tmp))
     out.write_text(json.dumps(result), encoding="utf-8")
 
 
-def _spawn(side: str, data: Path, embedder: str, workdir: Path) -> dict:
+def _spawn(side: str, data: Path, embedder: str, workdir: Path, topic_kernel: str = "linear") -> dict:
     out = workdir / f"{side}.json"
-    cmd = [sys.executable, __file__, "--worker", side, "--data", str(data), "--worker-out", str(out), "--embedder", embedder]
+    cmd = [sys.executable, __file__, "--worker", side, "--data", str(data), "--worker-out", str(out), "--embedder", embedder,
+           "--topic-kernel", topic_kernel]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"{side} side failed:\n{proc.stderr[-3000:]}")
@@ -209,6 +211,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "feedback.json")
     parser.add_argument("--embedder", default="packaged", help="carelens embedder: packaged, none or a model folder")
+    parser.add_argument("--topic-kernel", default="linear", choices=["linear", "rbf"], help="carelens topic model (rbf = accurate mode)")
     parser.add_argument("--skip-peer", action="store_true", help="carelens only (e.g. while researching)")
     parser.add_argument("--worker", choices=["carelens", "peer"], help=argparse.SUPPRESS)
     parser.add_argument("--worker-out", type=Path, help=argparse.SUPPRESS)
@@ -216,7 +219,7 @@ def main() -> None:
     if not args.data.exists():
         raise SystemExit(f"data not found: {args.data} (the shared data folder is needed)")
     if args.worker:
-        _worker(args.worker, args.data, args.worker_out, args.embedder)
+        _worker(args.worker, args.data, args.worker_out, args.embedder, args.topic_kernel)
         return
 
     frame, Y, _ = load_data(args.data)
@@ -229,7 +232,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_at_start": os.getloadavg()},
     }
     with tempfile.TemporaryDirectory() as tmp:
-        sides = {"carelens": _spawn("carelens", args.data, args.embedder, Path(tmp))}
+        sides = {"carelens": _spawn("carelens", args.data, args.embedder, Path(tmp), args.topic_kernel)}
         if not args.skip_peer:
             sides["pxtextmining"] = _spawn("peer", args.data, args.embedder, Path(tmp))
     results["machine"]["load_avg_at_end"] = os.getloadavg()
@@ -257,6 +260,7 @@ def main() -> None:
         results[name] = metrics
     results["carelens_cv_metrics"] = sides["carelens"].get("cv_metrics")
     results["embedder"] = args.embedder
+    results["topic_kernel"] = args.topic_kernel
 
     rows = [
         ("topic macro F1", "topic_macro_f1", "{:.3f}", "higher"),
@@ -269,7 +273,8 @@ def main() -> None:
         ("peak memory, MB", "peak_rss_mb", "{:,.0f}", "lower"),
     ]
     peer = results.get("pxtextmining")
-    print(f"split: {len(train)} train / {len(test)} test rows (seed {SPLIT_SEED}); carelens embedder: {args.embedder}")
+    print(f"split: {len(train)} train / {len(test)} test rows (seed {SPLIT_SEED}); carelens embedder: {args.embedder}, "
+          f"topic kernel: {args.topic_kernel}")
     print(f"{'metric':<26}{'carelens':>12}{'pxtextmining':>14}{'ratio':>9}")
     ratios = {}
     for label, key, fmt, better in rows:
