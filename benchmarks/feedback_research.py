@@ -442,8 +442,8 @@ def experiments(d: Data, which: list[str]) -> None:
         "s_C16": lambda: run_sentiment(d, "TF-IDF + static + score, C=16", {**TFIDF, "static": 1.0, "score": 1.0}, C=16.0),
         # second round: kernel SVMs, honest thresholds, 3 seeds (see kernel_blocks)
         "k_lr": lambda: run_kernel(d, "LR C=10 word+char+static (previous default)", None, oof_fn=lr_oof(d, {**TFIDF, "static": 1.0})),
-        "k_linear": lambda: run_kernel(d, "linear SVM C=1 word+char+static", lambda B: B["word"] + B["char"] + B["static"]),
-        "k_linear05": lambda: run_kernel(d, "linear SVM C=1 word+char+0.5 static [new default]", lambda B: B["word"] + B["char"] + 0.5 * B["static"]),
+        "k_linear": lambda: run_kernel(d, "linear SVM C=1 word+char+static [default]", lambda B: B["word"] + B["char"] + B["static"]),
+        "k_linear05": lambda: run_kernel(d, "linear SVM C=1 word+char+0.5 static", lambda B: B["word"] + B["char"] + 0.5 * B["static"]),
         "k_linear_qs": lambda: run_kernel(d, "linear SVM + FFT question + score (0.5 each)", lambda B: B["word"] + B["char"] + 0.5 * B["static"] + 0.5 * B["question"] + 0.5 * B["score"]),
         "k_wordpoly": lambda: run_kernel(d, "SVM, word block squared (W+W^2/2)+C+S/2", lambda B: B["word"] + 0.5 * B["word"] ** 2 + B["char"] + 0.5 * B["static"]),
         "k_poly2": lambda: run_kernel(d, "SVM poly-2 on cosine (Kn + Kn^2/2)", lambda B: (lambda Kn: Kn + 0.5 * Kn ** 2)(cosine(B["word"] + B["char"] + 0.5 * B["static"]))),
