@@ -199,6 +199,22 @@ def test_model_file_with_untrusted_types_is_refused(tmp_path, trust_model):
         FeedbackModel.load(saved)
 
 
+def test_a_saved_model_predicts_exactly_as_before_and_keeps_its_vocabulary_in_one_array(tmp_path, trust_model):
+    import zipfile
+
+    texts = ["the food was cold and I waited hours", "spotless ward", "lovely kind staff", "car park full"]
+    saved = trust_model.save(tmp_path / "m")
+    reloaded = FeedbackModel.load(saved)
+    before, after = trust_model.classify(texts), reloaded.classify(texts)
+    assert before["probabilities"].tolist() == after["probabilities"].tolist()
+    assert before["sentiment"].tolist() == after["sentiment"].tolist()
+    vocabulary = trust_model.topics.features_.char_.vocabulary_
+    assert isinstance(vocabulary, dict) and reloaded.topics.features_.char_.vocabulary_ == vocabulary
+    # one array per vocabulary, not one file per n-gram (which made opening a model take ~10 s)
+    with zipfile.ZipFile(saved / "topics.skops") as zf:
+        assert len(zf.namelist()) < 100 < len(vocabulary)
+
+
 def test_packaged_model_loads_and_classifies():
     model = FeedbackModel.load()
     assert len(model.framework.labels) == 32

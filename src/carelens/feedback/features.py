@@ -8,6 +8,7 @@ is missing-safe (a blank score simply adds nothing); the sentiment model appends
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import numpy as np
@@ -125,3 +126,29 @@ class TextFeatures(BaseEstimator, TransformerMixin):
             dense = embedder.transform(texts) * np.float32(self.embedding_weight)
             blocks.append(sparse.csr_matrix(dense))
         return sparse.hstack(blocks, format="csr", dtype=np.float32)
+
+    # ------------------------------------------------------------------ persistence
+    # A fitted vocabulary is a dict of tens of thousands of n-grams. skops writes each dict value
+    # as its own array file, so a model took ~10 s to open; it is stored instead as one array of
+    # terms in index order (a plain unicode array: no pickle) and rebuilt into a dict on load.
+    _VECTORIZERS = ("word_", "char_")
+
+    def __getstate__(self) -> dict:
+        state = dict(super().__getstate__())  # on Python 3.11 this is self.__dict__ itself: copy it
+        for name in self._VECTORIZERS:
+            vectorizer = state.get(name)
+            if vectorizer is not None and isinstance(getattr(vectorizer, "vocabulary_", None), dict):
+                vectorizer = copy.copy(vectorizer)
+                terms = [""] * len(vectorizer.vocabulary_)
+                for term, index in vectorizer.vocabulary_.items():
+                    terms[index] = term
+                vectorizer.vocabulary_ = np.array(terms, dtype=str)
+                state[name] = vectorizer
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        for name in self._VECTORIZERS:
+            vectorizer = state.get(name)
+            if vectorizer is not None and isinstance(getattr(vectorizer, "vocabulary_", None), np.ndarray):
+                vectorizer.vocabulary_ = {term: index for index, term in enumerate(vectorizer.vocabulary_.tolist())}
+        super().__setstate__(state)
