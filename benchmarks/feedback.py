@@ -1,7 +1,7 @@
 """Benchmark: carelens feedback model vs pxtextmining 1.0.1 on one fixed held-out split.
 
     .venv/bin/python benchmarks/feedback.py [--data CSV] [--out benchmarks/results/feedback.json]
-        [--embedder packaged|none|PATH] [--topic-kernel linear|rbf] [--skip-peer]
+        [--embedder packaged|none|PATH] [--topic-kernel auto|linear|rbf] [--skip-peer]
 
 Both sides train on the same 80% of ``../shared/data/feedback/fft_v6_train.csv`` (labels mapped
 to framework v7) and predict the same 20%. The split is fixed (seed below, stratified on each
@@ -107,7 +107,7 @@ def score(Y_true: np.ndarray, Y_pred: np.ndarray, s_true: np.ndarray, s_pred: np
 
 
 # ------------------------------------------------------------------------------------- workers
-def run_carelens(data: Path, embedder: str, topic_kernel: str = "linear") -> dict:
+def run_carelens(data: Path, embedder: str, topic_kernel: str = "auto") -> dict:
     """Train via the public API on the training part; predict the test part (in this process)."""
     from carelens.feedback import load_framework, train_feedback_model
 
@@ -152,6 +152,7 @@ def run_carelens(data: Path, embedder: str, topic_kernel: str = "linear") -> dic
         "cv_metrics": model.card.get("cv_metrics"),
         "embedder": embedder,
         "topic_kernel": topic_kernel,
+        "topic_kernel_used": model.card.get("topic_model", {}).get("kernel"),
     }
 
 
@@ -195,7 +196,7 @@ def _worker(side: str, data: Path, out: Path, embedder: str, topic_kernel: str) 
     out.write_text(json.dumps(result), encoding="utf-8")
 
 
-def _spawn(side: str, data: Path, embedder: str, workdir: Path, topic_kernel: str = "linear") -> dict:
+def _spawn(side: str, data: Path, embedder: str, workdir: Path, topic_kernel: str = "auto") -> dict:
     out = workdir / f"{side}.json"
     cmd = [sys.executable, __file__, "--worker", side, "--data", str(data), "--worker-out", str(out), "--embedder", embedder,
            "--topic-kernel", topic_kernel]
@@ -211,7 +212,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "feedback.json")
     parser.add_argument("--embedder", default="packaged", help="carelens embedder: packaged, none or a model folder")
-    parser.add_argument("--topic-kernel", default="linear", choices=["linear", "rbf"], help="carelens topic model (rbf = accurate mode)")
+    parser.add_argument("--topic-kernel", default="auto", choices=["auto", "linear", "rbf"], help="carelens topic model (auto: the default, RBF at this size)")
     parser.add_argument("--skip-peer", action="store_true", help="carelens only (e.g. while researching)")
     parser.add_argument("--worker", choices=["carelens", "peer"], help=argparse.SUPPRESS)
     parser.add_argument("--worker-out", type=Path, help=argparse.SUPPRESS)

@@ -292,3 +292,84 @@ def test_fast_char_ngrams_equal_scikit_learns():
     got = char_wb_tfidf(vectorizer, new)
     assert got.shape == expected.shape
     assert abs(got - expected).max() < 1e-6
+
+
+def _rbf_model(n: int = 200, **kwargs):
+    from carelens.feedback.features import TextFeatures
+    from carelens.feedback.topics import TopicClassifier
+
+    frame = trust_training_frame(n)
+    labels = [c.split("; ") for c in frame["codes"]]
+    return TopicClassifier(features=TextFeatures(embedder="none"), labels=list(PHRASES), cv=3, n_jobs=1, **kwargs).fit(frame["comment"].tolist(), labels)
+
+
+def test_fast_rbf_scores_equal_the_kernel_formula_in_any_chunking(monkeypatch):
+    """The dense/sparse split of the support vectors and the threaded chunks change no number."""
+    from sklearn.metrics.pairwise import rbf_kernel
+    from sklearn.preprocessing import normalize
+
+    from carelens.feedback import topics
+
+    model = _rbf_model(kernel="rbf")
+    texts = [f"{a} and {b}" for a in PHRASES["Meals"] for b in PHRASES["Car park"] + PHRASES["Kindness"]] * 3
+    Xf = model.features_.transform(texts)
+    Xn = normalize(Xf)
+    expected = rbf_kernel(Xn, model.support_X_.astype(np.float64), gamma=model.gamma) @ model.dual_coef_.T.astype(np.float64) + model.intercept_
+    for share in (0.0, 0.1, 1.0):  # all columns dense, a split, all sparse
+        monkeypatch.setattr(topics, "DENSE_COLUMN_SHARE", share)
+        model.__dict__.pop("_support_cache", None)
+        for n_jobs in (1, 2):
+            got = model._rbf_scores(Xf, chunk=7, n_jobs=n_jobs)
+            assert np.allclose(got, expected, atol=1e-4)
+
+
+def test_rbf_model_file_keeps_no_derived_cache(tmp_path):
+    model = _rbf_model(kernel="rbf")
+    model.predict(["the food was cold"])
+    assert "_support_cache" in model.__dict__
+    assert "_support_cache" not in model.__getstate__()
+    assert "_support_cache" in model.__dict__  # the live model keeps it
+
+
+def test_auto_kernel_is_rbf_for_small_data_and_linear_above_the_memory_limit(monkeypatch):
+    from carelens.feedback import topics
+
+    assert _rbf_model().kernel_ == "rbf"
+    monkeypatch.setattr(topics, "RBF_MAX_ROWS", 100)
+    large = _rbf_model()
+    assert large.kernel_ == "linear" and large.coef_ is not None
+    with pytest.raises(ValueError, match="at most 100"):
+        _rbf_model(kernel="rbf")
+    with pytest.raises(ValueError, match="kernel must be one of"):
+        _rbf_model(kernel="poly")
+
+
+def test_rbf_model_gives_labels_too_rare_to_tune_a_linear_svm_that_keys_on_their_words():
+    from carelens.feedback.features import TextFeatures
+    from carelens.feedback.topics import TopicClassifier
+
+    frame = trust_training_frame(200)
+    texts = frame["comment"].tolist() + ["the porter was helpful", "a helpful porter took me", "porter came quickly"]
+    labels = [c.split("; ") for c in frame["codes"]] + [["Portering"]] * 3
+    model = TopicClassifier(features=TextFeatures(embedder="none"), labels=[*PHRASES, "Portering"], kernel="rbf", cv=3, n_jobs=1)
+    model.fit(texts, labels)
+    names = list(model.classes_)
+    j = names.index("Portering")
+    assert model.linear_labels_[j] and not model.tuned_[j]
+    assert not model.linear_labels_[names.index("Meals")]
+    predicted = model.predict(["the porter was very helpful", "the food was cold"])
+    assert predicted[0, j] == 1 and predicted[1, j] == 0
+
+
+def test_a_large_batch_is_classified_in_parallel_chunks_with_the_same_result(trust_model, monkeypatch):
+    import carelens.feedback.model as model_module
+
+    frame = trust_training_frame(300, seed=5)
+    texts = frame["comment"].tolist() + ["", "n/a"]
+    whole = trust_model.classify(texts, n_jobs=1)
+    monkeypatch.setattr(model_module, "CLASSIFY_CHUNK", 16)
+    chunked = trust_model.classify(texts, n_jobs=2)
+    assert len(chunked) == len(texts)
+    assert chunked["topics_text"].tolist() == whole["topics_text"].tolist()
+    assert chunked["sentiment"].fillna(0).tolist() == whole["sentiment"].fillna(0).tolist()
+    assert chunked["probabilities"].tolist() == whole["probabilities"].tolist()

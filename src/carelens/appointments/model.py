@@ -30,8 +30,14 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-from carelens.appointments.features import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, as_category
+from carelens.appointments.features import (
+    CATEGORICAL_FEATURES,
+    FEATURES,
+    NUMERIC_FEATURES,
+    as_category,
+)
 from carelens.errors import ModelError
+from carelens.model_cards import write_card
 
 EXPLAIN_GROUPS: dict[str, list[str]] = {
     "history": [
@@ -378,21 +384,11 @@ class DNAModel(ClassifierMixin, BaseEstimator):
         version = hashlib.sha256(blob).hexdigest()[:12]
         (directory / "model.skops").write_bytes(blob)
         card = {**card, "model_version": version, "kind": "carelens-appointments-dna"}
-        (directory / "card.json").write_text(json.dumps(card, indent=2, default=_json_default))
+        write_card(directory / "card.json", card)
         from carelens.appointments.card import render_markdown
 
         (directory / "MODEL_CARD.md").write_text(render_markdown(card))
         return version
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
 
 
 def _plural(count: pd.Series, word: str) -> pd.Series:
@@ -478,7 +474,7 @@ def load_model(directory: str | Path) -> LoadedModel:
     if not card_path.exists() or not model_path.exists():
         raise ModelError("not a carelens appointments model (card.json or model.skops missing)", file=str(directory))
     try:
-        card = json.loads(card_path.read_text())
+        card = json.loads(card_path.read_text("utf-8"))
     except json.JSONDecodeError as exc:
         raise ModelError(f"card.json is not valid JSON: {exc}", file=str(card_path)) from exc
     if card.get("kind") != "carelens-appointments-dna":

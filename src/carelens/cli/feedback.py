@@ -103,15 +103,19 @@ def train(
     sentiment_column: str = typer.Option(None, "--sentiment-column", help='Sentiment 1-5 column (default: "Comment sentiment" if present).'),
     score_column: str = typer.Option(None, "--score-column", help="FFT score column used as a sentiment feature (default: auto)."),
     embedder: str = typer.Option("packaged", "--embedder", help='"packaged" (static, fast), "none", or a local sentence-transformers/model2vec folder.'),
-    accurate: bool = typer.Option(False, "--accurate", help="RBF-kernel topic model: more accurate, ~10x slower to classify (see BENCHMARKS.md)."),
+    topic_kernel: str = typer.Option("auto", "--topic-kernel", help='"auto" (RBF-kernel SVMs up to 8,000 comments, linear above), "rbf" or "linear" (fastest; see BENCHMARKS.md).'),
     include_corrections: bool = typer.Option(False, "--include-corrections", help="Also train on staff corrections stored in the feedback store."),
     db: str = typer.Option(None, "--db", help="Store for --include-corrections (URL or DuckDB file; default: settings)."),
 ) -> None:
     """Train topic and sentiment models on a trust's own labels and framework."""
     from carelens.feedback.framework import load_framework
     from carelens.feedback.training import train_feedback_model
+    from carelens.errors import ConfigError
+    from carelens.feedback.topics import KERNELS
     from carelens.tables import read_table
 
+    if topic_kernel not in KERNELS:
+        raise ConfigError(f"--topic-kernel must be one of {', '.join(KERNELS)}, not {topic_kernel!r}", field="--topic-kernel")
     frame = read_table(data, dtype_str=True)
     text_col = resolve_text_column(frame, text_column, str(data))
     framework = load_framework(framework_file) if framework_file else None
@@ -122,7 +126,7 @@ def train(
         model = train_feedback_model(
             frame, framework, text_column=text_col, labels_column=labels_column, label_sep=label_sep,
             sentiment_column=sentiment_column or "auto", fft_score_column=score_column or "auto",
-            embedder=embedder, topic_kernel="rbf" if accurate else "linear", source=str(data),
+            embedder=embedder, topic_kernel=topic_kernel, source=str(data),
         )
     model.save(output)
     cv = model.card.get("cv_metrics", {})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -54,7 +54,7 @@ def train_feedback_model(
     sentiment_column: str | None = "auto",
     fft_score_column: str | None = "auto",
     embedder: str | None = "packaged",
-    topic_kernel: str = "linear",
+    topic_kernel: str = "auto",
     use_framework_examples: bool = True,
     cv: int = 5,
     n_jobs: int = 2,
@@ -64,7 +64,8 @@ def train_feedback_model(
     """Fit topic and (when labels exist) sentiment models; return a ready-to-save FeedbackModel.
 
     Content-free comments are left out of training: they are labelled by rule at prediction time.
-    ``topic_kernel="rbf"`` is the slower, more accurate topic model (see TopicClassifier).
+    ``topic_kernel``: "auto" (the RBF-kernel SVM when the training set is small enough to hold its
+    kernel in memory, else the linear SVM), "rbf" or "linear" (see TopicClassifier).
     """
     started = time.perf_counter()
     require_columns(frame, [text_column], file=source, purpose="the comment text")
@@ -150,7 +151,7 @@ def build_card(topics: TopicClassifier, framework: Framework, sentiment: dict, *
             "note": ("out-of-fold on the training data, comments with text only, over labels with enough "
                      "examples to cross-validate; 'Labelling not possible' is set by rule"),
         }
-    stamp = datetime.now(timezone.utc)
+    stamp = datetime.now(UTC)
     return {
         "model_version": f"{framework.name.split()[0].lower()}-{stamp.strftime('%Y%m%d%H%M%S')}",
         "created": stamp.isoformat(timespec="seconds"),
@@ -165,8 +166,8 @@ def build_card(topics: TopicClassifier, framework: Framework, sentiment: dict, *
         },
         "features": {"embedder": embedder or "none", "word_ngrams": list(topics.features_.word_ngrams), "char_ngrams": list(topics.features_.char_ngrams),
                      "embedding_weight": topics.features_.embedding_weight},
-        "topic_model": {"loss": topics.loss, "kernel": topics.kernel, "C": topics.C_,
-                        **({"gamma": topics.gamma} if topics.kernel == "rbf" else {})},
+        "topic_model": {"loss": topics.loss, "kernel": topics.kernel_, "kernel_asked": topics.kernel, "C": topics.C_,
+                        **({"gamma": topics.gamma} if topics.kernel_ == "rbf" else {})},
         "topics": {"labels": per_label, "never_predicted": [n for n, a in zip(topics.labels_, topics.active_) if not a]},
         "sentiment": sentiment,
         "cv_metrics": metrics,
