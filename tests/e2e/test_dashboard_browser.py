@@ -1,5 +1,5 @@
-"""The dashboard end to end in Debian's chromium: upload, filter, drill into a chart, search, flag,
-export, report; screenshots go to tests/e2e/screenshots/ (git-ignored)."""
+"""The dashboard end to end in Debian's chromium: upload, filter, drill into a chart and flag there, search,
+flag, export, report; screenshots go to tests/e2e/screenshots/ (git-ignored)."""
 
 from __future__ import annotations
 
@@ -162,8 +162,26 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
         dialog = page.locator(".modal-dialog")
         dialog.wait_for()
         assert dialog.locator(".modal-title").inner_text().startswith("Comments:")
-        assert dialog.locator("tr[data-comment-id]").count() > 0 or "Fewer than" in dialog.inner_text()
+        drill_rows = dialog.locator("tr[data-comment-id]")
+        assert drill_rows.count() > 1
         _shot(page, "06-drill-through")
+
+        # flags set inside the dialog show in its table at once; correcting topics returns to it
+        flagged = drill_rows.first.get_attribute("data-comment-id")
+        drill_rows.first.get_by_role("button", name=re.compile("interesting", re.IGNORECASE)).click()
+        dialog.locator(f"tr[data-comment-id='{flagged}'] .flag-note", has_text="interesting").wait_for()
+        corrected = drill_rows.nth(1).get_attribute("data-comment-id")
+        drill_rows.nth(1).get_by_role("button", name=re.compile("Correct the topics", re.IGNORECASE)).click()
+        page.get_by_role("button", name="Cancel").click()
+        dialog.locator(f"tr[data-comment-id='{corrected}']").wait_for()
+        assert dialog.locator(f"tr[data-comment-id='{corrected}'] .flag-note").count() == 0
+        dialog.locator(f"tr[data-comment-id='{corrected}']").get_by_role(
+            "button", name=re.compile("Correct the topics", re.IGNORECASE)).click()
+        page.get_by_role("button", name="Save correction").click()
+        dialog.locator(f"tr[data-comment-id='{corrected}'] .flag-note", has_text="topics corrected").wait_for()
+        assert dialog.locator(".modal-title").inner_text().startswith("Comments:")
+        assert "interesting" in dialog.locator(f"tr[data-comment-id='{flagged}'] .flag-note").inner_text()
+        _shot(page, "06b-drill-through-flagged")
         page.get_by_role("button", name="Close").click()
         dialog.wait_for(state="hidden")
 
@@ -183,13 +201,13 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
         first = rows.first
         key = first.get_attribute("data-comment-id")
         first.get_by_role("button", name=re.compile("interesting", re.IGNORECASE)).click()
-        page.get_by_text("Marked as interesting").wait_for()
+        page.get_by_text("Marked as interesting").last.wait_for()  # an earlier one may still show
         page.locator(f"tr[data-comment-id='{key}'] .flag-note").wait_for()
         rows.nth(1).get_by_role("button", name=re.compile("Correct the topics", re.IGNORECASE)).click()
         page.get_by_role("button", name="Save correction").wait_for()
         _shot(page, "08-correct-topics")
         page.get_by_role("button", name="Save correction").click()
-        page.get_by_text("Correction saved").wait_for()
+        page.get_by_text("Correction saved").last.wait_for()  # an earlier one may still show
         page.locator(".flag-note", has_text="topics corrected").first.wait_for()
 
         # export: the filtered comments and summaries
@@ -273,4 +291,4 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
     from carelens.store.engine import get_engine
 
     kinds = list_corrections(get_engine(db))["kind"].tolist()
-    assert kinds.count("interesting") == 1 and kinds.count("wrong_topics") == 1
+    assert kinds.count("interesting") == 2 and kinds.count("wrong_topics") == 2  # in the dialog, in the table

@@ -86,6 +86,8 @@ class DashboardContext:
     total: Any = None  # reactive.calc -> number of comments passing the filters
     load_error: Any = None  # reactive.value[str]
     refresh: Any = None  # reactive.value[int]; bump after a write from this session
+    drill: Any = None  # reactive.value[dict | None]: the chart element the drill-through dialog lists
+    show_drill: Any = None  # callable: (re)open the drill-through dialog for ``drill``
 
     def touch(self) -> None:
         """Take a dependency on the store's data (call at the top of every render)."""
@@ -207,42 +209,77 @@ def setup(input, output, session, settings: Settings, engine: sa.Engine) -> Dash
         return int(queries.filtered_comments(engine, filters(), limit=0)[1]) if options().get("comments") else 0
 
     ctx.total = total
-    _drill_through(input, ctx)
+    _drill_through(input, output, session, ctx)
     _flags(input, ctx)
     return ctx
 
 
-def _drill_through(input, ctx: DashboardContext) -> None:
-    """Clicking a chart element opens a dialog with the comments behind it."""
+def _drill_through(input, output, session, ctx: DashboardContext) -> None:
+    """Clicking a chart element opens a dialog with the comments behind it.
+
+    The dialog's table is a live output (like the Comments page's), not HTML frozen when the dialog
+    opened, so a flag or correction set from inside the dialog shows there straight away.
+    """
     from carelens.store import queries
+
+    ctx.drill = reactive.value(None)
 
     @reactive.effect
     @reactive.event(input.chart_click)
     def _show() -> None:
         click = input.chart_click() or {}
-        extra = element_filters(click)
-        if not extra:
+        if not element_filters(click):
             return
+        # the filters are fixed when the dialog opens: the table lists what the user clicked
+        ctx.drill.set({"click": click, "filters": ctx.filters(), "search": input.f_search() or ""})
+        ctx.show_drill()
+
+    def show_drill() -> None:
+        """(Re)open the dialog once the table for the current element has reached the browser, so it
+        never shows, even for a moment, the comments of the element clicked before."""
+        drill = ctx.drill()
+
+        def _open() -> None:
+            ui.modal_show(ui.modal(
+                ui.output_ui("drill_comments"),
+                title=f"Comments: {element_title(drill['click'])}", easy_close=True, size="xl",
+                footer=ui.modal_button("Close"),
+            ))
+
+        session.on_flushed(_open, once=True)
+
+    ctx.show_drill = show_drill
+
+    # kept up to date while the dialog is closed too (see show_drill); cheap: at most 100 rows
+    @output(suspend_when_hidden=False)
+    @render.ui
+    def drill_comments():
+        ctx.touch()
+        drill = ctx.drill()
+        if drill is None:
+            return ui.TagList()
         view = queries.store_view(ctx.engine)
-        mask = masked(view, ctx.filters(), extra)
-        frame = view.frame.loc[mask]
+        frame = view.frame.loc[masked(view, drill["filters"], element_filters(drill["click"]))]
         n = ctx.settings.suppress_below
         if len(frame) < n:
             body = ui.p(f"Fewer than {n} comments: not shown, to protect privacy.")
         else:
-            body = comment_table(frame.head(100), ctx.input.f_search() or "", total=len(frame))
-        ui.modal_show(ui.modal(
-            ui.p(f"{len(frame):,} comments", class_="count"), body,
-            title=f"Comments: {element_title(click)}", easy_close=True, size="xl", footer=ui.modal_button("Close"),
-        ))
+            body = comment_table(frame.head(100), drill["search"], total=len(frame))
+        return ui.TagList(ui.p(f"{len(frame):,} comments", class_="count"), body)
 
 
 def _flags(input, ctx: DashboardContext) -> None:
-    """Mark a comment interesting, or correct its topics (stored; used when retraining)."""
+    """Mark a comment interesting, or correct its topics (stored; used when retraining).
+
+    Either way ``ctx.refresh`` is bumped, which redraws every comment table, the drill-through
+    dialog's included. Only one dialog shows at a time, so correcting topics from the drill-through
+    dialog replaces it; saving or cancelling opens it again, with the correction shown.
+    """
     from carelens.store.corrections import record_correction
     from carelens.store.queries import store_view
 
     pending: reactive.Value[str] = reactive.value("")
+    from_drill: reactive.Value[bool] = reactive.value(False)
 
     @reactive.effect
     @reactive.event(input.flag_request)
@@ -262,15 +299,24 @@ def _flags(input, ctx: DashboardContext) -> None:
             row = frame.loc[frame["comment_key"] == key]
             current = list(row["topics"].iloc[0]) if len(row) else []
             pending.set(key)
+            from_drill.set(bool(req.get("dialog")) and ctx.drill() is not None)
             labels = framework_for(ctx.settings).label_names
+            cancel = (ui.input_action_button("correct_cancel", "Cancel", class_="btn-outline-secondary")
+                      if from_drill() else ui.modal_button("Cancel"))
             ui.modal_show(ui.modal(
                 ui.p("Choose the topics this comment should have. Corrections are kept and used when the model is retrained."),
                 ui.input_selectize("correct_topics", "Correct topics", choices=labels, selected=current,
                                    multiple=True, width="100%"),
                 title="Correct the topics", easy_close=True,
-                footer=ui.TagList(ui.modal_button("Cancel"),
-                                  ui.input_action_button("correct_save", "Save correction", class_="btn-primary")),
+                footer=ui.TagList(cancel, ui.input_action_button("correct_save", "Save correction", class_="btn-primary")),
             ))
+
+    def _close() -> None:
+        """Back to the drill-through dialog if the correction started there, else no dialog."""
+        if from_drill():
+            ctx.show_drill()
+        else:
+            ui.modal_remove()
 
     @reactive.effect
     @reactive.event(input.correct_save)
@@ -281,6 +327,11 @@ def _flags(input, ctx: DashboardContext) -> None:
         except (CarelensError, sa.exc.SQLAlchemyError) as exc:
             ui.notification_show(f"Could not save the correction: {exc}", type="error")
             return
-        ui.modal_remove()
+        _close()
         ui.notification_show("Correction saved.", type="message", duration=3)
         ctx.refresh.set(ctx.refresh() + 1)
+
+    @reactive.effect
+    @reactive.event(input.correct_cancel)
+    def _cancel() -> None:
+        _close()

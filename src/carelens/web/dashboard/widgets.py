@@ -104,7 +104,7 @@ def comment_table(frame: pd.DataFrame, query: str = "", *, total: int | None = N
                 f"onclick=\"Shiny.setInputValue('flag_request', {{id: {cid_js}, kind: 'interesting', n: Math.random()}}, {{priority: 'event'}})\">"
                 "Interesting</button> "
                 f'<button class="btn btn-sm btn-outline-secondary flag-btn" aria-label="Correct the topics of comment {html.escape(cid)}" '
-                f"onclick=\"Shiny.setInputValue('flag_request', {{id: {cid_js}, kind: 'wrong_topics', n: Math.random()}}, {{priority: 'event'}})\">"
+                f"onclick=\"Shiny.setInputValue('flag_request', {{id: {cid_js}, kind: 'wrong_topics', dialog: !!this.closest('.modal'), n: Math.random()}}, {{priority: 'event'}})\">"
                 "Wrong topics?</button>"
             )
             if flag:
