@@ -16,6 +16,21 @@ def _years_on_fan(page) -> list[int]:
     return [int(x) for x in xs]
 
 
+def _error_saying(page, text: str) -> str:
+    """Wait for the one error message on the page to contain ``text``; return all of it."""
+    page.wait_for_function("t => { const e = document.querySelectorAll('.demand-error');"
+                           " return e.length === 1 && e[0].innerText.includes(t); }", arg=text)
+    return page.locator(".demand-error").inner_text()
+
+
+def _assert_results_cleared(page) -> None:
+    """No chart, table or 'Done' line of an earlier run is left to be read as the new scenario's."""
+    page.wait_for_function("() => document.querySelectorAll('.demand-cleared').length === 5")
+    for gone in ("#chart-demand_fan", "#chart-demand_waterfall", "#demand-beds", "#demand-rooms",
+                 "#demand-summary", ".demand-done"):
+        assert page.locator(gone).count() == 0, gone
+
+
 def test_planner_runs_a_scenario_changes_assumptions_and_reads_capacity(tmp_path):
     require_browser()
     from playwright.sync_api import sync_playwright
@@ -77,18 +92,30 @@ def test_planner_runs_a_scenario_changes_assumptions_and_reads_capacity(tmp_path
         beds_after = page.locator("#demand-beds tbody tr", has_text="adult nonelective").locator("td").nth(2).inner_text()
         assert beds_after != beds_before
 
+        # a run refused for bad inputs: the error shows and the last results are taken away
+        page.locator("#demand_end_year").fill("2020")
+        page.get_by_role("button", name="Run projection").click()
+        assert "end_year is before start_year" in _error_saying(page, "Could not run the projection")
+        _assert_results_cleared(page)
+        assert "20,000 inpatient spells" in page.locator(".demand-scenario").inner_text()  # still loaded
+
         # bad input: an interval with lo > hi, named with its file and field
+        page.locator("#demand_end_year").fill("2029")
+        page.get_by_role("button", name="Run projection").click()
+        page.locator(".demand-done").wait_for(timeout=180_000)
+        page.locator("#chart-demand_fan").wait_for()
         page.locator("#demand_params_file").set_input_files(str(bad_file))
-        err = page.locator(".demand-error")
-        err.wait_for()
-        text = err.inner_text()
-        assert "bad-params.json" in text and "expat.op.Other" in text and "lo 0.99 > hi 0.97" in text
+        text = _error_saying(page, "bad-params.json")
+        assert "Could not load the scenario" in text and "expat.op.Other" in text and "lo 0.99 > hi 0.97" in text
+        _assert_results_cleared(page)
+        assert page.locator(".demand-scenario").count() == 0
+        page.locator(".demand-no-scenario").wait_for()
         # and a data folder that does not exist
         page.locator("#demand_source").select_option("folder")
         page.locator("#demand_folder").fill(str(tmp_path / "no-such-trust"))
         page.get_by_role("button", name="Load scenario").click()
-        page.wait_for_function("() => document.querySelector('.demand-error')"
-                               " && document.querySelector('.demand-error').innerText.includes('no-such-trust')")
+        _error_saying(page, "no-such-trust")
+        _assert_results_cleared(page)
         page.screenshot(path=str(SCREENSHOTS / "demand-02-bad-input.png"), full_page=True)
         browser.close()
         assert not errors

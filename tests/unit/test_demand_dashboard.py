@@ -1,11 +1,12 @@
-"""The demand page's helpers: fan-chart years and loading a scenario with clear errors."""
+"""The demand page's helpers: fan-chart years, loading a scenario with clear errors, and which results
+are still shown after a failure."""
 
 from __future__ import annotations
 
 import pytest
 
 from carelens.errors import CarelensError
-from carelens.web.dashboard.demand import fan_years, load_scenario
+from carelens.web.dashboard.demand import current_result, fan_years, load_scenario, problem_alert
 
 
 def test_fan_years_start_at_the_baseline_and_end_at_the_horizon():
@@ -32,3 +33,21 @@ def test_a_folder_with_its_own_params_is_used_as_is(tmp_path):
     synthesise(tmp_path / "trust", spells=500, seed=2)
     params, data, what = load_scenario("folder", str(tmp_path / "trust"), None)
     assert "params.json" in what and len(data["ip"]) == 500 and params.start_year == 2023
+
+
+def test_results_are_shown_only_for_the_scenario_they_were_run_on_and_not_after_a_failure():
+    result = {"scenario_id": 3, "runs": 8}
+    assert current_result("success", result, 3, None) is result
+    # a later load (failed or not) is a new scenario: the old figures are not its figures
+    assert current_result("success", result, 4, None) is None
+    # a failed load or refused run on the same scenario clears them too
+    assert current_result("success", result, 3, "Could not run the projection: bad end_year") is None
+    for status in ("initial", "running", "error", "cancelled"):
+        assert current_result(status, result, 3, None) is None
+    assert current_result("success", None, 3, None) is None
+
+
+def test_the_failure_message_says_that_older_results_are_gone():
+    text = str(problem_alert("Could not load the scenario: no-such-trust"))
+    assert "demand-error" in text and 'role="alert"' in text
+    assert "no-such-trust" in text and "No results are shown" in text

@@ -96,6 +96,27 @@ def _table(frame: pd.DataFrame, columns: dict[str, str], table_id: str, numeric:
 STATS = {"baseline": "Baseline", "principal": "Principal", "p10": "P10", "p50": "P50", "p90": "P90"}
 
 
+def current_result(status: str, result: dict[str, Any] | None, scenario_id: int,
+                   problem: str | None) -> dict[str, Any] | None:
+    """The projection to draw, or None.
+
+    Results are drawn only for the scenario they were run on and only while no later load or run has
+    failed: otherwise a failed load (or a run refused for bad inputs) would leave the previous
+    scenario's fan charts and capacity tables on screen as if they belonged to the new choice.
+    """
+    if status != "success" or result is None or problem:
+        return None
+    return result if result.get("scenario_id") == scenario_id else None
+
+
+def problem_alert(message: str) -> ui.Tag:
+    """The latest failure, above the results, saying that older results are no longer shown."""
+    return ui.div(
+        ui.strong(message),
+        ui.p("No results are shown until a scenario loads and a projection runs.", class_="mb-0 mt-1"),
+        class_="alert alert-danger demand-error", role="alert")
+
+
 def page_ui():
     return ui.TagList(
         ui.p("Project hospital activity to a horizon year with NHP's Monte Carlo method (the New Hospital "
@@ -159,19 +180,21 @@ def page_server(input, output, session, ctx):
 
     scenario: reactive.Value[tuple | None] = reactive.value(None)
     problem: reactive.Value[str | None] = reactive.value(None)
+    scenario_id: reactive.Value[int] = reactive.value(0)  # one more per load: results record theirs
     state: dict[str, Any] = {"done": 0, "total": 1}
 
     def _load() -> None:
+        scenario_id.set(scenario_id() + 1)
         try:
             params, data, what = load_scenario(input.demand_source(), input.demand_folder() or "",
                                                (input.demand_params_file() or [None])[0])
         except CarelensError as exc:
             scenario.set(None)
-            problem.set(str(exc))
+            problem.set(f"Could not load the scenario: {exc}")
             return
         except (OSError, ValueError, json.JSONDecodeError) as exc:
             scenario.set(None)
-            problem.set(f"could not load the scenario: {exc}")
+            problem.set(f"Could not load the scenario: {exc}")
             return
         from carelens.demand.params import scenario_defaults
 
@@ -199,10 +222,10 @@ def page_server(input, output, session, ctx):
 
     @render.ui
     def demand_scenario_info():
-        if problem():
-            return ui.div(problem(), class_="alert alert-danger mt-2 demand-error", role="alert")
         sc = scenario()
         if sc is None:
+            if problem():  # the message itself is above the results (demand_messages)
+                return ui.p("No scenario loaded: see the message below.", class_="hint demand-no-scenario")
             return ui.p("Loading the synthetic trust…", class_="hint")
         params, data, what = sc
         n = {k: len(data[k]) for k in ("ip", "op", "aae")}
@@ -225,7 +248,7 @@ def page_server(input, output, session, ctx):
                       clinic_utilisation=input.demand_clinic_util() / 100), data
 
     @reactive.extended_task
-    async def projection(params, data, years: list[int], runs: int) -> dict[str, Any]:
+    async def projection(params, data, years: list[int], runs: int, run_for: int) -> dict[str, Any]:
         def work() -> dict[str, Any]:
             import warnings
 
@@ -240,7 +263,7 @@ def page_server(input, output, session, ctx):
                                             on_progress=lambda done, total: state.update(done=done, total=total))
             return {"result": result, "fan": fan, "summary": summarise(result), "waterfall": waterfall(result),
                     "capacity": capacity_totals(result), "warnings": [str(w.message) for w in caught],
-                    "years": years, "runs": runs}
+                    "years": years, "runs": runs, "scenario_id": run_for}
 
         return await asyncio.to_thread(work)
 
@@ -248,18 +271,21 @@ def page_server(input, output, session, ctx):
     @reactive.event(input.demand_run)
     def _start() -> None:
         if scenario() is None:
-            problem.set(problem() or "load a scenario first")
+            problem.set(problem() or "Load a scenario first.")
             return
         try:
             params, data = _adjusted()
         except CarelensError as exc:
-            problem.set(str(exc))
+            problem.set(f"Could not run the projection: {exc}")
+            return
+        except (TypeError, ValueError):  # an emptied number box
+            problem.set("Could not run the projection: fill in the horizon year.")
             return
         problem.set(None)
         runs = max(1, min(int(input.demand_runs() or 64), 1024))
         years = fan_years(params.start_year, params.end_year, int(input.demand_points() or 4))
         state.update(done=0, total=len(years) * (runs + 1))
-        projection(params, data, years, runs)
+        projection(params, data, years, runs, scenario_id())
 
     @render.ui
     def demand_progress():
@@ -277,14 +303,16 @@ def page_server(input, output, session, ctx):
         if status == "error":
             return ui.div("The projection failed; see the message below.", class_="alert alert-danger mt-2")
         if status == "success":
-            res = projection.result()
+            res = _done()
+            if res is None:  # run on a scenario since replaced, or followed by a failure
+                return ui.TagList()
             return ui.p(f"Done: {res['runs']} runs for each of {len(res['years']) - 1} projection years.",
                         class_="hint demand-done")
         return ui.TagList()
 
     @render.ui
     def demand_messages():
-        items = []
+        items = [problem_alert(problem())] if problem() else []
         if projection.status() == "error":
             try:
                 projection.result()
@@ -293,15 +321,19 @@ def page_server(input, output, session, ctx):
             except Exception as exc:  # noqa: BLE001 - shown to the user in one line
                 items.append(ui.div(f"the projection failed: {exc}", class_="alert alert-danger demand-error",
                                     role="alert"))
-        elif projection.status() == "success":
-            for w in projection.result()["warnings"]:
+        elif _done() is not None:
+            for w in _done()["warnings"]:
                 items.append(ui.div(w, class_="alert alert-warning demand-warning"))
         return ui.TagList(*items)
 
     def _done() -> dict[str, Any] | None:
-        return projection.result() if projection.status() == "success" else None
+        status = projection.status()
+        return current_result(status, projection.result() if status == "success" else None, scenario_id(),
+                              problem())
 
     def _empty():
+        if problem():
+            return ui.p("No results: see the message above.", class_="hint demand-cleared")
         return ui.p("Run a projection to see this.", class_="hint")
 
     @render.ui
