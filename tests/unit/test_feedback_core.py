@@ -292,6 +292,10 @@ def test_fast_char_ngrams_equal_scikit_learns():
     got = char_wb_tfidf(vectorizer, new)
     assert got.shape == expected.shape
     assert abs(got - expected).max() < 1e-6
+    cache: dict[str, list[int]] = {}
+    for batch in (new[:4], new, new[::-1]):  # words remembered from earlier batches change nothing
+        assert abs(char_wb_tfidf(vectorizer, batch, cache) - vectorizer.transform(batch)).max() < 1e-6
+    assert "nurses" in cache
 
 
 def _rbf_model(n: int = 200, **kwargs):
