@@ -198,9 +198,12 @@ class FeedbackModel:
         categories_of = {name: self.framework.category_of(name) if name in self.framework.label_names else "General" for name in labels}
         categories_of.setdefault(lnp, "General")
         topics_col, cats_col, probs_col, sprobs_col = [], [], [], []
-        # rounded and converted to Python floats in one go (per-element float()/round() was a
-        # tenth of a batch's time)
-        proba_r, shown = np.round(proba, 4).tolist(), (proba >= 0.01).tolist()
+        # per-row lists and dicts are cut from flat, already-rounded Python lists: building them
+        # element by element from NumPy rows was a tenth of a batch's time
+        chosen_names, chosen_at = _flat_by_row(label_arr, predicted)
+        shown = proba >= 0.01
+        shown_names, shown_at = _flat_by_row(label_arr, shown)
+        shown_values = np.round(proba[shown], 4).tolist()
         sent_r = np.round(sent_proba, 4).tolist()
         for i in range(n):
             if free[i]:
@@ -208,8 +211,9 @@ class FeedbackModel:
                 probs_col.append({})
                 sprobs_col.append({})
             else:
-                chosen = list(label_arr[predicted[i]])
-                probs_col.append({label: p for label, p, keep in zip(labels, proba_r[i], shown[i]) if keep})
+                a, b = shown_at[i], shown_at[i + 1]
+                chosen = chosen_names[chosen_at[i]:chosen_at[i + 1]]
+                probs_col.append(dict(zip(shown_names[a:b], shown_values[a:b])))
                 sprobs_col.append(dict(zip(SENTIMENT_CLASSES, sent_r[i])) if self.sentiment is not None else {})
             topics_col.append(chosen)
             cats: dict[str, None] = {}
@@ -226,6 +230,12 @@ class FeedbackModel:
                 "sentiment_probabilities": sprobs_col,
             }
         )
+
+
+def _flat_by_row(names: np.ndarray, mask: np.ndarray) -> tuple[list, list[int]]:
+    """The names where ``mask`` is true, row after row, and where each row's run starts."""
+    rows, cols = np.nonzero(mask)
+    return names[cols].tolist(), np.searchsorted(rows, np.arange(mask.shape[0] + 1)).tolist()
 
 
 __all__ = ["MODEL_FORMAT", "FeedbackModel", "__version__", "packaged_model_path"]
