@@ -207,6 +207,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as home, running_server(db, Path(home), timeout=300) as url:
             res["browser"] = browser_latency(url, args.repeats)
         res["loadavg"] = [round(x, 2) for x in os.getloadavg()]
+        res["date"] = results["date"]
         results[size] = res
         print(f"\n== {size:,} stored comments ==")
         for part, values in res.items():
@@ -218,6 +219,11 @@ def main() -> None:
                 print(f"  {k:45s} {v}")
         print("peer (experiencesdashboard, R Shiny): not run, R is not installed here; no ratio")
     out = REPO / "benchmarks" / "results" / "feedback_dashboard.json"
+    # sizes not run this time keep their earlier results (each size records its own date)
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    for key, value in previous.items():
+        if key.isdigit() and key not in {str(k) for k in results}:
+            results[key] = {"date": previous.get("date"), **value} if "date" not in value else value
     out.write_text(json.dumps(results, indent=2))
     print(f"\nwritten {out.relative_to(REPO)}")
 
