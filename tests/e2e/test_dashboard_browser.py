@@ -163,6 +163,7 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
         dialog.wait_for()
         assert dialog.locator(".modal-title").inner_text().startswith("Comments:")
         drill_rows = dialog.locator("tr[data-comment-id]")
+        drill_rows.first.wait_for()  # the dialog's table is a live output, rendered just after it opens
         assert drill_rows.count() > 1
         _shot(page, "06-drill-through")
 
