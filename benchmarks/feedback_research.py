@@ -66,6 +66,12 @@ class Data:
             m = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, strip_accents="unicode", dtype=np.float32).fit_transform(self.texts)
         elif name == "char":
             m = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, max_features=150_000, dtype=np.float32).fit_transform(self.texts)
+        elif name.startswith(("word:", "char:")):  # e.g. "char:3-6", "word:1-3", "word:1-2:1" (min_df 1)
+            kind, grams, *rest = name.split(":")
+            lo, hi = (int(x) for x in grams.split("-"))
+            min_df = int(rest[0]) if rest else 2
+            extra = {"strip_accents": "unicode"} if kind == "word" else {"analyzer": "char_wb", "max_features": 150_000}
+            m = TfidfVectorizer(ngram_range=(lo, hi), min_df=min_df, sublinear_tf=True, dtype=np.float32, **extra).fit_transform(self.texts)
         elif name == "question":
             m = OneHotEncoder(handle_unknown="ignore", min_frequency=10).fit_transform(np.array(self.question, dtype=object)[:, None])
         elif name == "score":
@@ -317,6 +323,16 @@ def kernel_blocks(d: Data) -> dict[str, np.ndarray]:
     return d._cache["_kernels"]
 
 
+def block_kernel(d: Data, name: str) -> np.ndarray:
+    """Linear kernel (rows with text only) of any block ``Data.block`` knows, cached in memory."""
+    key = f"_kernel:{name}"
+    if key not in d._cache:
+        b = d.block(name)
+        b = sparse.csr_matrix(b)[~d.free]
+        d._cache[key] = np.asarray((b @ b.T).todense(), dtype=np.float64)
+    return d._cache[key]
+
+
 def cosine(K: np.ndarray) -> np.ndarray:
     dg = np.sqrt(np.diag(K)).copy()
     dg[dg == 0] = 1.0
@@ -400,6 +416,22 @@ def _rbf(K: np.ndarray, gamma: float = 1.0) -> np.ndarray:
     return np.exp(-gamma * (2.0 - 2.0 * cosine(K)))
 
 
+def run_mix(d: Data, name: str, parts: list[tuple[object, float]]) -> None:
+    """Mean honest macro/micro F1 of a weighted average of kernel SVMs' calibrated probabilities."""
+    t0 = time.perf_counter()
+    keep = ~d.free
+    Yk = d.Y[keep]
+    kernels = [(make(kernel_blocks(d)), w) for make, w in parts]
+    scores = []
+    for seed in KSEEDS:
+        folds = list(KFold(5, shuffle=True, random_state=seed).split(np.arange(keep.sum())))
+        P = sum(w * calibrate(svm_oof_kernel(K, Yk, folds), Yk) for K, w in kernels) / sum(w for _, w in kernels)
+        scores.append(honest_metrics(d, P, folds))
+    s = np.array(scores)
+    print(f"honest   {name:<58} macro {s[:, 0].mean():.3f} (seeds {np.round(s[:, 0], 3)}) micro {s[:, 1].mean():.3f}"
+          f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
 def experiments(d: Data, which: list[str]) -> None:
     E = {
         "t_tfidf": lambda: run_topics(d, "word+char TF-IDF, LR C=10", TFIDF),
@@ -449,6 +481,18 @@ def experiments(d: Data, which: list[str]) -> None:
         "k_poly2": lambda: run_kernel(d, "SVM poly-2 on cosine (Kn + Kn^2/2)", lambda B: (lambda Kn: Kn + 0.5 * Kn ** 2)(cosine(B["word"] + B["char"] + 0.5 * B["static"]))),
         "k_rbf": lambda: run_kernel(d, "SVM RBF (gamma 1) on cosine [accurate mode]", lambda B: _rbf(B["word"] + B["char"] + 0.5 * B["static"])),
         "k_minilm": lambda: run_kernel(d, "linear SVM word+char+0.5 MiniLM", lambda B: B["word"] + B["char"] + 0.5 * B["minilm"]),
+        # third round (2026-12-02): combining the RBF default with the linear model
+        "k_rbf_plus_linear": lambda: run_kernel(d, "SVM on RBF + cosine (sum kernel)", lambda B: (lambda Kb: _rbf(Kb) + cosine(Kb))(B["word"] + B["char"] + 0.5 * B["static"])),
+        "k_mix_rbf_linear": lambda: run_mix(d, "avg(RBF SVM, linear SVM) probabilities", [
+            (lambda B: _rbf(B["word"] + B["char"] + 0.5 * B["static"]), 1.0), (lambda B: B["word"] + B["char"] + B["static"], 1.0)]),
+        "k_rbf_char36": lambda: run_kernel(d, "SVM RBF, char_wb 3-6 instead of 2-5", lambda B: _rbf(B["word"] + block_kernel(d, "char:3-6") + 0.5 * B["static"])),
+        "k_rbf_char14": lambda: run_kernel(d, "SVM RBF, char_wb 1-4 instead of 2-5", lambda B: _rbf(B["word"] + block_kernel(d, "char:1-4") + 0.5 * B["static"])),
+        "k_rbf_word13": lambda: run_kernel(d, "SVM RBF, word 1-3 instead of 1-2", lambda B: _rbf(block_kernel(d, "word:1-3") + B["char"] + 0.5 * B["static"])),
+        "k_rbf_word11": lambda: run_kernel(d, "SVM RBF, word unigrams only", lambda B: _rbf(block_kernel(d, "word:1-1") + B["char"] + 0.5 * B["static"])),
+        "k_rbf_mindf1": lambda: run_kernel(d, "SVM RBF, word 1-2 with min_df 1", lambda B: _rbf(block_kernel(d, "word:1-2:1") + B["char"] + 0.5 * B["static"])),
+        "k_rbf_static1": lambda: run_kernel(d, "SVM RBF, static weight 1 (as the product)", lambda B: _rbf(B["word"] + B["char"] + B["static"])),
+        "k_rbf_nochar": lambda: run_kernel(d, "SVM RBF, no char block", lambda B: _rbf(B["word"] + 0.5 * B["static"])),
+        "k_rbf_g15": lambda: run_kernel(d, "SVM RBF (gamma 1.5) on cosine", lambda B: _rbf(B["word"] + B["char"] + 0.5 * B["static"], 1.5)),
         "k_rbf_minilm": lambda: run_kernel(d, "SVM RBF on cosine, MiniLM instead of static", lambda B: _rbf(B["word"] + B["char"] + 0.5 * B["minilm"])),
     }
     for key in which or list(E):
