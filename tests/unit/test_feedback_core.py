@@ -377,3 +377,12 @@ def test_a_large_batch_is_classified_in_parallel_chunks_with_the_same_result(tru
     assert chunked["topics_text"].tolist() == whole["topics_text"].tolist()
     assert chunked["sentiment"].fillna(0).tolist() == whole["sentiment"].fillna(0).tolist()
     assert chunked["probabilities"].tolist() == whole["probabilities"].tolist()
+
+
+def test_core_count_falls_back_where_the_os_has_no_affinity_call(monkeypatch):
+    import os
+
+    import carelens.feedback.model as model_module
+
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    assert model_module._usable_cores() == (os.cpu_count() or 1)

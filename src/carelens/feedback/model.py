@@ -154,7 +154,7 @@ class FeedbackModel:
         other's products; the whole pipeline, not just the products, then uses every core. Rows
         are scored independently, so the result is the same as in one piece.
         """
-        workers = max(1, int(n_jobs if n_jobs is not None else min(8, len(os.sched_getaffinity(0)))))
+        workers = max(1, int(n_jobs if n_jobs is not None else min(8, _usable_cores())))
         starts = list(range(0, len(texts), CLASSIFY_CHUNK))
         if workers == 1 or len(starts) == 1:
             return self._score(texts, fft_scores, n_jobs=workers)
@@ -230,6 +230,14 @@ class FeedbackModel:
                 "sentiment_probabilities": sprobs_col,
             }
         )
+
+
+def _usable_cores() -> int:
+    """Cores this process may run on (Linux: its affinity, e.g. a container's share; elsewhere all)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity call
+        return os.cpu_count() or 1
 
 
 def _flat_by_row(names: np.ndarray, mask: np.ndarray) -> tuple[list, list[int]]:
