@@ -32,3 +32,11 @@ def postgres_url() -> str:
     if not url:
         pytest.skip("CARELENS_TEST_POSTGRES_URL not set (.ci/run starts a server)")
     return url
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Browser tests run one after another on one xdist worker (``--dist loadgroup``): each starts a
+    server and a chromium, and two at once on a 2-core machine made their waits race the page."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))

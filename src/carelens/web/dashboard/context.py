@@ -125,26 +125,34 @@ def setup(input, output, session, settings: Settings, engine: sa.Engine) -> Dash
     ctx.options = options
 
     last_span: list = [None, None]
+    sent_choices: dict[str, object] = {}
 
     @reactive.effect
     def _update_choices() -> None:
-        """New data (an upload, a flag) refreshes the choices but keeps what staff selected."""
+        """New data (an upload) refreshes the choices but keeps what staff selected.
+
+        Only inputs whose choices really changed are updated: a flag or a correction changes the
+        data but no choice, and re-sending an input's choices makes the browser clear and re-set its
+        value, so an update read back mid-way (two flags in a row) could drop a staff member's filter.
+        """
         opts = options()
         if not opts.get("comments"):
             return
         with reactive.isolate():
             start, end = opts["date_min"], opts["date_max"]
-            chosen = input.f_dates() or (None, None)
-            whole = last_span[0] is None or chosen[0] is None or [str(c) for c in chosen] == [str(x) for x in last_span]
-            ui.update_date_range("f_dates", start=start if whole else chosen[0], end=end if whole else chosen[1],
-                                 min=start, max=end)
-            last_span[:] = [start, end]
-            for i in range(n_levels):
-                ui.update_selectize(f"f_loc_{i + 1}", choices=opts[f"location_{i + 1}"],
-                                    selected=list(input[f"f_loc_{i + 1}"]() or ()))
-            ui.update_selectize("f_question", choices=opts["question"], selected=list(input.f_question() or ()))
-            ui.update_selectize("f_category", choices=list(opts["categories"]), selected=list(input.f_category() or ()))
-            ui.update_selectize("f_topic", choices=topic_choices(opts["categories"]), selected=list(input.f_topic() or ()))
+            if [start, end] != last_span:
+                chosen = input.f_dates() or (None, None)
+                whole = last_span[0] is None or chosen[0] is None or [str(c) for c in chosen] == [str(x) for x in last_span]
+                ui.update_date_range("f_dates", start=start if whole else chosen[0], end=end if whole else chosen[1],
+                                     min=start, max=end)
+                last_span[:] = [start, end]
+            wanted = {f"f_loc_{i + 1}": opts[f"location_{i + 1}"] for i in range(n_levels)}
+            wanted |= {"f_question": opts["question"], "f_category": list(opts["categories"]),
+                       "f_topic": topic_choices(opts["categories"])}
+            for name, choices in wanted.items():
+                if sent_choices.get(name) != choices:
+                    ui.update_selectize(name, choices=choices, selected=list(input[name]() or ()))
+                    sent_choices[name] = choices
 
     @reactive.effect
     @reactive.event(input.f_category)
