@@ -23,6 +23,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from carelens.errors import StoreError
+from carelens.model_cards import card_json
 
 metadata = sa.MetaData()
 
@@ -107,7 +108,7 @@ def publish_scores(engine: sa.Engine, appointments: pd.DataFrame, scores: pd.Dat
     try:
         with engine.begin() as conn:
             conn.execute(sa.delete(dna_models).where(dna_models.c.model_version == version))
-            conn.execute(sa.insert(dna_models), [{"model_version": version, "card": json.dumps(card, default=str), "published_at": now}])
+            conn.execute(sa.insert(dna_models), [{"model_version": version, "card": card_json(card), "published_at": now}])
             ids = [r["appointment_id"] for r in records]
             for start in range(0, len(ids), 5_000):
                 conn.execute(sa.delete(dna_scores).where(
