@@ -38,6 +38,7 @@ from carelens.appointments.features import (
 )
 from carelens.errors import ModelError
 from carelens.model_cards import write_card
+from carelens.model_files import check_fingerprint, fingerprint, load_skops
 
 EXPLAIN_GROUPS: dict[str, list[str]] = {
     "history": [
@@ -383,7 +384,8 @@ class DNAModel(ClassifierMixin, BaseEstimator):
         blob = sio.dumps(self)
         version = hashlib.sha256(blob).hexdigest()[:12]
         (directory / "model.skops").write_bytes(blob)
-        card = {**card, "model_version": version, "kind": "carelens-appointments-dna"}
+        card = {**card, "model_version": version, "kind": "carelens-appointments-dna",
+                "fingerprint": fingerprint([directory / "model.skops"])}
         write_card(directory / "card.json", card)
         from carelens.appointments.card import render_markdown
 
@@ -460,13 +462,36 @@ class LoadedModel:
         return float(self.card.get("gap_days", 3.0))
 
 
-_SAFE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "functools.partial", "carelens.appointments.model.DNAModel")
+# Exactly what a DNA model is made of (besides containers, scalars and arrays), for both estimators
+# and both calibrations. The only function allowed is the input check scikit-learn's gradient
+# boosting puts in its own preprocessing; a model naming any other callable is refused.
+MODEL_TYPES = frozenset({
+    "carelens.appointments.model.DNAModel",
+    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
+    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn._loss._loss.CyHalfBinomialLoss",
+    "sklearn._loss.link.Interval",
+    "sklearn._loss.link.LogitLink",
+    "sklearn._loss.loss.HalfBinomialLoss",
+    "sklearn.compose._column_transformer.ColumnTransformer",
+    "sklearn.preprocessing._encoders.OrdinalEncoder",
+    "sklearn.preprocessing._encoders.OneHotEncoder",
+    "sklearn.preprocessing._function_transformer.FunctionTransformer",
+    "sklearn.preprocessing._label.LabelEncoder",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.impute._base.SimpleImputer",
+    "sklearn.impute._base.MissingIndicator",
+    "sklearn.pipeline.Pipeline",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.isotonic.IsotonicRegression",
+    "functools.partial",
+    "sklearn.utils.validation.check_array",
+})
 
 
 def load_model(directory: str | Path) -> LoadedModel:
-    """Load a model folder, refusing any skops content outside an allow-list (no bare pickle)."""
-    import skops.io as sio
-
+    """Load a model folder: the card, then ``model.skops`` through the exact type allow-list."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ModelError("a model is a folder (with card.json and model.skops); not found", file=str(directory))
@@ -475,21 +500,10 @@ def load_model(directory: str | Path) -> LoadedModel:
         raise ModelError("not a carelens appointments model (card.json or model.skops missing)", file=str(directory))
     try:
         card = json.loads(card_path.read_text("utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ModelError(f"card.json is not valid JSON: {exc}", file=str(card_path)) from exc
-    if card.get("kind") != "carelens-appointments-dna":
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"card.json is not valid JSON: {exc}".splitlines()[0], file=str(card_path)) from exc
+    if not isinstance(card, dict) or card.get("kind") != "carelens-appointments-dna":
         raise ModelError("card.json is not an appointments DNA model card", file=str(card_path))
-    try:
-        untrusted = sio.get_untrusted_types(file=model_path)
-    except Exception as exc:  # corrupt or foreign file
-        raise ModelError(f"not a readable skops file ({type(exc).__name__})", file=str(model_path)) from exc
-    unsafe = [t for t in untrusted if not t.startswith(_SAFE_PREFIXES)]
-    if unsafe:
-        raise ModelError(f"model file holds types outside the allow-list: {unsafe[:3]}", file=str(model_path))
-    try:
-        model = sio.load(model_path, trusted=untrusted)
-    except Exception as exc:
-        raise ModelError(f"could not load the model ({type(exc).__name__}: {exc})", file=str(model_path)) from exc
-    if not isinstance(model, DNAModel):
-        raise ModelError("model.skops does not hold a DNAModel", file=str(model_path))
+    model = load_skops(model_path, MODEL_TYPES, DNAModel)
+    card["fingerprint"] = check_fingerprint(card, [model_path], card_path)
     return LoadedModel(model=model, card=card, directory=directory)

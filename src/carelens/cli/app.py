@@ -12,6 +12,7 @@ import typer
 
 from carelens import __version__
 from carelens.cli import appointments as appointments_cli
+from carelens.cli import config as config_cli
 from carelens.cli import db as db_cli
 from carelens.cli import demand as demand_cli
 from carelens.cli import demo as demo_cli
@@ -31,6 +32,7 @@ app.add_typer(
     appointments_cli.app, name="appointments", help="Predict missed outpatient appointments (DNAs)."
 )
 app.add_typer(demand_cli.app, name="demand", help="Project hospital activity and the capacity it needs.")
+app.add_typer(config_cli.app, name="config", help="Show the settings in force and where they come from.")
 app.add_typer(db_cli.app, name="db", help="The feedback store's database schema (Alembic migrations).")
 serve_cli.register(app)
 demo_cli.register(app)

@@ -13,8 +13,6 @@ def register(app: typer.Typer) -> None:
         db: str = typer.Option(None, "--db", help="SQLAlchemy URL or DuckDB file (default: settings)."),
     ) -> None:
         """Start the dashboard (/) and REST API (/api) in one process."""
-        import dataclasses
-
         import uvicorn
 
         from carelens.config import load_settings
@@ -23,7 +21,7 @@ def register(app: typer.Typer) -> None:
 
         settings = load_settings()
         if db:
-            settings = dataclasses.replace(settings, database_url=database_url(db))
+            settings = settings.with_database(database_url(db))
         get_engine(settings.database_url)  # create / migrate now: a bad URL fails here, in one line
         typer.echo(f"carelens: dashboard http://{host}:{port}/  API http://{host}:{port}/api/docs", err=True)
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")

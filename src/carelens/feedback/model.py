@@ -1,8 +1,9 @@
 """A feedback model: topic + sentiment classifiers, their framework, and a model card, in one folder.
 
 Folder layout: ``topics.skops``, ``sentiment.skops`` (optional), ``framework.json``, ``card.json``.
-skops files are loaded only if every type inside is on an allow-list of scikit-learn, NumPy, SciPy
-and carelens classes, so opening a model someone sends you cannot run arbitrary code.
+skops files are opened only if every type inside is on :data:`MODEL_TYPES`, an exact list of the
+classes a feedback model is made of (see :mod:`carelens.model_files`), so opening a model someone
+sends you cannot run code; the card carries a fingerprint of the files.
 """
 
 from __future__ import annotations
@@ -25,44 +26,32 @@ from carelens.feedback.sentiment import SENTIMENT_CLASSES, SentimentClassifier, 
 from carelens.feedback.text import content_free_mask
 from carelens.feedback.topics import TopicClassifier
 from carelens.model_cards import write_card
+from carelens.model_files import check_fingerprint, dump_skops, fingerprint, load_skops
 
 MODEL_FORMAT = "carelens-feedback-model/1"
 # comments per chunk of a large batch (see FeedbackModel._score_in_chunks): 512-2,048 were within
 # this machine's noise of each other; 1,024 splits the CLI's 2,000-comment batches over two cores
 CLASSIFY_CHUNK = 1024
-_SAFE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "carelens.feedback.", "collections.", "joblib.", "numpy")
+# Exactly what a feedback model is made of (besides containers, scalars and arrays): nothing callable.
+MODEL_TYPES = frozenset({
+    "carelens.feedback.features.TextFeatures",
+    "carelens.feedback.topics.TopicClassifier",
+    "carelens.feedback.sentiment.SentimentClassifier",
+    "sklearn.feature_extraction.text.TfidfVectorizer",
+    "sklearn.feature_extraction.text.TfidfTransformer",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "scipy.sparse._csr.csr_matrix",
+    "scipy.sparse._csc.csc_matrix",
+})
+MODEL_FILES = ("topics.skops", "sentiment.skops", "framework.json")
 
 
 def packaged_model_path() -> Path:
     return Path(str(resources.files("carelens.feedback").joinpath("models", "default")))
 
 
-def _dump(obj: Any, path: Path) -> None:
-    import zipfile
-
-    import skops.io as sio
-
-    sio.dump(obj, path, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
-
-
-def _load(path: Path) -> Any:
-    import skops.io as sio
-
-    try:
-        untrusted = sio.get_untrusted_types(file=path)
-    except Exception as exc:
-        raise ModelError(f"not a readable skops file ({type(exc).__name__})", file=str(path)) from exc
-    unsafe = [t for t in untrusted if not t.startswith(_SAFE_PREFIXES)]
-    if unsafe:
-        raise ModelError(
-            "refusing to load: the file contains types that are not scikit-learn, NumPy, SciPy or "
-            f"carelens ({', '.join(unsafe[:3])})",
-            file=str(path),
-        )
-    try:
-        return sio.load(path, trusted=untrusted)
-    except Exception as exc:
-        raise ModelError(f"could not load the model ({type(exc).__name__}: {exc})".splitlines()[0], file=str(path)) from exc
+def _model_files(directory: Path) -> list[Path]:
+    return [directory / name for name in MODEL_FILES if (directory / name).exists()]
 
 
 @dataclass
@@ -78,16 +67,21 @@ class FeedbackModel:
     def version(self) -> str:
         return str(self.card.get("model_version", "unversioned"))
 
+    @property
+    def fingerprint(self) -> str | None:
+        """SHA-256 of the saved files (set by :meth:`save` and checked by :meth:`load`)."""
+        return self.card.get("fingerprint")
+
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        _dump(self.topics, directory / "topics.skops")
+        dump_skops(self.topics, directory / "topics.skops")
         if self.sentiment is not None:
             shared = self._shares_features()
             features, self.sentiment.features_ = self.sentiment.features_, None if shared else self.sentiment.features_
             try:  # shared text features are stored once, with the topic model
-                _dump(self.sentiment, directory / "sentiment.skops")
+                dump_skops(self.sentiment, directory / "sentiment.skops")
             finally:
                 self.sentiment.features_ = features
         elif (directory / "sentiment.skops").exists():
@@ -95,8 +89,8 @@ class FeedbackModel:
         (directory / "framework.json").write_text(
             json.dumps(self.framework.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8"
         )
-        card = {"format": MODEL_FORMAT, **self.card}
-        write_card(directory / "card.json", card)
+        self.card = {**self.card, "fingerprint": fingerprint(_model_files(directory))}
+        write_card(directory / "card.json", {"format": MODEL_FORMAT, **self.card})
         return directory
 
     @classmethod
@@ -115,18 +109,17 @@ class FeedbackModel:
             framework = Framework.from_dict(json.loads((directory / "framework.json").read_text("utf-8")), source=str(directory / "framework.json"))
         except (OSError, ValueError) as exc:
             raise ModelError(f"corrupt model folder ({exc})".splitlines()[0], file=str(directory)) from exc
-        if card.get("format") != MODEL_FORMAT:
-            raise ModelError(f"unknown model format {card.get('format')!r}; expected {MODEL_FORMAT}", file=str(card_path))
-        topics = _load(directory / "topics.skops")
-        if not isinstance(topics, TopicClassifier):
-            raise ModelError("topics.skops does not hold a TopicClassifier", file=str(directory))
+        if not isinstance(card, dict) or card.get("format") != MODEL_FORMAT:
+            found = card.get("format") if isinstance(card, dict) else None
+            raise ModelError(f"unknown model format {found!r}; expected {MODEL_FORMAT}", file=str(card_path))
+        topics = load_skops(directory / "topics.skops", MODEL_TYPES, TopicClassifier)
         sentiment = None
         if (directory / "sentiment.skops").exists():
-            sentiment = _load(directory / "sentiment.skops")
-            if not isinstance(sentiment, SentimentClassifier):
-                raise ModelError("sentiment.skops does not hold a SentimentClassifier", file=str(directory))
+            sentiment = load_skops(directory / "sentiment.skops", MODEL_TYPES, SentimentClassifier)
             if sentiment.features_ is None:
                 sentiment.features_ = topics.features_
+        # after the type checks, so a file holding something dangerous is reported as that
+        card["fingerprint"] = check_fingerprint(card, _model_files(directory), card_path)
         return cls(topics=topics, framework=framework, sentiment=sentiment, card=card)
 
     def _shares_features(self) -> bool:
