@@ -134,7 +134,7 @@ def bench_peer(texts: list[str], workdir: Path) -> dict | None:
 def bench_load(n: int, targets: dict[str, str], workdir: Path) -> dict:
     from carelens.feedback.loading import cached_model, load_comments
     from carelens.feedback.synth import generate_comments
-    from carelens.store.engine import get_engine
+    from carelens.db import get_engine
 
     path = workdir / f"export_{n}.csv"
     generate_comments(n, seed=11).to_csv(path, index=False)
@@ -158,8 +158,9 @@ def fill_store(engine, size: int) -> None:
     """Repeat the stored comments under new keys (and dates shifted by whole years) up to ``size``."""
     import sqlalchemy as sa
 
-    from carelens.store.comments import new_id, now_utc, write_load
-    from carelens.store.tables import comment_topics, comments, predictions
+    from carelens.db import new_id, now_utc
+    from carelens.feedback.store.comments import write_load
+    from carelens.feedback.store.tables import comment_topics, comments, predictions
 
     with engine.connect() as conn:  # the comments as loaded (copies have "#" in their keys)
         have = int(conn.execute(sa.select(sa.func.count()).select_from(comments)).scalar())
@@ -190,10 +191,11 @@ def fill_store(engine, size: int) -> None:
 
 
 def bench_filters(engine) -> dict:
-    from carelens.store import CommentFilters, queries
+    from carelens.feedback.store import CommentFilters, queries
+    from carelens.feedback.store.view import store_view
 
     t0 = time.perf_counter()
-    view = queries.store_view(engine)
+    view = store_view(engine)
     cold = time.perf_counter() - t0
     opts = queries.filter_options(engine)
     cats = list(opts["categories"])
@@ -247,7 +249,7 @@ def main() -> None:
 
     from carelens.config import Settings, hash_api_key
     from carelens.feedback.synth import generate_comments
-    from carelens.store.engine import get_engine
+    from carelens.db import get_engine
 
     results: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(), "loadavg": {"start": loadavg()}}
     with tempfile.TemporaryDirectory() as tmp:
@@ -289,7 +291,7 @@ def run_api(args, texts, settings, work, results) -> None:
 
 
 def run_load_and_filters(args, work, results) -> None:
-    from carelens.store.engine import get_engine
+    from carelens.db import get_engine
 
     print(f"\n== Load {args.load_rows:,} comments (warm model)")
     targets = {"duckdb": f"duckdb:///{work / 'load.duckdb'}"}

@@ -42,7 +42,7 @@ def build_store(size: int) -> Path:
 
     from carelens.feedback.loading import load_comments
     from carelens.feedback.synth import generate_comments
-    from carelens.store.engine import get_engine
+    from carelens.db import get_engine
 
     CACHE.mkdir(parents=True, exist_ok=True)
     db = CACHE / f"dashboard-{size}.duckdb"
@@ -150,13 +150,14 @@ def browser_upload(rows: int) -> dict:
 
 def server_side(db: Path, repeats: int) -> dict:
     """The store queries one Overview redraw issues, timed in-process (no HTTP, no drawing)."""
-    from carelens.store import queries
-    from carelens.store.engine import get_engine
-    from carelens.store.filters import CommentFilters
+    from carelens.db import get_engine
+    from carelens.feedback.store import queries
+    from carelens.feedback.store.filters import CommentFilters
+    from carelens.feedback.store.view import store_view
 
     engine = get_engine(db)
     t0 = time.perf_counter()
-    queries.store_view(engine)
+    store_view(engine)
     out = {"first read of the store into memory (s)": round(time.perf_counter() - t0, 2)}
     filters = {
         "no filter": CommentFilters(),

@@ -304,8 +304,8 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
         assert not errors, errors
 
     # after the server has let go of the DuckDB file: the flags are in the store
-    from carelens.store.corrections import list_corrections
-    from carelens.store.engine import get_engine
+    from carelens.db import get_engine
+    from carelens.feedback.store.corrections import list_corrections
 
     kinds = list_corrections(get_engine(db))["kind"].tolist()
     assert kinds.count("interesting") == 2 and kinds.count("wrong_topics") == 2  # in the dialog, in the table

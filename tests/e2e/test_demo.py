@@ -6,7 +6,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from carelens.cli.app import main
-from carelens.store.engine import get_engine
+from carelens.db import get_engine
 
 
 def count(store, sql: str):

@@ -47,7 +47,7 @@ def test_load_reports_bad_rows_by_number_and_field_and_adds_nothing_twice(tmp_pa
     code, out, _ = run(args, capsys)
     assert code == 0 and "added 0; already stored 4" in out
 
-    from carelens.store.engine import get_engine
+    from carelens.db import get_engine
 
     engine = get_engine(db)
     with engine.connect() as conn:
@@ -80,8 +80,8 @@ def test_train_include_corrections_learns_what_staff_corrected(trust_files, tmp_
     db = tmp_path / "s.duckdb"
     code, _, err = run(["feedback", "load", str(tmp_path / "new.csv"), "--db", str(db), "--model", str(tmp_path / "m0")], capsys)
     assert code == 0, err
-    from carelens.store.corrections import record_correction
-    from carelens.store.engine import get_engine
+    from carelens.db import get_engine
+    from carelens.feedback.store.corrections import record_correction
 
     engine = get_engine(db)
     for i in range(16):

@@ -197,8 +197,8 @@ def test_a_small_demographic_selection_is_counted_but_its_comments_withheld(clie
     else:
         pytest.fail("no small demographic selection found in the test data")
     # a list this short picked out by place, topic or search alone is shown: its text is redacted
-    from carelens.store.filters import CommentFilters
-    from carelens.store.queries import comments_suppressed
+    from carelens.feedback.store.filters import CommentFilters
+    from carelens.feedback.store.queries import comments_suppressed
 
     assert not comments_suppressed(CommentFilters(location_1=["Surgery"], search="rude"), 3)
     assert comments_suppressed(CommentFilters(demographics={field: [value]}), 3)

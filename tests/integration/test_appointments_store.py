@@ -14,7 +14,7 @@ from carelens.appointments.synth import generate_appointments
 from carelens.appointments.training import train_and_validate
 from carelens.errors import StoreError
 from carelens.store import appointments as store
-from carelens.store.engine import get_engine
+from carelens.db import get_engine
 
 
 @pytest.fixture(scope="module")

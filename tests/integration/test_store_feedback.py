@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from carelens.db import current_revision, get_engine
 from carelens.errors import StoreError
 from carelens.feedback.loading import cached_model, corrections_training_frame, load_comments
 from carelens.feedback.synth import generate_comments
-from carelens.store import CommentFilters, queries
-from carelens.store.corrections import list_corrections, record_correction
-from carelens.store.engine import current_revision, get_engine
-from carelens.store.tables import comment_topics, comments, uploads
+from carelens.feedback.store import CommentFilters, queries
+from carelens.feedback.store.corrections import list_corrections, record_correction
+from carelens.feedback.store.tables import comment_topics, comments, uploads
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def count(engine, table) -> int:
 def test_schema_is_created_by_the_migrations_on_first_use(engine):
     from alembic.script import ScriptDirectory
 
-    from carelens.store.engine import alembic_config
+    from carelens.db.migrate import alembic_config
 
     assert current_revision(engine) == ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
     assert {"fb_uploads", "fb_comments", "fb_predictions", "fb_comment_topics", "fb_corrections"} <= set(sa.inspect(engine).get_table_names())

@@ -8,7 +8,7 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from carelens.store.filters import CommentFilters
+from carelens.feedback.store.filters import CommentFilters
 from carelens.web.dashboard.data import (
     describe_filters,
     element_filters,

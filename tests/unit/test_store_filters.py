@@ -12,8 +12,8 @@ from pydantic import ValidationError
 
 from carelens.errors import TableError
 from carelens.feedback.loading import detect_mapping, parse_fft_score, parse_mapping_args, prepare_rows
-from carelens.store.filters import CommentFilters
-from carelens.store.queries import _term_pattern, search_terms
+from carelens.feedback.store.filters import CommentFilters
+from carelens.feedback.store.queries import _term_pattern, search_terms
 
 
 def test_common_export_columns_are_detected_and_explicit_mapping_wins():

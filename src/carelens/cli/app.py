@@ -33,7 +33,7 @@ app.add_typer(
 )
 app.add_typer(demand_cli.app, name="demand", help="Project hospital activity and the capacity it needs.")
 app.add_typer(config_cli.app, name="config", help="Show the settings in force and where they come from.")
-app.add_typer(db_cli.app, name="db", help="The feedback store's database schema (Alembic migrations).")
+app.add_typer(db_cli.app, name="db", help="The store's database schema (Alembic migrations).")
 serve_cli.register(app)
 demo_cli.register(app)
 

@@ -185,18 +185,14 @@ def score(
         write_scores_file(scores[SCORE_COLUMNS], output)
     written = ""
     if out_table is not None:
-        url = out_db or db
-        if not url:
-            from carelens.config import load_settings
+        from carelens.db import database_url
 
-            url = load_settings().database_url
-            if url.startswith("duckdb:///"):  # the default store's folder may not exist yet
-                Path(url.removeprefix("duckdb:///")).parent.mkdir(parents=True, exist_ok=True)
+        url = out_db or db or database_url()  # default: the settings' store (its folder is made on open)
         n = write_scores_db(with_version(scores, loaded.version), url, out_table)
         written = f"; {n:,} rows written to {out_table}"
     if publish:
         from carelens.store.appointments import publish_scores
-        from carelens.store.engine import get_engine
+        from carelens.db import get_engine
 
         n = publish_scores(get_engine(store), frame, scores, loaded.card)
         written += f"; {n:,} published to the call list"

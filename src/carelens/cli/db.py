@@ -10,7 +10,7 @@ app = typer.Typer(no_args_is_help=True)
 @app.command()
 def upgrade(db: str = typer.Option(None, "--db", help="SQLAlchemy URL or DuckDB file (default: settings).")) -> None:
     """Bring the store's schema up to the latest Alembic revision."""
-    from carelens.store.engine import current_revision, database_url, get_engine
+    from carelens.db import current_revision, database_url, get_engine
 
     engine = get_engine(db)
     typer.echo(f"{database_url(db).split('@')[-1]}: schema at revision {current_revision(engine)}")
@@ -19,6 +19,6 @@ def upgrade(db: str = typer.Option(None, "--db", help="SQLAlchemy URL or DuckDB 
 @app.command()
 def current(db: str = typer.Option(None, "--db", help="SQLAlchemy URL or DuckDB file (default: settings).")) -> None:
     """Show the store's schema revision without changing anything."""
-    from carelens.store.engine import current_revision, get_engine
+    from carelens.db import current_revision, get_engine
 
     typer.echo(current_revision(get_engine(db, migrate=False)) or "empty (no schema yet)")

@@ -46,17 +46,14 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Generate demo data, run every capability on it, and load the store the dashboard shows."""
-        from carelens.config import load_settings
+        from carelens.db import database_url
         from carelens.errors import ConfigError
-        from carelens.store.engine import database_url
 
         parts = set(only or ("feedback", "appointments", "demand"))
         unknown = parts - {"feedback", "appointments", "demand"}
         if unknown:
             raise ConfigError(f"unknown part {sorted(unknown)[0]!r}: use feedback, appointments or demand", field="--only")
-        url = database_url(db) if db else load_settings().database_url
-        if url.startswith("duckdb:///"):
-            Path(url.removeprefix("duckdb:///")).parent.mkdir(parents=True, exist_ok=True)
+        url = database_url(db)  # the settings' store when --db is not given; its folder is made on first use
         out.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         done: list[str] = []

@@ -248,7 +248,7 @@ def corrections_hook(frame, framework, text_column: str, db: str | None, *, labe
 
     from carelens.feedback.framework import load_framework
     from carelens.feedback.loading import corrections_training_frame
-    from carelens.store.engine import get_engine
+    from carelens.db import get_engine
 
     if labels_column:
         from carelens.tables import require_columns

@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from carelens.config import load_settings
-        from carelens.store.engine import database_url, get_engine
+        from carelens.db import database_url, get_engine
         from carelens.web.app import create_app
 
         settings = load_settings()

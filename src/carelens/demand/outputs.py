@@ -52,16 +52,14 @@ def write_to_store(result: Results, url: str, tables: dict[str, pd.DataFrame] | 
 
     A failure rolls back everything, so a half-written scenario never appears in the store.
     """
-    import sqlalchemy as sa
+    from carelens.db import database_url, open_engine
 
-    if "://" not in url:
-        url = f"duckdb:///{Path(url).expanduser().resolve().as_posix()}"
     tables = tables or result_tables(result)
     run_id = uuid.uuid4().hex
     created = datetime.now(timezone.utc).isoformat()
     engine = None
     try:
-        engine = sa.create_engine(url)
+        engine = open_engine(database_url(url))
         with engine.begin() as conn:
             info = pd.DataFrame([{"run_id": run_id, "created": created,
                                   "scenario": str(result.params.raw.get("scenario", "")),

@@ -361,8 +361,8 @@ def load_comments(
     """
     from carelens.feedback.redaction import redact_many
     from carelens.progress import progress_task
-    from carelens.store.comments import existing_keys, new_id, now_utc, write_load
-    from carelens.store.engine import get_engine
+    from carelens.db import get_engine, new_id, now_utc
+    from carelens.feedback.store.comments import existing_keys, write_load
 
     started = time.perf_counter()
     if not isinstance(data, pd.DataFrame):
@@ -424,7 +424,7 @@ def load_comments(
               "model_version": version, "loaded_by": loaded_by}
     with engine.begin() as conn:
         write_load(conn, upload=upload, comment_rows=new_rows, prediction_rows=predictions, topic_rows=topics)
-    from carelens.store.queries import invalidate
+    from carelens.feedback.store.view import invalidate
 
     invalidate(engine)
     return LoadResult(
@@ -447,7 +447,7 @@ def corrections_training_frame(engine, framework, *, text_column: str, columns: 
     file's sentiment column, else "Comment sentiment"). Returns (rows, notes): notes name the
     corrected topics the training framework does not have (those topics are left out, not guessed).
     """
-    from carelens.store.corrections import corrected_comments
+    from carelens.feedback.store.corrections import corrected_comments
     from carelens.feedback.training import SENTIMENT_COLUMNS
 
     fixed = corrected_comments(engine)

@@ -98,8 +98,8 @@ class BodyLimit:
 
 def create_api(settings: Settings | None = None) -> FastAPI:
     """Build the API for ``settings`` (default: :func:`carelens.config.load_settings`)."""
-    from carelens.store import queries
-    from carelens.store.engine import get_engine
+    from carelens.db import get_engine
+    from carelens.feedback.store import queries
 
     settings = settings or load_settings()
     # FastAPIOffline serves Swagger UI and ReDoc from files in the package: trust machines are
@@ -249,7 +249,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     @api.post("/corrections", response_model=CorrectionOut, status_code=201, tags=["corrections"])
     def add_correction(body: CorrectionIn, who: str = auth) -> CorrectionOut:
         """Flag a comment as interesting, or record its right topics (used by train --include-corrections)."""
-        from carelens.store.corrections import record_correction
+        from carelens.feedback.store.corrections import record_correction
 
         valid = [lab.name for lab in model().framework.labels] if body.kind == "wrong_topics" else None
         cid = record_correction(engine(), body.comment_key, body.kind, topics=body.topics, sentiment=body.sentiment,
@@ -259,7 +259,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     @api.get("/corrections", tags=["corrections"], dependencies=[auth])
     def get_corrections() -> list[dict]:
         """Every flag and correction, oldest first."""
-        from carelens.store.corrections import list_corrections
+        from carelens.feedback.store.corrections import list_corrections
 
         return records(list_corrections(engine()))
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from carelens.store.filters import CommentFilters
+from carelens.feedback.store.filters import CommentFilters
 
 
 class CommentIn(BaseModel):

@@ -21,7 +21,7 @@ def _plotly_js_dir() -> Path:
 
 def create_dashboard(settings: Settings) -> App:
     registered = pages()
-    from carelens.store.engine import get_engine
+    from carelens.db import get_engine
 
     engine = get_engine(settings.database_url)
     navs = [ui.nav_panel(p.title, ui.div(p.ui(), class_=f"page page-{p.id}"), value=p.id) for p in registered]

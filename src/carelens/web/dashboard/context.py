@@ -1,7 +1,7 @@
 """State every page shares: the store, the sidebar filters, and drill-through / flag actions.
 
 One ``DashboardContext`` exists per browser session. Filtering and summaries are the store layer's
-(``carelens.store.queries``: an in-memory view per database, refreshed after each write); the context
+(``carelens.feedback.store.queries``: an in-memory view per database, refreshed after each write); the context
 turns sidebar inputs into one ``CommentFilters`` and re-runs the pages when it or the data changes.
 """
 
@@ -16,7 +16,7 @@ from shiny import reactive, render, ui
 
 from carelens.config import Settings
 from carelens.errors import CarelensError
-from carelens.store.filters import CommentFilters
+from carelens.feedback.store.filters import CommentFilters
 from carelens.web.dashboard.data import (
     FFT_NAMES,
     SENTIMENT_NAMES,
@@ -96,7 +96,8 @@ class DashboardContext:
 
 
 def setup(input, output, session, settings: Settings, engine: sa.Engine) -> DashboardContext:
-    from carelens.store import queries
+    from carelens.feedback.store import queries
+    from carelens.feedback.store.view import data_revision
 
     ctx = DashboardContext(settings=settings, engine=engine, input=input)
     ctx.load_error = reactive.value("")
@@ -106,7 +107,7 @@ def setup(input, output, session, settings: Settings, engine: sa.Engine) -> Dash
     def _version() -> str:
         try:
             with engine.connect() as conn:
-                return str(queries._revision(conn))
+                return str(data_revision(conn))
         except Exception as exc:  # noqa: BLE001 - store unreachable: keep the page alive and say so
             return f"error:{type(exc).__name__}: {exc}"
 
@@ -228,7 +229,7 @@ def _drill_through(input, output, session, ctx: DashboardContext) -> None:
     The dialog's table is a live output (like the Comments page's), not HTML frozen when the dialog
     opened, so a flag or correction set from inside the dialog shows there straight away.
     """
-    from carelens.store import queries
+    from carelens.feedback.store.view import store_view
 
     ctx.drill = reactive.value(None)
 
@@ -266,7 +267,7 @@ def _drill_through(input, output, session, ctx: DashboardContext) -> None:
         drill = ctx.drill()
         if drill is None:
             return ui.TagList()
-        view = queries.store_view(ctx.engine)
+        view = store_view(ctx.engine)
         frame = view.frame.loc[masked(view, drill["filters"], element_filters(drill["click"]))]
         n = ctx.settings.suppress_below
         if len(frame) < n:
@@ -283,8 +284,8 @@ def _flags(input, ctx: DashboardContext) -> None:
     dialog's included. Only one dialog shows at a time, so correcting topics from the drill-through
     dialog replaces it; saving or cancelling opens it again, with the correction shown.
     """
-    from carelens.store.corrections import record_correction
-    from carelens.store.queries import store_view
+    from carelens.feedback.store.corrections import record_correction
+    from carelens.feedback.store.view import store_view
 
     pending: reactive.Value[str] = reactive.value("")
     from_drill: reactive.Value[bool] = reactive.value(False)

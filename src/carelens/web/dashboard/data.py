@@ -1,6 +1,6 @@
 """Plain-English names, colours and small helpers the dashboard pages share.
 
-All filtering, summarising and suppression is the store layer's (``carelens.store.queries``, over
+All filtering, summarising and suppression is the store layer's (``carelens.feedback.store.queries``, over
 ``CommentFilters``); this module only turns those results into words and into "the comments behind
 one chart element".
 """
@@ -13,7 +13,7 @@ from datetime import date
 
 import numpy as np
 
-from carelens.store.filters import CommentFilters
+from carelens.feedback.store.filters import CommentFilters
 
 SENTIMENT_NAMES = {1: "Very positive", 2: "Positive", 3: "Neutral / mixed", 4: "Negative", 5: "Very negative"}
 # Colour-blind-safe diverging palette (blue = positive ... orange/red = negative), NHS tones.
@@ -87,7 +87,7 @@ def element_title(click: dict) -> str:
 
 
 def masked(view, filters: CommentFilters, extra: list[CommentFilters]) -> np.ndarray:
-    from carelens.store.queries import filter_mask
+    from carelens.feedback.store.queries import filter_mask
 
     mask = filter_mask(view, filters)
     for f in extra:
@@ -97,7 +97,7 @@ def masked(view, filters: CommentFilters, extra: list[CommentFilters]) -> np.nda
 
 def highlight(text: str, search: str) -> str:
     """HTML-escaped text with every search hit wrapped in ``<mark>`` (the store's search rules)."""
-    from carelens.store.queries import highlight_pattern
+    from carelens.feedback.store.queries import highlight_pattern
 
     pattern = highlight_pattern(search)
     if pattern is None:

@@ -19,7 +19,7 @@ def page_ui():
 
 
 def page_server(input, output, session, ctx):
-    from carelens.store.queries import comments_suppressed, filtered_comments
+    from carelens.feedback.store.queries import comments_suppressed, filtered_comments
 
     @render.ui
     def cm_table():

@@ -20,7 +20,7 @@ def page_ui():
 
 
 def page_server(input, output, session, ctx):
-    from carelens.store.queries import comments_suppressed, complex_comments
+    from carelens.feedback.store.queries import comments_suppressed, complex_comments
 
     @render.ui
     def cx_table():

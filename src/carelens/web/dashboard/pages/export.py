@@ -17,7 +17,7 @@ def comments_for_export(engine, filters, level_names: tuple[str, ...], n: int = 
     """Every filtered comment, redacted text only; lists joined with "; " for spreadsheets.
 
     A demographic selection of fewer than ``n`` comments is withheld (one ``note`` row instead)."""
-    from carelens.store.queries import comments_suppressed, filtered_comments
+    from carelens.feedback.store.queries import comments_suppressed, filtered_comments
 
     frame, total = filtered_comments(engine, filters)
     if comments_suppressed(filters, total, n):
@@ -35,7 +35,7 @@ def comments_for_export(engine, filters, level_names: tuple[str, ...], n: int = 
 
 
 def summaries_for_export(engine, filters, n: int) -> dict[str, pd.DataFrame]:
-    from carelens.store import queries
+    from carelens.feedback.store import queries
 
     topics = queries.topic_summary(engine, filters, suppress_below=n).copy()
     topics["share"] = (100 * topics["share"].astype("Float64")).round(1)
@@ -60,7 +60,7 @@ def to_xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
 def build_report(engine, filters, level_names: tuple[str, ...], n: int):
     """The board report for these filters (suppressed summaries, redacted verbatim comments)."""
     from carelens.reports.render import FeedbackReport, select_quotes
-    from carelens.store import queries
+    from carelens.feedback.store import queries
 
     frame, total = queries.filtered_comments(engine, filters)
     headline = {"Comments": f"{total:,}"}

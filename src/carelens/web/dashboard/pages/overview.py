@@ -42,7 +42,7 @@ def page_ui():
 
 
 def page_server(input, output, session, ctx):
-    from carelens.store import queries
+    from carelens.feedback.store import queries
 
     n = ctx.settings.suppress_below
     hidden = ui.p(f"Breakdowns covering fewer than {n} comments are hidden to protect privacy.", class_="hint")

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 import pandas as pd
 import sqlalchemy as sa
 
+from carelens.db.schema import new_id, now_utc
 from carelens.errors import StoreError
-from carelens.store.comments import new_id, now_utc
-from carelens.store.tables import comments, corrections
+from carelens.feedback.store.tables import comments, corrections
 
 KINDS = ("interesting", "wrong_topics")
 
@@ -51,7 +51,7 @@ def record_correction(
             "topics": "; ".join(topics) or None, "sentiment": sentiment, "note": note,
             "created_by": created_by, "created_at": now_utc(),
         }])
-    from carelens.store.queries import invalidate
+    from carelens.feedback.store.view import invalidate
 
     invalidate(engine)
     return correction_id

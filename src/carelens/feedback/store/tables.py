@@ -1,16 +1,15 @@
-"""The store's tables (SQLAlchemy Core), the single source the Alembic migrations are written from.
+"""Patient feedback's tables (SQLAlchemy Core, on the store's one ``MetaData``), created by migration ``0001``.
 
-Keys are strings chosen by carelens, not database sequences, so the same code runs on DuckDB (whose
-SQLAlchemy dialect has no SERIAL) and PostgreSQL, and so a load can decide idempotency before it
-writes: a comment's key is ``id:<trust comment ID>`` when the export has IDs, else
-``hash:<sha256 of its mapped fields>``.
+Keys are strings chosen by carelens, not database sequences (see :mod:`carelens.db.schema`), so a
+load can decide idempotency before it writes: a comment's key is ``id:<trust comment ID>`` when the
+export has IDs, else ``hash:<sha256 of its mapped fields>``.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-metadata = sa.MetaData()
+from carelens.db.schema import metadata
 
 uploads = sa.Table(
     "fb_uploads",
