@@ -7,14 +7,14 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from carelens.appointments import store
 from carelens.appointments.model import load_model
 from carelens.appointments.schema import normalise
 from carelens.appointments.scoring import score_upcoming
 from carelens.appointments.synth import generate_appointments
 from carelens.appointments.training import train_and_validate
-from carelens.errors import StoreError
-from carelens.store import appointments as store
 from carelens.db import get_engine
+from carelens.errors import StoreError
 
 
 @pytest.fixture(scope="module")

@@ -191,7 +191,7 @@ def score(
         n = write_scores_db(with_version(scores, loaded.version), url, out_table)
         written = f"; {n:,} rows written to {out_table}"
     if publish:
-        from carelens.store.appointments import publish_scores
+        from carelens.appointments.store import publish_scores
         from carelens.db import get_engine
 
         n = publish_scores(get_engine(store), frame, scores, loaded.card)

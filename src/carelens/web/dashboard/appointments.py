@@ -23,7 +23,7 @@ INTENDED_USE = (
 
 
 def page_ui():
-    from carelens.store.appointments import CALL_OUTCOMES
+    from carelens.appointments.store import CALL_OUTCOMES
 
     return ui.TagList(
         ui.div(ui.strong("Intended use: "), INTENDED_USE, class_="alert alert-info dna-intended-use"),
@@ -67,7 +67,7 @@ def _table(frame: pd.DataFrame, columns: dict[str, str], table_id: str) -> ui.HT
 
 def page_server(input, output, session, ctx):
     from carelens.errors import CarelensError
-    from carelens.store import appointments as store
+    from carelens.appointments import store
 
     changed = reactive.value(0)
     message = reactive.value(None)

@@ -1,4 +1,4 @@
-"""Store tables and queries for the missed-appointment call list, call outcomes and monitoring.
+"""Missed appointments' part of the store: published models, scores, the call list, calls, monitoring.
 
 Why in the store: staff work the call list in the browser, several at once, and every recorded call
 must survive a restart and be visible to colleagues so nobody is phoned twice. Scores are kept per
@@ -6,7 +6,7 @@ must survive a restart and be visible to colleagues so nobody is phoned twice. S
 monitoring can compare what the model said with what happened, on patients nobody contacted
 (a reminder changes the outcome it was meant to predict).
 
-Tables (created by migration ``0002_appointments``):
+Tables (declared on the store's one ``MetaData``; created by migration ``0002_appointments``):
 - ``dna_models``: model version, its card (JSON) and when it was published.
 - ``dna_scored_appointments`` (``dna_scores`` in code): one row per upcoming appointment and model version, with the facts a caller needs.
 - ``dna_calls``: one row per recorded call attempt.
@@ -15,17 +15,18 @@ Tables (created by migration ``0002_appointments``):
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from carelens.appointments.schema import ATTENDED_CODES, DNA_CODES
+from carelens.db.bulk import upsert_frame
+from carelens.db.schema import metadata, new_id, now_utc
 from carelens.errors import StoreError
 from carelens.model_cards import card_json
-
-metadata = sa.MetaData()
 
 dna_models = sa.Table(
     "dna_models",
@@ -78,10 +79,6 @@ CALL_OUTCOMES = {
 CONTACTED = ("reached_attending", "reached_rebook", "reached_support", "voicemail")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def publish_scores(engine: sa.Engine, appointments: pd.DataFrame, scores: pd.DataFrame, card: dict[str, Any]) -> int:
     """Store upcoming appointments' scores (replacing this model version's earlier rows for them)
     and the outcomes now known for appointments scored earlier; one transaction.
@@ -89,32 +86,24 @@ def publish_scores(engine: sa.Engine, appointments: pd.DataFrame, scores: pd.Dat
     ``appointments`` is a ``schema.normalise`` frame; ``scores`` comes from ``score_upcoming``.
     """
     version = str(card["model_version"])
-    facts = appointments.set_index("appointment_id")
-    rows = facts.loc[scores["appointment_id"]]
-    now = _now()
-    records = [
-        {
-            "appointment_id": str(a), "model_version": version, "patient_id": str(p),
-            "appointment_datetime": pd.Timestamp(t).to_pydatetime(), "specialty": str(s), "site": str(si),
-            "consultation_medium": str(m), "dna_probability": float(prob), "risk_band": str(b), "reasons": str(r or ""),
-            "scored_at": now, "attendance_status": None,
-        }
-        for a, p, t, s, si, m, prob, b, r in zip(
-            scores["appointment_id"], rows["patient_id"], rows["appointment_datetime"], rows["specialty"], rows["site"],
-            rows["consultation_medium"], scores["dna_probability"], scores["risk_band"], scores["reasons"],
-        )
-    ]
+    rows = appointments.set_index("appointment_id").loc[scores["appointment_id"]]
+    now = now_utc()
+    frame = pd.DataFrame({
+        "appointment_id": scores["appointment_id"].astype(str).to_numpy(), "model_version": version,
+        "patient_id": rows["patient_id"].astype(str).to_numpy(),
+        "appointment_datetime": pd.to_datetime(rows["appointment_datetime"]).to_numpy(),
+        "specialty": rows["specialty"].astype(str).to_numpy(), "site": rows["site"].astype(str).to_numpy(),
+        "consultation_medium": rows["consultation_medium"].astype(str).to_numpy(),
+        "dna_probability": scores["dna_probability"].astype(float).to_numpy(),
+        "risk_band": scores["risk_band"].astype(str).to_numpy(),
+        "reasons": [str(r or "") for r in scores["reasons"]],
+        "scored_at": now, "attendance_status": pd.array([None] * len(scores), dtype="Int16"),
+    })
     known = appointments[~appointments["is_future"]]
     try:
         with engine.begin() as conn:
-            conn.execute(sa.delete(dna_models).where(dna_models.c.model_version == version))
-            conn.execute(sa.insert(dna_models), [{"model_version": version, "card": card_json(card), "published_at": now}])
-            ids = [r["appointment_id"] for r in records]
-            for start in range(0, len(ids), 5_000):
-                conn.execute(sa.delete(dna_scores).where(
-                    dna_scores.c.model_version == version, dna_scores.c.appointment_id.in_(ids[start : start + 5_000])))
-            for start in range(0, len(records), 10_000):
-                conn.execute(sa.insert(dna_scores), records[start : start + 10_000])
+            upsert_frame(conn, dna_models, pd.DataFrame([{"model_version": version, "card": card_json(card), "published_at": now}]))
+            upsert_frame(conn, dna_scores, frame)  # this version's earlier rows for these appointments are replaced
             # Outcomes for appointments scored on an earlier run: what monitoring compares against.
             scored_before = pd.read_sql(sa.select(dna_scores.c.appointment_id).where(dna_scores.c.attendance_status.is_(None)), conn)
             outcome = known.set_index("appointment_id")["attendance_status"]
@@ -124,9 +113,10 @@ def publish_scores(engine: sa.Engine, appointments: pd.DataFrame, scores: pd.Dat
                     sa.update(dna_scores).where(dna_scores.c.appointment_id == sa.bindparam("aid")).values(attendance_status=sa.bindparam("st")),
                     [{"aid": str(a), "st": int(s)} for a, s in update.items()],
                 )
-    except sa.exc.SQLAlchemyError as exc:
-        raise StoreError(f"could not publish scores; nothing was changed: {exc}".splitlines()[0]) from exc
-    return len(records)
+    except (StoreError, sa.exc.SQLAlchemyError) as exc:
+        reason = exc.message if isinstance(exc, StoreError) else str(exc)
+        raise StoreError(f"could not publish scores; nothing was changed: {reason}".splitlines()[0]) from exc
+    return len(frame)
 
 
 def latest_model(engine: sa.Engine) -> dict[str, Any] | None:
@@ -190,17 +180,15 @@ def record_call(
     engine: sa.Engine, appointment_id: str, outcome: str, *, note: str = "", recorded_by: str = ""
 ) -> str:
     """Record one call attempt about an appointment; return its ID."""
-    import uuid
-
     if outcome not in CALL_OUTCOMES:
         raise StoreError(f"unknown call outcome {outcome!r}; use one of {', '.join(CALL_OUTCOMES)}", field="outcome")
     with engine.begin() as conn:
         row = conn.execute(sa.select(dna_scores.c.patient_id).where(dna_scores.c.appointment_id == appointment_id).limit(1)).first()
         if row is None:
             raise StoreError(f"appointment {appointment_id!r} is not on any call list", field="appointment_id")
-        call_id = uuid.uuid4().hex
+        call_id = new_id()
         conn.execute(sa.insert(dna_calls), [{
-            "call_id": call_id, "appointment_id": appointment_id, "patient_id": row.patient_id, "called_at": _now(),
+            "call_id": call_id, "appointment_id": appointment_id, "patient_id": row.patient_id, "called_at": now_utc(),
             "outcome": outcome, "note": note[:2000], "recorded_by": recorded_by[:200],
         }])
     return call_id
@@ -218,6 +206,8 @@ def monitoring(engine: sa.Engine) -> pd.DataFrame:
     """Monthly AUROC and calibration of the scores, on appointments of patients nobody contacted."""
     from sklearn.metrics import roc_auc_score
 
+    from carelens.appointments.evaluation import expected_calibration_error
+
     with engine.connect() as conn:
         scored = pd.read_sql(sa.select(dna_scores).where(dna_scores.c.attendance_status.is_not(None)), conn)
         contacted = pd.read_sql(sa.select(dna_calls.c.appointment_id, dna_calls.c.patient_id, dna_calls.c.outcome), conn)
@@ -226,18 +216,16 @@ def monitoring(engine: sa.Engine) -> pd.DataFrame:
     reached = contacted[contacted["outcome"].isin(CONTACTED)]
     scored = scored[~scored["patient_id"].isin(set(reached["patient_id"]))]
     status = scored["attendance_status"].astype(int)
-    scored = scored[status.isin([3, 5, 6, 7])].copy()  # cancellations are neither
-    scored["dna"] = scored["attendance_status"].astype(int).isin([3, 7]).astype(float)
+    scored = scored[status.isin(sorted(ATTENDED_CODES | DNA_CODES))].copy()  # cancellations are neither
+    scored["dna"] = scored["attendance_status"].astype(int).isin(sorted(DNA_CODES)).astype(float)
     scored["month"] = scored["appointment_datetime"].dt.strftime("%Y-%m")
     rows = []
     for (month, version), part in scored.groupby(["month", "model_version"]):
         y, p = part["dna"].to_numpy(), part["dna_probability"].to_numpy()
-        from carelens.store._calibration import ece
-
         rows.append({
             "month": month, "model_version": version, "appointments": len(part), "dna_rate": float(y.mean()),
             "mean_predicted": float(p.mean()),
             "auroc": float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else float("nan"),
-            "ece": ece(y, p),
+            "ece": expected_calibration_error(y, p),
         })
     return pd.DataFrame(rows)
