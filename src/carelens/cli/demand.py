@@ -26,7 +26,8 @@ def run_command(
     import warnings
 
     from carelens.demand import load_data, load_params, run_model
-    from carelens.demand.outputs import result_tables, write_outputs, write_to_store
+    from carelens.demand.outputs import result_tables, write_outputs
+    from carelens.demand.store import write_to_store
     from carelens.errors import ParamsError
 
     p = load_params(params, capacity=capacity)

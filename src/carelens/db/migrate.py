@@ -36,7 +36,7 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
 
     try:
         command.upgrade(alembic_config(engine), revision)
-    except sa.exc.OperationalError as exc:
+    except sa.exc.DBAPIError as exc:  # locked file, permissions, a row an adopted table cannot keep
         raise StoreError(f"cannot migrate the database: {exc.orig}".splitlines()[0]) from exc
 
 
