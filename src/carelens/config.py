@@ -31,6 +31,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from carelens.errors import ConfigError
+from carelens.privacy import DEFAULT_SUPPRESS_BELOW
 
 DEFAULT_LOCATION_LEVELS = ("Division", "Directorate", "Ward / team")
 # Settings that hold several values: a comma-separated environment variable, a list in the file.
@@ -130,7 +131,7 @@ class Settings(BaseSettings):
     max_batch: int = Field(5_000, ge=1, le=1_000_000, description="Most comments per API request.")
     max_request_bytes: int = Field(20_000_000, ge=1_000, le=2_000_000_000,
                                    description="Largest API request or dashboard upload, in bytes.")
-    suppress_below: int = Field(10, ge=1, le=1_000, description="Breakdowns covering fewer than this many are hidden.")
+    suppress_below: int = Field(DEFAULT_SUPPRESS_BELOW, ge=1, le=1_000, description="Breakdowns covering fewer than this many are hidden.")
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,

@@ -14,6 +14,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from carelens.errors import CarelensError
+from carelens.privacy import DEFAULT_SUPPRESS_BELOW
 
 GROUPS = {"positive": "Positive", "neutral": "Neutral / mixed", "negative": "Negative"}
 SENTIMENT_NAMES = ["Very positive", "Positive", "Neutral / mixed", "Negative", "Very negative"]
@@ -29,7 +30,7 @@ class FeedbackReport:
     subcategories: pd.DataFrame  # topic, category, comments, share, positive, neutral, negative, suppressed
     monthly_sentiment: pd.DataFrame  # index month; columns positive, neutral, negative (suppressed rows dropped)
     quotes: pd.DataFrame  # text, topics (list), sentiment, date
-    suppress_below: int = 10
+    suppress_below: int = DEFAULT_SUPPRESS_BELOW
     not_in_chart: tuple[str, ...] = ()  # e.g. "Labelling not possible": counted in the table only
     headline: dict[str, str] = field(default_factory=dict)  # key figures shown first, e.g. {"Positive": "75%"}
     generated: datetime = field(default_factory=datetime.now)

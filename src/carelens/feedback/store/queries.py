@@ -4,10 +4,10 @@ Every query works on the cached in-memory view (:mod:`carelens.feedback.store.vi
 become numpy masks (memoised, since one dashboard refresh asks several summaries of the same
 filters); summaries are bincounts and sparse products; search runs RE2 over an Arrow array.
 
-Privacy: any breakdown cell covering fewer than ``suppress_below`` (default 10) comments is
-suppressed (its counts set to missing and ``suppressed`` True), and so is a comment list of fewer
-than that many picked out by a demographic filter (:func:`comments_suppressed`). Every text
-returned is redacted.
+Privacy: the small-number rule is :mod:`carelens.privacy`'s. Any breakdown cell covering fewer
+than ``suppress_below`` comments (default: the setting) is suppressed (its counts set to missing
+and ``suppressed`` True), and so is a comment list of fewer than that many picked out by a
+demographic filter (:func:`comments_suppressed`). Every text returned is redacted.
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ from scipy import sparse
 
 from carelens.feedback.store.filters import CommentFilters
 from carelens.feedback.store.view import GROUPS, StoreView, store_view
-
-SUPPRESS_BELOW = 10
+from carelens.privacy import comment_list_withheld, count_suppressed, suppress_small_cells
 
 
 # --------------------------------------------------------------------------- filtering
@@ -136,12 +135,11 @@ def filtered_comments(engine: sa.Engine, filters: CommentFilters | None = None, 
     return _rows(view, page, [f"demo:{d}" for d in view.demographic_fields]), len(idx)
 
 
-def comments_suppressed(filters: CommentFilters | None, total: int, suppress_below: int = SUPPRESS_BELOW) -> bool:
-    """Whether a list of ``total`` comments must be withheld: fewer than ``suppress_below`` comments
-    picked out by a demographic filter could identify the patients who wrote them (their age band,
-    ethnicity ... would be disclosed beside their words). Lists selected by place, topic or search
-    alone are shown however short, since their text is redacted and says nothing new about the writer."""
-    return bool(filters is not None and any(filters.demographics.values()) and 0 < total < suppress_below)
+def comments_suppressed(filters: CommentFilters | None, total: int, suppress_below: int | None = None) -> bool:
+    """Whether a list of ``total`` comments selected by ``filters`` must be withheld: fewer than
+    ``suppress_below`` comments picked out by a demographic filter (:mod:`carelens.privacy`)."""
+    return comment_list_withheld(total, suppress_below,
+                                 picked_by_demographics=filters is not None and any(filters.demographics.values()))
 
 
 def complex_comments(engine: sa.Engine, filters: CommentFilters | None = None, *, min_topics: int = 4,
@@ -157,24 +155,15 @@ def complex_comments(engine: sa.Engine, filters: CommentFilters | None = None, *
 
 
 # --------------------------------------------------------------------------- summaries
-def _suppress(frame: pd.DataFrame, count_col: str, value_cols: list[str], below: int) -> pd.DataFrame:
-    small = frame[count_col] < below
-    frame["suppressed"] = small.to_numpy()
-    for c in value_cols:
-        frame[c] = frame[c].astype("Float64" if frame[c].dtype.kind == "f" else "Int64")
-        frame.loc[small, c] = pd.NA
-    return frame
-
-
 def summary_totals(engine: sa.Engine, filters: CommentFilters | None = None, *,
-                   suppress_below: int = SUPPRESS_BELOW) -> dict:
+                   suppress_below: int | None = None) -> dict:
     """Headline numbers: comments, date span, sentiment split (suppressed when under the limit)."""
     view = store_view(engine)
     mask = filter_mask(view, filters)
     n = int(mask.sum())
     dates = view.frame["date"][mask]
     counts = np.bincount(view.group_code[mask][view.group_code[mask] >= 0], minlength=3)
-    suppressed = n < suppress_below
+    suppressed = count_suppressed(n, suppress_below)
     return {"comments": n,
             "date_from": None if dates.isna().all() else dates.min().date().isoformat(),
             "date_to": None if dates.isna().all() else dates.max().date().isoformat(),
@@ -188,7 +177,7 @@ def _group_onehot(codes: np.ndarray) -> sparse.csr_matrix:
 
 
 def topic_summary(engine: sa.Engine, filters: CommentFilters | None = None, *,
-                  suppress_below: int = SUPPRESS_BELOW) -> pd.DataFrame:
+                  suppress_below: int | None = None) -> pd.DataFrame:
     """Per sub-category: comments, share of all filtered comments, positive/neutral/negative counts.
 
     Sorted by comments, most first; cells under ``suppress_below`` comments are suppressed.
@@ -203,11 +192,11 @@ def topic_summary(engine: sa.Engine, filters: CommentFilters | None = None, *,
                           "comments": counts.astype(int), "share": counts / total if total else 0.0,
                           "positive": split[:, 0], "neutral": split[:, 1], "negative": split[:, 2]})
     frame = frame[frame["comments"] > 0].sort_values("comments", ascending=False, kind="stable").reset_index(drop=True)
-    return _suppress(frame, "comments", ["comments", "share", "positive", "neutral", "negative"], suppress_below)
+    return suppress_small_cells(frame, "comments", ["comments", "share", "positive", "neutral", "negative"], suppress_below)
 
 
 def categories_by_month(engine: sa.Engine, filters: CommentFilters | None = None, *,
-                        suppress_below: int = SUPPRESS_BELOW) -> pd.DataFrame:
+                        suppress_below: int | None = None) -> pd.DataFrame:
     """Comments per (month, category); long format: month, category, comments, suppressed."""
     view = store_view(engine)
     mask = filter_mask(view, filters) & (view.month_code >= 0)
@@ -219,11 +208,11 @@ def categories_by_month(engine: sa.Engine, filters: CommentFilters | None = None
     mi, ci = np.nonzero(table)
     frame = pd.DataFrame({"month": np.asarray(view.months, dtype=object)[mi],
                           "category": np.asarray(view.categories, dtype=object)[ci], "comments": table[mi, ci]})
-    return _suppress(frame, "comments", ["comments"], suppress_below)
+    return suppress_small_cells(frame, "comments", ["comments"], suppress_below)
 
 
 def sentiment_by_month(engine: sa.Engine, filters: CommentFilters | None = None, *,
-                       suppress_below: int = SUPPRESS_BELOW) -> pd.DataFrame:
+                       suppress_below: int | None = None) -> pd.DataFrame:
     """Per month: comments, mean sentiment (1..5), positive/neutral/negative counts."""
     view = store_view(engine)
     mask = filter_mask(view, filters) & (view.month_code >= 0)
@@ -240,11 +229,11 @@ def sentiment_by_month(engine: sa.Engine, filters: CommentFilters | None = None,
         mean = np.where(s_n > 0, s_sum / np.maximum(s_n, 1), np.nan)
     frame = pd.DataFrame({"month": np.asarray(view.months, dtype=object), "comments": comments_n, "mean_sentiment": mean,
                           "positive": split[0], "neutral": split[1], "negative": split[2]})[keep].reset_index(drop=True)
-    return _suppress(frame, "comments", ["comments", "mean_sentiment", "positive", "neutral", "negative"], suppress_below)
+    return suppress_small_cells(frame, "comments", ["comments", "mean_sentiment", "positive", "neutral", "negative"], suppress_below)
 
 
 def fft_by_month(engine: sa.Engine, filters: CommentFilters | None = None, *,
-                 suppress_below: int = SUPPRESS_BELOW) -> pd.DataFrame:
+                 suppress_below: int | None = None) -> pd.DataFrame:
     """Per month: respondents with a score 1-5, mean FFT score and share good (1-2) over them, and the
     count of each answer ``score_1`` .. ``score_6`` (6 = "don't know", not in the mean or the share)."""
     view = store_view(engine)
@@ -261,12 +250,12 @@ def fft_by_month(engine: sa.Engine, filters: CommentFilters | None = None, *,
     frame = pd.DataFrame({"month": np.asarray(view.months, dtype=object)[keep], "respondents": n[keep],
                           "mean_score": total[keep] / n[keep], "share_good": good[keep] / n[keep],
                           **{f"score_{k}": v[keep] for k, v in per_score.items()}})
-    return _suppress(frame, "respondents", ["respondents", "mean_score", "share_good", *(f"score_{k}" for k in range(1, 7))],
-                     suppress_below)
+    return suppress_small_cells(frame, "respondents", ["respondents", "mean_score", "share_good", *(f"score_{k}" for k in range(1, 7))],
+                                suppress_below)
 
 
 def topic_cooccurrence(engine: sa.Engine, filters: CommentFilters | None = None, *,
-                       suppress_below: int = SUPPRESS_BELOW) -> pd.DataFrame:
+                       suppress_below: int | None = None) -> pd.DataFrame:
     """Pairs of sub-categories in the same comment: topic_a, topic_b, comments (a < b), suppressed."""
     view = store_view(engine)
     m = view.topic_matrix[np.flatnonzero(filter_mask(view, filters))]
@@ -275,7 +264,7 @@ def topic_cooccurrence(engine: sa.Engine, filters: CommentFilters | None = None,
     frame = pd.DataFrame({"topic_a": np.asarray(view.topics, dtype=object)[a],
                           "topic_b": np.asarray(view.topics, dtype=object)[b], "comments": co[a, b]})
     frame = frame[frame["comments"] > 0].sort_values("comments", ascending=False, kind="stable").reset_index(drop=True)
-    return _suppress(frame, "comments", ["comments"], suppress_below)
+    return suppress_small_cells(frame, "comments", ["comments"], suppress_below)
 
 
 def filter_options(engine: sa.Engine) -> dict:

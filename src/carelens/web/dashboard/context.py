@@ -230,6 +230,7 @@ def _drill_through(input, output, session, ctx: DashboardContext) -> None:
     opened, so a flag or correction set from inside the dialog shows there straight away.
     """
     from carelens.feedback.store.view import store_view
+    from carelens.privacy import count_suppressed
 
     ctx.drill = reactive.value(None)
 
@@ -270,7 +271,7 @@ def _drill_through(input, output, session, ctx: DashboardContext) -> None:
         view = store_view(ctx.engine)
         frame = view.frame.loc[masked(view, drill["filters"], element_filters(drill["click"]))]
         n = ctx.settings.suppress_below
-        if len(frame) < n:
+        if count_suppressed(len(frame), n):  # one chart element's comments: a breakdown cell
             body = ui.p(f"Fewer than {n} comments: not shown, to protect privacy.")
         else:
             body = comment_table(frame.head(100), drill["search"], total=len(frame))
