@@ -118,3 +118,23 @@ def test_bad_frames_are_refused_before_anything_is_written(database):
             upsert_frame(conn, table, pd.concat([_frame(range(2), "v1", 0.1)] * 2))
         assert insert_frame(conn, table, _frame([], "v1", 0.1)) == 0
     assert _stored(engine, table).empty
+
+
+def test_sql_server_gets_batched_statements_bracket_quoting_and_short_in_lists():
+    """No SQL Server runs here: what can be checked without one (the dialect's choices, compiled)."""
+    from types import SimpleNamespace
+
+    from sqlalchemy.dialects import mssql
+
+    from carelens.db import bulk
+    from carelens.db.schema import quoted, quoted_column
+
+    conn = SimpleNamespace(dialect=mssql.dialect())
+    assert bulk._writer(conn) == (bulk._batched_insert, bulk._batched_upsert)  # never COPY
+    assert quoted(conn, _table("dbo")) == "dbo.scores" and quoted_column(conn, "order") == "[order]"
+    assert quoted_column(conn, "risk score") == "[risk score]"
+    table = _table("dbo")
+    chunk = [str(i) for i in range(bulk.in_list_chunk(conn))]
+    stmt = sa.delete(table).where(table.c.model_version == "v1", table.c.appointment_id.in_(chunk))
+    compiled = stmt.compile(dialect=mssql.dialect(), compile_kwargs={"render_postcompile": True})
+    assert len(compiled.params) < 2_100  # SQL Server's limit on parameters per statement

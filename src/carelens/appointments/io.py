@@ -1,8 +1,9 @@
 """Read appointments from a file or a database table; write scores back, replacing not duplicating.
 
-Any SQLAlchemy URL works (PostgreSQL, SQL Server, the embedded DuckDB store). Writing scores is one
-transaction: rows for the same (appointment, model version) are deleted and the new ones inserted,
-so a re-run replaces its earlier output and a failure leaves the table as it was.
+Any SQLAlchemy URL works (PostgreSQL, SQL Server, the embedded DuckDB store), opened through the
+floor (:func:`carelens.db.open_engine`). Writing scores is one transaction: rows for the same
+(appointment, model version) are replaced, so a re-run replaces its earlier output and a failure
+leaves the table as it was.
 """
 
 from __future__ import annotations

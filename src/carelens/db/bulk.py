@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import pandas as pd
 import sqlalchemy as sa
@@ -81,20 +82,16 @@ def in_list_chunk(conn: sa.Connection) -> int:
     return 2_000 if conn.dialect.name == "mssql" else BATCH_ROWS
 
 
-class _driver_errors:
-    """Turn SQLAlchemy and raw-driver errors (the DuckDB and COPY paths call the driver) into StoreError."""
-
-    def __init__(self, conn: sa.Connection) -> None:
-        self.types = (sa.exc.SQLAlchemyError, getattr(conn.dialect.loaded_dbapi, "Error", sa.exc.SQLAlchemyError))
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind, exc, tb) -> bool:
-        if exc is not None and isinstance(exc, self.types) and not isinstance(exc, StoreError):
-            reason = exc.orig if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None else exc
-            raise StoreError(str(reason).strip().splitlines()[0] if str(reason).strip() else type(exc).__name__) from exc
-        return False
+@contextmanager
+def _driver_errors(conn: sa.Connection) -> Iterator[None]:
+    """SQLAlchemy's and the raw driver's errors (the DuckDB and COPY paths call the driver) as StoreError."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except (sa.exc.SQLAlchemyError, getattr(conn.dialect.loaded_dbapi, "Error", sa.exc.SQLAlchemyError)) as exc:
+        reason = str(exc.orig if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None else exc).strip()
+        raise StoreError(reason.splitlines()[0] if reason else type(exc).__name__) from exc
 
 
 def _writer(conn: sa.Connection):
@@ -107,23 +104,19 @@ def _writer(conn: sa.Connection):
 
 
 # --------------------------------------------------------------------------- DuckDB
-class _registered:
-    """The frame visible to DuckDB as a view for the duration of one statement."""
+@contextmanager
+def _registered(conn: sa.Connection, frame: pd.DataFrame) -> Iterator[str]:
+    """The frame visible to DuckDB as a view (its name yielded) for the duration of one statement."""
+    import duckdb
 
-    def __init__(self, conn: sa.Connection, frame: pd.DataFrame) -> None:
-        self.duck = conn.connection.driver_connection
-        self.frame = frame
-        self.name = f"carelens_frame_{uuid.uuid4().hex[:12]}"
-
-    def __enter__(self) -> str:
-        self.duck.register(self.name, self.frame)
-        return self.name
-
-    def __exit__(self, *exc) -> None:
-        import duckdb
-
+    duck = conn.connection.driver_connection
+    name = f"carelens_frame_{uuid.uuid4().hex[:12]}"
+    duck.register(name, frame)
+    try:
+        yield name
+    finally:
         try:
-            self.duck.unregister(self.name)
+            duck.unregister(name)
         except duckdb.Error:
             pass  # the transaction is aborted; the rollback drops the view with it
 

@@ -14,6 +14,14 @@ import sqlalchemy as sa
 from carelens.errors import StoreError
 
 
+def _config():
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("carelens.db").joinpath("migrations")))
+    return cfg
+
+
 def alembic_config(engine: sa.Engine, *, declared_tables: bool = False):
     """The Alembic ``Config`` for ``engine``.
 
@@ -21,10 +29,7 @@ def alembic_config(engine: sa.Engine, *, declared_tables: bool = False):
     ``compare_metadata`` / autogenerate); plain upgrades run the revisions' explicit DDL and do not
     import the capabilities.
     """
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(resources.files("carelens.db").joinpath("migrations")))
+    cfg = _config()
     cfg.attributes["engine"] = engine
     cfg.attributes["declared_tables"] = declared_tables
     return cfg
@@ -50,9 +55,6 @@ def current_revision(engine: sa.Engine) -> str | None:
 
 def head_revision() -> str:
     """The newest revision this version of carelens knows."""
-    from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    cfg = Config()
-    cfg.set_main_option("script_location", str(resources.files("carelens.db").joinpath("migrations")))
-    return ScriptDirectory.from_config(cfg).get_current_head()
+    return ScriptDirectory.from_config(_config()).get_current_head()
