@@ -248,8 +248,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from carelens.config import Settings, hash_api_key
-    from carelens.feedback.synth import generate_comments
     from carelens.db import get_engine
+    from carelens.feedback.synth import generate_comments
 
     results: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(), "loadavg": {"start": loadavg()}}
     with tempfile.TemporaryDirectory() as tmp:

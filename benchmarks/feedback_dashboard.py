@@ -40,9 +40,9 @@ SCENARIOS = [
 def build_store(size: int) -> Path:
     from feedback_api import fill_store
 
+    from carelens.db import get_engine
     from carelens.feedback.loading import load_comments
     from carelens.feedback.synth import generate_comments
-    from carelens.db import get_engine
 
     CACHE.mkdir(parents=True, exist_ok=True)
     db = CACHE / f"dashboard-{size}.duckdb"
