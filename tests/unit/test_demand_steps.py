@@ -144,7 +144,7 @@ def test_rows_merged_for_speed_give_the_same_projection(tmp_path):
     params = tiny_params(activity_avoidance={"op": {"gp_referred_first_attendance_reduction_adult_surgical":
                                                     {"interval": [0.6, 0.6]}}})
     engine = Engine(params_from_dict(params), load_data(many))
-    assert engine.op.n == 1 and engine.op.extra["att"][0] == 1000
+    assert engine.op.n == 1 and engine.op.attendances[0] == 1000
     a = run_model(params_from_dict(params), load_data(one), runs=20, workers=1, progress=False)
     b = run_model(params_from_dict(params), load_data(many), runs=20, workers=1, progress=False)
     np.testing.assert_array_equal(a.values, b.values)
@@ -198,9 +198,9 @@ def test_fast_bed_path_equals_the_general_one(tmp_path):
     params = params_from_dict(tiny_params(efficiencies={"ip": {"day_procedures_usually_dc": {
         "type": "day_procedures_daycase", "interval": [0.5, 0.5]}}}))
     engine = Engine(params, load_data(root))
-    assert engine.ip.extra["beds_identity"]
+    assert engine.capacity.beds_identity
     fast = engine.run(4)["beddays_by_area"]
-    engine.ip.extra["beds_identity"] = False
+    engine.capacity.beds_identity = False
     np.testing.assert_allclose(engine.run(4)["beddays_by_area"], fast)
     areas = engine.bed_areas["functional_area"].tolist()
     assert fast[areas.index("adult_daycase_surgical")] > 0  # converted spells' bed days, in the day-case area

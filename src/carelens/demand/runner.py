@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from carelens.demand.data import TrustData
-from carelens.demand.engine import MEASURES, OUT_DIMS, STEPS, WATERFALL_MEASURES, Engine
+from carelens.demand.engine import Engine
+from carelens.demand.keys import MEASURES, OUT_DIMS, STEPS, WATERFALL_MEASURES
 from carelens.demand.params import Params
 
 _ENGINE: Engine | None = None

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carelens.demand.engine import MEASURES, OUT_DIMS, STEPS, WATERFALL_MEASURES
+from carelens.demand.keys import MEASURES, OUT_DIMS, STEPS, WATERFALL_MEASURES
 from carelens.demand.runner import Results
 
 POD_MEASURES = {"ip": ["admissions", "beddays", "procedures"], "op": ["attendances", "tele_attendances"],
