@@ -41,11 +41,6 @@ class Results:
     variants: list[str]
     warnings: list[str]
 
-    def run_frame(self, model_run: int) -> pd.DataFrame:
-        """The long per-run frame for one model_run (same shape as :func:`run_one`)."""
-        pos = int(np.nonzero(self.model_runs == model_run)[0][0])
-        return _long_frame(self.keys, self.values[pos], model_run)
-
 
 def _long_frame(keys: pd.DataFrame, values: np.ndarray, model_run: int) -> pd.DataFrame:
     key_idx, m_idx = np.nonzero(values)
