@@ -17,7 +17,7 @@ import pandas as pd
 from carelens.demand.cells import codes_of, flag, index_of
 from carelens.demand.data import TrustData
 from carelens.demand.factors import GrowthFactors, Horizon, prepare_growth, with_default_groups
-from carelens.demand.keys import M, OutputKeys
+from carelens.demand.keys import M, OutputKeys, fill_waterfall
 from carelens.demand.params import Params
 from carelens.demand.pooled import StrategyCombos, merge_rows, poisson_by_key, unmatched_warnings
 
@@ -95,9 +95,4 @@ class AccidentAndEmergency:
             values[:, m] += draw
             kept += float(draw.sum())
         lost = self.avoidance.attribute(rng, "aae", "arrivals", lam * (1.0 - keep), share, avoided)
-        wf = waterfall[("aae", "arrivals")]
-        st = steps["arrivals"]
-        wf[0] = st[0]
-        wf[1:10] = np.diff(st)
-        wf[10] = kept + lost - st[9]
-        wf[11] = -lost
+        fill_waterfall(waterfall[("aae", "arrivals")], steps["arrivals"], kept + lost, -lost)  # no efficiencies

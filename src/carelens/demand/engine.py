@@ -136,6 +136,7 @@ class Engine:
                     "avoided": avoided}
         variant = int(rng.choice(len(horizon.variants), p=horizon.variant_p))
         ages = horizon.health.adjusted_ages(horizon.health.draw_h(rng)) if horizon.health is not None else None
+        # one child stream per activity type; a new type would take a fourth, leaving these unchanged
         streams = [np.random.default_rng(s) for s in rng.bit_generator.seed_seq.spawn(3)]
         spells = self.ip.run(streams[0], variant, ages, values, waterfall, avoided)
         beds, theatres = self.capacity.totals(*spells)

@@ -19,7 +19,7 @@ from carelens.demand.capacity_areas import CapacityAreas
 from carelens.demand.cells import codes_of, dot, flag, index_of
 from carelens.demand.data import TrustData
 from carelens.demand.factors import CLIP, GrowthFactors, Horizon, draw_many, prepare_growth, with_default_groups
-from carelens.demand.keys import DAYCASE, M, OUTPATIENT_PROCEDURE, SDEC, OutputKeys
+from carelens.demand.keys import DAYCASE, M, OUTPATIENT_PROCEDURE, SDEC, OutputKeys, fill_waterfall
 from carelens.demand.params import Params
 from carelens.errors import TableError
 
@@ -247,13 +247,8 @@ class Inpatients:
             ("admissions", adm_resampled, adm_avoid, adm_final),
             ("beddays", bd_resampled, bd_kept, bd_final),
         ):
-            wf = waterfall[("ip", m)]
-            st = steps[m]
-            wf[0] = st[0]
-            wf[1:10] = np.diff(st)
-            wf[10] = after_resample - st[9]
-            wf[11] = after_avoid - after_resample
-            wf[12] = final - after_avoid
+            fill_waterfall(waterfall[("ip", m)], steps[m], after_resample, after_avoid - after_resample,
+                           final - after_avoid)
         return (nights + stay).astype(float), to_dc.astype(float), (stay + to_dc).astype(float)
 
 

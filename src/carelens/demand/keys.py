@@ -31,6 +31,18 @@ OUTPATIENT_PROCEDURE = {"pod": "op_procedure"}
 SDEC = {"pod": "aae_type-05", "tretspef_grouped": "Other"}
 
 
+def fill_waterfall(line: np.ndarray, expected: np.ndarray, resampled: float, avoidance: float,
+                   efficiencies: float = 0.0) -> None:
+    """One run's waterfall line (``STEPS``) for one measure: the baseline and steps 1-9 from the
+    expected totals after each growth step (``expected[0..9]``), then the change from Poisson
+    resampling (NHP's model interaction term), from activity avoidance and from efficiencies."""
+    line[0] = expected[0]
+    line[1:10] = np.diff(expected)
+    line[10] = resampled - expected[9]
+    line[11] = avoidance
+    line[12] = efficiencies
+
+
 class OutputKeys:
     """The output keys of one trust's data, and each row's key.
 

@@ -17,7 +17,7 @@ import numpy as np
 from carelens.demand.cells import codes_of, flag, index_of
 from carelens.demand.data import TrustData
 from carelens.demand.factors import CLIP, GrowthFactors, Horizon, Param, prepare_growth, with_default_groups
-from carelens.demand.keys import M, OutputKeys
+from carelens.demand.keys import M, OutputKeys, fill_waterfall
 from carelens.demand.params import Params
 from carelens.demand.pooled import StrategyCombos, merge_rows, poisson_by_key, unmatched_warnings
 
@@ -99,10 +99,5 @@ class Outpatients:
         values[:, M["attendances"]] += stay
         values[:, M["tele_attendances"]] += tele + moved
         after_avoid = float(stay.sum() + moved.sum() + tele.sum())
-        wf = waterfall[("op", "attendances")]
-        st = steps["attendances"]
-        wf[0] = st[0]
-        wf[1:10] = np.diff(st)
-        wf[10] = after_avoid + lost - st[9]
-        wf[11] = -lost
-        wf[12] = 0.0  # tele conversion moves attendances between measures; the total is unchanged
+        # tele conversion moves attendances between measures: efficiencies leave the total unchanged
+        fill_waterfall(waterfall[("op", "attendances")], steps["attendances"], after_avoid + lost, -lost, 0.0)
