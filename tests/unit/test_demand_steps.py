@@ -179,7 +179,8 @@ def test_fan_chart_is_quantiles_of_each_years_run_totals_and_opens_at_the_baseli
     assert list(chart.index) == [START, START + 3, END]
     assert (chart.loc[START] == 200).all()  # the start year is the data: 200 spells, no spread
     for year in (START + 3, END):
-        totals = fan.query("activity == 'ip' and measure == 'admissions' and year == @year and model_run > 0")["value"]
+        totals = fan[(fan.activity == "ip") & (fan.measure == "admissions") & (fan.year == year)
+                     & (fan.model_run > 0)]["value"]
         assert len(totals) == 40
         assert chart.loc[year, "p10"] == pytest.approx(np.quantile(totals, 0.1))
         assert chart.loc[year, "p50"] == pytest.approx(np.quantile(totals, 0.5))

@@ -343,9 +343,8 @@ def page_server(input, output, session, ctx):
             return _empty()
         import plotly.graph_objects as go
 
-        from carelens.web.dashboard.widgets import chart
-
         from carelens.demand.summary import fan_chart
+        from carelens.web.dashboard.widgets import chart
 
         activity, measure = input.demand_fan_measure().split("|")
         q = fan_chart(res["fan"], activity, measure)
