@@ -217,9 +217,9 @@ def test_fast_bed_path_equals_the_general_one(tmp_path):
     params = params_from_dict(tiny_params(efficiencies={"ip": {"day_procedures_usually_dc": {
         "type": "day_procedures_daycase", "interval": [0.5, 0.5]}}}))
     engine = Engine(params, load_data(root))
-    assert engine.capacity.beds_identity
+    assert engine.capacity_areas.beds_identity
     fast = engine.run(4)["beddays_by_area"]
-    engine.capacity.beds_identity = False
+    engine.capacity_areas.beds_identity = False
     np.testing.assert_allclose(engine.run(4)["beddays_by_area"], fast)
     areas = engine.bed_areas["functional_area"].tolist()
     assert fast[areas.index("adult_daycase_surgical")] > 0  # converted spells' bed days, in the day-case area

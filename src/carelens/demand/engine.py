@@ -65,10 +65,10 @@ def seed_for(seed: int, model_run: int) -> np.random.SeedSequence:
 class Engine:
     """Data and params prepared once; :meth:`run` computes one Monte Carlo run.
 
-    ``ip``, ``op`` and ``aae`` are the prepared activity types, ``capacity`` the bed and theatre
-    areas, ``keys`` the output keys (rows of each run's ``values``), ``warnings`` what the params
-    asked for that the data cannot give (the CLI and the runner show them; nothing is dropped
-    silently).
+    ``ip``, ``op`` and ``aae`` are the prepared activity types, ``capacity_areas`` the bed and
+    theatre areas, ``keys`` the output keys (rows of each run's ``values``), ``warnings`` what the
+    params asked for that the data cannot give (the CLI and the runner show them; nothing is
+    dropped silently).
     """
 
     def __init__(self, params: Params, data: TrustData) -> None:
@@ -78,11 +78,11 @@ class Engine:
         self.warnings: list[str] = []
         output_keys = OutputKeys(data)
         self.keys = output_keys.frame
-        self.ip, self.capacity = Inpatients.prepare(params, data, self.horizon, output_keys, self.warnings)
+        self.ip, self.capacity_areas = Inpatients.prepare(params, data, self.horizon, output_keys, self.warnings)
         self.op = Outpatients.prepare(params, data, self.horizon, output_keys, self.warnings)
         self.aae = AccidentAndEmergency.prepare(params, data, self.horizon, output_keys, self.warnings)
-        self.bed_areas = self.capacity.bed_areas
-        self.theatre_areas = self.capacity.theatre_areas
+        self.bed_areas = self.capacity_areas.bed_areas
+        self.theatre_areas = self.capacity_areas.theatre_areas
         # memory: the runs need only the cells and keys, not the per-row codes or frame copies
         output_keys.forget_rows()
         del output_keys
@@ -130,7 +130,7 @@ class Engine:
             spells = self.ip.baseline(values, waterfall)
             self.op.baseline(values, waterfall)
             self.aae.baseline(values, waterfall)
-            beds, theatres = self.capacity.totals(*spells)
+            beds, theatres = self.capacity_areas.totals(*spells)
             return {"model_run": 0, "variant": horizon.variants[horizon.base_variant], "values": values,
                     "waterfall": waterfall, "beddays_by_area": beds, "procedures_by_area": theatres,
                     "avoided": avoided}
@@ -139,7 +139,7 @@ class Engine:
         # one child stream per activity type; a new type would take a fourth, leaving these unchanged
         streams = [np.random.default_rng(s) for s in rng.bit_generator.seed_seq.spawn(3)]
         spells = self.ip.run(streams[0], variant, ages, values, waterfall, avoided)
-        beds, theatres = self.capacity.totals(*spells)
+        beds, theatres = self.capacity_areas.totals(*spells)
         self.op.run(streams[1], variant, ages, values, waterfall, avoided)
         self.aae.run(streams[2], variant, ages, values, waterfall, avoided)
         return {"model_run": model_run, "variant": horizon.variants[variant], "values": values,
