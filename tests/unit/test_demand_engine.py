@@ -7,7 +7,7 @@ import pytest
 
 from carelens.demand import (Engine, capacity, load_data, params_from_dict, run_model, run_one, summarise,
                              waterfall)
-from carelens.demand.engine import draw_interval
+from carelens.demand.factors import draw_interval
 from carelens.errors import ParamsError, TableError
 from tests.unit.demand_helpers import tiny_params, write_tiny_trust
 

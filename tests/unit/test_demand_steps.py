@@ -9,7 +9,8 @@ import pytest
 from carelens.demand import Engine, capacity, capacity_totals, load_data, params_from_dict, run_model, summarise
 from carelens.demand.hsa import AGES, HealthStatus, hsa_factors, metalog_ppf
 from carelens.demand.params import adjust
-from carelens.demand.summary import _capacity_runs
+from carelens.demand.runner import project_years
+from carelens.demand.summary import _capacity_runs, fan_chart
 from tests.unit.demand_helpers import END, START, tiny_params, write_tiny_trust
 
 RUNS = 300
@@ -144,7 +145,7 @@ def test_rows_merged_for_speed_give_the_same_projection(tmp_path):
     params = tiny_params(activity_avoidance={"op": {"gp_referred_first_attendance_reduction_adult_surgical":
                                                     {"interval": [0.6, 0.6]}}})
     engine = Engine(params_from_dict(params), load_data(many))
-    assert engine.op.n == 1 and engine.op.extra["att"][0] == 1000
+    assert engine.op.n == 1 and engine.op.attendances[0] == 1000
     a = run_model(params_from_dict(params), load_data(one), runs=20, workers=1, progress=False)
     b = run_model(params_from_dict(params), load_data(many), runs=20, workers=1, progress=False)
     np.testing.assert_array_equal(a.values, b.values)
@@ -168,6 +169,24 @@ def test_capacity_totals_are_quantiles_of_per_run_totals(tmp_path):
     assert row.p90 == pytest.approx(np.quantile(beds, 0.9))
     assert row.principal == pytest.approx(beds.mean())
     assert len(capacity(result)) >= 3
+
+
+def test_fan_chart_is_quantiles_of_each_years_run_totals_and_opens_at_the_baseline(tmp_path):
+    data = load_data(write_tiny_trust(tmp_path, ratio=1.3))
+    raw = tiny_params(**{"non-demographic_adjustment": {"values": {"ip": {"elective": [1.0, 1.03]}}}})
+    _, fan = project_years(params_from_dict(raw), data, [START, START + 3, END], runs=40)
+    chart = fan_chart(fan, "ip", "admissions")
+    assert list(chart.index) == [START, START + 3, END]
+    assert (chart.loc[START] == 200).all()  # the start year is the data: 200 spells, no spread
+    for year in (START + 3, END):
+        totals = fan[(fan.activity == "ip") & (fan.measure == "admissions") & (fan.year == year)
+                     & (fan.model_run > 0)]["value"]
+        assert len(totals) == 40
+        assert chart.loc[year, "p10"] == pytest.approx(np.quantile(totals, 0.1))
+        assert chart.loc[year, "p50"] == pytest.approx(np.quantile(totals, 0.5))
+        assert chart.loc[year, "p90"] == pytest.approx(np.quantile(totals, 0.9))
+        assert chart.loc[year, "principal"] == pytest.approx(totals.mean())
+    assert chart.loc[END, "p50"] > chart.loc[START + 3, "p50"] > 200  # population x 1.3 by the horizon
 
 
 def test_adjusted_scenario_changes_only_what_was_asked(tmp_path):
@@ -198,9 +217,9 @@ def test_fast_bed_path_equals_the_general_one(tmp_path):
     params = params_from_dict(tiny_params(efficiencies={"ip": {"day_procedures_usually_dc": {
         "type": "day_procedures_daycase", "interval": [0.5, 0.5]}}}))
     engine = Engine(params, load_data(root))
-    assert engine.ip.extra["beds_identity"]
+    assert engine.capacity_areas.beds_identity
     fast = engine.run(4)["beddays_by_area"]
-    engine.ip.extra["beds_identity"] = False
+    engine.capacity_areas.beds_identity = False
     np.testing.assert_allclose(engine.run(4)["beddays_by_area"], fast)
     areas = engine.bed_areas["functional_area"].tolist()
     assert fast[areas.index("adult_daycase_surgical")] > 0  # converted spells' bed days, in the day-case area

@@ -10,7 +10,8 @@ Public interface (kept stable for the Spark runner and benchmarks)::
 """
 
 from carelens.demand.data import TrustData, load_data
-from carelens.demand.engine import MEASURES, STEPS, Engine, seed_for
+from carelens.demand.engine import Engine, seed_for
+from carelens.demand.keys import MEASURES, STEPS
 from carelens.demand.params import DEFAULT_CAPACITY, Params, load_params, params_from_dict, schema
 from carelens.demand.runner import Results, run_model, run_one
 from carelens.demand.summary import avoided, capacity, capacity_totals, per_run, summarise, waterfall

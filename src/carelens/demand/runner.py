@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from carelens.demand.data import TrustData
-from carelens.demand.engine import MEASURES, OUT_DIMS, STEPS, WATERFALL_MEASURES, Engine
+from carelens.demand.engine import Engine
+from carelens.demand.keys import MEASURES, OUT_DIMS, STEPS, WATERFALL_MEASURES
 from carelens.demand.params import Params
 
 _ENGINE: Engine | None = None
@@ -39,11 +40,6 @@ class Results:
     avoided: pd.DataFrame  # model_run, activity, strategy, measure, value
     variants: list[str]
     warnings: list[str]
-
-    def run_frame(self, model_run: int) -> pd.DataFrame:
-        """The long per-run frame for one model_run (same shape as :func:`run_one`)."""
-        pos = int(np.nonzero(self.model_runs == model_run)[0][0])
-        return _long_frame(self.keys, self.values[pos], model_run)
 
 
 def _long_frame(keys: pd.DataFrame, values: np.ndarray, model_run: int) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carelens.demand.engine import MEASURES, OUT_DIMS, STEPS, WATERFALL_MEASURES
+from carelens.demand.keys import MEASURES, OUT_DIMS, STEPS, WATERFALL_MEASURES
 from carelens.demand.runner import Results
 
 POD_MEASURES = {"ip": ["admissions", "beddays", "procedures"], "op": ["attendances", "tele_attendances"],
@@ -191,3 +191,21 @@ def capacity_totals(result: Results) -> pd.DataFrame:
     frame = groups.to_frame(index=False)
     frame.columns = ["resource", "ward_type"]
     return frame.assign(**_stats(totals, result.model_runs))
+
+
+def fan_chart(fan: pd.DataFrame, activity: str, measure: str) -> pd.DataFrame:
+    """One fan chart from :func:`~carelens.demand.runner.project_years`' per-run totals: per year
+    (the index) P10, P50, P90 and the principal (mean) of runs 1..N for ``activity`` and ``measure``.
+
+    A year with no runs (the start year: the data as is) takes its baseline for all four, so the fan
+    opens from a point; the quantiles are those of the runs' totals, like :func:`capacity_totals`.
+    """
+    sel = fan[(fan.activity == activity) & (fan.measure == measure)]
+    runs = sel[sel.model_run > 0]
+    base = sel[sel.model_run == 0].groupby("year")["value"].first()
+    q = runs.groupby("year")["value"].quantile([0.1, 0.5, 0.9]).unstack()
+    q = pd.concat([pd.DataFrame({0.1: base, 0.5: base, 0.9: base}).loc[~base.index.isin(q.index)], q]).sort_index()
+    mean = runs.groupby("year")["value"].mean().reindex(q.index).fillna(base)
+    out = pd.DataFrame({"p10": q[0.1], "p50": q[0.5], "p90": q[0.9], "principal": mean}, index=q.index)
+    out.index.name = "year"
+    return out

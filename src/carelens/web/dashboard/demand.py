@@ -343,23 +343,19 @@ def page_server(input, output, session, ctx):
             return _empty()
         import plotly.graph_objects as go
 
+        from carelens.demand.summary import fan_chart
         from carelens.web.dashboard.widgets import chart
 
         activity, measure = input.demand_fan_measure().split("|")
-        fan = res["fan"]
-        sel = fan[(fan.activity == activity) & (fan.measure == measure)]
-        runs = sel[sel.model_run > 0]
-        base = sel[sel.model_run == 0].groupby("year")["value"].first()
-        q = runs.groupby("year")["value"].quantile([0.1, 0.5, 0.9]).unstack()
-        q = pd.concat([pd.DataFrame({0.1: base, 0.5: base, 0.9: base}).loc[~base.index.isin(q.index)], q]).sort_index()
-        mean = runs.groupby("year")["value"].mean().reindex(q.index).fillna(base)
+        q = fan_chart(res["fan"], activity, measure)
         years = list(q.index)
         fig = go.Figure([
-            go.Scatter(x=years, y=q[0.9], mode="lines", line={"width": 0}, name="P90", showlegend=False),
-            go.Scatter(x=years, y=q[0.1], mode="lines", line={"width": 0}, fill="tonexty",
+            go.Scatter(x=years, y=q["p90"], mode="lines", line={"width": 0}, name="P90", showlegend=False),
+            go.Scatter(x=years, y=q["p10"], mode="lines", line={"width": 0}, fill="tonexty",
                        fillcolor="rgba(0, 94, 184, 0.25)", name="P10–P90"),
-            go.Scatter(x=years, y=q[0.5], mode="lines+markers", line={"color": "#005eb8"}, name="P50"),
-            go.Scatter(x=years, y=mean, mode="lines", line={"color": "#212b32", "dash": "dot"}, name="Principal (mean)"),
+            go.Scatter(x=years, y=q["p50"], mode="lines+markers", line={"color": "#005eb8"}, name="P50"),
+            go.Scatter(x=years, y=q["principal"], mode="lines", line={"color": "#212b32", "dash": "dot"},
+                       name="Principal (mean)"),
         ])
         fig.update_layout(title=FAN_MEASURES[f"{activity}|{measure}"], xaxis_title="Year", yaxis_title=None)
         return chart(fig, "demand_fan", height=380)
