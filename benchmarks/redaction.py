@@ -1,6 +1,7 @@
 """Benchmark: redaction rules before and after issue 17, and Microsoft Presidio, side by side.
 
-    .venv/bin/python benchmarks/redaction.py [--presidio-python PATH] [--out benchmarks/results/redaction.json]
+    .venv/bin/python benchmarks/redaction.py [--presidio-python PATH] [--loading-before SRC]
+        [--out benchmarks/results/redaction.json]
 
 Measured on tests/data/redaction_eval.txt, a labelled set of FFT-style comments written for
 carelens (scoring in tests/redaction_eval.py): recall per kind of detail (NHS number, phone,
@@ -17,6 +18,11 @@ Methods:
   PHONE_NUMBER, UK_NHS), run in its own virtualenv through benchmarks/peers/presidio_runner.py
   (``--presidio-python``; skipped without it);
 - ``rules+presidio``: the current rules plus Presidio's PERSON spans (would a model add names?).
+
+``--loading-before SRC`` also times what a user waits for: ``load_comments`` of 10,000 synthetic
+comments (CSV -> read -> validate -> classify -> redact -> one DuckDB transaction, warm model),
+three fresh stores each, alternating this tree with the ``src`` folder of an earlier checkout
+(e.g. a ``git worktree`` of the commit before), each in its own subprocess.
 """
 
 from __future__ import annotations
@@ -72,6 +78,35 @@ def _presidio(python: str, texts: list[str]) -> tuple[list[list[tuple[int, int, 
     return [[tuple(s) for s in spans] for spans in result["spans"]], result["seconds"], result["model"]
 
 
+_LOAD_SCRIPT = """
+import json, tempfile, time
+from pathlib import Path
+from carelens.feedback.loading import cached_model, load_comments
+from carelens.feedback.synth import generate_comments
+tmp = Path(tempfile.mkdtemp())
+path = tmp / "export.csv"
+generate_comments(10_000, seed=11).to_csv(path, index=False)
+model = cached_model()
+load_comments(path, db=str(tmp / "warm.duckdb"), model=model, progress=False)  # imports, caches
+started = time.perf_counter()
+result = load_comments(path, db=str(tmp / "run.duckdb"), model=model, progress=False)
+assert result.rows_added == 10_000, result.summary()
+print(json.dumps({"seconds": time.perf_counter() - started}))
+"""
+
+
+def _loading(before_src: Path, repeats: int = 3) -> dict:
+    """Seconds to load 10,000 comments with this tree and with ``before_src``, alternating."""
+    runs: dict[str, list[float]] = {"before": [], "now": []}
+    for _ in range(repeats):
+        for label, src in (("before", before_src), ("now", REPO / "src")):
+            env = dict(os.environ, PYTHONPATH=str(src))
+            out = subprocess.run([sys.executable, "-c", _LOAD_SCRIPT], env=env, check=True, capture_output=True, text=True)
+            runs[label].append(json.loads(out.stdout.strip().splitlines()[-1])["seconds"])
+    return {label: {"seconds": [round(x, 2) for x in xs], "median_s": round(sorted(xs)[len(xs) // 2], 2),
+                    "comments_per_second": round(10_000 / sorted(xs)[len(xs) // 2])} for label, xs in runs.items()}
+
+
 def _real_comments() -> list[str]:
     if not REAL.exists():
         return []
@@ -93,8 +128,14 @@ def _blanked(texts: list[str], spans: list[list[tuple[int, int, str]]], kinds: s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presidio-python", help="Python of a virtualenv with presidio-analyzer and a spaCy model.")
+    parser.add_argument("--loading-before", type=Path, help="src folder of an earlier checkout to time loading against.")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "redaction.json")
     args = parser.parse_args()
+    titles = redaction._titles_lower()
+
+    def not_titles(fp_examples: dict) -> int:
+        """Wrongly blanked words other than titles (Presidio blanks "Dr Patel" whole; the rules keep "Dr")."""
+        return sum(n for word, n in fp_examples.items() if word.lower().rstrip(".") not in titles)
 
     items = load_items()
     texts = [item.text for item in items]
@@ -115,6 +156,8 @@ def main() -> None:
             "real_spans_blanked": sum(len(s) for s in real_spans),
             "real_names_blanked": _blanked(real, real_spans, {"name"}),
         }
+    for m in methods.values():
+        m["false_positive_words_other_than_titles"] = not_titles(m["false_positive_examples"])
     if args.presidio_python:
         spans, _, model = _presidio(args.presidio_python, texts)
         bulk_spans, seconds, _ = _presidio(args.presidio_python, bulk)
@@ -129,6 +172,8 @@ def main() -> None:
         methods["rules+presidio"] = score(items, [[(s, e) for s, e, _ in sp] for sp in combined], in_list) | {
             "comments_per_second": round(1 / (1 / methods["rules"]["comments_per_second"] + seconds / len(bulk))),
         }
+    for m in methods.values():
+        m.setdefault("false_positive_words_other_than_titles", not_titles(m["false_positive_examples"]))
     result = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
@@ -140,6 +185,8 @@ def main() -> None:
         "throughput_comments": len(bulk),
         "methods": methods,
     }
+    if args.loading_before:
+        result["loading_10000"] = _loading(args.loading_before)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", "utf-8")
 
@@ -156,12 +203,19 @@ def main() -> None:
         f"{methods[n]['untitled_not_in_name_list']['recall']:>16.0%}" for n in names))
     print(f"{'false-positive words':28}" + "".join(
         f"{methods[n]['false_positive_words']:>7} ({methods[n]['false_positive_rate']:.2%})" for n in names))
+    print(f"{'  of which not titles':28}" + "".join(
+        f"{methods[n]['false_positive_words_other_than_titles']:>16}" for n in names))
     print(f"{'clean comments changed':28}" + "".join(
         f"{methods[n]['of_those_changed']:>12}/{methods[n]['comments_without_personal_data']}" for n in names))
     print(f"{'comments/s':28}" + "".join(f"{methods[n]['comments_per_second']:>16,}" for n in names))
     if real:
         print(f"{'real comments: names blanked':28}" + "".join(
-            f"{len(methods[n].get('real_names_blanked', [])):>16}" for n in names))
+            f"{len(methods[n]['real_names_blanked']) if 'real_names_blanked' in methods[n] else '-':>16}"
+            for n in names))
+    if "loading_10000" in result:
+        load = result["loading_10000"]
+        print(f"loading 10,000 comments: before {load['before']['median_s']} s, now {load['now']['median_s']} s "
+              f"(median of {len(load['now']['seconds'])})")
     print(f"-> {args.out}")
 
 

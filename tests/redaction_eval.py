@@ -102,7 +102,7 @@ def score(items: Iterable[Item], predicted: Iterable[Spans], names_in_gazetteer:
         "false_positive_rate": fp_words / clean_words if clean_words else 0.0,
         "comments_without_personal_data": clean_comments,
         "of_those_changed": touched_comments,
-        "false_positive_examples": dict(fp_examples.most_common(30)),
+        "false_positive_examples": dict(fp_examples.most_common()),
         "leaked": leaked,
     }
     if names_in_gazetteer is not None:

@@ -14,6 +14,8 @@ wrong guess is silent: 03/04/2024 is a valid date either way. The rules, the sam
   every export from a US-configured PC. A column with proof of BOTH orders is refused (it has
   been mixed, and its ambiguous values cannot be read safely), naming the file, column and rows.
 - Dates with a month name (25 March 2024, Mar 25 2024) are unambiguous and read as written.
+- A time of day is kept; a time-zone offset (Z, +01:00) is dropped and the clock time as written
+  kept, as for dates a database hands over already typed: 09:30 means 09:30 to the patient.
 - A value that is none of these, or is not a calendar date (31/02/2024), is *unreadable*; a date
   outside the plausible :class:`DateBounds` of the use (0001-01-01, 9999-12-31, 1850 for a
   comment) is *implausible*. Both are returned as masks with the value left blank, so that each
@@ -61,7 +63,9 @@ APPOINTMENT_BOUNDS = DateBounds(earliest=date(1950, 1, 1), days_ahead=5 * 366)
 
 _ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:(?:[T ]+|,\s*)(.+))?$")
 _NUMERIC = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?:(?:[T ]+|,\s*)(.+))?$")
-_TIME = re.compile(r"^(\d{1,2})[:.](\d{2})(?::(\d{2})(?:[.,](\d{1,6}))?)?\s*([AaPp]\.?[Mm]\.?)?(?:\s*(?:Z|[+-]00:?00|GMT|UTC))?$")
+# A time of day; a time-zone offset is accepted and dropped (the clock time as written is kept).
+_TIME = re.compile(r"^(\d{1,2})[:.](\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*([AaPp]\.?[Mm]\.?)?"
+                   r"(?:\s*(?:Z|[+-]\d{2}(?::?\d{2})?|GMT|UTC|BST))?$")
 _MONTH_WORD = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b", re.IGNORECASE)
 
 
@@ -90,7 +94,7 @@ def _time_of(text: str | None) -> timedelta | None:
         return None
     hour, minute = int(m[1]), int(m[2])
     second = int(m[3] or 0)
-    micro = int((m[4] or "0").ljust(6, "0"))
+    micro = int((m[4] or "0")[:6].ljust(6, "0"))
     if m[5]:
         if not 1 <= hour <= 12:
             return None
@@ -139,7 +143,7 @@ def parse_dates(
     earliest = pd.Timestamp(bounds.earliest)
     latest = pd.Timestamp(bounds.latest(today)) + pd.Timedelta(days=1)  # the whole last day
     if pd.api.types.is_datetime64_any_dtype(values.dtype):  # parquet, Excel or a database: already dates
-        parsed = values.dt.tz_convert(None) if getattr(values.dt, "tz", None) is not None else values
+        parsed = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
         parsed = parsed.astype("datetime64[ns]")
         implausible = (parsed.notna() & ((parsed < earliest) | (parsed >= latest))).to_numpy()
         parsed = parsed.where(~implausible)
@@ -152,9 +156,9 @@ def parse_dates(
         fast = pd.to_datetime(text.where(text.str.match(r"^\d{4}-\d{2}-\d{2}", na=False)), errors="coerce",
                               format="ISO8601")
         if getattr(fast.dt, "tz", None) is not None:
-            fast = fast.dt.tz_convert(None)
+            fast = fast.dt.tz_localize(None)  # keep the clock time as written, as for typed dates
         fast = fast.astype("datetime64[ns]")
-    except (ValueError, TypeError, OverflowError):  # mixed time zones and the like: read one by one
+    except (ValueError, TypeError, OverflowError, AttributeError):  # mixed time zones and the like: one by one
         fast = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     todo = ~blank & fast.isna().to_numpy()
     found: dict[str, datetime | None] = {}

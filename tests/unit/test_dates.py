@@ -70,10 +70,15 @@ def test_implausible_and_unreadable_values_are_reported_by_row_and_left_blank():
     assert [row for row, _ in lines] == [2, 3, 4, 5, 6, 7, 8]
 
 
-def test_times_and_time_zones_are_kept():
-    parsed = read(["25/03/2024 9:30pm", "01/04/2024 09:30:00", "2024-03-25T09:30:00Z", "2024-03-25 10:00"])
+def test_times_are_kept_and_time_zone_offsets_keep_the_clock_time_as_written():
+    parsed = read(["25/03/2024 9:30pm", "01/04/2024 09:30:00", "2024-03-25T09:30:00Z", "2024-03-25 10:00",
+                   "2024-06-01T09:30:00+01:00"])
     assert [str(v) for v in parsed.values] == ["2024-03-25 21:30:00", "2024-04-01 09:30:00", "2024-03-25 09:30:00",
-                                               "2024-03-25 10:00:00"]
+                                               "2024-03-25 10:00:00", "2024-06-01 09:30:00"]
+    same_offsets = read(["2024-06-01T09:30:00+01:00", "2024-06-02T10:30:00+01:00"])
+    assert [str(v) for v in same_offsets.values] == ["2024-06-01 09:30:00", "2024-06-02 10:30:00"]
+    typed = pd.Series(pd.to_datetime(["2024-06-01 09:30"]).tz_localize("Europe/London"))
+    assert str(parse_dates(typed, column="d", bounds=BOUNDS, today=TODAY).values[0]) == "2024-06-01 09:30:00"
 
 
 def test_dates_already_typed_are_checked_against_the_bounds_too():
