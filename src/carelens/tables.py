@@ -22,8 +22,6 @@ from carelens.errors import TableError
 
 READABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".parquet", ".pq")
 WRITABLE_SUFFIXES = (".csv", ".xlsx", ".parquet")
-# Tried in order; latin-1 accepts any byte so it is the last resort that never fails.
-CSV_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 EXCEL_MAX_ROWS = 1_048_575
 
 
@@ -62,7 +60,7 @@ def _paired_high_byte_share(raw: bytes) -> float:
     (£, é, ’) between ASCII ones; Japanese, Chinese, Cyrillic or Greek text puts them in runs. A
     high share means cp1252 would turn the text into mojibake, so a detector is asked instead.
     """
-    high = [i for i, b in enumerate(raw) if b >= 0x80]  # a detector needs a few characters' worth (16 bytes)
+    high = [i for i, b in enumerate(raw) if b >= 0x80]
     if not high:
         return 0.0
     marks = set(high)
@@ -103,7 +101,7 @@ def _legacy_encoding(sample: bytes) -> str | None:
     return best.encoding
 
 
-def _decode(raw: bytes, path: Path) -> Decoded:
+def _decode(raw: bytes) -> Decoded:
     """Decode a CSV file, falling back line by line and saying so.
 
     UTF-8 (with or without a BOM) is read as is. Otherwise each line that is valid UTF-8 stays UTF-8
@@ -140,15 +138,16 @@ def _decode(raw: bytes, path: Path) -> Decoded:
         return Decoded("\n".join(parts), "utf-8+cp1252",
                        f"mostly UTF-8, but {len(fixed):,} line(s) held bytes that are not UTF-8 (file line {shown}); "
                        "those bytes were read as Windows-1252 (cp1252), e.g. £ or é: check those rows")
-    if _paired_high_byte_share(body[:200_000]) > 0.5 and sum(b >= 0x80 for b in body[:200_000]) >= 16:
-        guess = _legacy_encoding(body[:200_000])
+    sample = body[:200_000]
+    # A detector needs a few characters' worth of text (16 bytes) to say anything useful.
+    if _paired_high_byte_share(sample) > 0.5 and sum(b >= 0x80 for b in sample) >= 16:
+        guess = _legacy_encoding(sample)
         if guess is not None:
-            try:
-                return Decoded(body.decode(guess), guess,
-                               f"not UTF-8; the text looks like {guess} and was read as such "
-                               "(save the file as CSV UTF-8 to be sure)")
-            except (UnicodeDecodeError, LookupError):
-                pass
+            text = body.decode(guess, errors="replace")
+            lost = text.count("\ufffd")
+            return Decoded(text, guess, f"not UTF-8; the text looks like {guess} and was read as such"
+                           + (f", {lost:,} character(s) unreadable (shown as \ufffd)" if lost > 0 else "")
+                           + " (save the file as CSV UTF-8 to be sure)")
         return Decoded("\n".join(parts), "cp1252",
                        "not UTF-8 and not clearly Windows-1252 either; read as cp1252, but the text may be garbled "
                        "(save the file as CSV UTF-8)")
@@ -249,7 +248,7 @@ def read_table(
             raw = path.read_bytes()
             if not raw.strip():
                 raise TableError("the file is empty (no header row)", file=str(path))
-            decoded = _decode(raw, path)
+            decoded = _decode(raw)
             text = decoded.text
             delimiter = _sniff_delimiter(text, "\t" if suffix == ".tsv" else ",")
             frame = pd.read_csv(

@@ -150,6 +150,11 @@ def _common_words() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
+def _known_names() -> frozenset[str]:
+    return _first_names() | _ambiguous_names()
+
+
+@lru_cache(maxsize=1)
 def _titles_lower() -> frozenset[str]:
     return frozenset(t.lower() for t in _TITLES)
 
@@ -325,7 +330,7 @@ def _unlisted_name_like(word: str, text: str) -> bool:
     """A capitalised word that a context may call a name: not a title, an everyday word, an acronym or
     an adverb ("Especially the nurse"); a known first name always qualifies."""
     low = word.lower()
-    if low in _first_names() or low in _ambiguous_names():
+    if low in _known_names():
         return True
     return (_is_capitalised(word) and low not in _titles_lower() and not _is_plain_word(word)
             and not _is_acronym(word, text) and not low.endswith("ly"))
@@ -376,7 +381,7 @@ def _list_neighbours(text: str, spans: list[tuple[int, int]]) -> list[tuple[int,
             if not _could_be_surname(word) or _in_a_place(text, s, e) or _is_acronym(word, text):
                 continue
             # "I go to Darlington, James Cook, Sedgefield": places in a list; only "X and Y" vouches for Y
-            if joint.strip() not in ("and", "&") and word.lower() not in _first_names() | _ambiguous_names():
+            if joint.strip() not in ("and", "&") and word.lower() not in _known_names():
                 continue
             span = _extend_surname(text, s, e)
             if span[1] > span[0] and span not in seen:
@@ -394,7 +399,7 @@ _INTRO_WORDS = frozenset({"name", "name's", "i'm", "i’m", "am", "this", "signe
                           *_KIN.split("|")})
 _ROLE_CONTEXT_WORDS = frozenset({"front", "desk", "reception", "nights", "days", "x-ray", "xray", "pharmacy", "physio",
                                  "recovery", "theatre", "theatres", "outpatients", "canteen", "security", "transport",
-                                 "booking", "radiology", "triage", "switchboard", "office", "team", "e",
+                                 "booking", "radiology", "triage", "switchboard", "office", "team", "unit", "e",
                                  *(role.split(r"\s+")[-1] for role in _ROLE_WORDS.split("|"))})
 # The trigger words above are plain ASCII; an ASCII word pattern finds them several times faster
 # than the Unicode-aware _WORD.
