@@ -6,9 +6,10 @@ API's load endpoint, and returns a :class:`LoadResult` with counts and row-level
 Rules:
 - Column mapping: explicit ``{field: column}`` pairs win; other fields are auto-detected from
   common export names (``FFT answer``, ``Comment ID``, ``Date`` ...).
-- Validation: an unreadable date or an FFT score outside 1-6 gets a message naming its row
-  (spreadsheet numbering: header is row 1) and field, and that cell is stored blank: the comment
-  itself, which is what staff need, still loads. With ``strict=True`` any problem fails the whole
+- Validation: an unreadable or implausible date (read by :mod:`carelens.dates`: ISO, UK day
+  first, a month-first column recognised and said) or an FFT score outside 1-6 gets a message
+  naming its row (spreadsheet numbering: header is row 1) and field, and that cell is stored
+  blank: the comment itself, which is what staff need, still loads. With ``strict=True`` any problem fails the whole
   load instead. Blank comments are kept (they are labelled "Labelling not possible"), never
   silently dropped.
 - Key: ``id:<Comment ID>`` when the export has IDs, else ``hash:<sha256 of the mapped fields>``.
