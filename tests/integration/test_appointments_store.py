@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from carelens.appointments.model import load_model
+from carelens.appointments.persistence import load_model
 from carelens.appointments.schema import normalise
 from carelens.appointments.scoring import score_upcoming
 from carelens.appointments.synth import generate_appointments

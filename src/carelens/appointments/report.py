@@ -12,7 +12,7 @@ import pandas as pd
 from carelens.appointments.card import INTENDED_USE, NOT_FOR
 from carelens.appointments.evaluation import CostModel, fairness_table, metrics
 from carelens.appointments.features import build_features
-from carelens.appointments.model import LoadedModel
+from carelens.appointments.persistence import LoadedModel
 from carelens.errors import TableError
 
 
