@@ -152,13 +152,13 @@ EDGE_TEXTS = [
     "病院のスタッフは親切でした",
     "don't\tknow\nwhat\r\nto say\x00\u200b\ufffd",
     "ward" * 300,  # one word longer than the tokenizer's 100-character word limit
-    "hospital " * 400 + "rude " * 400,  # under 512 tokens in the first 3,072 characters: the cut decides
+    "hospital " * 400 + "rude " * 400,  # < 512 tokens in the first 3,072 characters: the cut decides
 ]
 
 
 @pytest.fixture(scope="module")
 def reference():
-    model2vec = pytest.importorskip("model2vec", reason="model2vec (the reference) is in the test extras")
+    model2vec = pytest.importorskip("model2vec", reason="the reference, in the test extras")
     return model2vec.StaticModel.from_pretrained(str(packaged_embedder_path()))
 
 
@@ -177,19 +177,22 @@ def test_vectors_are_those_of_model2vec_on_edge_cases(embedder, reference):
     assert not ours[4].any()  # emoji alone: no known token
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(st.text(max_size=400), min_size=1, max_size=12))
 def test_vectors_are_those_of_model2vec_on_any_text(embedder, reference, texts):
     assert _ours(embedder, texts).tobytes() == _theirs(reference, texts).tobytes()
 
 
 def test_vectors_are_those_of_model2vec_on_real_comments_in_large_batches(embedder, reference):
-    """Real FFT comments, repeated past 10,000 texts, where model2vec switches to threaded batches."""
+    """Real FFT comments, repeated past 10,000 texts (where model2vec switches to threads)."""
     import pandas as pd
 
     from tests.conftest import shared_file
 
-    comments = pd.read_csv(shared_file("feedback", "fft_v6_train.csv"), usecols=["FFT answer"])["FFT answer"]
+    csv = shared_file("feedback", "fft_v6_train.csv")
+    comments = pd.read_csv(csv, usecols=["FFT answer"])["FFT answer"]
     texts = [str(t) for t in comments.fillna("")] * 2
     assert len(texts) > 10_000
     ours, theirs = _ours(embedder, texts), _theirs(reference, texts)
@@ -218,7 +221,8 @@ def test_a_vocabulary_quantised_unnormalised_folder_matches_model2vec(tmp_path, 
         folder / "model.safetensors",
     )
     config = json.loads((folder / "config.json").read_text())
-    (folder / "config.json").write_text(json.dumps({**config, "normalize": False, "embedding_dtype": "float32"}))
+    config.update(normalize=False, embedding_dtype="float32")
+    (folder / "config.json").write_text(json.dumps(config))
     ours = StaticEmbedder(folder)
     assert ours._model.token_mapping is not None and not ours._model.normalize and ours.dim == 64
     texts = EDGE_TEXTS + ["the staff were rude to me", "no spaces in the car park"]
@@ -238,6 +242,8 @@ def test_the_embedder_runs_without_the_model2vec_package(tmp_path):
         "assert v.shape == (1, 256)\n"
         "print('huggingface_hub' in sys.modules)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"  # nor the hub client

@@ -102,7 +102,8 @@ class _StaticVectors:
         padding = self.tokenizer.padding
         if padding is not None:  # keep the pad token but never pad: texts are averaged one by one
             self.tokenizer.enable_padding(
-                pad_id=padding["pad_id"], pad_token=padding["pad_token"], pad_type_id=padding["pad_type_id"], length=0
+                pad_id=padding["pad_id"], pad_token=padding["pad_token"],
+                pad_type_id=padding["pad_type_id"], length=0,
             )
         self.tokenizer.enable_truncation(MAX_TOKENS)
         vocabulary = self.tokenizer.get_vocab()
@@ -118,7 +119,8 @@ class _StaticVectors:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         texts = [text[: self.max_chars] for text in texts]
-        return np.concatenate([self._encode_batch(texts[i : i + BATCH_SIZE]) for i in range(0, len(texts), BATCH_SIZE)])
+        batches = (texts[i : i + BATCH_SIZE] for i in range(0, len(texts), BATCH_SIZE))
+        return np.concatenate([self._encode_batch(batch) for batch in batches])
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         encodings = self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
@@ -131,23 +133,25 @@ class _StaticVectors:
                 if token_ids:
                     by_length[len(token_ids)].append(row)
             for rows in by_length.values():
-                out[rows] = self.embedding[np.array([ids[r] for r in rows], dtype=np.int64)].mean(axis=1)
+                same_length = np.array([ids[r] for r in rows], dtype=np.int64)
+                out[rows] = self.embedding[same_length].mean(axis=1)
         else:
             for row, token_ids in enumerate(ids):
                 if token_ids:
-                    table_rows = token_ids if self.token_mapping is None else self.token_mapping[token_ids]
-                    vectors = self.embedding[table_rows]
+                    mapped = token_ids if self.token_mapping is None else self.token_mapping[token_ids]
+                    vectors = self.embedding[mapped]
                     if self.weights is not None:
                         vectors = vectors * self.weights[token_ids][:, None]
                     out[row] = vectors.mean(axis=0)
         if self.normalize:
             out32 = out.astype(np.float32)
-            return (out32 / (np.linalg.norm(out32, axis=1, keepdims=True) + 1e-32)).astype(out.dtype)
+            norms = np.linalg.norm(out32, axis=1, keepdims=True) + 1e-32
+            return (out32 / norms).astype(out.dtype)
         return out
 
 
 def _unknown_token_id(tokenizer) -> int | None:
-    """The unknown token's id, dropped from every text (a word-level model maps unseen words to it)."""
+    """The unknown token's id, dropped from every text (a word-level model maps new words to it)."""
     model = tokenizer.model
     if hasattr(model, "unk_token"):  # WordPiece, BPE, WordLevel
         return None if model.unk_token is None else tokenizer.token_to_id(model.unk_token)
