@@ -23,9 +23,8 @@ def read_appointments_source(
     if db_url or table:
         if not (db_url and table):
             raise TableError("reading from a database needs both --db URL and --table NAME")
-        from sqlalchemy import inspect, literal_column, select
-        from sqlalchemy import table as table_clause
-        from sqlalchemy.exc import SQLAlchemyError
+        from sqlalchemy import inspect
+        from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
         from carelens.db import open_engine
         from carelens.db.schema import split_table_name
@@ -37,17 +36,28 @@ def read_appointments_source(
             with engine.connect() as conn:
                 if not inspect(conn).has_table(name, schema=schema):
                     raise TableError("table not found in the database", file=label)
-                # A lightweight (quoted) table clause: no reflection, which some dialects lack.
-                query = select(literal_column("*")).select_from(table_clause(name, schema=schema))
-                frame = pd.read_sql(query, conn)
+                frame = pd.read_sql(source_query(table), conn)
         except SQLAlchemyError as exc:
-            raise StoreError(f"could not read the table: {exc}".splitlines()[0], file=label) from exc
+            reason = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+            raise StoreError(f"could not read the table: {reason}".splitlines()[0], file=label) from exc
         finally:
             engine.dispose()
         return frame, label
     if path is None:
         raise TableError("give a TABLE file, or --db URL --table NAME")
     return read_table(path), str(path)
+
+
+def source_query(table: str):
+    """``SELECT *`` from the user's table (``schema.table``, ``[dbo].[Outpatients]``): a lightweight
+    table clause, quoted by the database's dialect, with no reflection (which some dialects lack)."""
+    from sqlalchemy import literal_column, select
+    from sqlalchemy import table as table_clause
+
+    from carelens.db.schema import split_table_name
+
+    schema, name = split_table_name(table)
+    return select(literal_column("*")).select_from(table_clause(name, schema=schema))
 
 
 def write_scores_file(scores: pd.DataFrame, path: str | Path) -> Path:

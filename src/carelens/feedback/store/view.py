@@ -5,7 +5,8 @@ comments, on DuckDB or on a trust's PostgreSQL. The store is read once into a pa
 sparse comment x topic matrix, cached per database and refreshed when an upload or correction
 lands (writes in this process invalidate it at once; a cheap revision query,
 :func:`data_revision`, notices other processes' writes within ``REVISION_TTL`` seconds). Writes
-still go only through the database.
+still go only through the database. While another process holds a DuckDB store (a CLI load), the
+view in hand answers and the check is made again later: filters never wait for another's write.
 
 Sentiment groups: positive = 1-2, neutral/mixed = 3, negative = 4-5 (``GROUPS``, ``group_code``).
 """
@@ -16,6 +17,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +27,8 @@ import sqlalchemy as sa
 from scipy import sparse
 
 from carelens.db.bulk import read_frame
+from carelens.db.engine import store_wait
+from carelens.errors import StoreBusyError
 from carelens.feedback.store.tables import comment_topics, comments, corrections, predictions, uploads
 
 GROUPS = ("positive", "neutral", "negative")
@@ -159,12 +163,36 @@ def store_view(engine: sa.Engine) -> StoreView:
     view = _views.get(key)
     if view is not None and time.monotonic() - view.checked_at < REVISION_TTL:
         return view
-    with _lock, engine.connect() as conn:
-        revision = data_revision(conn)
+    with _lock:
         view = _views.get(key)
-        if view is not None and view.revision == revision:
+        try:
+            # with a view in hand, do not queue behind another process's write to a DuckDB store
+            # (a CLI load holds the file for seconds): answer from the view, check again later
+            with store_wait(0) if view is not None else nullcontext(), engine.connect() as conn:
+                revision = data_revision(conn)
+                if view is not None and view.revision == revision:
+                    view.checked_at = time.monotonic()
+                    return view
+                view = _read_view(conn, revision)
+        except StoreBusyError:
+            if view is None:
+                raise
             view.checked_at = time.monotonic()
             return view
-        view = _read_view(conn, revision)
         _views[key] = view
     return view
+
+
+def poll_revision(engine: sa.Engine, previous: str | None = None) -> str:
+    """:func:`data_revision` as text, for the dashboard's poll every few seconds.
+
+    While another process holds a DuckDB store (a nightly load writing), the ``previous`` answer
+    stands and the next poll asks again, instead of every dashboard session waiting for the file.
+    """
+    try:
+        with store_wait(0) if previous is not None else nullcontext(), engine.connect() as conn:
+            return str(data_revision(conn))
+    except StoreBusyError:
+        if previous is None:
+            raise
+        return previous

@@ -97,17 +97,19 @@ class DashboardContext:
 
 def setup(input, output, session, settings: Settings, engine: sa.Engine) -> DashboardContext:
     from carelens.feedback.store import queries
-    from carelens.feedback.store.view import data_revision
+    from carelens.feedback.store.view import poll_revision
 
     ctx = DashboardContext(settings=settings, engine=engine, input=input)
     ctx.load_error = reactive.value("")
     ctx.refresh = reactive.value(0)
     n_levels = len(settings.location_levels)
 
+    last_version: list[str | None] = [None]
+
     def _version() -> str:
         try:
-            with engine.connect() as conn:
-                return str(data_revision(conn))
+            last_version[0] = poll_revision(engine, last_version[0])  # busy store: the last answer stands
+            return last_version[0]
         except Exception as exc:  # noqa: BLE001 - store unreachable: keep the page alive and say so
             return f"error:{type(exc).__name__}: {exc}"
 
