@@ -7,85 +7,33 @@ commands, a second ``serve``), each as its own process against the same file.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from tests.e2e.dashboard_server import free_port
+from tests.e2e.dashboard_server import ServeProcess, carelens_command
 
 pytestmark = pytest.mark.xdist_group("serve-store")
 KEY = "test-key-shared-store"
+
+
+def carelens(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    return carelens_command(home, *args, api_key=KEY, **env)
+
+
+def Server(home: Path, *args: str) -> ServeProcess:
+    return ServeProcess(home, *args, api_key=KEY)
 EXPORT = (
     "Comment ID,Date,FFT answer,Ward,Comment\n"
     "1,2024-03-01,1,Ward A,The staff were kind and the ward was clean\n"
     "2,2024-03-02,5,Ward B,Waited four hours and nobody told me why\n"
     "3,2024-03-03,2,Ward A,Good food and friendly nurses\n"
 )
-
-
-def _env(home: Path, **extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CARELENS_") or k == "CARELENS_SHARED_DATA"}
-    return {**env, "CARELENS_HOME": str(home), "CARELENS_API_KEYS": KEY, **extra}
-
-
-def carelens(home: Path, *args: str, timeout: float = 300, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "carelens.cli.app", *args], env=_env(home, **env),
-                          capture_output=True, text=True, timeout=timeout)
-
-
-class Server:
-    """``carelens serve`` as a process; ``stop()`` sends SIGTERM as systemd does."""
-
-    def __init__(self, home: Path, *args: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = home / f"serve-{self.port}.log"
-        self.log = self.log_path.open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "carelens.cli.app", "serve", "--port", str(self.port), *args],
-            env=_env(home), stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"carelens serve exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                if self.get("/api/health").get("status"):
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("carelens serve did not start in time")
-            time.sleep(0.3)
-
-    def request(self, path: str, body: dict | None = None) -> dict:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, headers={"X-API-Key": KEY, "Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=120) as resp:
-            return json.loads(resp.read())
-
-    get = request
-
-    def stop(self) -> bool:
-        """SIGTERM, as systemd stops it; True if it shut down cleanly (uvicorn finishes its shutdown,
-        then exits by the signal it caught: -15; 0 if the process ends on its own)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode in (0, -signal.SIGTERM) and "Traceback" not in self.log_path.read_text()
 
 
 @pytest.fixture

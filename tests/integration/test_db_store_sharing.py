@@ -12,7 +12,10 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
+import os
+
 from carelens.db import checkpoint, get_engine, store_wait
+from carelens.db.engine import store_stamp
 from carelens.errors import StoreBusyError, StoreError
 
 
@@ -81,6 +84,7 @@ def test_the_dashboards_checks_keep_their_answer_while_another_process_writes(st
     view = store_view(engine)
     view.checked_at = 0  # due for a revision check
     holder = hold(store, 30)
+    os.utime(store)  # as if just written: the file stamp is not trusted, so the checks must open the file
     try:
         started = time.monotonic()
         assert poll_revision(engine, revision) == revision
@@ -129,3 +133,44 @@ def test_a_new_path_becomes_a_store_and_a_folder_is_refused(tmp_path: Path) -> N
         con.close()
     with pytest.raises(StoreError, match="is a folder"):
         get_engine(tmp_path)
+
+
+def _age(path: Path, seconds: float = 5) -> None:
+    """Make the file look last written ``seconds`` ago (its stamp is trusted only after a second)."""
+    past = time.time_ns() - int(seconds * 1e9)
+    os.utime(path, ns=(past, past))
+
+
+def test_the_file_stamp_changes_with_every_write_and_only_then(store: Path) -> None:
+    engine = get_engine(store)
+    assert store_stamp(get_engine(f"sqlite:///{store.parent / 'x.db'}", migrate=False)) is None
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE probe (a INTEGER)")
+    assert store_stamp(engine) is None  # written within the last second: not trusted, ask the database
+    _age(store)
+    stamp = store_stamp(engine)
+    assert stamp is not None
+    with engine.connect() as conn:  # reads leave it alone
+        conn.exec_driver_sql("SELECT count(*) FROM probe").scalar()
+    assert store_stamp(engine) == stamp
+    subprocess.run([sys.executable, "-c", f"import duckdb; c = duckdb.connect({str(store)!r}); "
+                    "c.execute('INSERT INTO probe VALUES (1)'); c.close()"], check=True, timeout=60)
+    _age(store, 2)
+    assert store_stamp(engine) not in (None, stamp)
+
+
+def test_the_dashboard_sees_another_process_write_through_the_stamp(store: Path) -> None:
+    from carelens.feedback.store.view import poll_revision, store_view
+
+    engine = get_engine(store)
+    _age(store)
+    view = store_view(engine)
+    first = poll_revision(engine)
+    assert view.stamp is not None and poll_revision(engine, first) == first
+    subprocess.run([sys.executable, "-c", f"import duckdb; c = duckdb.connect({str(store)!r}); "
+                    "c.execute(\"INSERT INTO fb_uploads (upload_id, source, loaded_at, rows_read, rows_added, "
+                    "rows_skipped, model_version) VALUES ('u1', 'other.csv', now(), 0, 0, 0, 'm')\"); c.close()"],
+                   check=True, timeout=60)
+    assert poll_revision(engine, first) != first
+    view.checked_at = 0
+    assert store_view(engine) is not view

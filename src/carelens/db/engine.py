@@ -16,8 +16,9 @@ locks it, even for reading). So that a nightly ``carelens feedback load``, ``car
 ``db`` commands and a second ``carelens serve`` all work while ``carelens serve`` runs, no process
 holds the file between operations: every connection opens the file and closes it when handed
 back (``NullPool``). The dashboard does not feel it: it filters an in-memory copy of the store
-(``feedback/store/view.py``) and touches the file only for a revision check every few seconds and
-to re-read after a change (opening the file costs ~30-70 ms; measured in BENCHMARKS.md). When the
+(``feedback/store/view.py``), checks for other processes' writes with a ``stat`` of the file
+(:func:`store_stamp`) and opens it only when that changed (opening a DuckDB file costs 25-120 ms
+on a busy machine, measured in BENCHMARKS.md). When the
 file is locked by another process, a connection waits for it, up to the ``store_wait_seconds``
 setting (loads hold it for seconds at most), then fails with one line naming that process
 (:class:`~carelens.errors.StoreBusyError`); :func:`store_wait` lets a caller that has something
@@ -253,6 +254,32 @@ def open_engine(url: str) -> sa.Engine:
     Not migrated and not shared: dispose it when done (``engine.dispose()``).
     """
     return _create(url)
+
+
+def store_stamp(engine: sa.Engine) -> tuple | None:
+    """A DuckDB store's file stamp (size and modification time of the file and its WAL), or None.
+
+    Every committed write changes it (it lands in the WAL, then in the file at the checkpoint each
+    connection makes as it is handed back); reading does not. So a reader that remembers the
+    stamp can skip opening the file (30-100 ms) while it is unchanged: the dashboard's revision
+    checks cost a ``stat`` instead. None (ask the database) for other databases, and while the
+    file changed within the last second, since the file system's clock may not tell two writes in
+    the same tick apart.
+    """
+    path = duckdb_path(engine.url)
+    if path is None:
+        return None
+    stamp = []
+    for file in (path, Path(f"{path}.wal")):
+        try:
+            info = file.stat()
+        except FileNotFoundError:
+            stamp += [None, None]
+            continue
+        if time.time_ns() - info.st_mtime_ns < 1_000_000_000:
+            return None
+        stamp += [info.st_mtime_ns, info.st_size]
+    return tuple(stamp)
 
 
 def checkpoint(engine: sa.Engine, *, wait: float = 0.0) -> bool:

@@ -112,6 +112,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
         "Authenticate with header `X-API-Key` or `Authorization: Bearer`.",
     )
     auth = Depends(require_api_key(settings))
+    api.state.settings = settings  # for routers in their own modules (appointments.py)
     state: dict[str, Any] = {}
 
     def engine():
@@ -125,6 +126,10 @@ def create_api(settings: Settings | None = None) -> FastAPI:
         return cached_model(settings.feedback_model)
 
     api.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+
+    from carelens.web.api.appointments import router as appointments_router
+
+    api.include_router(appointments_router, dependencies=[auth])
 
     @api.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
