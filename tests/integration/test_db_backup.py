@@ -49,6 +49,7 @@ def test_backup_change_restore_gives_the_rows_as_at_backup(store: Path, tmp_path
     assert main(["db", "backup", "-o", str(backup), "--db", str(store)]) == 0
     assert "20 comments" in capsys.readouterr().out
     assert everything(backup) == at_backup  # the backup is a whole store file
+    assert backup.stat().st_mode & 0o777 == 0o600  # patient comments: the owner's only
 
     load_comments(export(100, 15), db=str(store), source="april.csv", progress=False)  # change
     with get_engine(store).begin() as conn:

@@ -100,7 +100,8 @@ def backup_store(target: str | Path | None, output: Path) -> StoreSummary:
     """Copy the store at ``target`` (default: the settings' store) into a new DuckDB file ``output``.
 
     Refuses an existing ``output`` (a backup never overwrites anything); writes a temporary file
-    beside it and renames it into place, so a failed backup leaves no half-written file.
+    beside it and renames it into place, so a failed backup leaves no half-written file. The file
+    is readable by its owner only (mode 600).
     """
     url = database_url(target)
     if sa.make_url(url).get_backend_name() != "duckdb":
@@ -125,6 +126,7 @@ def backup_store(target: str | Path | None, output: Path) -> StoreSummary:
                 duck.execute("CHECKPOINT carelens_backup")
             finally:
                 duck.execute("DETACH carelens_backup")
+        os.chmod(partial, 0o600)  # it holds the comments' original text: its owner's eyes only
         os.replace(partial, output)
     except Exception as exc:
         partial.unlink(missing_ok=True)
