@@ -61,11 +61,11 @@ def _given(value: Any) -> bool:
 def read_input(path: Path):
     """The command's input table, every cell as text, with the reader's warnings (an encoding
     fallback, damaged characters: ``frame.attrs["read_warnings"]``) printed one line each."""
-    from carelens.tables import read_table
+    from carelens.tables import read_table, read_warnings
 
     frame = read_table(path, dtype_str=True)
-    for message in frame.attrs.get("read_warnings", []):
-        warn(f"{path}: {message}")
+    for message in read_warnings(frame, str(path)):
+        warn(message)
     return frame
 
 
