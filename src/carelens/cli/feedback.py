@@ -51,7 +51,10 @@ def classify(
 
     Example:
 
-        carelens feedback classify fft_export.csv -o tagged.xlsx --text-column "What was good?"
+    ```
+    carelens feedback classify fft_export.csv -o tagged.xlsx \\
+        --text-column "What was good?"
+    ```
     """
     import pandas as pd
 
@@ -126,7 +129,10 @@ def train(
 
     Example:
 
-        carelens feedback train labelled.xlsx -o my-model --framework ours.yaml --column labels=Codes
+    ```
+    carelens feedback train labelled.xlsx -o my-model --framework ours.yaml \\
+        --column labels=Codes
+    ```
     """
     from carelens.errors import ConfigError
     from carelens.feedback.columns import text_column as find_text_column
@@ -191,7 +197,10 @@ def evaluate(
 
     Example:
 
-        carelens feedback evaluate holdout.csv --model my-model --column labels=Codes -o evaluation/
+    ```
+    carelens feedback evaluate holdout.csv --model my-model \\
+        --column labels=Codes -o evaluation/
+    ```
     """
     from rich.console import Console
     from rich.table import Table
@@ -246,7 +255,10 @@ def load(
 
     Example:
 
-        carelens feedback load fft_march.xlsx --db store.duckdb --column comment_id=Ref --column date=Received
+    ```
+    carelens feedback load fft_march.xlsx --db store.duckdb \\
+        --column comment_id=Ref --column date=Received
+    ```
     """
     from carelens.feedback.loading import load_comments, parse_mapping_args
 

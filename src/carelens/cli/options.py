@@ -104,8 +104,8 @@ def seed(help: str = "Random seed (the same seed gives the same result).", defau
     return typer.Option(default, "--seed", help=help)
 
 
-def workers(help: str, default: int) -> Any:
-    return typer.Option(default, "--workers", help=help)
+def workers(help: str, default: int | None, **kwargs: Any) -> Any:
+    return typer.Option(default, "--workers", help=help, **kwargs)
 
 
 def strict(help: str) -> Any:

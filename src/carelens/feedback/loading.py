@@ -96,7 +96,7 @@ class LoadResult:
 
 
 def parse_mapping_args(pairs: list[str] | None, mapping_file: str | Path | None = None) -> dict[str, str]:
-    """``field=column`` pairs (CLI ``--map``) and/or a YAML/JSON file of the same, as a dict."""
+    """``field=column`` pairs and/or a YAML/JSON file of the same (CLI ``--column-file``), as a dict."""
     out: dict[str, str] = {}
     if mapping_file:
         import yaml
@@ -110,7 +110,7 @@ def parse_mapping_args(pairs: list[str] | None, mapping_file: str | Path | None 
         out.update({str(k): v for k, v in data.items()})
     for pair in pairs or []:
         if "=" not in pair:
-            raise TableError(f"--map expects field=column, got {pair!r}", field="map")
+            raise TableError(f"a column mapping expects field=column, got {pair!r}", field="map")
         key, value = pair.split("=", 1)
         out[key.strip()] = value.strip()
     return out
