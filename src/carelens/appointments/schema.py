@@ -24,14 +24,6 @@ DNA_CODES = frozenset({3, 7})
 CANCELLED_BY_PATIENT = 2
 CANCELLED_BY_PROVIDER = 4
 KNOWN_CODES = frozenset({2, 3, 4, 5, 6, 7})
-STATUS_MEANING = {
-    5: "attended on time",
-    6: "arrived late but seen",
-    7: "arrived late and not seen",
-    3: "did not attend, no warning",
-    2: "cancelled by or on behalf of the patient",
-    4: "cancelled by the provider",
-}
 
 
 @dataclass(frozen=True)

@@ -151,7 +151,7 @@ def evaluate(
     from rich.table import Table
 
     from carelens.appointments.evaluation import CostModel
-    from carelens.appointments.model import load_model
+    from carelens.appointments.persistence import load_model
     from carelens.appointments.report import evaluate_model, to_html, to_json
 
     source = _source(source_db, db)
@@ -232,7 +232,7 @@ def score(
     ```
     """
     from carelens.appointments.io import write_scores_db, write_scores_file
-    from carelens.appointments.model import load_model
+    from carelens.appointments.persistence import load_model
     from carelens.appointments.scoring import SCORE_COLUMNS, score_upcoming, with_version
 
     if db is not None and source_table is not None and source_db is None:
