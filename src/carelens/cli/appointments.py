@@ -102,7 +102,7 @@ def train(
     frame, label = _load(table, source, source_table, columns, strict)
     with status("training and validating…"):
         model, card = train_and_validate(
-            frame, gap_days=gap_length, valid=window, refit=refit, columns=columns,
+            frame, gap_days=gap_length, valid_window=window, refit=refit, columns=columns,
             estimator=estimator, calibration=calibration, n_threads=workers, random_state=seed,
         )
     card["source"] = label

@@ -23,8 +23,8 @@ REMOVED_IN = "0.3"  # the release in which today's deprecated spellings stop wor
 
 
 def typer_app(**kwargs: Any) -> typer.Typer:
-    """A command group. Help is markdown: paragraphs re-flow to the terminal's width and an
-    indented block (each command's example) keeps its lines."""
+    """A command group. Help is markdown: paragraphs re-flow to the terminal's width and a fenced
+    block (each command's example) keeps its lines."""
     return typer.Typer(no_args_is_help=True, rich_markup_mode="markdown", **kwargs)
 
 
