@@ -165,8 +165,8 @@ def evaluate(
         since = opt.parse_date(since, "--since")
     loaded = load_model(model)
     loaded.model.n_threads = workers
-    frame, label = _load(table, source, source_table, {**(loaded.card.get("columns") or {}), **opt.column_roles(column, ROLES)},
-                         strict, loaded.card)
+    columns = {**(loaded.card.get("columns") or {}), **opt.column_roles(column, ROLES)}
+    frame, label = _load(table, source, source_table, columns, strict, loaded.card)
     result = evaluate_model(frame, loaded, since=since, cost=CostModel(call_cost, slot_value, reminder_effect), file=label)
     console = Console()
     summary = Table(title=f"DNA model {loaded.version} on {label} ({result['period']})")
@@ -238,7 +238,8 @@ def score(
     if db is not None and source_table is not None and source_db is None:
         # before 0.2, --db named the warehouse the table was read from (and --store the store)
         opt.warn("--db with --table names the warehouse the table is read from: that is --source-db now "
-                 f"(--db is the carelens store in every command); the old reading will be removed in carelens {opt.REMOVED_IN}")
+                 "(--db is the carelens store in every command); the old reading will be removed in "
+                 f"carelens {opt.REMOVED_IN}")
         source_db, db = db, None
     db = opt.renamed(db, store, new="--db", old="--store")
     target_db = opt.renamed(target_db, out_db, new="--target-db", old="--out-db")
@@ -252,8 +253,8 @@ def score(
         opt.table_output(output)
     loaded = load_model(model)
     loaded.model.n_threads = workers
-    frame, label = _load(table, source_db, source_table, {**(loaded.card.get("columns") or {}), **opt.column_roles(column, ROLES)},
-                         strict, loaded.card)
+    columns = {**(loaded.card.get("columns") or {}), **opt.column_roles(column, ROLES)}
+    frame, label = _load(table, source_db, source_table, columns, strict, loaded.card)
     scores = score_upcoming(frame, loaded, explain=explain, file=label)
     if output is not None:
         write_scores_file(scores[SCORE_COLUMNS], output)
