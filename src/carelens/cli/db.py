@@ -6,14 +6,23 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+from carelens.cli import options as opt
 
-DB_HELP = "SQLAlchemy URL or DuckDB file (default: settings)."
+app = opt.typer_app()
 
 
 @app.command()
-def upgrade(db: str = typer.Option(None, "--db", help=DB_HELP)) -> None:
-    """Bring the store's schema up to the latest Alembic revision."""
+def upgrade(db: str | None = opt.store("to upgrade")) -> None:
+    """Bring the store's schema up to the latest Alembic revision.
+
+    Example:
+
+    ```
+    carelens db upgrade --db postgresql+psycopg://carelens@dbhost/carelens
+    ```
+    """
+    import typer
+
     from carelens.db import current_revision, database_url, get_engine
 
     engine = get_engine(db)
@@ -21,8 +30,17 @@ def upgrade(db: str = typer.Option(None, "--db", help=DB_HELP)) -> None:
 
 
 @app.command()
-def current(db: str = typer.Option(None, "--db", help=DB_HELP)) -> None:
-    """Show the store's schema revision without changing anything."""
+def current(db: str | None = opt.store()) -> None:
+    """Show the store's schema revision without changing anything.
+
+    Example:
+
+    ```
+    carelens db current --db store.duckdb
+    ```
+    """
+    import typer
+
     from carelens.db import current_revision, get_engine
 
     typer.echo(current_revision(get_engine(db, migrate=False)) or "empty (no schema yet)")
@@ -30,11 +48,12 @@ def current(db: str = typer.Option(None, "--db", help=DB_HELP)) -> None:
 
 @app.command()
 def backup(
-    output: Path = typer.Option(..., "-o", "--output", help="New DuckDB file for the backup (never overwritten)."),
-    db: str = typer.Option(None, "--db", help=DB_HELP),
+    output: Path = opt.output("New DuckDB file for the backup (never overwritten; readable by its owner only)."),
+    db: str | None = opt.store("to back up"),
 ) -> None:
     """Copy a DuckDB store into a new DuckDB file: a consistent snapshot, even while `carelens serve`
-    runs. A PostgreSQL store is backed up with pg_dump (the command says what to run).
+    runs (any DuckDB, or `carelens serve --db FILE`, opens it). A PostgreSQL store is backed up with
+    pg_dump: the command says what to run.
 
     Example:
 
@@ -42,6 +61,8 @@ def backup(
     carelens db backup -o /var/backups/carelens/carelens-2025-01-31.duckdb
     ```
     """
+    import typer
+
     from carelens.db.backup import backup_store
 
     summary = backup_store(db, output)
@@ -51,11 +72,12 @@ def backup(
 @app.command()
 def restore(
     backup: Path = typer.Argument(..., help="A backup written by `carelens db backup`."),
-    db: str = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = opt.store("to restore into"),
     yes: bool = typer.Option(False, "--yes", help="Replace a store that holds data without asking."),
 ) -> None:
     """Replace everything in a DuckDB store with a backup, in one transaction (a failure leaves the
-    store as it was). A running `carelens serve` shows the restored data within seconds.
+    store as it was; an older backup is then migrated). A running `carelens serve` shows the
+    restored data within seconds.
 
     Example:
 

@@ -5,23 +5,28 @@ from __future__ import annotations
 import typer
 
 
+from carelens.cli import options as opt
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
         host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 to share on a network)."),
         port: int = typer.Option(8000, help="Port to listen on."),
-        db: str = typer.Option(None, "--db", help="SQLAlchemy URL or DuckDB file (default: settings)."),
+        db: str | None = opt.store("to serve"),
         root_path: str = typer.Option(
             "", "--root-path",
             help="Path prefix a reverse proxy serves carelens under, e.g. /carelens (the proxy strips it; "
                  "docs/deploy.md)."),
     ) -> None:
-        """Start the dashboard (/) and REST API (/api) in one process.
+        """Start the dashboard (/) and REST API (/api) in one process. Other carelens commands can use
+        a DuckDB store while it runs (they take turns on the file).
 
         Example:
 
         ```
-        carelens serve --port 8000 --root-path /carelens
+        carelens serve --db store.duckdb --port 8080
+        carelens serve --port 8000 --root-path /carelens    # behind nginx at https://server/carelens/
         ```
         """
         import uvicorn
