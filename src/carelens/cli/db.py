@@ -61,8 +61,6 @@ def backup(
     carelens db backup -o /var/backups/carelens/carelens-2025-01-31.duckdb
     ```
     """
-    import typer
-
     from carelens.db.backup import backup_store
 
     summary = backup_store(db, output)

@@ -17,5 +17,5 @@ from carelens.db.engine import checkpoint, database_url, get_engine, open_engine
 from carelens.db.migrate import current_revision, upgrade
 from carelens.db.schema import metadata, new_id, now_utc
 
-__all__ = ["checkpoint", "database_url", "get_engine", "open_engine", "release", "store_wait", "current_revision", "upgrade", "metadata",
-           "new_id", "now_utc"]
+__all__ = ["checkpoint", "database_url", "get_engine", "open_engine", "release", "store_wait", "current_revision",
+           "upgrade", "metadata", "new_id", "now_utc"]

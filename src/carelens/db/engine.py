@@ -18,9 +18,9 @@ holds the file between operations: every connection opens the file and closes it
 back (``NullPool``). The dashboard does not feel it: it filters an in-memory copy of the store
 (``feedback/store/view.py``), checks for other processes' writes with a ``stat`` of the file
 (:func:`store_stamp`) and opens it only when that changed (opening a DuckDB file costs 25-120 ms
-on a busy machine, measured in BENCHMARKS.md). When the
-file is locked by another process, a connection waits for it, up to the ``store_wait_seconds``
-setting (loads hold it for seconds at most), then fails with one line naming that process
+on a busy machine, measured in BENCHMARKS.md). When the file is locked by another process, a
+connection waits for it, up to the ``store_wait_seconds`` setting (loads hold it for seconds at
+most), then fails with one line naming that process
 (:class:`~carelens.errors.StoreBusyError`); :func:`store_wait` lets a caller that has something
 better to do (the dashboard's poll) not wait at all. Every connection checkpoints as it is handed
 back, so the ``.duckdb`` file alone holds every committed write (a copy of it is a whole store)
@@ -234,9 +234,6 @@ def _store_engine(url: str) -> sa.Engine:
 def get_engine(target: str | Path | None = None, *, migrate: bool = True) -> sa.Engine:
     """The process-wide engine of the store at ``target`` (see :func:`database_url`), schema up to date."""
     url = database_url(target)
-    path = duckdb_path(url)
-    if path is not None:
-        check_duckdb_file(path)  # again: the file may have been replaced since the engine was made
     engine = _store_engine(url)
     if migrate and url not in _migrated:
         with _lock:
