@@ -67,6 +67,9 @@ def test_a_nightly_load_demo_and_db_commands_work_while_serve_runs(home: Path, t
         assert demo.returncode == 0, demo.stderr[-2000:]
         assert server.request("/api/comments/query", {"limit": 1})["total"] >= 203
 
+        backup = carelens(home, "db", "backup", "-o", str(tmp_path / "backup.duckdb"))
+        assert backup.returncode == 0 and "comments" in backup.stdout, backup.stderr
+
         second = Server(home)  # a second dashboard on the same store
         try:
             assert second.request("/api/comments/query", {"limit": 1})["total"] >= 203
