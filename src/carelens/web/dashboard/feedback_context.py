@@ -92,7 +92,6 @@ def feedback_context(app: AppContext, filter_pages: frozenset[str]) -> FeedbackC
 
     @reactive.calc
     def options() -> dict:
-        version()
         refresh()
         v = version()
         if v.startswith("error:"):
