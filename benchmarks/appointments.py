@@ -170,7 +170,7 @@ def speed_train(n_rows: int, threads: int) -> dict:
 
 def speed_score(n_future: int, tmp: Path, threads: int) -> dict:
     from carelens.appointments.io import write_scores_db
-    from carelens.appointments.model import load_model
+    from carelens.appointments.persistence import load_model
     from carelens.appointments.schema import normalise
     from carelens.appointments.scoring import score_upcoming, with_version
     from carelens.appointments.synth import generate_appointments

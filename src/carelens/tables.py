@@ -7,19 +7,21 @@ Reading must never guess silently in a way that drops rows, so every failure bec
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from carelens.errors import TableError
 
 READABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".parquet", ".pq")
 WRITABLE_SUFFIXES = (".csv", ".xlsx", ".parquet")
-# Tried in order; latin-1 accepts any byte so it is the last resort that never fails.
-CSV_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 EXCEL_MAX_ROWS = 1_048_575
 
 
@@ -27,15 +29,174 @@ def _suffix(path: Path) -> str:
     return path.suffix.lower()
 
 
-def _decode(raw: bytes, path: Path) -> str:
-    if raw.startswith(b"\xff\xfe") or raw.startswith(b"\xfe\xff"):
-        return raw.decode("utf-16")
-    for encoding in CSV_ENCODINGS:
+def _cp1252_or_latin1(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: a byte that is not UTF-8 is read as Windows-1252 (latin-1 for the five
+    bytes cp1252 leaves undefined), so no byte is ever lost."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    bad = exc.object[exc.start:exc.end]
+    return "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in bad), exc.end
+
+
+codecs.register_error("carelens-cp1252", _cp1252_or_latin1)
+
+# Encodings in which a UK export's text reads naturally when a byte is not UTF-8 (Excel's "CSV").
+_WESTERN = {"cp1252", "windows-1252", "latin_1", "iso-8859-1", "iso8859_1", "iso8859_15", "ascii", "utf_8"}
+
+
+@dataclass
+class Decoded:
+    """Text of a file and what it took to read it (``note`` is one line, or None for clean UTF-8)."""
+
+    text: str
+    encoding: str
+    note: str | None = None
+
+
+def _paired_high_byte_share(raw: bytes) -> float:
+    """Share of non-ASCII bytes that sit next to another non-ASCII byte.
+
+    Why: in a Western single-byte file (cp1252) the non-ASCII bytes are lone letters or symbols
+    (£, é, ’) between ASCII ones; Japanese, Chinese, Cyrillic or Greek text puts them in runs. A
+    high share means cp1252 would turn the text into mojibake, so a detector is asked instead.
+    """
+    high = [i for i, b in enumerate(raw) if b >= 0x80]
+    if not high:
+        return 0.0
+    marks = set(high)
+    paired = sum(1 for i in high if i - 1 in marks or i + 1 in marks)
+    return paired / len(high)
+
+
+def _share(text: str, lo: int, hi: int) -> float:
+    wide = [c for c in text if ord(c) >= 0x80]
+    return sum(lo <= ord(c) <= hi for c in wide) / len(wide) if wide else 0.0
+
+
+def _legacy_encoding(sample: bytes) -> str | None:
+    """The encoding of a non-UTF-8, non-Western sample, or None when nothing fits.
+
+    charset-normalizer names it, with two checks it gets wrong on short texts: Japanese (Shift-JIS /
+    cp932) is recognised by its hiragana, which every Japanese sentence has and which other CJK
+    encodings' bytes almost never decode into; and a "Korean" reading that is mostly Chinese
+    characters is a Chinese (GB18030) file.
+    """
+    try:
+        japanese = sample.decode("cp932")
+        if _share(japanese, 0x3040, 0x309F) >= 0.05:
+            return "cp932"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    if best is None or best.encoding.lower() in _WESTERN:
+        return None
+    if best.encoding in ("cp949", "euc_kr", "johab") and _share(str(best), 0x4E00, 0x9FFF) > 0.2:
         try:
-            return raw.decode(encoding)
+            sample.decode("gb18030")
+            return "gb18030"
         except UnicodeDecodeError:
+            pass
+    return best.encoding
+
+
+def _decode(raw: bytes) -> Decoded:
+    """Decode a CSV file, falling back line by line and saying so.
+
+    UTF-8 (with or without a BOM) is read as is. Otherwise each line that is valid UTF-8 stays UTF-8
+    and each line that is not has its stray bytes read as cp1252: a UTF-8 export edited in Excel
+    (a few cp1252 "£" or "é" among UTF-8 text) is repaired cell by cell rather than turned into
+    "cafÃ©". A file with no UTF-8 at all is cp1252, unless its non-ASCII bytes come in runs (a
+    multi-byte or non-Latin encoding such as Shift-JIS or cp1251), when charset-normalizer names
+    the encoding. Every fallback is reported in ``note``; no byte is dropped.
+    """
+    if raw.startswith(b"\xff\xfe") or raw.startswith(b"\xfe\xff"):
+        try:
+            return Decoded(raw.decode("utf-16"), "utf-16")
+        except UnicodeDecodeError:
+            pass  # a stray BOM-like start: fall through to the byte-level reading below
+    try:
+        return Decoded(raw.decode("utf-8-sig"), "utf-8")
+    except UnicodeDecodeError:
+        pass
+    body = raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw
+    lines = body.split(b"\n")
+    utf8_text_lines = 0
+    fixed: list[int] = []
+    parts: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            parts.append(line.decode("utf-8"))
+            if not line.isascii():
+                utf8_text_lines += 1
+        except UnicodeDecodeError:
+            fixed.append(number)
+            parts.append(line.decode("utf-8", errors="carelens-cp1252"))
+    if utf8_text_lines:
+        shown = ", ".join(map(str, fixed[:5])) + (" …" if len(fixed) > 5 else "")
+        return Decoded("\n".join(parts), "utf-8+cp1252",
+                       f"mostly UTF-8, but {len(fixed):,} line(s) held bytes that are not UTF-8 (file line {shown}); "
+                       "those bytes were read as Windows-1252 (cp1252), e.g. £ or é: check those rows")
+    sample = body[:200_000]
+    # A detector needs a few characters' worth of text (16 bytes) to say anything useful.
+    if _paired_high_byte_share(sample) > 0.5 and sum(b >= 0x80 for b in sample) >= 16:
+        guess = _legacy_encoding(sample)
+        if guess is not None:
+            text = body.decode(guess, errors="replace")
+            lost = text.count("\ufffd")
+            return Decoded(text, guess, f"not UTF-8; the text looks like {guess} and was read as such"
+                           + (f", {lost:,} character(s) unreadable (shown as \ufffd)" if lost > 0 else "")
+                           + " (save the file as CSV UTF-8 to be sure)")
+        return Decoded("\n".join(parts), "cp1252",
+                       "not UTF-8 and not clearly Windows-1252 either; read as cp1252, but the text may be garbled "
+                       "(save the file as CSV UTF-8)")
+    return Decoded("\n".join(parts), "cp1252",
+                   "not UTF-8; read as Windows-1252 (cp1252, Excel's usual CSV encoding)")
+
+
+# Common traces of UTF-8 text once read as cp1252/latin-1 ("cafÃ©", "donâ€™t", "Â£5").
+_MOJIBAKE = re.compile("Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u2122]"
+                       "|Â[\u00a0-\u00bf]|â€")
+
+
+def _suspect_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of rows holding the replacement character U+FFFD, and of rows holding likely mojibake."""
+    replacement = np.zeros(len(frame), dtype=bool)
+    mojibake = np.zeros(len(frame), dtype=bool)
+    for column in frame.columns:
+        values = frame[column]
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
             continue
-    raise TableError("could not decode the file as UTF-8, cp1252 or latin-1", file=str(path))
+        text = values.astype("string")
+        replacement |= text.str.contains("\ufffd", regex=False, na=False).to_numpy(dtype=bool)
+        mojibake |= text.str.contains(_MOJIBAKE, na=False).to_numpy(dtype=bool)
+    return replacement, mojibake
+
+
+def _suspect_text_warnings(frame: pd.DataFrame) -> list[str]:
+    """One line per kind of damaged text, with the count and the first row (header = row 1)."""
+    replacement, mojibake = _suspect_rows(frame)
+    out = []
+    if replacement.any():
+        out.append(f"{int(replacement.sum()):,} row(s) hold the replacement character \ufffd, so some text was lost "
+                   f"before or while reading (first: row {int(replacement.argmax()) + 2})")
+    if mojibake.any():
+        out.append(f"{int(mojibake.sum()):,} row(s) hold likely mojibake such as 'cafÃ©' or 'donâ€™t' (UTF-8 text once "
+                   f"read with the wrong encoding; first: row {int(mojibake.argmax()) + 2}); kept as written")
+    return out
+
+
+def read_warnings(frame: pd.DataFrame, source: str | None = None) -> list[str]:
+    """The one-line warnings :func:`read_table` attached to ``frame`` (an encoding fallback, rows with
+    replacement characters or mojibake), each starting with ``source`` when given.
+
+    They travel in ``frame.attrs`` so that every caller (CLI, API, dashboard) can print them without
+    read_table knowing who asked; the file's own name is left to the caller because uploads are read
+    from temporary paths that must not be shown.
+    """
+    prefix = f"{source}: " if source else ""
+    return [prefix + w for w in frame.attrs.get("read_warnings", [])]
 
 
 def _sniff_delimiter(text: str, default: str) -> str:
@@ -70,6 +231,7 @@ def read_table(
             + ", ".join(READABLE_SUFFIXES),
             file=str(path),
         )
+    decoded: Decoded | None = None
     try:
         if suffix in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
@@ -86,7 +248,8 @@ def read_table(
             raw = path.read_bytes()
             if not raw.strip():
                 raise TableError("the file is empty (no header row)", file=str(path))
-            text = _decode(raw, path)
+            decoded = _decode(raw)
+            text = decoded.text
             delimiter = _sniff_delimiter(text, "\t" if suffix == ".tsv" else ",")
             frame = pd.read_csv(
                 io.StringIO(text),
@@ -112,6 +275,7 @@ def read_table(
             file=str(path),
         ) from exc
     frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
+    warnings = [decoded.note] if decoded is not None and decoded.note else []
     # CSV exports often end with rows that are entirely empty; they carry no data but we keep
     # interior blank rows so row numbers match the file. Only trailing all-blank rows are dropped.
     if len(frame) and suffix not in (".parquet", ".pq"):
@@ -119,6 +283,11 @@ def read_table(
         if not non_blank.all():
             last = non_blank.nonzero()[0]
             frame = frame.iloc[: (last[-1] + 1) if len(last) else 0]
+    # Scanning every cell costs ~0.1 s per 100,000 rows; a CSV's decoded text tells at once if it is needed.
+    if decoded is None or "\ufffd" in decoded.text or _MOJIBAKE.search(decoded.text):
+        warnings += _suspect_text_warnings(frame)
+    frame.attrs["read_warnings"] = warnings
+    frame.attrs["encoding"] = decoded.encoding if decoded is not None else None
     return frame
 
 

@@ -309,3 +309,27 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
 
     kinds = list_corrections(get_engine(db))["kind"].tolist()
     assert kinds.count("interesting") == 2 and kinds.count("wrong_topics") == 2  # in the dialog, in the table
+
+
+def test_upload_says_when_a_file_needed_a_fallback_encoding_or_had_us_dates(browser, tmp_path):
+    export = tmp_path / "excel export.csv"
+    export.write_bytes("Comment ID,Date,FFT answer\nE-1,03/25/2025,Parking £5 – too dear\nE-2,03/04/2025,Café shut\n"
+                       .encode("cp1252"))
+    with running_server(tmp_path / "store.duckdb", tmp_path) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        page.get_by_role("tab", name="Upload", exact=True).click()
+        page.locator("#upload-file").set_input_files(str(export))
+        warning = page.locator(".read-warning")
+        warning.wait_for()
+        assert warning.inner_text() == "excel export.csv: not UTF-8; read as Windows-1252 (cp1252, Excel's usual CSV encoding)"
+        assert "Parking £5 – too dear" in page.locator("#upload-mapping table.preview").inner_text()
+        page.get_by_role("button", name="Check and load comments").click()
+        result = page.locator(".alert-success", has_text="Comments loaded")
+        result.wait_for(timeout=90_000)
+        text = result.inner_text()
+        assert "2 comments added" in text and "0 with problems" in text
+        assert "column 'Date': dates are month first (US style, e.g. '03/25/2025')" in text
+        _shot(page, "10-upload-encoding-and-us-dates")
+        page.close()

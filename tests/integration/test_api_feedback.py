@@ -203,3 +203,14 @@ def test_a_small_demographic_selection_is_counted_but_its_comments_withheld(clie
     assert not comments_suppressed(CommentFilters(location_1=["Surgery"], search="rude"), 3)
     assert comments_suppressed(CommentFilters(demographics={field: [value]}), 3)
     assert not comments_suppressed(CommentFilters(demographics={field: [value]}), 10)
+
+
+def test_an_upload_that_needed_a_fallback_encoding_says_so_by_file_name_not_server_path(client):
+    csv = "Comment ID,FFT answer,Date\nenc-1,Parking £5 – too dear,03/25/2024\nenc-2,Café shut,03/04/2024\n".encode("cp1252")
+    r = client.post("/comments/upload", files={"file": ("excel export.csv", io.BytesIO(csv), "text/csv")}, headers=H)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["rows_added"] == 2 and body["rows_with_problems"] == 0
+    assert body["messages"][0] == "excel export.csv: not UTF-8; read as Windows-1252 (cp1252, Excel's usual CSV encoding)"
+    assert body["messages"][1].startswith("excel export.csv, column 'Date': dates are month first")
+    assert "/tmp" not in r.text and "upload.csv" not in r.text

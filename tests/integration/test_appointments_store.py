@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from carelens.appointments import store
-from carelens.appointments.model import load_model
+from carelens.appointments.persistence import load_model
 from carelens.appointments.schema import normalise
 from carelens.appointments.scoring import score_upcoming
 from carelens.appointments.synth import generate_appointments

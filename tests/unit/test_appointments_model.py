@@ -4,8 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from carelens.appointments import contributions as contribution_engine
 from carelens.appointments.features import build_features
-from carelens.appointments.model import DNAModel, load_model
+from carelens.appointments.model import DNAModel
+from carelens.appointments.persistence import load_model
 from carelens.appointments.schema import normalise
 from carelens.appointments.scoring import score_upcoming
 from carelens.appointments.synth import generate_appointments
@@ -81,6 +83,16 @@ def test_reasons_name_missed_appointments_when_history_drives_the_risk(trained, 
     assert any("missed appointments in the last year" in r for r in reasons)
 
 
+def test_saved_models_name_the_estimator_where_it_lives_and_the_loader_accepts_it(trained):
+    from carelens.appointments.persistence import MODEL_TYPES
+    from carelens.model_files import skops_types
+
+    _, _, directory = trained
+    where = f"{DNAModel.__module__}.{DNAModel.__qualname__}"
+    assert where == "carelens.appointments.model.DNAModel"  # moving it would refuse every saved model
+    assert where in MODEL_TYPES and where in skops_types(directory / "model.skops")
+
+
 def test_labels_must_have_both_classes():
     with pytest.raises(ModelError):
         DNAModel().fit(build_features(normalise(generate_appointments(50, seed=1))).iloc[:10], np.zeros(10))
@@ -88,10 +100,10 @@ def test_labels_must_have_both_classes():
 
 def test_fast_per_tree_explanations_equal_full_re_predictions(trained, appointments):
     from carelens.appointments.features import FEATURES
-    from carelens.appointments.model import EXPLAIN_GROUPS
+    from carelens.appointments.reasons import EXPLAIN_GROUPS
 
     model, _, _ = trained
-    assert model._per_tree_predictor() is not None  # the fast path is the one in use
+    assert contribution_engine.per_tree_predictor(model) is not None  # the fast path is the one in use
     X = build_features(appointments).iloc[:3_000]
     fast = model.contributions(X)
     Z = model._encode(X)
@@ -109,7 +121,7 @@ def test_explanations_without_the_fast_path_are_the_same(trained, appointments, 
     model, _, _ = trained
     X = build_features(appointments).iloc[:500]
     fast = model.contributions(X)
-    monkeypatch.setattr(DNAModel, "_per_tree_predictor", lambda self: None)
+    monkeypatch.setattr(contribution_engine, "per_tree_predictor", lambda model: None)
     pd.testing.assert_frame_equal(fast, model.contributions(X), atol=1e-9)
 
 
@@ -131,7 +143,7 @@ def test_a_new_patient_with_no_history_is_scored_on_the_appointment_and_says_so(
     assert 0 < row["dna_probability"] < 1
     features = build_features(table).iloc[-1]
     assert features["prior_appointments"] == 0 and np.isnan(features["days_since_last_appointment"])
-    from carelens.appointments.model import describe
+    from carelens.appointments.reasons import describe
 
     assert describe("history", build_features(table).iloc[[-1]])[0] == "no previous appointments on record"
     assert "missed appointment" not in row["reasons"]  # no history to cite

@@ -92,3 +92,37 @@ def test_any_status_column_either_parses_to_known_codes_or_fails_with_a_row(stat
     else:
         assert len(out) == n
         assert set(out["attendance_status"].dropna().astype(int)) <= {2, 3, 4, 5, 6, 7}
+
+
+def test_us_dates_are_read_month_first_with_a_warning_never_half_swapped():
+    out = normalise(_table(appointment_datetime=["03/25/2024 09:00", "03/04/2024 10:00", "04/01/2024 11:00"],
+                           booked_datetime=["03/01/2024", "02/29/2024", "03/15/2024"]), file="appts.csv")
+    assert out["appointment_datetime"].dt.strftime("%Y-%m-%d %H:%M").tolist() == [
+        "2024-03-25 09:00", "2024-03-04 10:00", "2024-04-01 11:00"]
+    assert out["booked_datetime"].dt.strftime("%Y-%m-%d").tolist() == ["2024-03-01", "2024-02-29", "2024-03-15"]
+    assert "column 'appointment_datetime': dates are month first (US style, e.g. '03/25/2024 09:00'), so the whole column " \
+           "was read as month/day/year" in out.attrs["warnings"]
+
+
+def test_a_column_mixing_day_first_and_month_first_dates_is_refused():
+    with pytest.raises(TableError, match="mixes day-first dates") as err:
+        normalise(_table(appointment_datetime=["25/03/2024", "03/25/2024", "01/01/2024"]), file="appts.csv")
+    assert err.value.field == "appointment_datetime" and err.value.row == 2
+
+
+@pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31 00:00", "1900-01-01"])
+def test_implausible_dates_are_refused_naming_row_and_field(value):
+    with pytest.raises(TableError, match=r"1 date\(s\) are outside 1950-01-01 to") as err:
+        normalise(_table(booked_datetime=["2023-12-01 12:00", value, "2024-02-01 12:00"]), file="appts.csv")
+    assert (err.value.row, err.value.field) == (3, "booked_datetime")
+    assert f"(first: row 3, {value!r})" in str(err.value)
+
+
+def test_how_the_file_was_read_travels_into_the_warnings(tmp_path):
+    from carelens.tables import read_table
+
+    path = tmp_path / "appts.csv"
+    _table(site=["Café Royal", "Main", "Main"]).to_csv(path, index=False, encoding="cp1252")
+    out = normalise(read_table(path), file=str(path))
+    assert out.attrs["warnings"][0] == "not UTF-8; read as Windows-1252 (cp1252, Excel's usual CSV encoding)"
+    assert "Café Royal" in list(out["site"].cat.categories)

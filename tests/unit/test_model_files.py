@@ -19,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from carelens.appointments.model import load_model
+from carelens.appointments.persistence import load_model
 from carelens.cli.app import main
 from carelens.errors import ModelError
 from carelens.feedback.model import FeedbackModel, packaged_model_path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -105,3 +106,52 @@ def test_matches_are_ordered_and_do_not_overlap(text):
     spans = [(m.start, m.end) for m in find_personal_details(text)]
     assert all(s < e for s, e in spans)
     assert all(e1 <= s2 for (_, e1), (s2, _) in zip(spans, spans[1:]))
+
+
+# ----------------------------------------------------------------- issue 17: the variants that leaked
+@pytest.mark.parametrize("text, expected", [
+    ("my nhs number is 943  476  5919", "my nhs number is [NHS number]"),
+    ("dr patel was kind", "dr [name] was kind"),
+    ("DR JONES WAS RUDE", "DR [name] WAS RUDE"),
+    ("Dr McDonald listened", "Dr [name] listened"),
+    ("Seen by Dr. A. Khan today", "Seen by Dr. [name] today"),
+    ("Sister MacLeod runs the ward", "Sister [name] runs the ward"),
+    ("Dr van der Berg was great", "Dr [name] was great"),
+    ("Sarah on the front desk was lovely", "[name] on the front desk was lovely"),
+    ("Mohammed and Priya looked after me", "[name] and [name] looked after me"),
+    ("My name is Margaret Thompson", "My name is [name]"),
+    ("Nurse O'Neill and Mrs Smith-Jones", "Nurse [name] and Mrs [name]"),
+    ("Thanks to Oksana for everything", "Thanks to [name] for everything"),
+    ("Ignatius the porter was funny", "[name] the porter was funny"),
+])
+def test_names_in_any_case_and_shape_are_redacted(text, expected):
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Will the car park ever be fixed?", "I hope the ward gets more staff.", "Grace and dignity were shown to dad.",
+    "It was a joy to be looked after.", "The Sister was busy but kind.", "Sister said I could go home.",
+    "The Dr was running late.", "Dr told me to come back.", "Ward 7 was clean.", "My appointment in May moved to June.",
+    "Saw the doctor at St James's Hospital in Leeds.", "Victoria ward is well run.", "Queen Elizabeth Hospital was easy.",
+    "Nurse in charge was organised.", "Sister in law came with me.", "I miss my mum.", "MS teams training was fine.",
+    "Mark my words, the best.", "Thank you to all the staff.", "Especially the paramedic.",
+    "I was passed from GP to GP. Eventually a GP took over.", "Appointment 2:30 pm at Stanley.",
+])
+def test_common_words_roles_and_places_are_not_blanked(text):
+    assert redact(text) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=filler, b=filler,
+       title=st.sampled_from(["Dr", "dr", "DR", "Dr.", "Mr", "mrs", "Prof.", "Sister", "sister", "Nurse", "Matron"]),
+       particle=st.sampled_from(["", "van ", "van der ", "de ", "Le ", "O'", "Mc", "Mac"]),
+       surname=st.from_regex(r"[A-Z][a-z]{3,9}", fullmatch=True),
+       initials=st.sampled_from(["", "A. ", "J. R. ", "AJ "]))
+def test_any_name_after_a_title_is_fully_blanked(a, b, title, particle, surname, initials):
+    if surname.lower() in {"then", "thank", "thanks", "were", "with", "that", "this", "also", "very", "from", "good",
+                           "great", "team", "ward", "unit", "dept", "staff", "many", "they", "your", "their"}:
+        return
+    name = initials + (particle + surname if particle in ("O'", "Mc", "Mac") else particle + surname)
+    text = f"{a} {title} {name} {b}"
+    out = redact(text)
+    assert out == f"{a} {title} [name] {b}", (text, out)

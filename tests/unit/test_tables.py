@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from carelens.errors import TableError
-from carelens.tables import ensure_unique, read_table, require_columns, write_table
+from carelens.tables import ensure_unique, read_table, read_warnings, require_columns, write_table
 
 
 def test_reads_cp1252_export_with_pound_sign(tmp_path):
@@ -94,3 +94,94 @@ def test_text_mode_keeps_words_pandas_would_call_missing(tmp_path):
     path = tmp_path / "na.csv"
     path.write_text("comment\nNA\nNone\nnull\n\nok\n")
     assert read_table(path, dtype_str=True)["comment"].tolist()[:3] == ["NA", "None", "null"]
+
+
+# ----------------------------------------------------------------- encodings: say what it took to read a file
+def test_clean_utf8_reads_without_a_warning(tmp_path):
+    path = tmp_path / "ok.csv"
+    path.write_bytes("id,comment\n1,café 😀\n".encode("utf-8"))
+    frame = read_table(path, dtype_str=True)
+    assert read_warnings(frame) == [] and frame.attrs["encoding"] == "utf-8"
+
+
+def test_a_cp1252_file_is_read_and_the_fallback_is_said(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("id,comment\n1,Parking cost £5 – too much\n2,très bien\n".encode("cp1252"))
+    frame = read_table(path, dtype_str=True)
+    assert frame["comment"].tolist() == ["Parking cost £5 – too much", "très bien"]
+    assert read_warnings(frame, "excel.csv") == [
+        "excel.csv: not UTF-8; read as Windows-1252 (cp1252, Excel's usual CSV encoding)"]
+
+
+def test_a_utf8_file_with_a_few_cp1252_bytes_is_repaired_line_by_line_and_counted(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_bytes("id,comment\n1,café très bien 😀\n".encode() + "2,caf\xe9 was £5\n".encode("cp1252")
+                     + "3,ok\n".encode() + "4,don’t\n".encode("cp1252"))
+    frame = read_table(path, dtype_str=True)
+    assert frame["comment"].tolist() == ["café très bien 😀", "café was £5", "ok", "don’t"]  # not "cafÃ©"
+    assert frame.attrs["encoding"] == "utf-8+cp1252"
+    (warning,) = read_warnings(frame)
+    assert warning.startswith("mostly UTF-8, but 2 line(s) held bytes that are not UTF-8 (file line 3, 5)")
+
+
+LEGACY = {  # a few comments each: a detector needs some text (a single short line may fit several encodings)
+    "shift_jis": ["看護師さんはとても親切でした", "待ち時間が長すぎました", "駐車場が狭いです"],
+    "cp1251": ["Очень хороший персонал", "долго ждали", "спасибо врачу"],
+    "cp949": ["간호사가 매우 친절했습니다", "대기 시간이 너무 길었습니다"],
+    "gb18030": ["护士非常友好", "等待时间太长了"],
+    "big5": ["護士非常友好", "等待時間太長了"],
+    "cp1253": ["Πολύ καλό προσωπικό", "περιμέναμε πολύ"],
+}
+
+
+@pytest.mark.parametrize("encoding", sorted(LEGACY))
+def test_a_non_latin_legacy_encoding_is_detected_rather_than_read_as_mojibake(tmp_path, encoding):
+    texts = LEGACY[encoding]
+    path = tmp_path / "legacy.csv"
+    path.write_bytes(("id,comment\n" + "".join(f"{i},{t}\n" for i, t in enumerate(texts)) + "9,ok\n").encode(encoding))
+    frame = read_table(path, dtype_str=True)
+    assert frame["comment"].tolist() == texts + ["ok"]
+    (warning,) = read_warnings(frame)
+    assert warning.startswith("not UTF-8; the text looks like")
+
+
+def test_rows_with_replacement_characters_or_mojibake_are_counted_and_kept(tmp_path):
+    path = tmp_path / "damaged.csv"
+    path.write_bytes("id,comment\n1,cafÃ© donâ€™t\n2,fine\n3,lost \ufffd here\n4,Â£5 parking\n".encode())
+    frame = read_table(path, dtype_str=True)
+    assert len(frame) == 4 and frame["comment"][0] == "cafÃ© donâ€™t"
+    assert read_warnings(frame) == [
+        "1 row(s) hold the replacement character \ufffd, so some text was lost before or while reading (first: row 4)",
+        "2 row(s) hold likely mojibake such as 'cafÃ©' or 'donâ€™t' (UTF-8 text once read with the wrong encoding; "
+        "first: row 2); kept as written",
+    ]
+
+
+def test_xlsx_cells_are_checked_for_damaged_text_too(tmp_path):
+    path = write_table(pd.DataFrame({"comment": ["ok", "cafÃ©"]}), tmp_path / "x.xlsx")
+    assert read_warnings(read_table(path, dtype_str=True))[0].startswith("1 row(s) hold likely mojibake")
+
+
+# Text as people write it: words, with a Western non-ASCII letter or symbol here and there (£5, café, don’t).
+western = st.sampled_from(list("£€éèàçüöäñ’‘“”–—°½"))
+word = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E, blacklist_characters=',;|"'),
+               min_size=1, max_size=8)
+plain_cells = st.lists(st.tuples(st.one_of(st.just(""), western), word), min_size=1, max_size=6).map(
+    lambda parts: " ".join(w + x for x, w in parts))
+
+
+@settings(max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(cells=st.lists(st.tuples(plain_cells, st.sampled_from(["utf-8", "cp1252"])), min_size=1, max_size=15))
+def test_any_mix_of_utf8_and_cp1252_lines_keeps_every_row_and_its_text(tmp_path, cells):
+    lines, expected = [], []
+    for cell, encoding in cells:
+        raw = cell.encode(encoding, errors="replace")  # a character cp1252 lacks becomes "?", as Excel writes it
+        lines.append(raw)
+        try:  # cp1252 bytes that happen to be valid UTF-8 too ("Ã©" is also "é") cannot be told apart
+            expected.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            expected.append(raw.decode("cp1252"))
+    path = tmp_path / "mix.csv"
+    path.write_bytes(b"comment\n" + b"\n".join(lines) + b"\n")
+    frame = read_table(path, dtype_str=True)
+    assert frame["comment"].tolist() == expected

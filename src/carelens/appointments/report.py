@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 from typing import Any
 
@@ -12,8 +11,10 @@ import pandas as pd
 from carelens.appointments.card import INTENDED_USE, NOT_FOR
 from carelens.appointments.evaluation import CostModel, fairness_table, metrics
 from carelens.appointments.features import build_features
-from carelens.appointments.model import LoadedModel
+from carelens.appointments.persistence import LoadedModel
 from carelens.errors import TableError
+
+FIGURE_KEYS = ["n", "dna_rate", "mean_predicted", "auroc", "average_precision", "brier", "ece", "top_decile_share_of_dnas"]
 
 
 def evaluate_model(
@@ -68,8 +69,33 @@ def to_json(result: dict[str, Any]) -> str:
 
 
 def to_html(result: dict[str, Any], title: str = "Missed-appointment model evaluation") -> str:
+    """The evaluation as one standalone HTML page (``reports/templates/appointments_evaluation.html``):
+    headline figures, three interactive charts (plotly.js embedded: works offline), the fairness table."""
+    from markupsafe import Markup
+
+    from carelens.reports.charts import plotly_fragments
+    from carelens.reports.templating import render
+
+    fair = pd.DataFrame(result["fairness"])
+    figures = [(k, f"{result[k]:.4f}" if isinstance(result[k], float) else str(result[k])) for k in FIGURE_KEYS]
+    # pandas writes the table (escaping every cell) so numbers keep its per-column formatting.
+    fairness_table = Markup(fair.round(3).to_html(index=False, na_rep="–")) if len(fair) else ""
+    return render(
+        "appointments_evaluation.html",
+        title=title,
+        model_version=str(result.get("model_version", "")),
+        period=str(result.get("period", "")),
+        intended_use=INTENDED_USE,
+        not_for=NOT_FOR,
+        figures=figures,
+        charts=plotly_fragments(_charts(result, fair)),
+        fairness_table=fairness_table,
+    )
+
+
+def _charts(result: dict[str, Any], fair: pd.DataFrame) -> list[Any]:
+    """Calibration curve, who is on the call list against who misses, and net benefit."""
     import plotly.graph_objects as go
-    import plotly.io as pio
 
     curve = pd.DataFrame(result["calibration_curve"])
     cal = go.Figure()
@@ -77,7 +103,6 @@ def to_html(result: dict[str, Any], title: str = "Missed-appointment model evalu
     cal.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", name="perfect", line={"dash": "dot"}))
     cal.add_trace(go.Scatter(x=curve.get("predicted"), y=curve.get("observed"), mode="lines+markers", name="model"))
     cal.update_layout(title="Calibration (deciles of predicted risk)", xaxis_title="predicted DNA risk", yaxis_title="observed DNA rate")
-    fair = pd.DataFrame(result["fairness"])
     fig_fair = go.Figure()
     if len(fair):
         labels = fair["attribute"] + ": " + fair["group"]
@@ -87,21 +112,4 @@ def to_html(result: dict[str, Any], title: str = "Missed-appointment model evalu
     nb = {k: v for k, v in result["net_benefit_per_1000"].items() if k.startswith("remind")}
     fig_nb = go.Figure(go.Bar(x=list(nb), y=list(nb.values())))
     fig_nb.update_layout(title="Net benefit, £ per 1,000 appointments", yaxis_title="£")
-    figures = [
-        pio.to_html(fig, include_plotlyjs=(i == 0), full_html=False) for i, fig in enumerate([cal, fig_fair, fig_nb])
-    ]
-    keys = ["n", "dna_rate", "mean_predicted", "auroc", "average_precision", "brier", "ece", "top_decile_share_of_dnas"]
-    rows = "".join(
-        f"<tr><td>{k}</td><td>{result[k]:.4f}</td></tr>" if isinstance(result[k], float) else f"<tr><td>{k}</td><td>{result[k]}</td></tr>"
-        for k in keys
-    )
-    fair_html = fair.round(3).to_html(index=False, na_rep="–") if len(fair) else ""
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}</style>
-</head><body><h1>{html.escape(title)}</h1>
-<p>Model version <code>{html.escape(str(result.get('model_version', '')))}</code>, appointments {html.escape(str(result.get('period', '')))}.</p>
-<p><strong>Intended use:</strong> {html.escape(INTENDED_USE)} <strong>{html.escape(NOT_FOR)}</strong></p>
-<h2>Figures</h2><table>{rows}</table>
-{''.join(figures)}
-<h2>Fairness</h2>{fair_html}
-</body></html>"""
+    return [cal, fig_fair, fig_nb]

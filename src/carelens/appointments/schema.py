@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 import pandas as pd
 
+from carelens.dates import APPOINTMENT_BOUNDS, parse_dates
 from carelens.errors import TableError
 from carelens.tables import ensure_unique, require_columns
 
@@ -23,14 +24,6 @@ DNA_CODES = frozenset({3, 7})
 CANCELLED_BY_PATIENT = 2
 CANCELLED_BY_PROVIDER = 4
 KNOWN_CODES = frozenset({2, 3, 4, 5, 6, 7})
-STATUS_MEANING = {
-    5: "attended on time",
-    6: "arrived late but seen",
-    7: "arrived late and not seen",
-    3: "did not attend, no warning",
-    2: "cancelled by or on behalf of the patient",
-    4: "cancelled by the provider",
-}
 
 
 @dataclass(frozen=True)
@@ -77,32 +70,25 @@ CATEGORICAL = ("specialty", "site", "consultation_medium", "first_attendance", "
 NUMERIC = ("age", "imd_decile", "distance_km")
 
 
-def _parse_datetimes(values: pd.Series, role: str, user_col: str, file: str | None) -> pd.Series:
-    """Dates as a warehouse or spreadsheet writes them: ISO first (fast), then any common form,
-    day first as in the UK (01/04/2024 is 1 April)."""
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):  # parquet or a database: already dates
-        parsed = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
-        missing = parsed.isna()
-        bad = pd.Series(False, index=values.index)
-    else:
-        text = values.astype("string").str.strip()
-        missing = text.isna() | (text == "")
-        parsed = pd.to_datetime(text.where(~missing), errors="coerce", format="ISO8601")
-        retry = parsed.isna() & ~missing
-        if retry.any():
-            parsed[retry] = pd.to_datetime(text[retry], errors="coerce", format="mixed", dayfirst=True)
-        bad = parsed.isna() & ~missing
-    if role == "appointment_datetime":
-        bad = bad | missing  # an appointment without a date cannot be scored or learned from
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise TableError(
-            f"{int(bad.sum()):,} value(s) are not dates/times (first: {values.iloc[i]!r})",
-            file=file,
-            row=i + 2,
-            field=user_col,
-        )
-    return parsed.astype("datetime64[ns]")
+def _parse_datetimes(values: pd.Series, role: str, user_col: str, file: str | None) -> tuple[pd.Series, list[str]]:
+    """Dates and times by the shared rules of :mod:`carelens.dates` (ISO, else UK day first unless the
+    column proves month first), and the notes to show. Refused, naming the first row, when a value
+    is unreadable or implausible: dates drive the model (lead time, history windows), so a
+    guessed or blanked date would teach it something false."""
+    parsed = parse_dates(values, column=user_col, bounds=APPOINTMENT_BOUNDS, file=file)
+    unreadable = parsed.unreadable.copy()
+    if role == "appointment_datetime":  # an appointment without a date cannot be scored or learned from
+        unreadable |= parsed.values.isna().to_numpy() & ~parsed.implausible
+    parts = []
+    for mask, what in ((unreadable, "value(s) are not dates/times"),
+                       (parsed.implausible, f"date(s) are outside {APPOINTMENT_BOUNDS.describe()}")):
+        if mask.any():
+            i = int(np.flatnonzero(mask)[0])
+            parts.append(f"{int(mask.sum()):,} {what} (first: row {i + 2}, {values.iloc[i]!r})")
+    if parts:
+        first = int(np.flatnonzero(unreadable | parsed.implausible)[0])
+        raise TableError("; ".join(parts), file=file, row=first + 2, field=user_col)
+    return parsed.values.astype("datetime64[ns]"), parsed.notes
 
 
 def _category(values: pd.Series) -> pd.Categorical:
@@ -185,10 +171,12 @@ def normalise(
             row=first,
             field=roles["appointment_id"],
         )
+    # How the file was read (an encoding fallback, damaged text) is said first, with the date notes.
+    warnings: list[str] = list(frame.attrs.get("read_warnings", []))
     for role in ("appointment_datetime", "booked_datetime"):
-        out[role] = _parse_datetimes(frame[roles[role]].reset_index(drop=True), role, roles[role], file)
+        out[role], notes = _parse_datetimes(frame[roles[role]].reset_index(drop=True), role, roles[role], file)
+        warnings += [note.removeprefix(f"{file}, ") if file else note for note in notes]
     out["booked_datetime"] = out["booked_datetime"].fillna(out["appointment_datetime"])
-    warnings: list[str] = []
     late = out["booked_datetime"] > out["appointment_datetime"]
     if late.any():
         i = int(np.flatnonzero(late.to_numpy())[0])

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from carelens.appointments.features import build_features
-from carelens.appointments.model import LoadedModel
+from carelens.appointments.persistence import LoadedModel
 from carelens.errors import TableError
 
 SCORE_COLUMNS = ["appointment_id", "dna_probability", "risk_band", "reasons"]

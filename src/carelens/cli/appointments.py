@@ -118,7 +118,7 @@ def evaluate(
     from rich.table import Table
 
     from carelens.appointments.evaluation import CostModel
-    from carelens.appointments.model import load_model
+    from carelens.appointments.persistence import load_model
     from carelens.appointments.report import evaluate_model, to_html, to_json
 
     loaded = load_model(model)
@@ -170,7 +170,7 @@ def score(
 ) -> None:
     """Score every appointment with a blank status: appointment_id, dna_probability, risk_band, reasons."""
     from carelens.appointments.io import write_scores_db, write_scores_file
-    from carelens.appointments.model import load_model
+    from carelens.appointments.persistence import load_model
     from carelens.appointments.scoring import SCORE_COLUMNS, score_upcoming, with_version
 
     if explain not in ("banded", "all", "none"):

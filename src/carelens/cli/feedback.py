@@ -58,9 +58,11 @@ def classify(
 
     from carelens.feedback.training import FFT_SCORE_COLUMNS
     from carelens.progress import progress_task
-    from carelens.tables import ensure_unique, read_table, write_table
+    from carelens.tables import ensure_unique, read_table, read_warnings, write_table
 
     frame = read_table(input_file, dtype_str=True)
+    for warning in read_warnings(frame, str(input_file)):
+        _err(f"warning: {warning}")
     text_col = resolve_text_column(frame, text_column, str(input_file))
     score_col = _optional_column(frame, score_column, FFT_SCORE_COLUMNS, str(input_file))
     id_col = _optional_column(frame, id_column, ("Comment ID", "comment_id", "ID", "id"), str(input_file))

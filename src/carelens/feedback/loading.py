@@ -6,9 +6,10 @@ API's load endpoint, and returns a :class:`LoadResult` with counts and row-level
 Rules:
 - Column mapping: explicit ``{field: column}`` pairs win; other fields are auto-detected from
   common export names (``FFT answer``, ``Comment ID``, ``Date`` ...).
-- Validation: an unreadable date or an FFT score outside 1-6 gets a message naming its row
-  (spreadsheet numbering: header is row 1) and field, and that cell is stored blank: the comment
-  itself, which is what staff need, still loads. With ``strict=True`` any problem fails the whole
+- Validation: an unreadable or implausible date (read by :mod:`carelens.dates`: ISO, UK day
+  first, a month-first column recognised and said) or an FFT score outside 1-6 gets a message
+  naming its row (spreadsheet numbering: header is row 1) and field, and that cell is stored
+  blank: the comment itself, which is what staff need, still loads. With ``strict=True`` any problem fails the whole
   load instead. Blank comments are kept (they are labelled "Labelling not possible"), never
   silently dropped.
 - Key: ``id:<Comment ID>`` when the export has IDs, else ``hash:<sha256 of the mapped fields>``.
@@ -31,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from carelens.dates import FEEDBACK_BOUNDS, parse_dates, problem_lines
 from carelens.errors import TableError
 
 FIELDS = ("comment_id", "date", "comment_text", "question", "fft_score", "location_1", "location_2", "location_3")
@@ -197,17 +199,6 @@ def parse_fft_score(v: object) -> int | None:
     return int(x)
 
 
-def _parse_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Dates (UK day-first, or ISO), and a mask of present-but-unreadable values."""
-    text = values.astype("string").str.strip()
-    blank = text.isna() | (text == "")
-    iso = pd.to_datetime(text.where(text.str.match(r"^\d{4}-\d{2}-\d{2}", na=False)), errors="coerce", format="mixed")
-    uk = pd.to_datetime(text.where(~text.str.match(r"^\d{4}-", na=False)), errors="coerce", dayfirst=True, format="mixed")
-    parsed = iso.fillna(uk)
-    bad = (~blank & parsed.isna()).to_numpy()
-    return parsed.dt.date, bad
-
-
 def content_key(row: Mapping[str, object]) -> str:
     """``hash:`` + SHA-256 of the mapped fields, for exports without comment IDs."""
     payload = json.dumps({k: (None if _blank(v) else str(v)) for k, v in row.items()}, sort_keys=True, ensure_ascii=False)
@@ -223,29 +214,34 @@ def prepare_rows(frame: pd.DataFrame, mapping: ColumnMapping, *, source: str | N
     n = len(frame)
     messages: list[str] = []
     rejected = np.zeros(n, dtype=bool)
+    scores: list[int | None] = [None] * n
     where = f"{source}, " if source else ""
 
     def col(name: str | None) -> pd.Series:
         return frame[name] if name else pd.Series([None] * n, index=frame.index, dtype=object)
 
     text = col(mapping.comment_text).astype("string").fillna("").to_numpy(dtype=object)
-    dates, bad_dates = _parse_dates(col(mapping.date)) if mapping.date else (pd.Series([None] * n), np.zeros(n, bool))
-    for i in np.flatnonzero(bad_dates):
-        messages.append(f"{where}row {i + 2}, field '{mapping.date}': unreadable date {str(frame[mapping.date].iloc[i])[:30]!r}; stored blank")
-    rejected |= bad_dates
-    scores: list[int | None] = [None] * n
+    dates: list = [None] * n
+    problems: list[tuple[int, str, str]] = []  # (row, field, message) for cells stored blank
+    if mapping.date:
+        parsed = parse_dates(col(mapping.date), column=mapping.date, bounds=FEEDBACK_BOUNDS, file=source)
+        messages.extend(parsed.notes)
+        dates = list(parsed.values.dt.date)
+        problems += [(row, mapping.date, line) for row, line in problem_lines(
+            parsed, col(mapping.date), column=mapping.date, bounds=FEEDBACK_BOUNDS, source=source, then="; stored blank")]
+        rejected |= parsed.problems
     if mapping.fft_score:
         for i, v in enumerate(frame[mapping.fft_score].tolist()):
             try:
                 scores[i] = parse_fft_score(v)
             except ValueError:
                 rejected[i] = True
-                messages.append(f"{where}row {i + 2}, field '{mapping.fft_score}': FFT score must be 1 to 6 "
-                                f"(or Very good .. Don't know), found {str(v)[:30]!r}; stored blank")
-    if strict and messages:
-        raise TableError(messages[0].split(": ", 1)[-1].replace("; stored blank", ""), file=source,
-                         row=int(np.flatnonzero(rejected)[0]) + 2,
-                         field=mapping.date if bad_dates[np.flatnonzero(rejected)[0]] else mapping.fft_score)
+                problems.append((i + 2, mapping.fft_score, f"{where}row {i + 2}, field '{mapping.fft_score}': FFT score must be 1 to 6 "
+                                        f"(or Very good .. Don't know), found {str(v)[:30]!r}; stored blank"))
+    if strict and problems:
+        row, field_name, first = min(problems, key=lambda p: p[0])
+        raise TableError(first.split(": ", 1)[-1].replace("; stored blank", ""), file=source, row=row, field=field_name)
+    messages.extend(line for _, _, line in problems)
 
     def strings(name: str | None) -> list[str | None]:
         return [None if _blank(v) else str(v).strip() for v in col(name).tolist()]
@@ -363,6 +359,7 @@ def load_comments(
     from carelens.progress import progress_task
     from carelens.db import get_engine, new_id, now_utc
     from carelens.feedback.store.comments import existing_keys, write_load
+    from carelens.tables import read_warnings
 
     started = time.perf_counter()
     if not isinstance(data, pd.DataFrame):
@@ -375,6 +372,7 @@ def load_comments(
         raise TableError("the file has no rows", file=source)
     cmap = mapping if isinstance(mapping, ColumnMapping) else detect_mapping([str(c) for c in data.columns], mapping, file=source)
     rows, messages, rejected = prepare_rows(data, cmap, source=source, strict=strict)
+    messages = read_warnings(data, source) + messages  # an encoding fallback or damaged text, said first
     engine = engine or get_engine(db)
     model = model or cached_model(model_path)
 

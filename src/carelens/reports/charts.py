@@ -1,4 +1,6 @@
-"""Static charts for reports, drawn with matplotlib as inline SVG (works offline, prints crisply)."""
+"""Charts for reports, working offline: static ones drawn with matplotlib as inline SVG (prints
+crisply: board papers), interactive plotly ones with plotly.js embedded in the page (model
+evaluation pages, read on screen)."""
 
 from __future__ import annotations
 
@@ -61,3 +63,11 @@ def stacked_share_by_month(table: pd.DataFrame, title: str, colours=SENTIMENT_CO
     ax.tick_params(axis="x", rotation=45)
     ax.legend(ncol=min(5, len(share.columns)), loc="upper center", bbox_to_anchor=(0.5, -0.3), frameon=False, fontsize=8)
     return _svg(fig)
+
+
+def plotly_fragments(figures: list) -> list[str]:
+    """Plotly figures as HTML fragments for one standalone page: plotly.js (about 5 MB) is embedded
+    once, in the first fragment, so the page needs no network and is not four times the size."""
+    import plotly.io as pio
+
+    return [pio.to_html(fig, include_plotlyjs=(i == 0), full_html=False) for i, fig in enumerate(figures)]

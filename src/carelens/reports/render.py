@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 from carelens.errors import CarelensError
 from carelens.privacy import DEFAULT_SUPPRESS_BELOW
+from carelens.reports.templating import render
 
 GROUPS = {"positive": "Positive", "neutral": "Neutral / mixed", "negative": "Negative"}
 SENTIMENT_NAMES = ["Very positive", "Positive", "Neutral / mixed", "Negative", "Very negative"]
@@ -34,10 +34,6 @@ class FeedbackReport:
     not_in_chart: tuple[str, ...] = ()  # e.g. "Labelling not possible": counted in the table only
     headline: dict[str, str] = field(default_factory=dict)  # key figures shown first, e.g. {"Positive": "75%"}
     generated: datetime = field(default_factory=datetime.now)
-
-
-def _environment() -> Environment:
-    return Environment(loader=PackageLoader("carelens.reports", "templates"), autoescape=select_autoescape(["html"]))
 
 
 def render_html(report: FeedbackReport) -> str:
@@ -61,8 +57,8 @@ def render_html(report: FeedbackReport) -> str:
         }
         for rec in report.quotes.to_dict("records")
     ]
-    return _environment().get_template("feedback_report.html").render(
-        r=report, charts=charts, quotes=quotes, table=report.subcategories.to_dict("records"), parts=GROUPS,
+    return render(
+        "feedback_report.html", r=report, charts=charts, quotes=quotes, table=report.subcategories.to_dict("records"), parts=GROUPS,
     )
 
 

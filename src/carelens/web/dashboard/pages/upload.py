@@ -132,11 +132,15 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
         mapped = {v for k, v in guess.items() if k != "demographics" and v}
         demo_choices = [c for c in columns if c not in mapped]
         preview = frame_table(redacted_preview(frame.head(5)), classes="table table-sm preview")
+        from carelens.tables import read_warnings
+
+        read_notes = [ui.p(w, class_="alert alert-warning read-warning", role="status") for w in read_warnings(frame, name)]
         return ui.card(
             ui.card_header(f"2. Match the columns of {name} ({len(frame):,} rows)"),
             ui.layout_columns(*selects, col_widths=[4] * len(selects)),
             ui.input_selectize("map_demographics", "Demographic columns to keep (optional, e.g. age group, ethnicity)",
                                choices=demo_choices, selected=guess.get("demographics", []), multiple=True, width="100%"),
+            *read_notes,
             ui.h4("First rows of the file"),
             preview,
             ui.input_action_button("load", "Check and load comments", class_="btn-primary"),
