@@ -268,6 +268,8 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
 
         # personal details are redacted where comments are shown; a demographic filter on so few withholds them
         page.get_by_role("button", name="Clear all filters").click()
+        # the reset reaches the browser first (it empties the search box): then search
+        _wait_count(page, "#comments-table .count", f"n == {STORED}")
         page.locator("#filters-search").fill("zebra")
         assert _wait_count(page, "#comments-table .count", "n == 1") == 1
         shown = page.locator(".comment-table .c-text").first.inner_text()
