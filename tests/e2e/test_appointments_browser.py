@@ -30,8 +30,8 @@ def test_staff_work_the_call_list_and_a_reached_patient_leaves_it(tmp_path):
     generate_appointments(3_000, seed=4, start=str(yesterday - timedelta(days=540)), end=str(yesterday), future_days=30).to_csv(table, index=False)
     db = tmp_path / "store.duckdb"
     cli = [sys.executable, "-m", "carelens.cli.app", "appointments"]
-    subprocess.run([*cli, "train", str(table), "-o", str(tmp_path / "model"), "--valid-months", "4"], check=True, capture_output=True)
-    done = subprocess.run([*cli, "score", str(table), "--model", str(tmp_path / "model"), "--publish", "--store", str(db)],
+    subprocess.run([*cli, "train", str(table), "-o", str(tmp_path / "model"), "--valid", "4m"], check=True, capture_output=True)
+    done = subprocess.run([*cli, "score", str(table), "--model", str(tmp_path / "model"), "--publish", "--db", str(db)],
                           check=True, capture_output=True, text=True)
     assert "published to the call list" in done.stdout
 

@@ -58,9 +58,6 @@ class Framework:
             return "General"
         raise KeyError(label)
 
-    def labels_in(self, category: str) -> list[str]:
-        return [label.name for label in self.labels if label.category == category]
-
     @property
     def learnable_labels(self) -> list[str]:
         """Labels a model learns from text; 'Labelling not possible' is set by rule instead."""
