@@ -41,7 +41,8 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "feedback" / "fft_v6_train.csv"
+# the shared data folder: $CARELENS_SHARED_DATA (as the tests use it), else ../shared/data
+DEFAULT_DATA = Path(os.environ.get("CARELENS_SHARED_DATA", REPO.parent / "shared" / "data")) / "feedback" / "fft_v6_train.csv"
 PEER_PYTHON = REPO / "benchmarks" / ".peers" / "pxtextmining" / "bin" / "python"
 PEER_RUNNER = REPO / "benchmarks" / "peers" / "pxtextmining_runner.py"
 SPLIT_SEED = 20260521  # chosen once, before any result was seen; never changed

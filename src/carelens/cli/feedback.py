@@ -53,7 +53,8 @@ def classify(
     score_column: str = typer.Option(None, "--score-column", help='FFT score column (default: "FFT categorical answer" if present).'),
     id_column: str = typer.Option(None, "--id-column", help="Comment ID column, checked for duplicates."),
 ) -> None:
-    """Tag every comment with topics, their categories and sentiment; keeps every input row and column."""
+    """Tag every comment with topics, their categories and sentiment, and each topic's own sentiment and
+    words (topic_sentiment, topic_evidence); keeps every input row and column."""
     import pandas as pd
 
     from carelens.feedback.training import FFT_SCORE_COLUMNS
@@ -84,6 +85,8 @@ def classify(
         ("topics", result["topics_text"]),
         ("categories", result["categories"].map("; ".join)),
         ("sentiment", result["sentiment"]),
+        ("topic_sentiment", result["topic_sentiment"]),
+        ("topic_evidence", result["topic_evidence"]),
     ):
         column = name if name not in frame.columns else f"{name} (carelens)"
         out[column] = values.set_axis(out.index)
@@ -103,7 +106,7 @@ def train(
     sentiment_column: str = typer.Option(None, "--sentiment-column", help='Sentiment 1-5 column (default: "Comment sentiment" if present).'),
     score_column: str = typer.Option(None, "--score-column", help="FFT score column used as a sentiment feature (default: auto)."),
     embedder: str = typer.Option("packaged", "--embedder", help='"packaged" (static, fast), "none", or a local sentence-transformers/model2vec folder.'),
-    topic_kernel: str = typer.Option("auto", "--topic-kernel", help='"auto" (RBF-kernel SVMs up to 8,000 comments, linear above), "rbf" or "linear" (fastest; see BENCHMARKS.md).'),
+    topic_kernel: str = typer.Option("auto", "--topic-kernel", help='"auto" (RBF kernel ridge up to 16,000 comments, linear SVMs above), "rbf" or "linear" (see BENCHMARKS.md).'),
     include_corrections: bool = typer.Option(False, "--include-corrections", help="Also train on staff corrections stored in the feedback store."),
     db: str = typer.Option(None, "--db", help="Store for --include-corrections (URL or DuckDB file; default: settings)."),
 ) -> None:
@@ -122,11 +125,21 @@ def train(
     if include_corrections:
         frame = corrections_hook(frame, framework, text_col, db, labels_column=labels_column, label_sep=label_sep,
                                  sentiment_column=sentiment_column)
-    with progress_task_spinner("Training topic and sentiment models"):
+    from carelens.progress import progress_task
+
+    with progress_task("Training topic and sentiment models", 100) as advance:
+        done = [0]
+
+        def moved(fraction: float, stage: str) -> None:  # the library reports 0..1 as it goes
+            step = int(round(100 * fraction)) - done[0]
+            if step > 0:
+                advance(step)
+                done[0] += step
+
         model = train_feedback_model(
             frame, framework, text_column=text_col, labels_column=labels_column, label_sep=label_sep,
             sentiment_column=sentiment_column or "auto", fft_score_column=score_column or "auto",
-            embedder=embedder, topic_kernel=topic_kernel, source=str(data),
+            embedder=embedder, topic_kernel=topic_kernel, source=str(data), progress=moved,
         )
     model.save(output)
     cv = model.card.get("cv_metrics", {})
@@ -136,21 +149,6 @@ def train(
         f"{model.card['training_seconds']} s; cross-validated topic macro F1 {cv.get('topic_macro_f1_cv', float('nan')):.3f}, "
         f"micro F1 {cv.get('topic_micro_f1_cv', float('nan')):.3f} -> {output}"
     )
-
-
-def progress_task_spinner(description: str):
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    return console.status(description) if console.is_terminal else _null()
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 @app.command()
