@@ -119,3 +119,10 @@ def test_training_reports_progress_from_zero_to_one(tmp_path):
     assert fractions[0] == 0.0 and fractions[-1] == 1.0
     assert fractions == sorted(fractions) and len(set(fractions)) >= 5  # it moves, fold by fold
     assert any("fold" in stage for _, stage in seen) and any(stage == "sentiment" for _, stage in seen)
+
+
+def test_negated_words_block_equals_its_vectorizers_own_transform():
+    texts = ["The staff were not kind at all.", "Nobody listened, nobody cared", "never rude, never late", "no", "fine"] * 5
+    block = PolarityFeatures().fit(texts)
+    tokens = [tokenize(t) for t in texts]
+    assert np.allclose(block._negated_block(tokens).toarray(), block.negated_.transform(texts).toarray())

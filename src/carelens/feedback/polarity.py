@@ -178,12 +178,29 @@ class PolarityFeatures(BaseEstimator, TransformerMixin):
     def transform(self, texts) -> sparse.csr_matrix:
         texts = list(texts)
         lexicon = self._lexicon()
-        scores = np.array([lexicon_scores(tokenize(t), lexicon) for t in texts], dtype=np.float32).reshape(len(texts), -1)
+        tokens = [tokenize(t) for t in texts]  # once for both blocks
+        scores = np.array([lexicon_scores(t, lexicon) for t in tokens], dtype=np.float32).reshape(len(texts), -1)
         dense = np.log1p(scores) * np.float32(self.lexicon_weight)
         blocks = [sparse.csr_matrix(dense)]
         if self.negated_ is not None:
-            blocks.insert(0, self.negated_.transform(texts))
+            blocks.insert(0, self._negated_block(tokens))
         return sparse.hstack(blocks, format="csr", dtype=np.float32)
+
+    def _negated_block(self, tokens: list[list[str]]) -> sparse.csr_matrix:
+        """``negated_.transform`` from already-split tokens (same values as the vectorizer's)."""
+        vocabulary = self.negated_.vocabulary_
+        rows, cols = [], []
+        for i, toks in enumerate(tokens):
+            negated, _ = negation_scopes(toks)
+            for t, n in zip(toks, negated):
+                j = vocabulary.get("NOT_" + t) if n and t not in _PUNCT else None
+                if j is not None:
+                    rows.append(i)
+                    cols.append(j)
+        counts = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(tokens), len(vocabulary)))
+        counts.sum_duplicates()
+        counts.sort_indices()
+        return self.negated_._tfidf.transform(counts, copy=False)
 
     def __getstate__(self) -> dict:
         state = dict(super().__getstate__())
