@@ -126,3 +126,15 @@ def test_negated_words_block_equals_its_vectorizers_own_transform():
     block = PolarityFeatures().fit(texts)
     tokens = [tokenize(t) for t in texts]
     assert np.allclose(block._negated_block(tokens).toarray(), block.negated_.transform(texts).toarray())
+
+
+def test_split_gram_equals_the_plain_product():
+    from scipy import sparse
+
+    from carelens.feedback.topics import _gram_split
+
+    rng = np.random.default_rng(1)
+    sparse_part = sparse.random(300, 2000, density=0.01, random_state=2, dtype=np.float32)
+    dense_part = sparse.csr_matrix(rng.normal(size=(300, 16)).astype(np.float32))  # every row: the embedding
+    X = sparse.hstack([sparse_part, dense_part], format="csr")
+    assert np.allclose(_gram_split(X), (X @ X.T).toarray(), atol=1e-4)

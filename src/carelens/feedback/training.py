@@ -65,8 +65,8 @@ def train_feedback_model(
     """Fit topic and (when labels exist) sentiment models; return a ready-to-save FeedbackModel.
 
     Content-free comments are left out of training: they are labelled by rule at prediction time.
-    ``topic_kernel``: "auto" (the RBF-kernel SVM when the training set is small enough to hold its
-    kernel in memory, else the linear SVM), "rbf" or "linear" (see TopicClassifier).
+    ``topic_kernel``: "auto" (RBF kernel ridge when the training set is small enough to hold its
+    kernel in memory, else linear SVMs), "rbf" or "linear" (see TopicClassifier).
     ``progress(fraction, stage)``, if given, is called as training goes (0 to 1): the CLI's bar.
     """
     progress = progress or (lambda fraction, stage: None)
