@@ -265,20 +265,24 @@ class TopicClassifier(BaseEstimator, ClassifierMixin):
         oof = np.full(Y.shape, -20.0)
         if tuned.any():
             for k, (train, test) in enumerate(KFold(self.cv, shuffle=True, random_state=self.random_state).split(Xn)):
-                A = _ridge_solve(K[np.ix_(train, train)], targets[train], self.alpha)
-                fold = K[np.ix_(test, train)] @ A
+                offset = targets[train].mean(axis=0)
+                A = _ridge_solve(K[np.ix_(train, train)], targets[train] - offset, self.alpha)
+                fold = K[np.ix_(test, train)] @ A + offset
                 oof[test[:, None], np.flatnonzero(tuned)[None, :]] = fold[:, tuned]
                 progress((k + 1) / (self.cv + 1), f"topics: fold {k + 1} of {self.cv}")
         # as with the SVMs, labels too rare to tune get a linear SVM that keys on their words
         self.linear_labels_ = active & ~tuned
         ridge_labels = active & tuned
         progress(self.cv / (self.cv + 1), "topics: final fit")
-        A = _ridge_solve(K, targets, self.alpha)
+        # targets are centred and their mean is the intercept: a comment unlike any training comment
+        # (all kernel values near 0) scores the label's base rate, not 0, so it is not tagged
+        offset = targets.mean(axis=0)
+        A = _ridge_solve(K, targets - offset, self.alpha)
         del K
         progress((self.cv + 0.5) / (self.cv + 1), "topics: labels too rare to tune")
         self.dual_coef_ = np.zeros((Y.shape[1], Xn.shape[0]), dtype=np.float32)
         self.dual_coef_[ridge_labels] = A.T[ridge_labels]
-        self.intercept_ = np.where(ridge_labels, 0.0, -20.0)
+        self.intercept_ = np.where(ridge_labels, offset, -20.0)
         self.support_X_ = Xn.tocsr()
         self.coef_, self.linear_intercept_ = self._fit_all(Xf, Y, self.linear_labels_) if self.linear_labels_.any() else (None, None)
         return oof
