@@ -217,6 +217,17 @@ def test_an_unexpected_error_is_a_500_without_trace_or_path(client, monkeypatch)
     assert "secret" not in r.text and "Traceback" not in r.text and tempfile.gettempdir() not in r.text
 
 
+def test_a_user_error_quoting_a_server_path_shows_only_its_last_part(tmp_path):
+    from carelens.web.api import create_api
+
+    missing = tmp_path / "models" / "not-there"
+    settings = Settings(home=tmp_path, database_url=f"duckdb:///{tmp_path / 'm.duckdb'}", api_key_hashes=[hash_api_key(KEY)],
+                        feedback_model=str(missing))
+    with TestClient(create_api(settings), raise_server_exceptions=False) as c:
+        r = c.post("/classify", json=[{"comment_id": "1", "comment_text": "ok"}], headers=H)
+    assert r.status_code == 400 and "not-there" in r.json()["detail"] and str(tmp_path) not in r.text
+
+
 def test_every_route_declares_its_refusals(client):
     spec = client.get("/openapi.json", headers=H).json()
     for path, methods in spec["paths"].items():

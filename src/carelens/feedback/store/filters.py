@@ -44,6 +44,7 @@ class CommentFilters(BaseModel):
     location_2: list[str] = Field(default_factory=list)
     location_3: list[str] = Field(default_factory=list)
     question: list[str] = Field(default_factory=list, description="FFT question asked.")
+    # Ranges checked by the validators below (one message per field) and published as the items' bounds.
     fft_score: list[int] = Field(default_factory=list, description="1 very good .. 5 very poor, 6 don't know.",
                                  json_schema_extra={"items": {"type": "integer", "minimum": 1, "maximum": 6}})
     category: list[str] = Field(default_factory=list, description="Comments with a topic in any of these categories.")

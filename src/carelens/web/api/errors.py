@@ -8,12 +8,13 @@ published OpenAPI document):
 - any other refusal is ``{"detail": one line, "field": ..., "row": ...}``;
 - every status a route can answer is declared in its ``responses`` (:func:`responses`);
 - no error body carries a stack trace or a server path: an unexpected error is a 500 saying only
-  that (the server's log has the traceback).
+  that (the server's log has the traceback), and a path inside a user error is cut to its last part.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -97,6 +98,16 @@ def json_safe(value: Any) -> Any:
     return json_safe(str(value))
 
 
+# An absolute path of two or more parts (POSIX or Windows), as a driver or a model check may quote one.
+_SERVER_PATH = re.compile(r"(?<![\w.:/\\])(?:[A-Za-z]:)?(?:[\\/][^\s\\/'\"(),;:]+){2,}[\\/]?")
+
+
+def without_server_paths(text: str) -> str:
+    """``text`` with every absolute path cut to its last part (``/srv/carelens/model`` -> ``…/model``):
+    a user error says which file or folder, the caller does not learn the server's layout."""
+    return _SERVER_PATH.sub(lambda m: "…/" + re.split(r"[\\/]", m.group(0).rstrip("\\/"))[-1], text)
+
+
 def field_name(loc: tuple | list) -> str:
     """``("body", 1, "comment_text")`` -> ``"[1].comment_text"`` (the name a 422's message uses)."""
     name = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc if p != "body").lstrip(".")
@@ -160,8 +171,8 @@ def install_error_handlers(api: FastAPI) -> None:
 
     @api.exception_handler(CarelensError)
     async def carelens_error(request: Request, exc: CarelensError) -> JSONResponse:
-        return JSONResponse(jsonable_encoder({"detail": json_safe(str(exc)), "field": json_safe(exc.field), "row": exc.row}),
-                            status_code=400)
+        body = {"detail": json_safe(without_server_paths(str(exc))), "field": json_safe(exc.field), "row": exc.row}
+        return JSONResponse(jsonable_encoder(body), status_code=400)
 
     @api.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
