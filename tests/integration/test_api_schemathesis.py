@@ -47,7 +47,7 @@ def api_url(tmp_path_factory):
 def schemathesis_command(api_url: str) -> list[str]:
     st = shutil.which("st", path=str(Path(sys.executable).parent)) or "st"
     return [st, "--config-file", str(HERE / "schemathesis.toml"), "run", f"{api_url}/openapi.json",
-            "-H", f"X-API-Key: {KEY}", "--checks", "all", "--max-examples", "25", "--seed", "20261203",
+            "-H", f"X-API-Key: {KEY}", "--checks", "all", "--max-examples", "15", "--seed", "20261203",
             "--workers", "2", "--generation-database", "none", "--no-color", "--output-truncate", "false"]
 
 
