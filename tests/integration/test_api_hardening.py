@@ -166,22 +166,11 @@ def test_sixteen_loads_of_the_same_rows_at_once_store_each_comment_once(tmp_path
 
 
 @pytest.mark.postgres
-def test_concurrent_loads_on_postgresql_store_each_comment_once(request):
-    import uuid
-    from urllib.parse import quote
-
-    import sqlalchemy as sa
-
+def test_concurrent_loads_on_postgresql_store_each_comment_once(postgres_schema_url):
     from carelens.db import get_engine
     from carelens.feedback.loading import load_comments
 
-    base = request.getfixturevalue("postgres_url")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    engine = get_engine(f"{base}{sep}options={quote(f'-csearch_path={schema}')}")
+    engine = get_engine(postgres_schema_url)
     try:
         frame = generate_comments(30, seed=13)
         with ThreadPoolExecutor(8) as pool:
@@ -190,9 +179,6 @@ def test_concurrent_loads_on_postgresql_store_each_comment_once(request):
         assert all(r.rows_added + r.rows_already_stored == 30 for r in results)
     finally:
         engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 # --------------------------------------------------------------------------- what errors say

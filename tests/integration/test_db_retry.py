@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from urllib.parse import quote
-
 import pytest
 import sqlalchemy as sa
 
@@ -17,23 +14,12 @@ TABLE = sa.Table("retry_probe", sa.MetaData(), sa.Column("k", sa.String(20), pri
 @pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def engine(request, tmp_path):
     if request.param == "duckdb":
-        eng = sa.create_engine(f"duckdb:///{tmp_path / 'retry.duckdb'}", poolclass=sa.pool.QueuePool, pool_size=4)
-        admin = schema = None
+        eng = sa.create_engine(f"duckdb:///{tmp_path / 'retry.duckdb'}")
     else:
-        base = request.getfixturevalue("postgres_url")
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(base)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        sep = "&" if "?" in base else "?"
-        eng = sa.create_engine(f"{base}{sep}options={quote(f'-csearch_path={schema}')}")
+        eng = sa.create_engine(request.getfixturevalue("postgres_schema_url"))
     TABLE.metadata.create_all(eng)
     yield eng
     eng.dispose()
-    if admin is not None:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def insert_new(conn: sa.Connection, keys: list[str]) -> int:

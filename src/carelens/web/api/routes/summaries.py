@@ -33,6 +33,12 @@ def _filters(body: SummaryRequest | None):
     return (body or SummaryRequest()).filters
 
 
+def _rows(model, kind: str, summarise, engine, settings, body: SummaryRequest | None):
+    """``model`` holding ``summarise``'s suppressed frame for the request's filters, as rows."""
+    frame = summarise(engine, _filters(body), suppress_below=settings.suppress_below)
+    return model(kind=kind, suppress_below=settings.suppress_below, rows=records(frame))
+
+
 def _queries():
     from carelens.feedback.store import queries
 
@@ -49,36 +55,31 @@ def totals(engine: EngineDep, settings: SettingsDep, body: SummaryRequest | None
 @router.post("/topics", response_model=TopicsSummary, responses=REFUSALS)
 def topics(engine: EngineDep, settings: SettingsDep, body: SummaryRequest | None = None) -> TopicsSummary:
     """Per sub-category: comments, share of the filtered comments, sentiment split; most first."""
-    frame = _queries().topic_summary(engine, _filters(body), suppress_below=settings.suppress_below)
-    return TopicsSummary(kind="topics", suppress_below=settings.suppress_below, rows=records(frame))
+    return _rows(TopicsSummary, "topics", _queries().topic_summary, engine, settings, body)
 
 
 @router.post("/categories-by-month", response_model=CategoriesByMonthSummary, responses=REFUSALS)
 def categories_by_month(engine: EngineDep, settings: SettingsDep, body: SummaryRequest | None = None) -> CategoriesByMonthSummary:
     """Comments per month and category."""
-    frame = _queries().categories_by_month(engine, _filters(body), suppress_below=settings.suppress_below)
-    return CategoriesByMonthSummary(kind="categories-by-month", suppress_below=settings.suppress_below, rows=records(frame))
+    return _rows(CategoriesByMonthSummary, "categories-by-month", _queries().categories_by_month, engine, settings, body)
 
 
 @router.post("/sentiment-by-month", response_model=SentimentByMonthSummary, responses=REFUSALS)
 def sentiment_by_month(engine: EngineDep, settings: SettingsDep, body: SummaryRequest | None = None) -> SentimentByMonthSummary:
     """Per month: comments, mean sentiment (1..5), positive/neutral/negative counts."""
-    frame = _queries().sentiment_by_month(engine, _filters(body), suppress_below=settings.suppress_below)
-    return SentimentByMonthSummary(kind="sentiment-by-month", suppress_below=settings.suppress_below, rows=records(frame))
+    return _rows(SentimentByMonthSummary, "sentiment-by-month", _queries().sentiment_by_month, engine, settings, body)
 
 
 @router.post("/fft-by-month", response_model=FftByMonthSummary, responses=REFUSALS)
 def fft_by_month(engine: EngineDep, settings: SettingsDep, body: SummaryRequest | None = None) -> FftByMonthSummary:
     """Per month: respondents scoring 1-5, mean FFT score, share good, and the count of each answer."""
-    frame = _queries().fft_by_month(engine, _filters(body), suppress_below=settings.suppress_below)
-    return FftByMonthSummary(kind="fft-by-month", suppress_below=settings.suppress_below, rows=records(frame))
+    return _rows(FftByMonthSummary, "fft-by-month", _queries().fft_by_month, engine, settings, body)
 
 
 @router.post("/cooccurrence", response_model=CooccurrenceSummary, responses=REFUSALS)
 def cooccurrence(engine: EngineDep, settings: SettingsDep, body: SummaryRequest | None = None) -> CooccurrenceSummary:
     """Pairs of sub-categories in the same comment."""
-    frame = _queries().topic_cooccurrence(engine, _filters(body), suppress_below=settings.suppress_below)
-    return CooccurrenceSummary(kind="cooccurrence", suppress_below=settings.suppress_below, rows=records(frame))
+    return _rows(CooccurrenceSummary, "cooccurrence", _queries().topic_cooccurrence, engine, settings, body)
 
 
 @router.post("/complex", response_model=ComplexSummary, responses=REFUSALS)
