@@ -34,7 +34,7 @@ def browser():
 
 # Swagger UI breaks a path into segments (with <wbr>) but keeps it whole in data-path; ReDoc shows it as text.
 @pytest.mark.parametrize("page_path, route", [("/docs", '[data-path="/comments/query"]'),
-                                              ("/redoc", "text=/comments/query")])
+                                              ("/redoc", 'text="/comments/query"')])
 def test_the_docs_page_asks_for_the_key_and_then_shows_the_routes(browser, api_url, page_path, route):
     page = browser.new_page()
     asked = []
