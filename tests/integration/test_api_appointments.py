@@ -82,8 +82,9 @@ def test_scores_of_the_latest_model_by_appointment_time_with_filters_and_pages(c
 def test_bad_queries_and_missing_keys_are_refused(client) -> None:
     c, _ = client
     assert c.get("/appointments/scores").status_code == 401
-    for params in ({"band": "extreme"}, {"since": "03/02/2025"}, {"limit": 0}, {"limit": 10_001}, {"offset": -1}):
+    for params in ({"band": "extreme"}, {"since": "03/02/2025"}, {"until": "0"}, {"limit": 0}, {"limit": 10_001},
+                   {"offset": -1}):
         response = c.get("/appointments/scores", params=params, headers=HEADERS)
         assert response.status_code == 422, params
         assert response.json()["field"]
-    assert "/appointments/scores" in c.get("/openapi.json").json()["paths"]
+    assert "/appointments/scores" in c.get("/openapi.json", headers=HEADERS).json()["paths"]

@@ -1,19 +1,23 @@
 """``GET /appointments/scores``: published DNA scores, read-only (``carelens.appointments.published``).
 
-A router of its own, mounted by ``create_api`` behind the API key; the store's engine comes from
-the settings the API was built with (``app.state.settings``).
+What R users and other analysts read (docs/r.md): the score, band and reasons with the
+appointment's time, specialty, site and medium; no patient identifier or contact details.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
 
-import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-router = APIRouter(prefix="/appointments", tags=["appointments"])
+from carelens.web.api.deps import EngineDep
+from carelens.web.api.errors import responses
+from carelens.web.api.models import IsoDate
+from carelens.web.api.routes import PROTECTED
+
+router = APIRouter(prefix="/appointments", tags=["appointments"], dependencies=PROTECTED)
 
 RiskBand = Literal["low", "medium", "high"]
 
@@ -38,17 +42,11 @@ class ScoresPage(BaseModel):
     scores: list[PublishedScore]
 
 
-def _engine(request: Request) -> sa.Engine:
-    from carelens.db import get_engine
-
-    return get_engine(request.app.state.settings.database_url)
-
-
-@router.get("/scores", response_model=ScoresPage)
+@router.get("/scores", response_model=ScoresPage, responses=responses(400, 401, 413, 422))
 def published_scores(
-    engine: sa.Engine = Depends(_engine),
-    since: date | None = Query(None, description="First appointment day (YYYY-MM-DD), included."),
-    until: date | None = Query(None, description="Last appointment day (YYYY-MM-DD), included."),
+    engine: EngineDep,
+    since: IsoDate | None = Query(None, description="First appointment day (YYYY-MM-DD), included."),
+    until: IsoDate | None = Query(None, description="Last appointment day (YYYY-MM-DD), included."),
     band: list[RiskBand] = Query([], description="Risk bands to return (repeat for several; default all)."),
     model_version: str | None = Query(None, max_length=32, description="Default: the latest published model."),
     limit: int = Query(1_000, ge=1, le=10_000),
