@@ -26,7 +26,7 @@ def carelens(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     return carelens_command(home, *args, api_key=KEY, **env)
 
 
-def Server(home: Path, *args: str) -> ServeProcess:
+def start_server(home: Path, *args: str) -> ServeProcess:
     return ServeProcess(home, *args, api_key=KEY)
 EXPORT = (
     "Comment ID,Date,FFT answer,Ward,Comment\n"
@@ -44,7 +44,7 @@ def home(tmp_path: Path) -> Path:
 
 
 def test_a_nightly_load_demo_and_db_commands_work_while_serve_runs(home: Path, tmp_path: Path) -> None:
-    server = Server(home)
+    server = start_server(home)
     try:
         assert server.request("/api/comments/query", {"limit": 10})["total"] == 0  # the dashboard has read the store
         load = carelens(home, "feedback", "load", str(tmp_path / "export.csv"))
@@ -70,7 +70,7 @@ def test_a_nightly_load_demo_and_db_commands_work_while_serve_runs(home: Path, t
         backup = carelens(home, "db", "backup", "-o", str(tmp_path / "backup.duckdb"))
         assert backup.returncode == 0 and "comments" in backup.stdout, backup.stderr
 
-        second = Server(home)  # a second dashboard on the same store
+        second = start_server(home)  # a second dashboard on the same store
         try:
             assert second.request("/api/comments/query", {"limit": 1})["total"] >= 203
             assert server.request("/api/comments/query", {"limit": 1})["total"] >= 203
@@ -82,7 +82,7 @@ def test_a_nightly_load_demo_and_db_commands_work_while_serve_runs(home: Path, t
 
 
 def test_after_sigterm_a_copy_of_the_duckdb_file_alone_holds_the_servers_loads(home: Path, tmp_path: Path) -> None:
-    server = Server(home)
+    server = start_server(home)
     try:
         rows = [{"Comment ID": str(i), "Date": "2024-05-0" + str(1 + i % 9), "Comment": f"Comment number {i} about parking"}
                 for i in range(40)]

@@ -3,6 +3,7 @@ real second processes holding DuckDB's lock."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -11,8 +12,6 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlalchemy as sa
-
-import os
 
 from carelens.db import checkpoint, get_engine, store_wait
 from carelens.db.engine import store_stamp
