@@ -88,3 +88,44 @@ def test_call_list_only_covers_the_chosen_working_days(published):
     three = store.call_list(engine, today=date(2023, 12, 1), now=BEFORE_THE_LIST, days=3, bands=("high", "medium", "low"))
     assert three["appointment_datetime"].dt.date.max() <= date(2023, 12, 5)
     assert len(three) > len(one)
+
+
+def test_a_call_recorded_by_mistake_is_undone_and_both_stay_on_record(published):
+    engine, _, _, _ = published
+    listing = store.call_list(engine, today=date(2023, 12, 1), now=BEFORE_THE_LIST, days=10, bands=("high", "medium"))
+    patient, appointment = listing.iloc[-1][["patient_id", "appointment_id"]]
+    call = store.record_call(engine, appointment, "reached_attending", recorded_by="clerk")
+    after = store.call_list(engine, today=date(2023, 12, 1), now=BEFORE_THE_LIST, days=10, bands=("high", "medium"))
+    assert patient not in set(after["patient_id"])
+    store.undo_call(engine, call, undone_by="clerk")
+    back = store.call_list(engine, today=date(2023, 12, 1), now=BEFORE_THE_LIST, days=10, bands=("high", "medium"))
+    assert patient in set(back["patient_id"])
+    calls = store.calls_for(engine).set_index("call_id")
+    assert calls.loc[call, "undone"] and calls.loc[call, "outcome"] == "reached_attending"
+    with pytest.raises(StoreError, match="already undone"):
+        store.undo_call(engine, call)
+    with pytest.raises(StoreError, match="no recorded call"):
+        store.undo_call(engine, "nope")
+
+
+def test_contact_details_are_kept_apart_from_scores_and_quota_groups_come_with_the_list(tmp_path):
+    import sqlalchemy as sa
+
+    raw = generate_appointments(800, seed=3, start="2022-06-01", end="2023-11-30", future_days=20)
+    raw["Phone"] = ["07700 9" + str(i).zfill(5) for i in range(len(raw))]
+    appts = normalise(raw, contacts=["Phone"])
+    model, card = train_and_validate(appts, max_iter=30, refit=False)
+    model.save(tmp_path / "model", card)
+    loaded = load_model(tmp_path / "model")
+    engine = get_engine(tmp_path / "store.duckdb")
+    store.publish_scores(engine, appts, score_upcoming(appts, loaded), loaded.card)
+    with engine.connect() as conn:
+        score_columns = set(pd.read_sql(sa.select(store.dna_scores).limit(1), conn).columns)
+    assert not any("phone" in c.lower() for c in score_columns)
+    assert "Phone" not in str(loaded.card) and "07700" not in (tmp_path / "model" / "MODEL_CARD.md").read_text()
+    listing = store.call_list(engine, today=date(2023, 12, 1), now=BEFORE_THE_LIST, days=10, bands=("high",),
+                              quota_by="age band")
+    assert {"age_band", "imd_quintile", "quota"} <= set(listing.columns) and "Phone" not in listing.columns
+    details = store.contact_details(engine, listing["patient_id"].tolist())
+    last_phone = raw.assign(patient_id=raw["patient_id"].astype(str)).groupby("patient_id")["Phone"].last()
+    assert details.set_index("patient_id")["Phone"].to_dict() == last_phone.loc[details["patient_id"]].to_dict()

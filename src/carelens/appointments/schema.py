@@ -42,6 +42,8 @@ RANGES = {
     "imd_decile": (1.0, 10.0, "IMD deciles are whole numbers 1 (most deprived) to 10"),
     "distance_km": (0.0, 20_000.0, "distances are 0 to 20,000 km"),
 }
+# What spreadsheets and other tools write for "no value" in a number column.
+MISSING_TEXT = frozenset({"", "nan", "na", "n/a", "null", "none"})
 # Never a model input, whatever is asked: ethnic group is used only to check fairness.
 _ETHNICITY = re.compile(r"ethnic|\brace\b", re.IGNORECASE)
 
@@ -145,7 +147,8 @@ def _numbers(raw: pd.Series, field: str, file: str | None, *, strict_text: bool 
     num = pd.to_numeric(raw, errors="coerce")
     if not pd.api.types.is_numeric_dtype(raw.dtype):
         text = raw.astype("string").str.strip()
-        bad = (num.isna() & text.notna() & (text != "")).to_numpy()
+        blank = text.isna() | text.str.lower().isin(MISSING_TEXT)
+        bad = (num.isna() & ~blank).to_numpy()
         if bad.any():
             if not strict_text:
                 return None

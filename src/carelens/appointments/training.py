@@ -171,9 +171,17 @@ def check_no_outcome_columns(features: pd.DataFrame, y: np.ndarray, rows: np.nda
                 "use what is known before; leave it out of --feature", field=name.removeprefix(FEATURE_PREFIX))
 
 
-def _say_absent(dropped: list[dict[str, str]], absent: list[str]) -> list[dict[str, str]]:
-    """A dropped feature whose column the export lacks is said so, not "no values"."""
-    return [{**d, "why": "the table has no such column"} if d["feature"] in absent else d for d in dropped]
+def _say_absent(dropped: list[dict[str, str]], absent: list[str], *, dates_only: bool = False) -> list[dict[str, str]]:
+    """A dropped feature whose column the export lacks is said so, not "no values"; so is the
+    hour of an export with dates only."""
+    out = []
+    for d in dropped:
+        if d["feature"] in absent:
+            d = {**d, "why": "the table has no such column"}
+        elif d["feature"] == "hour" and dates_only:
+            d = {**d, "why": "the appointments have dates without times"}
+        out.append(d)
+    return out
 
 
 def train_and_validate(
@@ -235,10 +243,12 @@ def train_and_validate(
         "band_thresholds": final.band_thresholds_,
         "bands": final.band_summary_,
         "trust_features": trust,
-        "dropped_features": _say_absent(final.dropped_features_, appointments.attrs.get("absent", [])),
+        "dropped_features": _say_absent(final.dropped_features_, appointments.attrs.get("absent", []),
+                                        dates_only=bool(appointments.attrs.get("dates_only"))),
         "validation_note": (
             f"Trained on appointments before {split.cut:%Y-%m-%d} of patients not seen after it, validated on "
-            f"{int(split.valid.sum()):,} appointments from {split.cut:%Y-%m-%d} on (the last {window.describe()}). "
+            f"{int(split.valid.sum()):,} appointments from {split.cut:%Y-%m-%d} on (the last {window.text}"
+            + (f": {window.chosen}). " if window.chosen else "). ")
             + ("The saved model was then refitted on all appointments with the same settings." if refit else "")
         ),
         "validation": validation,
