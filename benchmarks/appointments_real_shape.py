@@ -108,10 +108,20 @@ def one_window(raw: pd.DataFrame, start: pd.Timestamp, seed: int) -> dict:
     for name, p in predictions.items():
         m = metrics(y[valid], p)
         result["sides"][name].update({k: m[k] for k in ("auroc", "average_precision", "brier", "ece", "mean_predicted")})
+    result["ece_noise_floor"] = ece_noise_floor(predictions["carelens, extra columns as --feature"])
     result["_y"] = y[valid]
     result["_p"] = predictions
     result["_patients"] = with_features["patient_id"].to_numpy()[valid]
     return result
+
+
+def ece_noise_floor(p: np.ndarray, draws: int = 50, seed: int = 0) -> float:
+    """The ECE a *perfectly* calibrated model would show on this many rows at these risks (outcomes
+    drawn from the risks themselves): below it, a smaller ECE is noise, not better calibration."""
+    from carelens.appointments.evaluation import expected_calibration_error
+
+    rng = np.random.default_rng(seed)
+    return float(np.mean([expected_calibration_error((rng.random(len(p)) < p).astype(float), p) for _ in range(draws)]))
 
 
 def pooled(windows: list[dict], draws: int = 200, seed: int = 0) -> dict:
@@ -149,6 +159,10 @@ def pooled(windows: list[dict], draws: int = 200, seed: int = 0) -> dict:
             "auroc_ci95": [float(np.quantile(boot[f"{n} auroc"], q)) for q in (0.025, 0.975)],
             "ece_ci95": [float(np.quantile(boot[f"{n} ece"], q)) for q in (0.025, 0.975)],
         }
+    out["ece_noise_floor"] = ece_noise_floor(p[names[0]])
+    out["per_window_mean"] = {n: {k: float(np.mean([w["sides"][n][k] for w in windows])) for k in ("auroc", "ece")}
+                              for n in names}
+    out["windows_carelens_at_least_peer"] = int(sum(w["sides"][names[0]]["auroc"] >= w["sides"][peer]["auroc"] for w in windows))
     out["auroc_difference_carelens_minus_peer"] = {
         "value": float(out["sides"][names[0]]["auroc"] - out["sides"][peer]["auroc"]),
         "ci95": [float(np.quantile(diff, q)) for q in (0.025, 0.975)],
@@ -191,6 +205,11 @@ def main() -> None:
     for name, side in together["sides"].items():
         print(f"  {name:58s} AUROC {side['auroc']:.4f} ({side['auroc_ci95'][0]:.3f}-{side['auroc_ci95'][1]:.3f})  "
               f"ECE {side['ece']:.4f} ({side['ece_ci95'][0]:.4f}-{side['ece_ci95'][1]:.4f})")
+    print(f"  ECE of a perfectly calibrated model on these rows (noise floor): {together['ece_noise_floor']:.4f}; "
+          f"per window: mean {np.mean([w['ece_noise_floor'] for w in windows]):.4f}")
+    for name, m in together["per_window_mean"].items():
+        print(f"  mean over windows, {name:45s} AUROC {m['auroc']:.4f} ECE {m['ece']:.4f}")
+    print(f"  carelens at least as good as the peer (AUROC) in {together['windows_carelens_at_least_peer']} of {len(windows)} windows")
     d = together["auroc_difference_carelens_minus_peer"]
     print(f"  AUROC difference carelens - peer: {d['value']:+.4f} (95 % CI {d['ci95'][0]:+.4f} to {d['ci95'][1]:+.4f})")
 

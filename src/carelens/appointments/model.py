@@ -11,6 +11,10 @@ Why this shape:
   isotonic regression (ECE 0.002-0.004 on the later window) but is strictly increasing, so it
   keeps every distinction the booster makes (isotonic steps tie thousands of appointments at one
   value, which costs AUROC and makes "top 10 %" bands impossible to draw exactly).
+- The inputs are whatever columns the feature table holds (the standard ones and the trust's own
+  ``feature:`` columns), less those that cannot teach anything on this trust's table (no values,
+  one value everywhere), chosen on the booster's own training rows: real exports lack optional
+  columns in every combination, and an all-missing column crashed scikit-learn's binning.
 
 Only the estimator lives here. Reasons for a score are :mod:`carelens.appointments.reasons` (which
 groups, in which words) over :mod:`carelens.appointments.contributions` (the perturbation engine);
@@ -180,7 +184,7 @@ class DNAModel(ClassifierMixin, BaseEstimator):
             return make_pipeline(prep, LogisticRegression(max_iter=2000, C=1.0))
         raise ModelError(f"unknown estimator {self.estimator!r}; use 'hgb' or 'logistic'")
 
-    # -- fitting -------------------------------------------------------------------------------
+    # -- checks and fitting ----------------------------------------------------------------------
     def _check_params(self) -> None:
         """Settings a user can type (``--seed -1``) refused in one line, before any work."""
         seed = self.random_state
@@ -194,7 +198,6 @@ class DNAModel(ClassifierMixin, BaseEstimator):
         if self.calibration not in ("platt", "isotonic", "none"):
             raise ModelError(f"unknown calibration {self.calibration!r}; use isotonic, platt or none")
 
-    # -- fitting -------------------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, y: Any, *, time: Any = None, groups: Any = None) -> DNAModel:
         self._check_params()
         y = np.asarray(y, dtype=float)
