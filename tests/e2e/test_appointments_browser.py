@@ -21,7 +21,7 @@ pytestmark = pytest.mark.browser
 
 def _column(page, name: str) -> int:
     """Index of a call-list column by its header (columns appear when there is something to show)."""
-    return page.evaluate(f"[...document.querySelectorAll('#dna-call-list thead th')].findIndex(th => th.innerText === {name!r})")
+    return page.evaluate(f"[...document.querySelectorAll('#appointments-call_list thead th')].findIndex(th => th.innerText === {name!r})")
 
 
 def test_staff_work_the_call_list_and_a_reached_patient_leaves_it(tmp_path):
@@ -37,8 +37,8 @@ def test_staff_work_the_call_list_and_a_reached_patient_leaves_it(tmp_path):
     raw.assign(phone=["07700 9" + str(i % 99_999).zfill(5) for i in range(len(raw))]).to_csv(table, index=False)
     db = tmp_path / "store.duckdb"
     cli = [sys.executable, "-m", "carelens.cli.app", "appointments"]
-    subprocess.run([*cli, "train", str(table), "-o", str(tmp_path / "model"), "--valid-months", "4"], check=True, capture_output=True)
-    done = subprocess.run([*cli, "score", str(table), "--model", str(tmp_path / "model"), "--publish", "--store", str(db),
+    subprocess.run([*cli, "train", str(table), "-o", str(tmp_path / "model"), "--valid", "4m"], check=True, capture_output=True)
+    done = subprocess.run([*cli, "score", str(table), "--model", str(tmp_path / "model"), "--publish", "--db", str(db),
                            "--contact-column", "phone"], check=True, capture_output=True, text=True)
     assert "published to the call list" in done.stdout
 
@@ -50,7 +50,7 @@ def test_staff_work_the_call_list_and_a_reached_patient_leaves_it(tmp_path):
         page.set_default_timeout(30_000)
         page.goto(url)
         page.get_by_role("tab", name="Missed appointments", exact=True).click()
-        rows = page.locator("#dna-call-list tbody tr")
+        rows = page.locator("#appointments-call_list tbody tr")
         rows.first.wait_for()
         before = rows.count()
         assert before > 0
@@ -68,16 +68,16 @@ def test_staff_work_the_call_list_and_a_reached_patient_leaves_it(tmp_path):
         top.get_by_role("button", name="Record").click()
         page.locator(".dna-call-result.alert-success").wait_for()
         assert first_patient in page.locator(".dna-call-result").inner_text()
-        page.locator("#dna-calls tbody tr").first.wait_for()
-        assert "confirmed, needs transport" in page.locator("#dna-calls").inner_text()
-        page.wait_for_function(f"document.querySelectorAll('#dna-call-list tbody tr').length === {before - 1}")
+        page.locator("#appointments-calls tbody tr").first.wait_for()
+        assert "confirmed, needs transport" in page.locator("#appointments-calls").inner_text()
+        page.wait_for_function(f"document.querySelectorAll('#appointments-call_list tbody tr').length === {before - 1}")
         assert first_patient not in [rows.nth(i).locator("td").nth(patient).inner_text() for i in range(rows.count())]
         assert "must not be used" in page.locator(".card", has_text="Model card").inner_text().lower()
 
         # Recorded by mistake: Undo brings the patient back, and the call stays on record as undone.
         page.locator(".dna-call-result").get_by_role("button", name="Undo").click()
-        page.wait_for_function(f"document.querySelectorAll('#dna-call-list tbody tr').length === {before}")
-        assert "(undone)" in page.locator("#dna-calls").inner_text()
+        page.wait_for_function(f"document.querySelectorAll('#appointments-call_list tbody tr').length === {before}")
+        assert "(undone)" in page.locator("#appointments-calls").inner_text()
         page.locator(".dna-call-result.alert-info").wait_for()
 
         # "No answer" keeps the patient on the list, with the attempt counted.
@@ -85,7 +85,7 @@ def test_staff_work_the_call_list_and_a_reached_patient_leaves_it(tmp_path):
         rows.first.locator(".dna-outcome").select_option("no_answer")
         rows.first.get_by_role("button", name="Record").click()
         page.wait_for_function(
-            "[...document.querySelectorAll('#dna-call-list tbody tr')].some("
+            "[...document.querySelectorAll('#appointments-call_list tbody tr')].some("
             f"r => r.cells[{patient}].innerText === {second_patient!r} && r.cells[{attempts}].innerText === '1')"
         )
         assert rows.count() == before
@@ -96,7 +96,7 @@ def test_staff_work_the_call_list_and_a_reached_patient_leaves_it(tmp_path):
         exported = pd.read_csv(download.value.path())
         assert len(exported) == before and exported.columns[-1] == "Contact: phone"
         page.emulate_media(media="print")
-        assert page.locator("#dna-call-list").is_visible() and not page.locator(".dna-record-control").first.is_visible()
+        assert page.locator("#appointments-call_list").is_visible() and not page.locator(".dna-record-control").first.is_visible()
         page.emulate_media(media="screen")
 
         # Why "High" starts where it does.
@@ -104,14 +104,14 @@ def test_staff_work_the_call_list_and_a_reached_patient_leaves_it(tmp_path):
         assert "High risk:" in page.locator(".dna-band-note").inner_text()
 
         # A quota by age band: no group is left out of the list.
-        page.locator("#dna_quota").select_option("age band")
-        page.wait_for_function(f"document.querySelectorAll('#dna-call-list tbody tr').length > {before}")
+        page.locator("#appointments-quota").select_option("age band")
+        page.wait_for_function(f"document.querySelectorAll('#appointments-call_list tbody tr').length > {before}")
 
         # Fewer working days: a shorter list.
-        page.locator("#dna_quota").select_option("")
-        page.locator("#dna_days").fill("1")
-        page.locator("#dna_days").press("Tab")
-        page.wait_for_function(f"document.querySelectorAll('#dna-call-list tbody tr').length < {before}")
+        page.locator("#appointments-quota").select_option("")
+        page.locator("#appointments-days").fill("1")
+        page.locator("#appointments-days").press("Tab")
+        page.wait_for_function(f"document.querySelectorAll('#appointments-call_list tbody tr').length < {before}")
         page.screenshot(path=str(SCREENSHOTS / "appointments-02-after-call.png"), full_page=True)
         browser.close()
         assert not errors

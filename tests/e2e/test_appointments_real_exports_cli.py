@@ -41,7 +41,7 @@ def export(tmp_path_factory):
 def test_a_six_week_export_trains_with_its_own_columns_and_a_chosen_window(export, capsys):
     _, _, model, _ = export
     card = json.loads((model / "card.json").read_text())
-    assert card["validation_window"] == "8d (the last fifth of 40 days of history)"
+    assert card["validation_window"] == "8 days (the last fifth of 40 days of history)"
     assert card["trust_features"] == {"SMS_received": "numeric", "Scholarship": "numeric", "Neighbourhood": "categorical"}
     assert card["status_map"] == ["Yes=DNA,No=attended"]
     text = (model / "MODEL_CARD.md").read_text()
@@ -62,7 +62,7 @@ def test_evaluate_refuses_the_training_period_and_runs_on_later_weeks(export, tm
     assert "model's own training period" in err and "--allow-in-sample" in err and len(err.strip().splitlines()) == 1
     out = tmp_path / "ev.json"
     assert main(["appointments", "evaluate", str(path), "--model", str(model), *RENAME, "--since", f"{LATER_WEEKS:%Y-%m-%d}",
-                 "--json", str(out)]) == 0  # the status map and features come from the model card
+                 "-o", str(out)]) == 0  # the status map and features come from the model card
     result = json.loads(out.read_text())
     assert result["in_sample"] == 0 and result["n"] > 300
 
@@ -73,7 +73,7 @@ def test_score_passes_contacts_to_the_call_list_only_and_the_list_exports(export
     _, path, model, table = export
     scores, store = tmp_path / "scores.csv", tmp_path / "store.duckdb"
     assert main(["appointments", "score", str(path), "--model", str(model), *RENAME, "-o", str(scores),
-                 "--contact-column", "Phone", "--publish", "--store", str(store)]) == 0
+                 "--contact-column", "Phone", "--publish", "--db", str(store)]) == 0
     assert list(pd.read_csv(scores).columns) == ["appointment_id", "dna_probability", "risk_band", "reasons"]
     listing = tmp_path / "calls.xlsx"
     args = ["appointments", "call-list", "-o", str(listing), "--db", str(store),  # today, from now on
@@ -95,10 +95,11 @@ def test_score_passes_contacts_to_the_call_list_only_and_the_list_exports(export
     [
         ("train", ["--feature", "Postcode"], "no column 'Postcode' for --feature"),
         ("train", ["--feature", "Ethnicity"], "ethnic group is never used"),
-        ("train", ["--valid", "6m"], "the validation window 6m is as long as the history"),
-        ("train", ["--valid", "six months"], "14d, 6w, 6m or 1y"),
-        ("train", ["--gap-days", "-1"], "history gap must be 0 to"),
-        ("train", ["--gap-days", "nan"], "history gap must be 0 to"),
+        ("train", ["--valid", "6m"], "the validation window (6 months) is as long as the history"),
+        ("train", ["--valid", "six months"], "--valid takes a number and a unit"),
+        ("train", ["--gap", "400d"], "history gap must be 0 to 366 days"),
+        ("train", ["--gap-days", "-1"], "--gap takes a number and a unit"),  # the old spelling, as the new one reads it
+        ("train", ["--gap-days", "nan"], "--gap takes a number and a unit"),
         ("train", ["--seed", "-1"], "random seed must be a whole number"),
         ("train", ["--status-map", "Yes=gone"], "unknown status meaning 'gone'"),
         ("train", ["--valid", "6m", "--valid-months", "2"], "give --valid only"),

@@ -71,11 +71,11 @@ def test_a_foreign_export_with_yes_no_outcomes_dates_only_and_its_own_columns_tr
     assert table.attrs["features"] == {"Neighbourhood": "categorical", "Scholarship": "numeric", "Hipertension": "numeric",
                                        "Diabetes": "numeric", "Alcoholism": "numeric", "SMS_received": "numeric"}
     model, card = train_and_validate(table)
-    assert card["validation_window"] == "8d (the last fifth of 40 days of history)"
+    assert card["validation_window"] == "8 days (the last fifth of 40 days of history)"
     assert card["trust_features"] == table.attrs["features"]
     assert {"feature": "hour", "why": "the appointments have dates without times"} in card["dropped_features"]
     assert np.isfinite(card["validation"]["auroc"])  # how good: benchmarks/appointments.py (six weeks, 730 rows here)
-    assert "(the last 8d: the last fifth of 40 days of history)" in card["validation_note"]
+    assert "(the last 8 days: the last fifth of 40 days of history)" in card["validation_note"]
     assert set(model.features_) >= {f"feature:{name}" for name in FOREIGN_FEATURES}
     model.save(tmp_path / "m", card)
     loaded = load_model(tmp_path / "m")
@@ -202,10 +202,10 @@ def test_a_window_that_is_not_a_length_is_refused_naming_the_option(text):
 
 def test_the_window_is_chosen_from_the_history_and_a_window_longer_than_it_is_refused(raw, foreign):
     years = normalise(generate_appointments(300, seed=1, start="2021-01-01", end="2023-12-31"))
-    assert choose_window(years, None).text == "6m"
-    assert choose_window(normalise(raw), None).text == "72d"
+    assert choose_window(years, None).text == "6 months"
+    assert choose_window(normalise(raw), None).text == "72 days"
     weeks = _foreign_frame(foreign)
-    with pytest.raises(TableError, match="the validation window 6m is as long as the history or longer") as err:
+    with pytest.raises(TableError, match="the validation window \\(6 months\\) is as long as the history or longer") as err:
         train_and_validate(weeks, valid="6m")
     assert err.value.field == "valid" and "such as 8d" in str(err.value)
     few = normalise(_table(appointment_datetime=["2024-01-10 09:00", "2024-01-10 10:00", "2024-01-10 11:00",

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from carelens.errors import CarelensError
-from carelens.web.dashboard.demand import current_result, fan_years, load_scenario, problem_alert
+from carelens.demand.scenarios import fan_years, load_scenario
+from carelens.web.dashboard.pages.demand import current_result, problem_alert
 
 
 def test_fan_years_start_at_the_baseline_and_end_at_the_horizon():

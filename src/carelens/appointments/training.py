@@ -61,14 +61,18 @@ def parse_window(valid: str | pd.DateOffset | None, *, valid_months: int | None 
     if valid is None:
         return None
     if isinstance(valid, pd.DateOffset):
-        text = " ".join(f"{v:g} {k}" for k, v in valid.kwds.items()) or "0 days"
-        return Window(valid, text)
+        return Window(valid, _describe(valid))
     match = _LENGTH.match(str(valid))
     if not match or int(match.group(1)) == 0:
         raise ConfigError(f"the validation window is a whole number and a unit: 14d, 6w, 6m or 1y (days, weeks, months, "
                           f"years), not {valid!r}", field="valid")
-    number, unit = int(match.group(1)), match.group(2).lower()
-    return Window(pd.DateOffset(**{_UNITS[unit]: number}), f"{number}{unit}")
+    offset = pd.DateOffset(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
+    return Window(offset, _describe(offset))
+
+
+def _describe(offset: pd.DateOffset) -> str:
+    """``6 months``, ``14 days``: a window as the card and messages say it."""
+    return ", ".join(f"{v:g} {k}" for k, v in offset.kwds.items()) or "0 days"
 
 
 def choose_window(appointments: pd.DataFrame, valid: Window | None) -> Window:
@@ -87,12 +91,12 @@ def choose_window(appointments: pd.DataFrame, valid: Window | None) -> Window:
             if days < 1:
                 raise TableError(f"too little history to validate on: {history}; a model needs outcomes from several "
                                  "days, some to learn from and later ones to check it on", field="valid")
-            return Window(pd.DateOffset(days=days), f"{days}d", f"the last fifth of {span:,} days of history")
-        return Window(pd.DateOffset(months=6), "6m", "six months: the last fifth of the history is longer")
+            return Window(pd.DateOffset(days=days), f"{days} days", f"the last fifth of {span:,} days of history")
+        return Window(pd.DateOffset(months=6), "6 months", "at most six months: the last fifth of the history is longer")
     cut = (last - valid.offset).normalize() + pd.Timedelta(days=1)
     if cut <= first.normalize():
         suggestion = f"{max(span // 5, 1)}d"
-        raise TableError(f"the validation window {valid.text} is as long as the history or longer: {history}; nothing "
+        raise TableError(f"the validation window ({valid.text}) is as long as the history or longer: {history}; nothing "
                          f"would be left to train on. Use a shorter --valid such as {suggestion}, or leave it out "
                          "to let carelens choose", field="valid")
     return valid
