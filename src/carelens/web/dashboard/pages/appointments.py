@@ -77,6 +77,11 @@ def contact_text(contacts: pd.DataFrame | None, patient_ids: pd.Series) -> list[
     return lines
 
 
+def contact_cell(text: str) -> str:
+    """One contact detail per line, each kept whole (a phone number must not wrap)."""
+    return join(*(element("div", part, class_="dna-contact") for part in text.split("; ") if part))
+
+
 @module.ui
 def page_ui():
     return ui.TagList(
@@ -173,7 +178,7 @@ def page_server(input, output, session, app: AppContext):
         for optional in ("contact", "quota"):  # shown when there is something to show
             if not show[optional].astype(bool).any():
                 columns.pop(optional)
-        table = frame_table(show, columns, table_id="call_list", formats={"record": record_control})
+        table = frame_table(show, columns, table_id="call_list", formats={"record": record_control, "contact": contact_cell})
         return ui.div(table, {"data-record-input": resolve_id("record")}, class_="dna-call-list-wrap")
 
     @render.ui
