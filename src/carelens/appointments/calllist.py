@@ -105,10 +105,12 @@ def select(
     if listed.empty:
         return listed.assign(other_appointments="", attempts=0).reset_index(drop=True)
     others = upcoming.sort_values("appointment_datetime")
-    labels = others["appointment_datetime"].dt.strftime("%a %d %b %H:%M").str.removesuffix(" 00:00") + " " + others["specialty"].astype(str)
-    listing = pd.DataFrame({"patient_id": others["patient_id"], "appointment_id": others["appointment_id"], "label": labels})
+    when = others["appointment_datetime"].dt.strftime("%a %d %b %H:%M").str.removesuffix(" 00:00")  # 00:00: no time
+    listing = pd.DataFrame({"patient_id": others["patient_id"], "appointment_id": others["appointment_id"],
+                            "label": when + " " + others["specialty"].astype(str)})
     listing = listing[listing["patient_id"].isin(set(listed["patient_id"]))]
-    per_patient = listing.groupby("patient_id")[["appointment_id", "label"]].apply(lambda g: list(zip(g["appointment_id"], g["label"])))
+    per_patient = listing.groupby("patient_id")[["appointment_id", "label"]].apply(
+        lambda g: list(zip(g["appointment_id"], g["label"])))
     listed = listed.copy()
     listed["other_appointments"] = [
         "; ".join(label for aid, label in per_patient.get(p, []) if aid != a)
