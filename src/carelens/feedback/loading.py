@@ -194,7 +194,7 @@ def parse_fft_score(v: object) -> int | None:
     if s in FFT_WORDS:
         return FFT_WORDS[s]
     x = float(s)
-    if x != int(x) or not 1 <= x <= 6:
+    if not 1 <= x <= 6 or x != int(x):  # range first: int() of inf or nan raises something else
         raise ValueError(s)
     return int(x)
 
@@ -358,7 +358,7 @@ def load_comments(
     from carelens.feedback.redaction import redact_many
     from carelens.progress import progress_task
     from carelens.db import get_engine, new_id, now_utc
-    from carelens.feedback.store.comments import existing_keys, write_load
+    from carelens.feedback.store.comments import add_new_comments, existing_keys
     from carelens.tables import read_warnings
 
     started = time.perf_counter()
@@ -420,14 +420,13 @@ def load_comments(
     upload = {"upload_id": upload_id, "source": source[:500], "loaded_at": now, "rows_read": len(data),
               "rows_added": len(new_rows), "rows_skipped": int(len(data) - len(new_rows)),
               "model_version": version, "loaded_by": loaded_by}
-    with engine.begin() as conn:
-        write_load(conn, upload=upload, comment_rows=new_rows, prediction_rows=predictions, topic_rows=topics)
+    added = add_new_comments(engine, upload=upload, comment_rows=new_rows, prediction_rows=predictions, topic_rows=topics)
     from carelens.feedback.store.view import invalidate
 
     invalidate(engine)
     return LoadResult(
-        upload_id=upload_id, source=source, rows_read=len(data), rows_added=len(new_rows),
-        rows_already_stored=int(len(candidates) - len(new_rows)), rows_duplicate_in_file=int(dup_in_file.sum()),
+        upload_id=upload_id, source=source, rows_read=len(data), rows_added=added,
+        rows_already_stored=int(len(candidates) - added), rows_duplicate_in_file=int(dup_in_file.sum()),
         rows_with_problems=int(rejected.sum()), model_version=version, seconds=time.perf_counter() - started,
         mapping=cmap.as_dict(), messages=messages,
     )

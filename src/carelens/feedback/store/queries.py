@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 from scipy import sparse
 
-from carelens.feedback.store.filters import CommentFilters
+from carelens.feedback.store.filters import CommentFilters, search_words
 from carelens.feedback.store.view import GROUPS, StoreView, store_view
 from carelens.privacy import comment_list_withheld, count_suppressed, suppress_small_cells
 
@@ -46,8 +46,18 @@ def _term_pattern(term: str) -> str:
 
 
 def search_terms(search: str) -> list[str]:
-    """The words of a search box (quotes and punctuation ignored)."""
-    return [w for w in re.findall(r"[\w'’-]+", search or "") if w.strip("'’-")]
+    """The distinct words of a search box (quotes and punctuation around words ignored), in order.
+
+    Each is one pass over the comments' text, so a repeated word is searched once; the words are
+    :func:`carelens.feedback.store.filters.search_words` (whose number the filters bound), each
+    stripped of leading and trailing characters that are not letters or digits.
+    """
+    distinct: dict[str, str] = {}
+    for word in search_words(search):
+        term = re.sub(r"^\W+|\W+$", "", word)
+        if term:
+            distinct.setdefault(term.lower(), term)
+    return list(distinct.values())
 
 
 def highlight_pattern(search: str) -> re.Pattern | None:
