@@ -19,15 +19,26 @@ from carelens.tables import read_table, write_table
 def read_appointments(
     path: str | Path | None = None, *, db_url: str | None = None, table: str | None = None,
     columns: dict[str, str] | None = None, allow_booking_after: bool = True, card: dict | None = None,
+    features: list[str] | dict[str, str] | None = None, contacts: list[str] | None = None,
+    status_map: list[str] | str | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """The appointments to train on, evaluate or score, read and normalised, and a label for
     messages. ``frame.attrs["warnings"]`` holds what the user should hear: the reader's and the
     validation's warnings and, given a saved model's ``card``, the columns the model learnt from
-    that this table lacks (their information is lost to the scores, so it must be said)."""
+    that this table lacks (their information is lost to the scores, so it must be said).
+
+    ``features``, ``contacts``, ``status_map``: as :func:`carelens.appointments.schema.normalise`.
+    Given a ``card`` (evaluate, score), the trust's features and status map default to the
+    model's, and a feature or contact column the table lacks is a warning, not an error."""
     from carelens.appointments.schema import Columns, normalise
 
+    if card is not None:
+        features = features if features is not None else (card.get("trust_features") or None)
+        status_map = status_map or card.get("status_map") or None
     raw, label = read_appointments_source(path, db_url=db_url, table=table)
-    frame = normalise(raw, Columns.from_mapping(columns), file=label, allow_booking_after=allow_booking_after)
+    frame = normalise(raw, Columns.from_mapping(columns), file=label, allow_booking_after=allow_booking_after,
+                      features=features, contacts=contacts, status_map=status_map,
+                      missing_features="warn" if card is not None else "error")
     warnings = list(frame.attrs.get("warnings", []))
     if card is not None:
         lost = sorted(set(frame.attrs.get("absent", [])) - set(card.get("absent_columns", [])))
