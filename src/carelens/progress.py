@@ -1,12 +1,12 @@
-"""Progress bars for long work, quiet when output is not a terminal (CI logs, pipes)."""
+"""Progress for long work, on stderr and only when stderr is a terminal (never in CI logs, pipes or
+files, where a bar's redraws become hundreds of lines)."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -16,16 +16,15 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-T = TypeVar("T")
+
+def _console() -> Console:
+    return Console(stderr=True)  # stderr, so stdout stays the command's result
 
 
 def make_progress(*, disable: bool | None = None) -> Progress:
-    """A rich Progress with the columns we use everywhere (stderr, so stdout stays data)."""
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    if disable is None:
-        disable = not sys.stderr.isatty()
+    """A rich Progress with the columns we use everywhere. ``disable=True`` turns it off; it is
+    also off whenever stderr is not a terminal (``FORCE_TERMINAL=1`` counts as one, as in rich)."""
+    console = _console()
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -33,23 +32,22 @@ def make_progress(*, disable: bool | None = None) -> Progress:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
-        disable=disable,
+        disable=bool(disable) or not console.is_terminal,
         transient=False,
     )
 
 
 @contextmanager
-def progress_task(description: str, total: int | None, *, disable: bool | None = None):
-    """Yield an ``advance(n)`` callable that moves a single bar."""
+def progress_task(description: str, total: int | None, *, disable: bool | None = None) -> Iterator[Callable[..., None]]:
+    """Yield an ``advance(n=1)`` callable that moves a single bar of ``total`` steps: count the
+    steps the user asked for (64 runs are 64 steps), not the work done around them."""
     with make_progress(disable=disable) as progress:
         task = progress.add_task(description, total=total)
         yield lambda n=1: progress.advance(task, n)
 
 
-def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
-    if total is None and hasattr(items, "__len__"):
-        total = len(items)  # type: ignore[arg-type]
-    with progress_task(description, total) as advance:
-        for item in items:
-            yield item
-            advance(1)
+def status(description: str) -> AbstractContextManager:
+    """A spinner with ``description`` while one long step runs (no count to show); nothing when
+    stderr is not a terminal."""
+    console = _console()
+    return console.status(description) if console.is_terminal else nullcontext()

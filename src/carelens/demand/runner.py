@@ -91,16 +91,18 @@ def run_model(params: Params, data: TrustData, runs: int | None = 256, workers: 
     ids = list(range(runs + 1))
     outs: list[dict[str, Any]] = []
     workers = max(1, min(int(workers), os.cpu_count() or 1, len(ids)))
-    with progress_task("demand model runs", total=len(ids), disable=not progress) as bar:
-        def advance(n: int = 1) -> None:
-            bar(n)
+    # the bar counts the Monte Carlo runs asked for (64 runs: 64 steps), not run 0, the baseline
+    with progress_task("demand model runs", total=runs, disable=not progress) as bar:
+        def advance(out: dict[str, Any]) -> None:
+            outs.append(out)
+            if out["model_run"] > 0:
+                bar(1)
             if on_progress is not None:
                 on_progress(len(outs), len(ids))
 
         if workers == 1 or runs < 8:
             for i in ids:
-                outs.append(engine.run(i))
-                advance(1)
+                advance(engine.run(i))
         else:
             import multiprocessing as mp
 
@@ -111,8 +113,7 @@ def run_model(params: Params, data: TrustData, runs: int | None = 256, workers: 
                                                                         "initargs": (params, data)}
             with ProcessPoolExecutor(max_workers=workers, **kwargs) as pool:
                 for out in pool.map(_run_in_worker, ids, chunksize=max(1, len(ids) // (workers * 8))):
-                    outs.append(out)
-                    advance(1)
+                    advance(out)
             _ENGINE = None
     return _collect(params, engine, outs)
 
