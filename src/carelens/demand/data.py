@@ -162,10 +162,11 @@ def _value_hashes(values: pd.Series) -> np.ndarray:
 
 
 def describe_data(data: TrustData) -> str:
-    """The data in a planner's words: its size and baseline year (no paths)."""
+    """The data in a planner's words: its NHP dataset name, size and baseline year (no paths)."""
     n = {k: len(data[k]) for k in ("ip", "op", "aae")}
     year = f"; baseline {data.fyear}/{(data.fyear + 1) % 100:02d}" if data.fyear else ""
-    return (f"{n['ip']:,} inpatient spells, {n['op']:,} outpatient rows, {n['aae']:,} A&E rows{year}")
+    name = f"{data.dataset}: " if data.dataset else ""
+    return f"{name}{n['ip']:,} inpatient spells, {n['op']:,} outpatient rows, {n['aae']:,} A&E rows{year}"
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
