@@ -28,6 +28,8 @@ from carelens.demand.data import TrustData, data_fingerprint, describe_data
 from carelens.demand.params import MAX_RUNS, Params
 from carelens.errors import ParamsError
 
+#: The name `carelens demo` keeps its projection under; the dashboard's Demand page opens it first.
+DEMO_SCENARIO = "Demo projection"
 #: What one progress step is: one Monte Carlo run of one projection year (run 0, the baseline, is not counted).
 ProgressCallback = Callable[[int, int], None]
 

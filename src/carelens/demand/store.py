@@ -196,6 +196,17 @@ def save_scenario(scenario: Scenario, store: str | Path | None, data: TrustData 
     return run_id
 
 
+def check_name_free(store: str | Path | None, name: str) -> None:
+    """Refuse a name a stored scenario already has (before minutes of work, not after)."""
+    engine = _engine(store)
+    with engine.connect() as conn:
+        old = conn.execute(sa.select(scenarios.c.created_by).where(scenarios.c.name == name)).first()
+    _release(engine)
+    if old is not None:
+        raise StoreError(f"a scenario named {name!r} is already stored (run by {old.created_by}); choose another "
+                         "name, or replace it", field="name")
+
+
 def _delete(conn: sa.Connection, run_id: str) -> None:
     from carelens.db.bulk import execute_write
 

@@ -39,8 +39,13 @@ def _age_group(age: np.ndarray) -> np.ndarray:
 
 def _write(root: Path, table: str, frame: pd.DataFrame, year: int, dataset: str) -> None:
     folder = root / table / f"fyear={year}" / f"dataset={dataset}"
-    folder.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(folder / "0.parquet", index=False)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(folder / "0.parquet", index=False)
+    except OSError as exc:
+        from carelens.errors import TableError
+
+        raise TableError(f"cannot write the trust: {exc.strerror or exc}", file=str(folder), field="output") from None
 
 
 def _populations(rng: np.random.Generator, start: int, sexes: list[int], ages: range, scale: float,
@@ -59,8 +64,21 @@ def _populations(rng: np.random.Generator, start: int, sexes: list[int], ages: r
 
 def synthesise(out: str | Path, spells: int = 100_000, seed: int = 1, start_year: int = 2023,
                dataset: str = "synthetic", write_params: bool = True) -> Path:
-    """Write every NHP table for a synthetic trust under ``out``; return ``out``."""
+    """Write every NHP table for a synthetic trust under ``out``; return ``out``.
+
+    ``spells`` from 1 to 50,000,000 and ``seed`` from 0, else ``ParamsError`` naming the field
+    (a negative count would otherwise fail deep inside numpy)."""
+    from carelens.errors import ParamsError, TableError
+
+    if not 1 <= int(spells) <= 50_000_000:
+        raise ParamsError("the number of spells must be from 1 to 50,000,000", field="spells")
+    if int(seed) < 0:
+        raise ParamsError("the seed must be 0 or more", field="seed")
+    if not 1990 <= int(start_year) <= 2090:
+        raise ParamsError("the baseline year must be from 1990 to 2090", field="start_year")
     root = Path(out)
+    if root.exists() and not root.is_dir():
+        raise TableError("is a file, not a folder: give a folder for the trust", file=str(root), field="output")
     rng = np.random.default_rng(seed)
     n = int(spells)
     # ---------------- inpatients
