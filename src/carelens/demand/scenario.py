@@ -71,6 +71,7 @@ class Scenario:
     warnings: list[str] = field(default_factory=list)
     run_id: str = ""
     variants: list[str] = field(default_factory=list)  # each run's population projection (not stored)
+    _trajectories: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def seed(self) -> int:
@@ -85,10 +86,12 @@ class Scenario:
         return self.params.end_year
 
     def trajectories(self) -> pd.DataFrame:
-        """Year by year: activity, measure, year, baseline, principal, p10, p50, p90."""
+        """Year by year: activity, measure, year, baseline, principal, p10, p50, p90 (computed once)."""
         from carelens.demand.summary import trajectories
 
-        return trajectories(self.tables["run_totals"])
+        if self._trajectories is None:
+            self._trajectories = trajectories(self.tables["run_totals"])
+        return self._trajectories
 
     def run_values(self, activity: str, measure: str, year: int | None = None) -> np.ndarray:
         """Every run's total of ``activity``/``measure`` in ``year`` (default: the horizon), for

@@ -251,3 +251,23 @@ def sample_params(start_year: int = 2023, dataset: str = "synthetic", end_year: 
                    for t in ("adult_surgical", "adult_non-surgical", "child_surgical", "child_non-surgical")},
         },
     }
+
+
+def synthetic_data(spells: int = 20_000, seed: int = 11, start_year: int = 2023) -> tuple:
+    """A synthetic trust in memory, with its matching params: ``(TrustData, Params)``. Written to a
+    temporary folder, read, and the folder removed (nothing on the server refers to it after)."""
+    import shutil
+    import tempfile
+
+    from carelens.demand.data import load_data
+    from carelens.demand.params import params_from_dict
+
+    folder = Path(tempfile.mkdtemp(prefix="carelens-synthetic-"))
+    try:
+        synthesise(folder, spells=spells, seed=seed, start_year=start_year, write_params=False)
+        data = load_data(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    data.root = f"carelens synthetic trust ({spells:,} spells)"
+    params = params_from_dict(sample_params(start_year=start_year), source="carelens sample params")
+    return data, params
