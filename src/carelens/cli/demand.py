@@ -31,7 +31,8 @@ def run_command(
     """Project activity to the horizon year, with capacity, and write OUT/summary.csv and friends.
 
     With --name the projection is kept in the store as a scenario (its params, the data it ran
-    on, who ran it and when); `carelens demand scenarios` lists them, `compare` compares them.
+    on, who ran it and when); `carelens demand scenarios` lists them, `compare` compares them and
+    `export` writes one as a workbook or report.
 
     Example:
 
@@ -46,7 +47,6 @@ def run_command(
     from carelens.demand.outputs import output_folder, write_outputs
     from carelens.demand.scenario import check_name, run_scenario
     from carelens.demand.store import check_name_free, default_name, save_scenario
-    from carelens.demand.workbook import scenario_workbook, write_file
     from carelens.errors import ParamsError
 
     p = load_params(params, capacity=capacity)
@@ -72,7 +72,6 @@ def run_command(
     for w in caught:
         typer.secho(f"warning: {w.message}", err=True, fg=typer.colors.YELLOW)
     write_outputs(scenario, out)
-    write_file(scenario_workbook(scenario), out / "results.xlsx")
     if name or db:
         scenario.name = name or default_name(db, scenario)
         run_id = save_scenario(scenario, db, d, replace=replace)

@@ -98,7 +98,7 @@ def register(app: typer.Typer) -> None:
             projection = out / "demand-projection"
             _call(["demand", "run", str(trust / "params.json"), "-d", str(trust), "-o", str(projection),
                    "--runs", str(runs), "--years", "4", "--db", url, "--name", DEMO_SCENARIO, "--replace"])
-            done.append(f"demand: {projection}/summary.csv, results.xlsx; stored as scenario {DEMO_SCENARIO!r}")
+            done.append(f"demand: {projection}/summary.csv, trajectories.csv; kept as scenario {DEMO_SCENARIO!r}")
 
         _step(f"Done in {time.perf_counter() - started:.0f} s")
         for line in done:
