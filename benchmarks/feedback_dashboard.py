@@ -28,12 +28,12 @@ CACHE = REPO / "benchmarks" / ".cache"
 
 # (label, input id, two values to alternate between so every repeat is a real change)
 SCENARIOS = [
-    ("division", "f_loc_1", [["Surgery"], ["Medicine"]]),
-    ("sentiment", "f_sentiment", [["4", "5"], ["1", "2"]]),
-    ("category", "f_category", [["Staff"], ["Access to medical care & support"]]),
-    ("FFT answer", "f_fft", [["4", "5"], ["1"]]),
-    ("search one word", "f_search", ["staff", "parking"]),
-    ("search two words", "f_search", ["nurses kind", "phone appointment"]),
+    ("division", "filters-loc_1", [["Surgery"], ["Medicine"]]),
+    ("sentiment", "filters-sentiment", [["4", "5"], ["1", "2"]]),
+    ("category", "filters-category", [["Staff"], ["Access to medical care & support"]]),
+    ("FFT answer", "filters-fft", [["4", "5"], ["1"]]),
+    ("search one word", "filters-search", ["staff", "parking"]),
+    ("search two words", "filters-search", ["nurses kind", "phone appointment"]),
 ]
 
 
@@ -89,7 +89,7 @@ def browser_latency(url: str, repeats: int) -> dict:
                 times = []
                 for r in range(repeats):
                     times.append(page.evaluate(SET_AND_WAIT, [input_id, values[r % 2]]))
-                empty = "" if input_id == "f_search" else []
+                empty = "" if input_id == "filters-search" else []
                 page.evaluate(SET_AND_WAIT, [input_id, empty])
                 out[f"{tab}: {label}"] = {"median_ms": round(statistics.median(times)), "max_ms": round(max(times))}
         browser.close()
@@ -124,7 +124,7 @@ def browser_upload(rows: int) -> dict:
             page.get_by_text("No comments yet").wait_for()
             page.get_by_role("tab", name="Upload", exact=True).click()
             t0 = time.perf_counter()
-            page.locator("#up_file").set_input_files(str(export))
+            page.locator("#upload-file").set_input_files(str(export))
             page.get_by_role("button", name="Check and load comments").wait_for()
             out["file sent and columns mapped (s)"] = round(time.perf_counter() - t0, 2)
             # the model warm-up that serve starts: wait for it (reported), as it is done by the time staff
@@ -170,13 +170,13 @@ def server_side(db: Path, repeats: int) -> dict:
         for _ in range(repeats):
             t = time.perf_counter()
             queries.summary_totals(engine, f)
-            queries.fft_by_month(engine, f, suppress_below=0)
+            queries.fft_totals(engine, f)
             queries.topic_summary(engine, f)
             queries.topic_summary(engine, f)
             queries.categories_by_month(engine, f)
             queries.sentiment_by_month(engine, f)
             queries.fft_by_month(engine, f)
-            queries.topic_cooccurrence(engine, f)
+            queries.cooccurrence_grid(engine, f)
             times.append((time.perf_counter() - t) * 1000)
         out[f"overview queries, {label} (ms)"] = round(statistics.median(times))
     engine.dispose()

@@ -3,6 +3,7 @@ files, where a bar's redraws become hundreds of lines)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
@@ -17,13 +18,24 @@ from rich.progress import (
 )
 
 
+def interactive() -> bool:
+    """Whether stderr is a terminal a person watches: not a log, a pipe or a file. (Rich's own test
+    also says yes under ``FORCE_COLOR``, which CI systems set to colour their logs: a bar redrawn
+    into a log is hundreds of lines, so colour alone does not count here.)"""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stderr
+        return False
+
+
 def _console() -> Console:
-    return Console(stderr=True)  # stderr, so stdout stays the command's result
+    # stderr, so stdout stays the command's result
+    return Console(stderr=True, force_terminal=True) if interactive() else Console(stderr=True)
 
 
 def make_progress(*, disable: bool | None = None) -> Progress:
     """A rich Progress with the columns we use everywhere. ``disable=True`` turns it off; it is
-    also off whenever stderr is not a terminal (``FORCE_TERMINAL=1`` counts as one, as in rich)."""
+    also off whenever stderr is not a terminal (:func:`interactive`)."""
     console = _console()
     return Progress(
         TextColumn("[bold]{task.description}"),
@@ -32,7 +44,7 @@ def make_progress(*, disable: bool | None = None) -> Progress:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
-        disable=bool(disable) or not console.is_terminal,
+        disable=bool(disable) or not interactive(),
         transient=False,
     )
 
@@ -49,5 +61,4 @@ def progress_task(description: str, total: int | None, *, disable: bool | None =
 def status(description: str) -> AbstractContextManager:
     """A spinner with ``description`` while one long step runs (no count to show); nothing when
     stderr is not a terminal."""
-    console = _console()
-    return console.status(description) if console.is_terminal else nullcontext()
+    return _console().status(description) if interactive() else nullcontext()

@@ -30,8 +30,8 @@ def test_staff_work_the_call_list_and_a_reached_patient_leaves_it(tmp_path):
     generate_appointments(3_000, seed=4, start=str(yesterday - timedelta(days=540)), end=str(yesterday), future_days=30).to_csv(table, index=False)
     db = tmp_path / "store.duckdb"
     cli = [sys.executable, "-m", "carelens.cli.app", "appointments"]
-    subprocess.run([*cli, "train", str(table), "-o", str(tmp_path / "model"), "--valid-months", "4"], check=True, capture_output=True)
-    done = subprocess.run([*cli, "score", str(table), "--model", str(tmp_path / "model"), "--publish", "--store", str(db)],
+    subprocess.run([*cli, "train", str(table), "-o", str(tmp_path / "model"), "--valid", "4m"], check=True, capture_output=True)
+    done = subprocess.run([*cli, "score", str(table), "--model", str(tmp_path / "model"), "--publish", "--db", str(db)],
                           check=True, capture_output=True, text=True)
     assert "published to the call list" in done.stdout
 
@@ -43,7 +43,7 @@ def test_staff_work_the_call_list_and_a_reached_patient_leaves_it(tmp_path):
         page.set_default_timeout(30_000)
         page.goto(url)
         page.get_by_role("tab", name="Missed appointments", exact=True).click()
-        rows = page.locator("#dna-call-list tbody tr")
+        rows = page.locator("#appointments-call_list tbody tr")
         rows.first.wait_for()
         before = rows.count()
         assert before > 0
@@ -53,30 +53,30 @@ def test_staff_work_the_call_list_and_a_reached_patient_leaves_it(tmp_path):
         page.screenshot(path=str(SCREENSHOTS / "appointments-01-call-list.png"), full_page=True)
 
         # the first appointment in the picker is the top of the list
-        page.locator("#dna_call_outcome").select_option("reached_attending")
-        page.locator("#dna_call_note").fill("confirmed, needs transport")
+        page.locator("#appointments-call_outcome").select_option("reached_attending")
+        page.locator("#appointments-call_note").fill("confirmed, needs transport")
         page.get_by_role("button", name="Record call").click()
         page.locator(".dna-call-result.alert-success").wait_for()
-        page.locator("#dna-calls tbody tr").first.wait_for()
-        assert "confirmed, needs transport" in page.locator("#dna-calls").inner_text()
-        page.wait_for_function(f"document.querySelectorAll('#dna-call-list tbody tr').length === {before - 1}")
+        page.locator("#appointments-calls tbody tr").first.wait_for()
+        assert "confirmed, needs transport" in page.locator("#appointments-calls").inner_text()
+        page.wait_for_function(f"document.querySelectorAll('#appointments-call_list tbody tr').length === {before - 1}")
         assert first_patient not in [rows.nth(i).locator("td").nth(6).inner_text() for i in range(rows.count())]
         assert "must not be used" in page.locator(".card", has_text="Model card").inner_text().lower()
 
         # "No answer" keeps the patient on the list, with the attempt counted.
         second_patient = rows.first.locator("td").nth(6).inner_text()
-        page.locator("#dna_call_outcome").select_option("no_answer")
+        page.locator("#appointments-call_outcome").select_option("no_answer")
         page.get_by_role("button", name="Record call").click()
         page.wait_for_function(
-            "[...document.querySelectorAll('#dna-call-list tbody tr')].some("
+            "[...document.querySelectorAll('#appointments-call_list tbody tr')].some("
             f"r => r.cells[6].innerText === {second_patient!r} && r.cells[9].innerText === '1')"
         )
         assert rows.count() == before - 1
 
         # Fewer working days: a shorter list.
-        page.locator("#dna_days").fill("1")
-        page.locator("#dna_days").press("Tab")
-        page.wait_for_function(f"document.querySelectorAll('#dna-call-list tbody tr').length < {before - 1}")
+        page.locator("#appointments-days").fill("1")
+        page.locator("#appointments-days").press("Tab")
+        page.wait_for_function(f"document.querySelectorAll('#appointments-call_list tbody tr').length < {before - 1}")
         page.screenshot(path=str(SCREENSHOTS / "appointments-02-after-call.png"), full_page=True)
         browser.close()
         assert not errors

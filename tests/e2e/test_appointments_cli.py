@@ -18,7 +18,7 @@ def workspace(tmp_path_factory):
     table = root / "appointments.csv"
     generate_appointments(4_000, seed=5, start="2022-06-01", end="2023-12-31", future_days=21).to_csv(table, index=False)
     model = root / "model"
-    assert main(["appointments", "train", str(table), "-o", str(model), "--valid-months", "4"]) == 0
+    assert main(["appointments", "train", str(table), "-o", str(model), "--valid", "4m"]) == 0
     return root, table, model
 
 
@@ -33,11 +33,11 @@ def test_train_writes_a_safe_model_with_a_card(workspace):
 def test_evaluate_writes_json_and_an_html_report(workspace, capsys):
     root, table, model = workspace
     code = main(["appointments", "evaluate", str(table), "--model", str(model), "--since", "2023-09-01",
-                 "--json", str(root / "ev.json"), "--html", str(root / "ev.html")])
+                 "-o", str(root / "ev")])
     assert code == 0
-    result = json.loads((root / "ev.json").read_text())
+    result = json.loads((root / "ev" / "evaluation.json").read_text())
     assert result["n"] > 100 and 0 <= result["ece"] < 0.1
-    assert "plotly" in (root / "ev.html").read_text()
+    assert "plotly" in (root / "ev" / "evaluation.html").read_text()
     assert "auroc" in capsys.readouterr().out
 
 
@@ -45,7 +45,7 @@ def test_score_writes_one_row_per_future_appointment_and_reruns_replace_in_the_d
     root, table, model = workspace
     out, db = root / "scores.csv", root / "store.duckdb"
     args = ["appointments", "score", str(table), "--model", str(model), "-o", str(out),
-            "--out-db", f"duckdb:///{db}", "--out-table", "dna_scores"]
+            "--target-db", f"duckdb:///{db}", "--target-table", "dna_scores"]
     assert main(args) == 0
     assert main(args) == 0
     scores = pd.read_csv(out)
@@ -63,7 +63,7 @@ def test_score_reads_the_table_from_a_database(workspace, tmp_path):
     with duckdb.connect(str(db)) as conn:
         conn.execute("create table appts as select * from read_csv_auto(?)", [str(table)])
     out = tmp_path / "scores.parquet"
-    assert main(["appointments", "score", "--db", f"duckdb:///{db}", "--table", "appts", "--model", str(model), "-o", str(out)]) == 0
+    assert main(["appointments", "score", "--source-db", f"duckdb:///{db}", "--table", "appts", "--model", str(model), "-o", str(out)]) == 0
     assert len(pd.read_parquet(out)) > 0
 
 
@@ -109,12 +109,13 @@ def _train_evaluate_score_in_a_database(url: str, source: str, scores_table: str
     import sqlalchemy as sa
 
     model = tmp_path / "db_model"
-    assert main(["appointments", "train", "--db", url, "--table", source, "-o", str(model), "--valid-months", "4"]) == 0
+    assert main(["appointments", "train", "--source-db", url, "--table", source, "-o", str(model), "--valid", "4m"]) == 0
     assert "saved" in capsys.readouterr().out
-    assert main(["appointments", "evaluate", "--db", url, "--table", source, "--model", str(model),
-                 "--json", str(tmp_path / "ev.json")]) == 0
+    assert main(["appointments", "evaluate", "--source-db", url, "--table", source, "--model", str(model),
+                 "-o", str(tmp_path / "ev.json")]) == 0
     assert json.loads((tmp_path / "ev.json").read_text())["auroc"] > 0.55
-    score = ["appointments", "score", "--db", url, "--table", source, "--model", str(model), "--out-table", scores_table]
+    score = ["appointments", "score", "--source-db", url, "--table", source, "--model", str(model),
+             "--target-table", scores_table]
     assert main(score) == 0 and main(score) == 0  # a re-run replaces its rows
     engine = sa.create_engine(url)
     with engine.connect() as conn:
@@ -154,7 +155,7 @@ def test_bookings_after_the_appointment_are_kept_with_a_warning_and_still_scored
     assert main(["appointments", "score", str(bad), "--model", str(model), "-o", str(out)]) == 0
     assert "3 appointment(s) are booked after they take place" in capsys.readouterr().err
     assert len(pd.read_csv(out)) == frame["attendance_status"].isna().sum()  # nothing lost
-    assert main(["appointments", "score", str(bad), "--model", str(model), "-o", str(tmp_path / "s2.csv"), "--strict-dates"]) == 2
+    assert main(["appointments", "score", str(bad), "--model", str(model), "-o", str(tmp_path / "s2.csv"), "--strict"]) == 2
 
 
 def test_a_missing_optional_column_is_named_and_scoring_goes_on(workspace, tmp_path, capsys):

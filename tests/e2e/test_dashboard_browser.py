@@ -128,14 +128,14 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
 
         # upload: the mapping is guessed where it can be; staff pick the comment column
         page.get_by_role("tab", name="Upload", exact=True).click()
-        page.locator("#up_file").set_input_files(str(export))
+        page.locator("#upload-file").set_input_files(str(export))
         page.get_by_role("button", name="Check and load comments").wait_for()
-        assert page.locator("#map_date").input_value() == "Date"
-        assert page.locator("#map_fft_score").input_value() == "FFT score"
-        assert page.locator("#map_comment_text").input_value().startswith("(choose")
-        preview = page.locator("#up_mapping table.preview").inner_text()
+        assert page.locator("#upload-map_date").input_value() == "Date"
+        assert page.locator("#upload-map_fft_score").input_value() == "FFT score"
+        assert page.locator("#upload-map_comment_text").input_value().startswith("(choose")
+        preview = page.locator("#upload-mapping table.preview").inner_text()
         assert "Jane Smith" not in preview and "07700" not in preview  # redacted even in the preview
-        page.locator("#map_comment_text").select_option("Your comments")
+        page.locator("#upload-map_comment_text").select_option("Your comments")
         _shot(page, "02-upload-mapping")
         page.get_by_role("button", name="Check and load comments").click()
         result = page.locator(".alert-success", has_text="Comments loaded")
@@ -165,7 +165,7 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
         dialog.wait_for(state="hidden")
 
         # filter by a division: the headline count drops
-        _pick(page, "f_loc_1", "Surgery")
+        _pick(page, "filters-loc_1", "Surgery")
         filtered = _wait_count(page, HEADLINE, f"n != {STORED}")
         assert 0 < filtered < STORED
         _shot(page, "05-filtered")
@@ -203,7 +203,7 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
 
         # search: every word must appear, plurals matched, hits highlighted
         page.get_by_role("tab", name="Comments", exact=True).click()
-        page.locator("#f_search").fill("phones")
+        page.locator("#filters-search").fill("phones")
         page.wait_for_function("document.querySelectorAll('.comment-table mark').length > 0")
         rows = page.locator(".comment-table tbody tr")
         assert rows.count() > 0
@@ -228,7 +228,7 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
 
         # export: the filtered comments and summaries
         page.get_by_role("tab", name="Export and report", exact=True).click()
-        selected = _wait_count(page, "#ex_count .count", "n > 0")
+        selected = _wait_count(page, "#export-count .count", "n > 0")
         with page.expect_download() as dl:
             page.get_by_role("link", name="Comments (CSV)").click()
         frame = pd.read_csv(dl.value.path(), encoding="utf-8-sig")
@@ -246,33 +246,35 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
 
         # a date range narrows the selection
         page.get_by_role("button", name="Clear all filters").click()
-        assert _wait_count(page, "#ex_count .count", f"n == {STORED}") == STORED
-        start = page.locator("#f_dates input").first
+        assert _wait_count(page, "#export-count .count", f"n == {STORED}") == STORED
+        start = page.locator("#filters-dates input").first
         # typed at once, then a key the date picker reads it on (it parses on each key-up): typing
         # key by key let it act on a half-typed date when the machine was slow
         start.fill("01/01/2025")
         start.press("End")
         start.press("Enter")
-        since_2025 = _wait_count(page, "#ex_count .count", f"n != {STORED}")
+        since_2025 = _wait_count(page, "#export-count .count", f"n != {STORED}")
         assert 0 < since_2025 < STORED
 
         # a sub-category: every comment listed has it
         page.get_by_role("button", name="Clear all filters").click()
-        _wait_count(page, "#ex_count .count", f"n == {STORED}")
+        _wait_count(page, "#export-count .count", f"n == {STORED}")
         page.get_by_role("tab", name="Comments", exact=True).click()
-        _pick(page, "f_topic", "Parking")
-        n_parking = _wait_count(page, "#cm_table .count", f"n < {STORED}")
+        _pick(page, "filters-topic", "Parking")
+        n_parking = _wait_count(page, "#comments-table .count", f"n < {STORED}")
         assert n_parking > 0
         topics = page.locator(".comment-table .c-topics").all_inner_texts()
         assert topics and all("Parking" in t for t in topics)
 
         # personal details are redacted where comments are shown; a demographic filter on so few withholds them
         page.get_by_role("button", name="Clear all filters").click()
-        page.locator("#f_search").fill("zebra")
-        assert _wait_count(page, "#cm_table .count", "n == 1") == 1
+        # the reset reaches the browser first (it empties the search box): then search
+        _wait_count(page, "#comments-table .count", f"n == {STORED}")
+        page.locator("#filters-search").fill("zebra")
+        assert _wait_count(page, "#comments-table .count", "n == 1") == 1
         shown = page.locator(".comment-table .c-text").first.inner_text()
         assert "[name]" in shown and "[phone]" in shown and "Smith" not in shown and "07700" not in shown
-        _pick(page, "f_demo_0", "65+")
+        _pick(page, "filters-demo_0", "65+")
         page.locator(".privacy-note").wait_for()
         assert page.locator(".comment-table").count() == 0
         _shot(page, "09-privacy")
@@ -280,12 +282,12 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
         # complex comments: long or many-topic comments
         page.get_by_role("button", name="Clear all filters").click()
         page.get_by_role("tab", name="Complex comments", exact=True).click()
-        assert _wait_count(page, "#cx_table .count", "n >= 0") >= 0
-        assert page.locator("#cx_table .comment-table tbody tr").count() > 0 or "0 complex" in page.locator("#cx_table").inner_text()
+        assert _wait_count(page, "#complex-table .count", "n >= 0") >= 0
+        assert page.locator("#complex-table .comment-table tbody tr").count() > 0 or "0 complex" in page.locator("#complex-table").inner_text()
 
         # the board report for everything: key figures, charts and verbatim comments
         page.get_by_role("tab", name="Export and report", exact=True).click()
-        _wait_count(page, "#ex_count .count", f"n == {STORED}")
+        _wait_count(page, "#export-count .count", f"n == {STORED}")
         with page.expect_download() as dl:
             page.get_by_role("link", name="Report (web page)").click()
         html = Path(dl.value.path()).read_text(encoding="utf-8")
@@ -320,11 +322,11 @@ def test_upload_says_when_a_file_needed_a_fallback_encoding_or_had_us_dates(brow
         page.set_default_timeout(60_000)
         page.goto(url)
         page.get_by_role("tab", name="Upload", exact=True).click()
-        page.locator("#up_file").set_input_files(str(export))
+        page.locator("#upload-file").set_input_files(str(export))
         warning = page.locator(".read-warning")
         warning.wait_for()
         assert warning.inner_text() == "excel export.csv: not UTF-8; read as Windows-1252 (cp1252, Excel's usual CSV encoding)"
-        assert "Parking £5 – too dear" in page.locator("#up_mapping table.preview").inner_text()
+        assert "Parking £5 – too dear" in page.locator("#upload-mapping table.preview").inner_text()
         page.get_by_role("button", name="Check and load comments").click()
         result = page.locator(".alert-success", has_text="Comments loaded")
         result.wait_for(timeout=90_000)

@@ -19,13 +19,13 @@ pytestmark = pytest.mark.browser
 
 
 def _years_on_fan(page) -> list[int]:
-    return [int(x) for x in page.evaluate("() => document.getElementById('chart-demand_fan').data[2].x")]
+    return [int(x) for x in page.evaluate("() => document.getElementById('demand-chart_fan').data[2].x")]
 
 
 def _drawn(page, chart: str) -> None:
     """Charts are drawn when they scroll into view."""
-    page.locator(f"#chart-{chart}").scroll_into_view_if_needed()
-    page.wait_for_function(f"() => {{ const g = document.getElementById('chart-{chart}'); return g && g.data; }}")
+    page.locator(f"#demand-chart_{chart}").scroll_into_view_if_needed()
+    page.wait_for_function(f"() => {{ const g = document.getElementById('demand-chart_{chart}'); return g && g.data; }}")
 
 
 def _error_saying(page, text: str) -> str:
@@ -36,8 +36,8 @@ def _error_saying(page, text: str) -> str:
 
 def _assert_results_cleared(page) -> None:
     page.wait_for_function("() => document.querySelectorAll('.demand-cleared').length === 6")
-    for gone in ("#chart-demand_fan", "#chart-demand_waterfall", "#demand-beds", "#demand-rooms",
-                 "#demand-summary", ".demand-scenario"):
+    for gone in ("#demand-chart_fan", "#demand-chart_waterfall", "#demand-beds_table", "#demand-rooms_table",
+                 "#demand-summary_table", ".demand-scenario"):
         assert page.locator(gone).count() == 0, gone
 
 
@@ -48,7 +48,7 @@ def _other_person_opens_the_page(browser, url: str) -> float:
     other.goto(url)
     other.get_by_role("tab", name="Demand and capacity", exact=True).click()
     other.locator(".demand-scenario").wait_for(timeout=60_000)
-    _drawn(other, "demand_fan")
+    _drawn(other, "fan")
     seconds = time.monotonic() - started
     other.close()
     return seconds
@@ -93,22 +93,22 @@ def test_planner_opens_the_demo_runs_a_second_scenario_compares_and_downloads(de
         assert "3,000 inpatient spells" in facts and "carelens" in facts and "/tmp" not in page.content()
         assert page.locator("#demand-end_year").input_value() == "2035"
         assert page.locator("#demand-variant option").count() == 6  # the mix + five projections
-        _drawn(page, "demand_fan")
+        _drawn(page, "fan")
         assert _years_on_fan(page) == [2023, 2026, 2029, 2032, 2035]  # year by year, from the baseline
-        _drawn(page, "demand_spread")
-        _drawn(page, "demand_waterfall")
-        wf = page.evaluate("() => { const g = document.getElementById('chart-demand_waterfall');"
+        _drawn(page, "spread")
+        _drawn(page, "waterfall")
+        wf = page.evaluate("() => { const g = document.getElementById('demand-chart_waterfall');"
                            " return {y: g.data[0].y, x: g.data[0].x, range: g.layout.xaxis.range}; }")
         assert wf["y"][0] == "Baseline year" and wf["range"][0] > 0.5 * wf["x"][0]  # starts near the baseline
         assert "Activity moving to other providers" in wf["y"] and "expat" not in wf["y"]
-        ward_types = page.locator("#demand-beds tbody td:first-child").all_inner_texts()
+        ward_types = page.locator("#demand-beds_table tbody td:first-child").all_inner_texts()
         assert "Day case units" in ward_types and "Adult non-elective wards" in ward_types
-        header = page.locator("#demand-beds thead").inner_text()
+        header = page.locator("#demand-beds_table thead").inner_text()
         for col in ("Baseline", "Principal", "P10", "P50", "P90"):
             assert col in header
-        beds = page.locator("#demand-beds tbody tr", has_text="Adult non-elective").locator("td").nth(2).inner_text()
+        beds = page.locator("#demand-beds_table tbody tr", has_text="Adult non-elective").locator("td").nth(2).inner_text()
         assert len(beds.split(".")[-1]) == 1  # one decimal
-        summary = page.locator("#demand-summary").inner_text()
+        summary = page.locator("#demand-summary_table").inner_text()
         assert "A&E type 1: major emergency department" in summary and "Attendances by phone or video" in summary
         assert "aae_type-01" not in summary and "tele_attendances" not in summary
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -135,10 +135,10 @@ def test_planner_opens_the_demo_runs_a_second_scenario_compares_and_downloads(de
             "s => Array.from(s.selectedOptions).map(o => o.value)")) == {"Demo projection", "Zero net migration"}
         page.get_by_role("button", name="Compare", exact=True).click()
         page.locator(".demand-compare").wait_for()
-        differences = page.locator("#demand-compare-differences tbody").inner_text()
+        differences = page.locator("#demand-compare_differences tbody").inner_text()
         assert "demographic_factors.variant_probabilities" in differences
         assert "Monte Carlo runs" in differences  # 8 runs against 60: said, not hidden
-        assert "Adult non-elective wards" in page.locator("#demand-compare-capacity").inner_text()
+        assert "Adult non-elective wards" in page.locator("#demand-compare_capacity").inner_text()
         page.screenshot(path=str(SCREENSHOTS / "demand-03-compare.png"), full_page=True)
         with page.expect_download() as got:
             page.get_by_role("link", name="Comparison workbook (XLSX)").click()

@@ -105,7 +105,9 @@ def test_progress_counts_the_runs_asked_for_and_only_on_a_terminal(trust, tmp_pa
             "--years", "2"]
     assert main([*args, "-o", str(tmp_path / "quiet")]) == 0
     assert "demand model runs" not in capsys.readouterr().err
-    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich: treat stderr as a terminal
+    import carelens.progress
+
+    monkeypatch.setattr(carelens.progress, "interactive", lambda: True)  # as if stderr were a terminal
     assert main([*args, "-o", str(tmp_path / "bar")]) == 0
     err = capsys.readouterr().err
     assert "demand model runs" in err and "16/16" in err and "17/17" not in err

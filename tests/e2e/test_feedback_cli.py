@@ -83,8 +83,8 @@ def test_trust_framework_trains_classifies_and_evaluates_end_to_end(tmp_path, ca
     data.iloc[200:].to_csv(test_file, index=False)
     model_dir = tmp_path / "model"
     code, out, err = run(["feedback", "train", str(train_file), "-o", str(model_dir), "--text-column", "comment",
-                          "--framework", str(fw), "--labels-column", "codes", "--label-sep", ";",
-                          "--sentiment-column", "mood"], capsys)
+                          "--framework", str(fw), "--column", "labels=codes", "--label-sep", ";",
+                          "--column", "sentiment=mood"], capsys)
     assert code == 0, err
     assert "trained on 200 comments" in out
     code, out, err = run(["feedback", "classify", str(test_file), "-o", str(tmp_path / "pred.csv"),
@@ -94,7 +94,7 @@ def test_trust_framework_trains_classifies_and_evaluates_end_to_end(tmp_path, ca
     assert set("; ".join(pred["categories"]).split("; ")) <= {"Care", "Hotel", "General"}
     reports = tmp_path / "reports"
     code, out, err = run(["feedback", "evaluate", str(test_file), "--model", str(model_dir), "--text-column", "comment",
-                          "--labels-column", "codes", "--sentiment-column", "mood", "--report-dir", str(reports)], capsys)
+                          "--column", "labels=codes", "--column", "sentiment=mood", "-o", str(reports)], capsys)
     assert code == 0, err
     result = json.loads((reports / "evaluation.json").read_text())
     assert result["topics"]["micro_f1"] > 0.8  # the synthetic phrases are unambiguous
@@ -125,7 +125,7 @@ def test_quality_floor_on_the_shared_labelled_data(tmp_path, capsys):
     code, _, err = run(["feedback", "train", str(tmp_path / "train.parquet"), "-o", str(tmp_path / "m")], capsys)
     assert code == 0, err
     code, _, err = run(["feedback", "evaluate", str(tmp_path / "test.parquet"), "--model", str(tmp_path / "m"),
-                        "--report-dir", str(tmp_path / "r")], capsys)
+                        "-o", str(tmp_path / "r")], capsys)
     assert code == 0, err
     result = json.loads((tmp_path / "r" / "evaluation.json").read_text())
     assert result["topics"]["macro_f1"] >= 0.50

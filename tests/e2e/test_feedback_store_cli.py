@@ -25,7 +25,7 @@ def trust_files(tmp_path_factory):
     return d
 
 
-TRAIN_ARGS = ["--text-column", "comment", "--labels-column", "codes", "--sentiment-column", "mood"]
+TRAIN_ARGS = ["--text-column", "comment", "--column", "labels=codes", "--column", "sentiment=mood"]
 
 
 def test_load_reports_bad_rows_by_number_and_field_and_adds_nothing_twice(tmp_path, capsys):
@@ -37,7 +37,8 @@ def test_load_reports_bad_rows_by_number_and_field_and_adds_nothing_twice(tmp_pa
         "What you told us": ["Nurse Jane Smith rang me on 07700 900123", "Cold food", "Long wait", "Dup", "Dr Patel was kind"],
     }).to_csv(export, index=False)
     db = tmp_path / "s.duckdb"
-    args = ["feedback", "load", str(export), "--db", str(db), "--map", "comment_text=What you told us", "--map", "comment_id=Ref"]
+    args = ["feedback", "load", str(export), "--db", str(db), "--column", "comment_text=What you told us",
+            "--column", "comment_id=Ref"]
     code, out, err = run(args, capsys)
     assert code == 0, err
     assert "read 5 rows; added 4" in out and "repeated in file 1" in out and "with problems 2" in out

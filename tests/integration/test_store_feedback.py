@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from carelens.db import current_revision, get_engine
 from carelens.errors import StoreError
-from carelens.feedback.loading import cached_model, corrections_training_frame, load_comments
+from carelens.feedback.loading import cached_model, load_comments
+from carelens.feedback.retraining import corrections_training_frame
 from carelens.feedback.synth import generate_comments
 from carelens.feedback.store import CommentFilters, queries
 from carelens.feedback.store.corrections import list_corrections, record_correction
@@ -171,3 +172,40 @@ def test_fft_by_month_counts_each_answer(engine, model, export):
     assert (fft[scores].sum(axis=1) == fft["respondents"]).all()
     month = pd.to_datetime(export["Date"], dayfirst=True).dt.strftime("%Y-%m")
     assert int(fft["score_6"].sum()) == int((export["FFT score"].astype(str) == "6")[month.notna()].sum())
+
+
+def test_drill_through_headline_fft_and_topic_pairs_come_from_the_store(engine, model, export):
+    """What the dashboard's feedback pages ask (comments behind a chart element, a comment's topics,
+    the FFT headline, the topic-pairs grid), worked out again from the export and the plain queries."""
+    load_comments(export, engine=engine, model=model, progress=False)
+    # the FFT headline over every month: dated answers 1-5, share of 1-2
+    dated = pd.to_datetime(export["Date"], dayfirst=True).notna()
+    scores = pd.to_numeric(export["FFT score"], errors="coerce")[dated]
+    rated = scores[scores.between(1, 5)]
+    fft = queries.fft_totals(engine, suppress_below=10)
+    assert fft["respondents"] == len(rated) and not fft["suppressed"]
+    assert fft["share_good"] == pytest.approx(float(rated.le(2).mean()))
+    few = queries.fft_totals(engine, suppress_below=len(rated) + 1)
+    assert few["suppressed"] and few["share_good"] is None
+
+    # a heatmap square: the comments with both topics, under the sidebar's filters
+    grid = queries.cooccurrence_grid(engine, top=5, suppress_below=10)
+    assert list(grid.index) == list(grid.columns) and len(grid) <= 5
+    assert grid.isna().to_numpy().diagonal().all() and grid.equals(grid.T)
+    a, b = grid.stack().idxmax()
+    both = [CommentFilters(topic=[a]), CommentFilters(topic=[b])]
+    frame, total, withheld = queries.comments_behind(engine, None, both, limit=5, suppress_below=10)
+    with_a = set(queries.filtered_comments(engine, CommentFilters(topic=[a]))[0]["comment_key"])
+    with_b = set(queries.filtered_comments(engine, CommentFilters(topic=[b]))[0]["comment_key"])
+    assert total == len(with_a & with_b) == int(grid.loc[a, b]) and not withheld
+    assert len(frame) == min(5, total) and set(frame["comment_key"]) <= with_a & with_b
+    # the same square for a division where it covers fewer than the threshold: counted, not listed
+    frame, small, withheld = queries.comments_behind(engine, CommentFilters(location_1=["Medicine"]), both,
+                                                     suppress_below=total + 1)
+    assert withheld and frame.empty and small <= total
+
+    # a comment's topics, as every view shows them (what the correction dialog starts from)
+    listed = queries.filtered_comments(engine, CommentFilters(topic=[a]), limit=1)[0]
+    assert queries.comment_topics(engine, listed["comment_key"][0]) == list(listed["topics"][0])
+    assert a in queries.comment_topics(engine, listed["comment_key"][0])
+    assert queries.comment_topics(engine, "id:no-such-comment") == []

@@ -8,9 +8,9 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
+from carelens.feedback.exports import describe_filters
 from carelens.feedback.store.filters import CommentFilters
 from carelens.web.dashboard.data import (
-    describe_filters,
     element_filters,
     element_title,
     highlight,
@@ -91,22 +91,22 @@ def test_every_registered_page_has_a_unique_id_ui_and_server():
     assert {"overview", "comments", "complex", "framework", "upload", "export"} <= set(ids)
     for page in found:
         assert callable(page.ui) and callable(page.server)
-        page.ui()  # builds without a session
+        page.ui(page.id)  # builds without a session
 
 
 def test_location_filters_take_the_trusts_own_level_names():
     from carelens.config import Settings
-    from carelens.web.dashboard.context import sidebar
+    from carelens.web.dashboard.filters import filters_ui
 
     from shiny import ui
 
-    html = str(ui.page_sidebar(sidebar(Settings(location_levels=("Site", "Specialty"))), "main"))
-    assert "f_loc_1" in html and "f_loc_2" in html and "f_loc_3" not in html
+    html = str(ui.page_sidebar(filters_ui("filters", Settings(location_levels=("Site", "Specialty"))), "main"))
+    assert "filters-loc_1" in html and "filters-loc_2" in html and "filters-loc_3" not in html
     assert ">Site<" in html and ">Specialty<" in html and "Division" not in html
 
 
 def test_sub_category_choices_are_grouped_one_option_per_sub_category():
-    from carelens.web.dashboard.context import topic_choices
+    from carelens.web.dashboard.filters import topic_choices
 
     choices = topic_choices({"Activities": ["Activities & access to fresh air", "Electronic entertainment"]})
     assert choices == {"Activities": {"Activities & access to fresh air": "Activities & access to fresh air",

@@ -76,7 +76,7 @@ def dna_workspace(tmp_path_factory):
     root = tmp_path_factory.mktemp("dna_crafted")
     table = root / "appointments.csv"
     generate_appointments(1_500, seed=4, start="2022-06-01", end="2023-12-31", future_days=14).to_csv(table, index=False)
-    assert main(["appointments", "train", str(table), "-o", str(root / "model"), "--valid-months", "3"]) == 0
+    assert main(["appointments", "train", str(table), "-o", str(root / "model"), "--valid", "3m"]) == 0
     return root, table
 
 

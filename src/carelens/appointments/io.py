@@ -16,13 +16,35 @@ from carelens.errors import StoreError, TableError
 from carelens.tables import read_table, write_table
 
 
+def read_appointments(
+    path: str | Path | None = None, *, db_url: str | None = None, table: str | None = None,
+    columns: dict[str, str] | None = None, allow_booking_after: bool = True, card: dict | None = None,
+) -> tuple[pd.DataFrame, str]:
+    """The appointments to train on, evaluate or score, read and normalised, and a label for
+    messages. ``frame.attrs["warnings"]`` holds what the user should hear: the reader's and the
+    validation's warnings and, given a saved model's ``card``, the columns the model learnt from
+    that this table lacks (their information is lost to the scores, so it must be said)."""
+    from carelens.appointments.schema import Columns, normalise
+
+    raw, label = read_appointments_source(path, db_url=db_url, table=table)
+    frame = normalise(raw, Columns.from_mapping(columns), file=label, allow_booking_after=allow_booking_after)
+    warnings = list(frame.attrs.get("warnings", []))
+    if card is not None:
+        lost = sorted(set(frame.attrs.get("absent", [])) - set(card.get("absent_columns", [])))
+        if lost:
+            warnings.append("column(s) the model was trained with are missing and treated as unknown: "
+                            + ", ".join(lost) + " (see --column to rename)")
+    frame.attrs["warnings"] = warnings
+    return frame, label
+
+
 def read_appointments_source(
     path: str | Path | None = None, *, db_url: str | None = None, table: str | None = None
 ) -> tuple[pd.DataFrame, str]:
     """Return the raw table and a label for messages (the file path or ``url#table``)."""
     if db_url or table:
         if not (db_url and table):
-            raise TableError("reading from a database needs both --db URL and --table NAME")
+            raise TableError("reading from a database needs both --source-db URL and --table NAME")
         from sqlalchemy import inspect, literal_column, select
         from sqlalchemy import table as table_clause
         from sqlalchemy.exc import SQLAlchemyError
@@ -46,7 +68,7 @@ def read_appointments_source(
             engine.dispose()
         return frame, label
     if path is None:
-        raise TableError("give a TABLE file, or --db URL --table NAME")
+        raise TableError("give a FILE, or --source-db URL and --table NAME")
     return read_table(path), str(path)
 
 
@@ -55,7 +77,7 @@ def write_scores_file(scores: pd.DataFrame, path: str | Path) -> Path:
 
 
 def scores_table(name: str, schema: str | None = None):
-    """The scores table ``--out-table`` names, in a database carelens does not own (a warehouse).
+    """The scores table ``--target-table`` names, in a database carelens does not own (a warehouse).
 
     Not part of the store (its name and schema are the user's), so not under the store's Alembic
     history: it is created if missing, and an incompatible existing table fails the insert.

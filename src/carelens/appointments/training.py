@@ -29,13 +29,25 @@ class Split:
     cut: pd.Timestamp
 
 
-def temporal_split(appointments: pd.DataFrame, *, valid_months: int = 6, group_patients: bool = True) -> Split:
+def validation_window(valid_months: int = 6, valid_window: pd.DateOffset | None = None) -> pd.DateOffset:
+    """The validation window: ``valid_window`` (any calendar offset: 14 days, 6 weeks, 6 months)
+    or else ``valid_months`` months."""
+    return valid_window if valid_window is not None else pd.DateOffset(months=valid_months)
+
+
+def describe_window(window: pd.DateOffset) -> str:
+    """``6 months``, ``14 days``: the window as the card and messages say it."""
+    return ", ".join(f"{v:g} {k}" for k, v in window.kwds.items()) or "0 days"
+
+
+def temporal_split(appointments: pd.DataFrame, *, valid_months: int = 6, valid_window: pd.DateOffset | None = None,
+                   group_patients: bool = True) -> Split:
     labelled = appointments["dna"].notna().to_numpy()
     if not labelled.any():
         raise TableError("no appointments with an attended/DNA outcome to learn from")
     when = appointments["appointment_datetime"]
     last = when[labelled].max()
-    cut = (last - pd.DateOffset(months=valid_months)).normalize() + pd.Timedelta(days=1)
+    cut = (last - validation_window(valid_months, valid_window)).normalize() + pd.Timedelta(days=1)
     valid = labelled & (when >= cut).to_numpy()
     train = labelled & (when < cut).to_numpy()
     patients = appointments["patient_id"].reset_index(drop=True)
@@ -62,18 +74,24 @@ def train_and_validate(
     *,
     gap_days: float = DEFAULT_GAP_DAYS,
     valid_months: int = 6,
+    valid_window: pd.DateOffset | None = None,
     refit: bool = True,
     cost: CostModel | None = None,
     columns: dict[str, str] | None = None,
     **params: Any,
 ) -> tuple[DNAModel, dict[str, Any]]:
-    """Return the model to save and its card (validation figures, fairness, settings)."""
+    """Return the model to save and its card (validation figures, fairness, settings).
+
+    The validation window is ``valid_window`` (a calendar offset) or else the last ``valid_months``
+    months.
+    """
     features = build_features(appointments, gap_days=gap_days)
-    split = temporal_split(appointments, valid_months=valid_months)
+    split = temporal_split(appointments, valid_months=valid_months, valid_window=valid_window)
+    window = describe_window(validation_window(valid_months, valid_window))
     if not split.valid.any() or not split.train.any():
         raise TableError(
-            f"cannot hold out the last {valid_months} months for validation: the table needs outcomes before "
-            "and after that point (try --valid-months smaller)"
+            f"cannot hold out the last {window} for validation: the table needs outcomes before "
+            "and after that point (try a shorter --valid)"
         )
     model = _fit(features, appointments, split.train, params)
     vrows = np.flatnonzero(split.valid)
@@ -90,6 +108,7 @@ def train_and_validate(
         "calibration": final.calibration,
         "params": final.get_params(),
         "gap_days": gap_days,
+        "validation_window": window,
         "columns": columns or {},
         "n_training": int(final.n_train_ + final.n_calibration_),
         "training_period": f"{when.min():%Y-%m-%d} to {when.max():%Y-%m-%d}",

@@ -22,12 +22,15 @@ from carelens.errors import CarelensError
 
 app = typer.Typer(
     name="carelens",
-    help="Decision tools for NHS trusts: patient feedback, missed appointments, demand and capacity.",
+    help="Decision tools for NHS trusts: patient feedback, missed appointments, demand and capacity. "
+    "Options mean the same in every command (docs/cli.md): -o where to write, --db the carelens store, "
+    "--column ROLE=NAME which column is which.",
     no_args_is_help=True,
+    rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(feedback_cli.app, name="feedback", help="Classify, train on and evaluate patient feedback.")
+app.add_typer(feedback_cli.app, name="feedback", help="Classify, train on, evaluate and load patient feedback.")
 app.add_typer(
     appointments_cli.app, name="appointments", help="Predict missed outpatient appointments (DNAs)."
 )

@@ -1,6 +1,9 @@
 """`carelens appointments ...` commands: train, evaluate and score the missed-appointment model.
 
-Only parsing and presenting live here; the work is in ``carelens.appointments``.
+Only parsing and presenting live here; the work is in ``carelens.appointments``. Options as in
+docs/cli.md: the table is a FILE or ``--source-db URL --table NAME`` (a warehouse), ``--db`` is
+the carelens store (``score --publish``), scores go back to a warehouse with ``--target-db`` /
+``--target-table``.
 """
 
 from __future__ import annotations
@@ -9,82 +12,98 @@ from pathlib import Path
 
 import typer
 
+from carelens.cli import options as opt
 from carelens.errors import ConfigError
 
-app = typer.Typer(no_args_is_help=True)
+app = opt.typer_app()
 
-TABLE_ARG = typer.Argument(None, help="Appointments file (CSV, XLSX, parquet). Or use --db and --table.")
-DB_OPT = typer.Option(None, "--db", help="SQLAlchemy URL of the database holding the table (e.g. duckdb:///store.duckdb).")
-DBTABLE_OPT = typer.Option(None, "--table", help="Table name in --db (optionally schema.table).")
-COLUMN_OPT = typer.Option(
-    None, "--column", help="Rename a column role: ROLE=NAME, e.g. attendance_status=AttendCode (repeatable)."
-)
-STRICT_OPT = typer.Option(
-    False, "--strict-dates", help="Stop on appointments booked after they take place (default: keep them, lead time 0, warn)."
-)
+# carelens.appointments.schema.Columns (kept here so that --help does not import the capability;
+# tests/e2e/test_cli_dialect.py checks the two agree)
+ROLES = ("appointment_id", "patient_id", "appointment_datetime", "booked_datetime", "attendance_status", "specialty",
+         "site", "consultation_medium", "first_attendance", "age", "sex", "ethnic_group", "imd_decile", "distance_km")
 
-
-def _columns(pairs: list[str] | None, default: dict | None = None) -> dict[str, str]:
-    mapping = dict(default or {})
-    for pair in pairs or []:
-        role, sep, name = pair.partition("=")
-        if not sep or not role.strip() or not name.strip():
-            raise ConfigError(f"--column expects ROLE=NAME, got {pair!r}", field="--column")
-        mapping[role.strip()] = name.strip()
-    return mapping
+TABLE_ARG = typer.Argument(None, metavar="FILE", help="Appointments file (CSV, XLSX, parquet); or --source-db and --table.")
+SOURCE_DB = opt.source_db()
+SOURCE_TABLE = opt.source_table()
+COLUMN = opt.columns(ROLES)
+WORKERS = opt.workers("CPU threads for the booster (default 1, polite on a shared server).", None, show_default=False)
+STRICT = opt.strict("Stop on appointments booked after they take place (default: keep them, lead time 0, warn).")
+OLD_DB = opt.old("--db", "--source-db")
+OLD_THREADS = opt.old("--threads", "--workers")
+OLD_STRICT = opt.old("--strict-dates", "--strict", flag=True)
 
 
-def _load(
-    table: Path | None, db: str | None, db_table: str | None, columns: dict[str, str], strict: bool, card: dict | None = None
-):
-    from carelens.appointments.io import read_appointments_source
-    from carelens.appointments.schema import Columns, normalise
+def _source(source_db: str | None, old_db: str | None) -> str | None:
+    """train/evaluate: ``--db`` used to name the warehouse; these commands never touch the store."""
+    return opt.renamed(source_db, old_db, new="--source-db", old="--db")
 
-    raw, label = read_appointments_source(table, db_url=db, table=db_table)
-    frame = normalise(raw, Columns.from_mapping(columns), file=label, allow_booking_after=not strict)
-    warnings = list(frame.attrs.get("warnings", []))
-    if card is not None:  # a column the model learnt from is missing now: scores lose that information
-        lost = sorted(set(frame.attrs.get("absent", [])) - set(card.get("absent_columns", [])))
-        if lost:
-            warnings.append(
-                "column(s) the model was trained with are missing and treated as unknown: " + ", ".join(lost)
-                + " (see --column to rename)"
-            )
-    for warning in warnings:
-        typer.secho(f"warning: {label}: {warning}", err=True, fg=typer.colors.YELLOW)
+
+def _load(table: Path | None, source_db: str | None, source_table: str | None, columns: dict[str, str], strict: bool,
+          card: dict | None = None):
+    from carelens.appointments.io import read_appointments
+
+    frame, label = read_appointments(table, db_url=source_db, table=source_table, columns=columns,
+                                     allow_booking_after=not strict, card=card)
+    for warning in frame.attrs.get("warnings", []):
+        opt.warn(f"{label}: {warning}")
     return frame, label
 
 
-THREADS_OPT = typer.Option(1, "--threads", help="CPU threads for the booster (1 is polite on a shared server).")
+def _common(workers: int | None, threads: int | None, strict: bool, strict_dates: bool) -> tuple[int, bool]:
+    workers = opt.renamed(workers, threads, new="--workers", old="--threads", default=1)
+    return max(1, int(workers)), bool(opt.renamed(strict, strict_dates, new="--strict", old="--strict-dates",
+                                                  default=False))
 
 
 @app.command()
 def train(
     table: Path | None = TABLE_ARG,
-    output: Path = typer.Option(..., "-o", "--output", help="Folder to write the model into."),
-    db: str | None = DB_OPT,
-    db_table: str | None = DBTABLE_OPT,
-    column: list[str] | None = COLUMN_OPT,
-    gap_days: float = typer.Option(3.0, help="Only outcomes known this many days before an appointment count."),
-    valid_months: int = typer.Option(6, help="Validate on the last N months with outcomes."),
+    output: Path = opt.output("Folder to write the model into."),
+    source_db: str | None = SOURCE_DB,
+    source_table: str | None = SOURCE_TABLE,
+    column: list[str] | None = COLUMN,
+    gap: str | None = typer.Option(None, "--gap", metavar="LENGTH",
+                                   help="Only outcomes known this long before an appointment count (default 3d; "
+                                        "days or weeks: 3d, 1w)."),
+    valid: str | None = typer.Option(None, "--valid", metavar="LENGTH",
+                                     help="Validate on the last LENGTH of the history with outcomes (default 6m; "
+                                          "14d, 6w, 6m, 1y)."),
     estimator: str = typer.Option("hgb", help="hgb (gradient boosting) or logistic (baseline)."),
     calibration: str = typer.Option("platt", help="platt (default), isotonic or none."),
     refit: bool = typer.Option(True, help="Refit on all data after validation (the figures describe the procedure)."),
-    threads: int = THREADS_OPT,
-    strict_dates: bool = STRICT_OPT,
+    seed: int = opt.seed("Random seed of the estimator (the same seed gives the same model).", default=0),
+    workers: int | None = WORKERS,
+    strict: bool = STRICT,
+    db: str | None = OLD_DB,
+    gap_days: float | None = opt.old("--gap-days", "--gap"),
+    valid_months: int | None = opt.old("--valid-months", "--valid"),
+    threads: int | None = OLD_THREADS,
+    strict_dates: bool = OLD_STRICT,
 ) -> None:
-    """Train, validate on a later window with unseen patients, and save model + model card."""
-    from rich.console import Console
+    """Train, validate on a later window with unseen patients, and save model + model card.
 
+    Example:
+
+    ```
+    carelens appointments train appointments.csv -o models/dna --valid 3m
+    ```
+    """
     from carelens.appointments.training import train_and_validate
+    from carelens.progress import status
 
-    columns = _columns(column)
-    frame, label = _load(table, db, db_table, columns, strict_dates)
-    console = Console(stderr=True)
-    with console.status("training and validating…"):
+    source = _source(source_db, db)
+    workers, strict = _common(workers, threads, strict, strict_dates)
+    gap = opt.renamed(gap, None if gap_days is None else f"{gap_days:g}d", new="--gap", old="--gap-days", default="3d")
+    valid = opt.renamed(valid, None if valid_months is None else f"{valid_months}m", new="--valid", old="--valid-months",
+                        default="6m")
+    gap_length = opt.parse_length(gap, "--gap").days("--gap")
+    window = opt.parse_length(valid, "--valid").offset()
+    columns = opt.column_roles(column, ROLES)
+    frame, label = _load(table, source, source_table, columns, strict)
+    with status("training and validating…"):
         model, card = train_and_validate(
-            frame, gap_days=gap_days, valid_months=valid_months, refit=refit, columns=columns,
-            estimator=estimator, calibration=calibration, n_threads=threads,
+            frame, gap_days=gap_length, valid_window=window, refit=refit, columns=columns,
+            estimator=estimator, calibration=calibration, n_threads=workers, random_state=seed,
         )
     card["source"] = label
     card["absent_columns"] = frame.attrs.get("absent", [])
@@ -100,20 +119,34 @@ def train(
 @app.command()
 def evaluate(
     table: Path | None = TABLE_ARG,
-    model: Path = typer.Option(..., "--model", help="Model folder from `train`."),
-    db: str | None = DB_OPT,
-    db_table: str | None = DBTABLE_OPT,
-    column: list[str] | None = COLUMN_OPT,
-    since: str | None = typer.Option(None, help="Evaluate only appointments on or after this date."),
-    json_out: Path | None = typer.Option(None, "--json", help="Write all figures as JSON here."),
-    html_out: Path | None = typer.Option(None, "--html", help="Write an HTML report with charts here."),
+    model: Path = opt.model("Model folder from `train`.", required=True),
+    source_db: str | None = SOURCE_DB,
+    source_table: str | None = SOURCE_TABLE,
+    column: list[str] | None = COLUMN,
+    since: str | None = typer.Option(None, "--since", metavar="DATE",
+                                     help="Evaluate only appointments on or after this date (YYYY-MM-DD)."),
+    output: Path | None = opt.output("A folder for evaluation.json and evaluation.html, or one file ending .json or "
+                                     ".html (default: the tables on screen only).", required=False),
     call_cost: float = typer.Option(4.0, help="Cost of one reminder call (£)."),
     slot_value: float = typer.Option(120.0, help="Value of an outpatient slot that is used (£)."),
     reminder_effect: float = typer.Option(0.3, help="Share of would-be DNAs a reminder prevents."),
-    threads: int = THREADS_OPT,
-    strict_dates: bool = STRICT_OPT,
+    workers: int | None = WORKERS,
+    strict: bool = STRICT,
+    db: str | None = OLD_DB,
+    json_out: Path | None = opt.old("--json", "-o FILE.json"),
+    html_out: Path | None = opt.old("--html", "-o FILE.html"),
+    threads: int | None = OLD_THREADS,
+    strict_dates: bool = OLD_STRICT,
 ) -> None:
-    """Metrics, calibration, net benefit and fairness of a saved model on a table with outcomes."""
+    """Metrics, calibration, net benefit and fairness of a saved model on a table with outcomes.
+
+    Example:
+
+    ```
+    carelens appointments evaluate appointments.csv --model models/dna \\
+        --since 2024-04-01 -o dna-evaluation/
+    ```
+    """
     from rich.console import Console
     from rich.table import Table
 
@@ -121,9 +154,19 @@ def evaluate(
     from carelens.appointments.persistence import load_model
     from carelens.appointments.report import evaluate_model, to_html, to_json
 
+    source = _source(source_db, db)
+    workers, strict = _common(workers, threads, strict, strict_dates)
+    paths = opt.report_paths(output, {"json": ".json", "html": ".html"}, "evaluation") if output else {}
+    for name, old_path in (("json", json_out), ("html", html_out)):
+        if old_path is not None:
+            opt.deprecated(f"--{name}", f"-o FILE.{name} (or -o FOLDER for both)")
+            paths.setdefault(name, old_path)
+    if since is not None:
+        since = opt.parse_date(since, "--since")
     loaded = load_model(model)
-    loaded.model.n_threads = max(1, threads)
-    frame, label = _load(table, db, db_table, _columns(column, loaded.card.get("columns")), strict_dates, loaded.card)
+    loaded.model.n_threads = workers
+    columns = {**(loaded.card.get("columns") or {}), **opt.column_roles(column, ROLES)}
+    frame, label = _load(table, source, source_table, columns, strict, loaded.card)
     result = evaluate_model(frame, loaded, since=since, cost=CostModel(call_cost, slot_value, reminder_effect), file=label)
     console = Console()
     summary = Table(title=f"DNA model {loaded.version} on {label} ({result['period']})")
@@ -144,57 +187,89 @@ def evaluate(
             *(f"{r[k]:.3f}" for k in ("dna_rate", "mean_predicted", "auroc", "share_of_dnas", "share_selected")),
         )
     console.print(fair)
-    if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(to_json(result))
-    if html_out:
-        html_out.parent.mkdir(parents=True, exist_ok=True)
-        html_out.write_text(to_html(result), encoding="utf-8")
+    render = {"json": to_json, "html": to_html}
+    for name, path in paths.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render[name](result), encoding="utf-8")
+    if paths:
+        console.print(f"reports: {', '.join(map(str, paths.values()))}")
 
 
 @app.command()
 def score(
     table: Path | None = TABLE_ARG,
-    model: Path = typer.Option(..., "--model", help="Model folder from `train`."),
-    output: Path | None = typer.Option(None, "-o", "--output", help="Scores file (CSV, XLSX, parquet)."),
-    db: str | None = DB_OPT,
-    db_table: str | None = DBTABLE_OPT,
-    out_db: str | None = typer.Option(None, "--out-db", help="Write scores to this database (default: --db)."),
-    out_table: str | None = typer.Option(None, "--out-table", help="Scores table; re-runs replace rows of the same model version."),
-    column: list[str] | None = COLUMN_OPT,
+    model: Path = opt.model("Model folder from `train`.", required=True),
+    output: Path | None = opt.output("Scores file: .csv, .xlsx or .parquet.", required=False),
+    source_db: str | None = SOURCE_DB,
+    source_table: str | None = SOURCE_TABLE,
+    target_db: str | None = typer.Option(None, "--target-db", metavar="URL",
+                                         help="Database of --target-table (default: --source-db, else the store)."),
+    target_table: str | None = typer.Option(None, "--target-table", metavar="NAME",
+                                            help="Write scores to this table (optionally schema.table); re-runs replace "
+                                                 "rows of the same model version."),
+    publish: bool = typer.Option(False, "--publish", help="Also put the scores on the dashboard's call list in the store."),
+    db: str | None = opt.store("that --publish writes to"),
+    column: list[str] | None = COLUMN,
     explain: str = typer.Option("banded", help="Reasons for: banded (medium/high risk), all, none."),
-    publish: bool = typer.Option(False, "--publish", help="Also put the scores on the dashboard's call list in the carelens store."),
-    store: str | None = typer.Option(None, "--store", help="Store for --publish: URL or .duckdb path (default: settings)."),
-    threads: int = THREADS_OPT,
-    strict_dates: bool = STRICT_OPT,
+    workers: int | None = WORKERS,
+    strict: bool = STRICT,
+    store: str | None = opt.old("--store", "--db"),
+    out_db: str | None = opt.old("--out-db", "--target-db"),
+    out_table: str | None = opt.old("--out-table", "--target-table"),
+    threads: int | None = OLD_THREADS,
+    strict_dates: bool = OLD_STRICT,
 ) -> None:
-    """Score every appointment with a blank status: appointment_id, dna_probability, risk_band, reasons."""
+    """Score every appointment with a blank status: appointment_id, dna_probability, risk_band, reasons.
+
+    Scores go to a file (-o), a warehouse table (--target-table) and/or the dashboard's call
+    list (--publish).
+
+    Example:
+
+    ```
+    carelens appointments score --source-db postgresql+psycopg://dw/hospital \\
+        --table outpatients --model models/dna --target-table dna_scores
+    ```
+    """
     from carelens.appointments.io import write_scores_db, write_scores_file
     from carelens.appointments.persistence import load_model
     from carelens.appointments.scoring import SCORE_COLUMNS, score_upcoming, with_version
 
+    if db is not None and source_table is not None and source_db is None:
+        # before 0.2, --db named the warehouse the table was read from (and --store the store)
+        opt.warn("--db with --table names the warehouse the table is read from: that is --source-db now "
+                 "(--db is the carelens store in every command); the old reading will be removed in "
+                 f"carelens {opt.REMOVED_IN}")
+        source_db, db = db, None
+    db = opt.renamed(db, store, new="--db", old="--store")
+    target_db = opt.renamed(target_db, out_db, new="--target-db", old="--out-db")
+    target_table = opt.renamed(target_table, out_table, new="--target-table", old="--out-table")
+    workers, strict = _common(workers, threads, strict, strict_dates)
     if explain not in ("banded", "all", "none"):
         raise ConfigError("--explain must be banded, all or none", field="--explain")
-    if output is None and out_table is None and not publish:
-        raise ConfigError("say where scores go: -o FILE, --out-table NAME and/or --publish", field="--output")
+    if output is None and target_table is None and not publish:
+        raise ConfigError("say where scores go: -o FILE, --target-table NAME and/or --publish", field="--output")
+    if output is not None:
+        opt.table_output(output)
     loaded = load_model(model)
-    loaded.model.n_threads = max(1, threads)
-    frame, label = _load(table, db, db_table, _columns(column, loaded.card.get("columns")), strict_dates, loaded.card)
+    loaded.model.n_threads = workers
+    columns = {**(loaded.card.get("columns") or {}), **opt.column_roles(column, ROLES)}
+    frame, label = _load(table, source_db, source_table, columns, strict, loaded.card)
     scores = score_upcoming(frame, loaded, explain=explain, file=label)
     if output is not None:
         write_scores_file(scores[SCORE_COLUMNS], output)
     written = ""
-    if out_table is not None:
+    if target_table is not None:
         from carelens.db import database_url
 
-        url = out_db or db or database_url()  # default: the settings' store (its folder is made on open)
-        n = write_scores_db(with_version(scores, loaded.version), url, out_table)
-        written = f"; {n:,} rows written to {out_table}"
+        url = target_db or source_db or database_url(db)  # default: the store (its folder is made on open)
+        n = write_scores_db(with_version(scores, loaded.version), url, target_table)
+        written = f"; {n:,} rows written to {target_table}"
     if publish:
         from carelens.appointments.store import publish_scores
         from carelens.db import get_engine
 
-        n = publish_scores(get_engine(store), frame, scores, loaded.card)
+        n = publish_scores(get_engine(db), frame, scores, loaded.card)
         written += f"; {n:,} published to the call list"
     bands = scores["risk_band"].value_counts()
     typer.echo(

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+from carelens.cli import options as opt
+
+app = opt.typer_app()
 
 
 @app.command()
 def show() -> None:
     """Print the settings file's location, the store, and every setting with its source.
 
-    Example: carelens config show
+    Example:
+
+    ```
+    CARELENS_SUPPRESS_BELOW=20 carelens config show
+    ```
     """
     from carelens.config import config_file_path, load_settings, settings_sources
 

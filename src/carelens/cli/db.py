@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-import typer
+from carelens.cli import options as opt
 
-app = typer.Typer(no_args_is_help=True)
+app = opt.typer_app()
 
 
 @app.command()
-def upgrade(db: str = typer.Option(None, "--db", help="SQLAlchemy URL or DuckDB file (default: settings).")) -> None:
-    """Bring the store's schema up to the latest Alembic revision."""
+def upgrade(db: str | None = opt.store("to upgrade")) -> None:
+    """Bring the store's schema up to the latest Alembic revision.
+
+    Example:
+
+    ```
+    carelens db upgrade --db postgresql+psycopg://carelens@dbhost/carelens
+    ```
+    """
+    import typer
+
     from carelens.db import current_revision, database_url, get_engine
 
     engine = get_engine(db)
@@ -17,8 +26,17 @@ def upgrade(db: str = typer.Option(None, "--db", help="SQLAlchemy URL or DuckDB 
 
 
 @app.command()
-def current(db: str = typer.Option(None, "--db", help="SQLAlchemy URL or DuckDB file (default: settings).")) -> None:
-    """Show the store's schema revision without changing anything."""
+def current(db: str | None = opt.store()) -> None:
+    """Show the store's schema revision without changing anything.
+
+    Example:
+
+    ```
+    carelens db current --db store.duckdb
+    ```
+    """
+    import typer
+
     from carelens.db import current_revision, get_engine
 
     typer.echo(current_revision(get_engine(db, migrate=False)) or "empty (no schema yet)")

@@ -1,4 +1,8 @@
-"""`carelens demand ...` commands: run a scenario, make a synthetic trust, validate params."""
+"""`carelens demand ...` commands: run a scenario, make a synthetic trust, validate params.
+
+Only parsing and presenting live here; the work is in ``carelens.demand``. Options as in
+docs/cli.md.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +10,36 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+from carelens.cli import options as opt
+
+app = opt.typer_app()
+
+DATA = typer.Option(..., "--data", "-d", metavar="DIR", help="Trust data folder (NHP parquet layout or simple layout).")
+OLD_OUT = opt.old("--out", "-o/--output")
 
 
 @app.command("run")
 def run_command(
-    params: Path = typer.Argument(..., help="Scenario params JSON (NHP format)."),
-    data: Path = typer.Option(..., "--data", "-d", help="Trust data folder (NHP parquet layout or simple layout)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
+    params: Path = typer.Argument(..., metavar="PARAMS", help="Scenario params JSON (NHP format)."),
+    data: Path = DATA,
+    output: Path | None = opt.output("Output folder (summary.csv, capacity.csv, trajectories.csv, runs.parquet, ...).",
+                                     required=False),
     runs: int | None = typer.Option(None, "--runs", help="Monte Carlo runs (default: the params' model_runs)."),
-    workers: int = typer.Option(2, "--workers", help="Worker processes."),
-    seed: int | None = typer.Option(None, "--seed", help="Override the params seed."),
-    capacity: Path | None = typer.Option(None, "--capacity", help="Capacity assumptions JSON (overrides)."),
-    dataset: str | None = typer.Option(None, "--dataset", help="NHP dataset name (default: the only one)."),
-    db: str | None = typer.Option(None, "--db", help="Also write results to this database URL (or .duckdb path)."),
+    seed: int | None = opt.seed("Override the params' seed (the same seed gives the same projection)."),
+    workers: int = opt.workers("Worker processes.", 2),
+    capacity: Path | None = typer.Option(None, "--capacity", metavar="FILE", help="Capacity assumptions JSON (overrides)."),
+    dataset: str | None = typer.Option(None, "--dataset", help="NHP dataset name (default: the params', else the only one)."),
+    db: str | None = opt.store("to keep the scenario in (tables demand_*)"),
     name: str | None = typer.Option(None, "--name", metavar="NAME",
-                                    help="Keep the projection as a scenario of this name in the store (--db, or the "
-                                         "settings' store), with its data, to open, compare and download later."),
-    replace: bool = typer.Option(False, "--replace", help="Replace a stored scenario of the same --name."),
+                                    help="Keep the projection as a scenario of this name in the store (--db), with "
+                                         "its params and data, to open, compare and export later."),
+    replace: bool = typer.Option(False, "--replace", help="Replace a kept scenario of the same --name."),
     years: int = typer.Option(1, "--years", metavar="N",
                               help="Projection years from the baseline to the horizon, for the year-by-year "
                                    "trajectories (1: the horizon only; each year costs as much as the horizon)."),
+    out: Path | None = OLD_OUT,
 ) -> None:
-    """Project activity to the horizon year, with capacity, and write OUT/summary.csv and friends.
+    """Project activity to the horizon year, with capacity, and write OUTPUT/summary.csv and friends.
 
     With --name the projection is kept in the store as a scenario (its params, the data it ran
     on, who ran it and when); `carelens demand scenarios` lists them, `compare` compares them and
@@ -37,18 +48,23 @@ def run_command(
     Example:
 
     ```
-    carelens demand run trust/params.json -d trust -o projection --runs 256 --years 4 --name "Baseline 2035"
+    carelens demand run trust/params.json -d trust -o projection \\
+        --runs 256 --years 4 --name "Baseline 2035" --db store.duckdb
     ```
     """
     import time
     import warnings
 
-    from carelens.demand import load_data, load_params
+    from carelens.demand import load_params
+    from carelens.demand.data import load_data_for
     from carelens.demand.outputs import output_folder, write_outputs
     from carelens.demand.scenario import check_name, run_scenario
     from carelens.demand.store import check_name_free, default_name, save_scenario
-    from carelens.errors import ParamsError
+    from carelens.errors import ConfigError, ParamsError
 
+    output = opt.renamed(output, out, new="-o/--output", old="--out")
+    if output is None:
+        raise ConfigError("say where to write the results: -o/--output FOLDER", field="--output")
     p = load_params(params, capacity=capacity)
     if runs is not None and runs < 0:
         raise ParamsError("must be 0 or more", field="--runs")
@@ -60,55 +76,64 @@ def run_command(
         name = check_name(name)
         if not replace:
             check_name_free(db, name)
-    output_folder(out)  # a bad folder or a name already taken is refused before minutes of work
-    if dataset is None and _has_dataset(data, p.raw.get("dataset")):
-        dataset = str(p.raw["dataset"])
-    d = load_data(data, dataset=dataset, fyear=p.start_year if _has_year(data, p.start_year) else None)
+    output_folder(output)  # a bad folder or a name already taken is refused before minutes of work
+    d = load_data_for(data, p, dataset=dataset)
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         scenario = run_scenario(p, d, name=name or "unsaved", runs=runs, workers=workers, seed=seed, points=years,
                                 progress=True)
     for w in caught:
-        typer.secho(f"warning: {w.message}", err=True, fg=typer.colors.YELLOW)
-    write_outputs(scenario, out)
+        opt.warn(str(w.message))
+    write_outputs(scenario, output)
     if name or db:
         scenario.name = name or default_name(db, scenario)
         run_id = save_scenario(scenario, db, d, replace=replace)
         typer.echo(f"stored as scenario {scenario.name!r} (run_id {run_id})")
     per_year = f" for each of {len(scenario.years) - 1} projection years" if len(scenario.years) > 2 else ""
-    typer.echo(f"{scenario.runs} runs{per_year} in {time.perf_counter() - started:.1f} s; wrote {out}/summary.csv")
-
-
-def _has_dataset(root: Path, name: object) -> bool:
-    return bool(name) and any(root.glob(f"*/fyear=*/dataset={name}"))
-
-
-def _has_year(root: Path, year: int) -> bool:
-    return any(root.glob(f"*/fyear={year}"))
+    typer.echo(f"{scenario.runs} runs{per_year} in {time.perf_counter() - started:.1f} s; wrote {output}/summary.csv")
 
 
 @app.command("synth")
 def synth_command(
-    out: Path = typer.Option(..., "--out", "-o", help="Folder to write the trust into (NHP layout)."),
+    output: Path | None = opt.output("Folder to write the trust into (NHP layout).", required=False),
     spells: int = typer.Option(100_000, "--spells", help="Inpatient spells."),
-    seed: int = typer.Option(1, "--seed", help="Random seed."),
-    start_year: int = typer.Option(2023, "--start-year", help="Baseline financial year."),
+    seed: int = opt.seed(default=1),
+    start_year: int = typer.Option(2023, "--start-year", help="Baseline financial year (2023 = 2023/24)."),
     params: bool = typer.Option(True, "--params/--no-params", help="Also write a matching params.json."),
+    out: Path | None = OLD_OUT,
 ) -> None:
-    """Write a synthetic trust (all NHP tables, populations to 2047) of any size."""
-    from carelens.demand.synth import synthesise
+    """Write a synthetic trust (all NHP tables, populations to 2047) of any size.
 
-    path = synthesise(out, spells=spells, seed=seed, start_year=start_year, write_params=params)
+    Example:
+
+    ```
+    carelens demand synth -o trust --spells 20000 --seed 1
+    ```
+    """
+    from carelens.demand.synth import synthesise
+    from carelens.errors import ConfigError
+
+    output = opt.renamed(output, out, new="-o/--output", old="--out")
+    if output is None:
+        raise ConfigError("say where to write the trust: -o/--output FOLDER", field="--output")
+    path = synthesise(output, spells=spells, seed=seed, start_year=start_year, write_params=params)
     typer.echo(f"wrote a synthetic trust with {spells} spells to {path}")
 
 
 @app.command("validate")
 def validate_command(
-    params: Path = typer.Argument(..., help="Scenario params JSON."),
-    data: Path | None = typer.Option(None, "--data", "-d", help="Also check against this trust's data."),
+    params: Path = typer.Argument(..., metavar="PARAMS", help="Scenario params JSON."),
+    data: Path | None = typer.Option(None, "--data", "-d", metavar="DIR", help="Also check against this trust's data."),
 ) -> None:
-    """Check a params file against the published schema (and optionally the data)."""
+    """Check a params file against the published schema (and optionally the data).
+
+    Example:
+
+    ```
+    carelens demand validate trust/params.json -d trust
+    ```
+    """
     from carelens.demand import load_params
 
     p = load_params(params)
@@ -117,7 +142,7 @@ def validate_command(
 
         engine = Engine(p, load_data(data))
         for message in engine.warnings:
-            typer.secho(f"warning: {message}", err=True, fg=typer.colors.YELLOW)
+            opt.warn(message)
     typer.echo(f"{params}: valid")
 
 
@@ -144,8 +169,7 @@ def _download(content_for: dict, output: Path) -> Path:
 
 @app.command("scenarios")
 def scenarios_command(
-    db: str | None = typer.Option(None, "--db", metavar="STORE",
-                                  help="The carelens store (URL or .duckdb path; default: the settings' store)."),
+    db: str | None = opt.store("the scenarios are kept in"),
 ) -> None:
     """List the scenarios kept in the store, newest first.
 
@@ -174,10 +198,9 @@ def scenarios_command(
 @app.command("compare")
 def compare_command(
     names: list[str] = typer.Argument(..., metavar="NAME...", help="Two or more stored scenarios."),
-    output: Path | None = typer.Option(None, "--output", "-o", metavar="FILE",
-                                       help="Also write the comparison: .xlsx (a tab per table), .html or .pdf."),
-    db: str | None = typer.Option(None, "--db", metavar="STORE",
-                                  help="The carelens store (URL or .duckdb path; default: the settings' store)."),
+    output: Path | None = opt.output("Also write the comparison: .xlsx (a tab per table), .html or .pdf.",
+                                     required=False),
+    db: str | None = opt.store("the scenarios are kept in"),
 ) -> None:
     """Compare stored scenarios: what differs in their assumptions first, then beds, theatres and
     clinic rooms (principal, P10-P90); with -o, every table (activity by point of delivery,
@@ -214,11 +237,9 @@ def compare_command(
 @app.command("export")
 def export_command(
     name: str = typer.Argument(..., metavar="NAME", help="A stored scenario."),
-    output: Path = typer.Option(..., "--output", "-o", metavar="FILE",
-                                help="The file to write: .xlsx (a cover sheet and a tab per table), .html or .pdf "
-                                     "(the parameters-and-results report)."),
-    db: str | None = typer.Option(None, "--db", metavar="STORE",
-                                  help="The carelens store (URL or .duckdb path; default: the settings' store)."),
+    output: Path = opt.output("The file to write: .xlsx (a cover sheet and a tab per table), .html or .pdf "
+                              "(the parameters-and-results report)."),
+    db: str | None = opt.store("the scenarios are kept in"),
 ) -> None:
     """Write a stored scenario as a workbook or a report to take away.
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import typer
 
+from carelens.cli import options as opt
+
 DEFAULT_OUT = Path("carelens-demo")
 
 
@@ -33,19 +35,26 @@ def _call(args: list[str]) -> None:
 def register(app: typer.Typer) -> None:
     @app.command()
     def demo(
-        out: Path = typer.Option(DEFAULT_OUT, "--out", "-o", help="Folder for the demo's files."),
-        db: str | None = typer.Option(
-            None, "--db", help="Store to load (URL or .duckdb path; default: the settings' store, which `serve` opens)."
-        ),
+        output: Path | None = opt.output("Folder for the demo's files (default: carelens-demo/).", required=False),
+        db: str | None = opt.store("to load, which `carelens serve` opens by default"),
         comments: int = typer.Option(3_000, help="Synthetic FFT comments to generate."),
         patients: int = typer.Option(4_000, help="Synthetic outpatients (about 3.5 appointments each)."),
         spells: int = typer.Option(20_000, help="Inpatient spells of the synthetic trust for the demand projection."),
         runs: int = typer.Option(64, help="Monte Carlo runs of the demand projection."),
+        seed: int = opt.seed("Seed of the generated data (the same seed gives the same demo).", default=1),
         only: list[str] = typer.Option(
             None, "--only", help="Run only these parts: feedback, appointments, demand (repeatable)."
         ),
+        out: Path | None = opt.old("--out", "-o/--output"),
     ) -> None:
-        """Generate demo data, run every capability on it, and load the store the dashboard shows."""
+        """Generate demo data, run every capability on it, and load the store the dashboard shows.
+
+        Example:
+
+        ```
+        carelens demo -o carelens-demo --only feedback --only demand
+        ```
+        """
         from carelens.db import database_url
         from carelens.errors import ConfigError
 
@@ -53,6 +62,7 @@ def register(app: typer.Typer) -> None:
         unknown = parts - {"feedback", "appointments", "demand"}
         if unknown:
             raise ConfigError(f"unknown part {sorted(unknown)[0]!r}: use feedback, appointments or demand", field="--only")
+        out = opt.renamed(output, out, new="-o/--output", old="--out", default=DEFAULT_OUT)
         url = database_url(db)  # the settings' store when --db is not given; its folder is made on first use
         out.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
@@ -63,7 +73,7 @@ def register(app: typer.Typer) -> None:
 
             _step(f"Patient feedback: {comments:,} synthetic FFT comments, the packaged model, the store")
             export = out / "fft_export.csv"
-            generate_comments(comments, seed=1).to_csv(export, index=False)
+            generate_comments(comments, seed=seed).to_csv(export, index=False)
             classified = out / "fft_classified.csv"
             _call(["feedback", "classify", str(export), "-o", str(classified)])
             _call(["feedback", "load", str(export), "--db", url])
@@ -76,17 +86,17 @@ def register(app: typer.Typer) -> None:
             yesterday = date.today() - timedelta(days=1)
             table = out / "appointments.csv"
             generate_appointments(
-                patients, seed=1, start=f"{yesterday - timedelta(days=2 * 365):%Y-%m-%d}", end=f"{yesterday:%Y-%m-%d}",
+                patients, seed=seed, start=f"{yesterday - timedelta(days=2 * 365):%Y-%m-%d}", end=f"{yesterday:%Y-%m-%d}",
                 future_days=21,
             ).to_csv(table, index=False)
             model = out / "dna-model"
             _call(["appointments", "train", str(table), "-o", str(model)])
-            _call(["appointments", "evaluate", str(table), "--model", str(model),
-                   "--json", str(out / "dna-evaluation.json"), "--html", str(out / "dna-evaluation.html")])
+            evaluation = out / "dna-evaluation.html"
+            _call(["appointments", "evaluate", str(table), "--model", str(model), "-o", str(evaluation)])
             scores = out / "dna_scores.csv"
             _call(["appointments", "score", str(table), "--model", str(model), "-o", str(scores),
-                   "--publish", "--store", url])
-            done.append(f"appointments: model {model}, report {out / 'dna-evaluation.html'}, scores {scores}; "
+                   "--publish", "--db", url])
+            done.append(f"appointments: model {model}, report {evaluation}, scores {scores}; "
                         "call list published")
 
         if "demand" in parts:
@@ -94,7 +104,7 @@ def register(app: typer.Typer) -> None:
 
             _step(f"Demand and capacity: a synthetic {spells:,}-spell trust, {runs} Monte Carlo runs")
             trust = out / "demand-trust"
-            _call(["demand", "synth", "-o", str(trust), "--spells", str(spells)])
+            _call(["demand", "synth", "-o", str(trust), "--spells", str(spells), "--seed", str(seed)])
             projection = out / "demand-projection"
             _call(["demand", "run", str(trust / "params.json"), "-d", str(trust), "-o", str(projection),
                    "--runs", str(runs), "--years", "4", "--db", url, "--name", DEMO_SCENARIO, "--replace"])

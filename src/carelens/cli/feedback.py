@@ -1,4 +1,9 @@
-"""`carelens feedback ...`: classify, train and evaluate (the store adds `load`)."""
+"""`carelens feedback ...`: classify, train, evaluate and load (options as in docs/cli.md).
+
+Only parsing and presenting live here; the work is in ``carelens.feedback`` (column roles in
+``columns.py``, the evaluation in ``evaluation.py``, corrections as training rows in
+``retraining.py``).
+"""
 
 from __future__ import annotations
 
@@ -6,72 +11,73 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+from carelens.cli import options as opt
 
-TEXT_CANDIDATES = ("FFT answer", "comment_text", "Comment", "comment", "Comments", "Feedback", "text", "Text")
+app = opt.typer_app()
+
 CHUNK = 2_000
+CLASSIFY_ROLES = ("comment_text", "fft_score", "comment_id")
+LABELLED_ROLES = ("comment_text", "labels", "sentiment", "fft_score")
+LOAD_ROLES = ("comment_id", "date", "comment_text", "question", "fft_score", "location_1", "location_2", "location_3",
+              "demographics")
+
+LABEL_SEP = typer.Option(";", "--label-sep", help="Separator between label names in the labels column.")
+OLD_SCORE = opt.old("--score-column", "--column fft_score=NAME")
+OLD_LABELS = opt.old("--labels-column", "--column labels=NAME")
+OLD_SENTIMENT = opt.old("--sentiment-column", "--column sentiment=NAME")
 
 
-def _err(message: str) -> None:
-    typer.secho(message, err=True, fg=typer.colors.YELLOW)
-
-
-def resolve_text_column(frame, requested: str | None, file: str) -> str:
-    """The user's column, else the first common name present; else a clear error listing columns."""
-    from carelens.tables import require_columns
-
-    if requested:
-        require_columns(frame, [requested], file=file, purpose="the comment text (--text-column)")
-        return requested
-    found = next((c for c in TEXT_CANDIDATES if c in frame.columns), None)
-    if found is None:
-        require_columns(frame, ["FFT answer"], file=file, purpose="the comment text (set --text-column)")
-    return found  # type: ignore[return-value]
-
-
-def _optional_column(frame, requested: str | None, candidates: tuple[str, ...], file: str) -> str | None:
-    from carelens.tables import require_columns
-
-    if requested:
-        require_columns(frame, [requested], file=file)
-        return requested
-    return next((c for c in candidates if c in frame.columns), None)
-
-
-def _load_model(model_dir: Path | None):
-    from carelens.feedback.model import FeedbackModel
-
-    return FeedbackModel.load(model_dir)
+def _labelled_roles(column, text_column, labels_column, sentiment_column, score_column) -> dict[str, str]:
+    roles = opt.column_roles(column, LABELLED_ROLES, comment_text=text_column)
+    return opt.old_roles(roles, labels=("--labels-column", labels_column),
+                         sentiment=("--sentiment-column", sentiment_column), fft_score=("--score-column", score_column))
 
 
 @app.command()
 def classify(
-    input_file: Path = typer.Argument(..., metavar="IN", help="CSV, XLSX or parquet file of comments."),
-    output: Path = typer.Option(..., "-o", "--output", help="Output file (.csv, .xlsx or .parquet)."),
-    text_column: str = typer.Option(None, "--text-column", help='Column with the comment text (default: "FFT answer" or a common name).'),
-    model_dir: Path = typer.Option(None, "--model", help="Model folder (default: the packaged model)."),
-    score_column: str = typer.Option(None, "--score-column", help='FFT score column (default: "FFT categorical answer" if present).'),
-    id_column: str = typer.Option(None, "--id-column", help="Comment ID column, checked for duplicates."),
+    input_file: Path = typer.Argument(..., metavar="FILE", help="Comments: CSV, XLSX or parquet."),
+    output: Path = opt.output("Output file: .csv, .xlsx or .parquet (every input row and column, plus topics, "
+                              "categories and sentiment)."),
+    column: list[str] | None = opt.columns(CLASSIFY_ROLES),
+    text_column: str | None = opt.text_column(),
+    model_dir: Path | None = opt.model(),
+    score_column: str | None = OLD_SCORE,
+    id_column: str | None = opt.old("--id-column", "--column comment_id=NAME"),
 ) -> None:
-    """Tag every comment with topics, their categories and sentiment; keeps every input row and column."""
+    """Tag every comment with topics, their categories and sentiment; keeps every input row and column.
+
+    The FFT score (a sentiment feature) and the comment ID (checked for duplicates) are found by
+    their common names unless --column names them.
+
+    Example:
+
+    ```
+    carelens feedback classify fft_export.csv -o tagged.xlsx \\
+        --text-column "What was good?"
+    ```
+    """
     import pandas as pd
 
+    from carelens.feedback.columns import ID_COLUMNS, optional_column
+    from carelens.feedback.columns import text_column as find_text_column
+    from carelens.feedback.model import FeedbackModel
     from carelens.feedback.training import FFT_SCORE_COLUMNS
     from carelens.progress import progress_task
-    from carelens.tables import ensure_unique, read_table, read_warnings, write_table
+    from carelens.tables import ensure_unique, write_table
 
-    frame = read_table(input_file, dtype_str=True)
-    for warning in read_warnings(frame, str(input_file)):
-        _err(f"warning: {warning}")
-    text_col = resolve_text_column(frame, text_column, str(input_file))
-    score_col = _optional_column(frame, score_column, FFT_SCORE_COLUMNS, str(input_file))
-    id_col = _optional_column(frame, id_column, ("Comment ID", "comment_id", "ID", "id"), str(input_file))
+    roles = opt.old_roles(opt.column_roles(column, CLASSIFY_ROLES, comment_text=text_column),
+                          fft_score=("--score-column", score_column), comment_id=("--id-column", id_column))
+    opt.table_output(output)
+    frame = opt.read_input(input_file)
+    text_col = find_text_column(frame, roles.get("comment_text"), str(input_file))
+    score_col = optional_column(frame, roles.get("fft_score"), FFT_SCORE_COLUMNS, str(input_file))
+    id_col = optional_column(frame, roles.get("comment_id"), ID_COLUMNS, str(input_file))
     if id_col:
         dups = ensure_unique(frame, id_col)
         if dups:
-            _err(f"warning: {input_file}: {len(dups)} duplicate value(s) in '{id_col}' (rows {', '.join(map(str, dups[:5]))}"
-                 f"{'…' if len(dups) > 5 else ''}); all rows are kept and classified")
-    model = _load_model(model_dir)
+            opt.warn(f"{input_file}: {len(dups)} duplicate value(s) in '{id_col}' (rows {', '.join(map(str, dups[:5]))}"
+                     f"{'…' if len(dups) > 5 else ''}); all rows are kept and classified")
+    model = FeedbackModel.load(model_dir)
     texts = frame[text_col].tolist()
     scores = frame[score_col].tolist() if score_col else None
     parts = []
@@ -87,8 +93,8 @@ def classify(
         ("categories", result["categories"].map("; ".join)),
         ("sentiment", result["sentiment"]),
     ):
-        column = name if name not in frame.columns else f"{name} (carelens)"
-        out[column] = values.set_axis(out.index)
+        column_name = name if name not in frame.columns else f"{name} (carelens)"
+        out[column_name] = values.set_axis(out.index)
     write_table(out, output)
     blank = int((result["topics_text"] == model.framework.labelling_not_possible).sum())
     typer.echo(f"classified {len(out):,} comments ({blank:,} with no usable text) with model {model.version} -> {output}")
@@ -96,38 +102,68 @@ def classify(
 
 @app.command()
 def train(
-    data: Path = typer.Argument(..., help="Labelled comments (CSV, XLSX or parquet)."),
-    output: Path = typer.Option(..., "-o", "--output", help="Folder to write the model to."),
-    text_column: str = typer.Option(None, "--text-column", help='Comment text column (default: "FFT answer" or a common name).'),
-    framework_file: Path = typer.Option(None, "--framework", help="Framework file (YAML, JSON or CSV); default NHS England v7."),
-    labels_column: str = typer.Option(None, "--labels-column", help="One column of joined label names (instead of one 0/1 column per label)."),
-    label_sep: str = typer.Option(";", "--label-sep", help="Separator for --labels-column."),
-    sentiment_column: str = typer.Option(None, "--sentiment-column", help='Sentiment 1-5 column (default: "Comment sentiment" if present).'),
-    score_column: str = typer.Option(None, "--score-column", help="FFT score column used as a sentiment feature (default: auto)."),
-    embedder: str = typer.Option("packaged", "--embedder", help='"packaged" (static, fast), "none", or a local sentence-transformers/model2vec folder.'),
-    topic_kernel: str = typer.Option("auto", "--topic-kernel", help='"auto" (RBF-kernel SVMs up to 8,000 comments, linear above), "rbf" or "linear" (fastest; see BENCHMARKS.md).'),
-    include_corrections: bool = typer.Option(False, "--include-corrections", help="Also train on staff corrections stored in the feedback store."),
-    db: str = typer.Option(None, "--db", help="Store for --include-corrections (URL or DuckDB file; default: settings)."),
+    data: Path = typer.Argument(..., metavar="FILE", help="Labelled comments: CSV, XLSX or parquet."),
+    output: Path = opt.output("Folder to write the model to."),
+    column: list[str] | None = opt.columns(LABELLED_ROLES),
+    text_column: str | None = opt.text_column(),
+    label_sep: str = LABEL_SEP,
+    framework_file: Path | None = typer.Option(None, "--framework", metavar="FILE",
+                                               help="Framework file (YAML, JSON or CSV); default NHS England v7."),
+    embedder: str = typer.Option("packaged", "--embedder",
+                                 help='"packaged" (static, fast), "none", or a local sentence-transformers/model2vec folder.'),
+    topic_kernel: str = typer.Option("auto", "--topic-kernel",
+                                     help='"auto" (RBF-kernel SVMs up to 8,000 comments, linear above), "rbf" or '
+                                          '"linear" (fastest; see BENCHMARKS.md).'),
+    include_corrections: bool = typer.Option(False, "--include-corrections",
+                                             help="Also train on staff corrections stored in the carelens store."),
+    db: str | None = opt.store("that --include-corrections reads"),
+    labels_column: str | None = OLD_LABELS,
+    sentiment_column: str | None = OLD_SENTIMENT,
+    score_column: str | None = OLD_SCORE,
 ) -> None:
-    """Train topic and sentiment models on a trust's own labels and framework."""
-    from carelens.feedback.framework import load_framework
-    from carelens.feedback.training import train_feedback_model
+    """Train topic and sentiment models on a trust's own labels and framework.
+
+    Labels are one 0/1 column per label of the framework, or one column of joined label names
+    (--column labels=NAME). A sentiment column (1 very positive .. 5 very negative) trains the
+    sentiment model too.
+
+    Example:
+
+    ```
+    carelens feedback train labelled.xlsx -o my-model --framework ours.yaml \\
+        --column labels=Codes
+    ```
+    """
     from carelens.errors import ConfigError
+    from carelens.feedback.columns import text_column as find_text_column
+    from carelens.feedback.framework import load_framework
     from carelens.feedback.topics import KERNELS
-    from carelens.tables import read_table
+    from carelens.feedback.training import train_feedback_model
+    from carelens.progress import status
 
     if topic_kernel not in KERNELS:
         raise ConfigError(f"--topic-kernel must be one of {', '.join(KERNELS)}, not {topic_kernel!r}", field="--topic-kernel")
-    frame = read_table(data, dtype_str=True)
-    text_col = resolve_text_column(frame, text_column, str(data))
+    roles = _labelled_roles(column, text_column, labels_column, sentiment_column, score_column)
+    frame = opt.read_input(data)
+    text_col = find_text_column(frame, roles.get("comment_text"), str(data))
     framework = load_framework(framework_file) if framework_file else None
     if include_corrections:
-        frame = corrections_hook(frame, framework, text_col, db, labels_column=labels_column, label_sep=label_sep,
-                                 sentiment_column=sentiment_column)
-    with progress_task_spinner("Training topic and sentiment models"):
+        from carelens.db import get_engine
+        from carelens.feedback.retraining import with_corrections
+
+        merged = with_corrections(frame, get_engine(db), framework or load_framework(), text_column=text_col,
+                                  labels_column=roles.get("labels"), label_sep=label_sep,
+                                  sentiment_column=roles.get("sentiment"), file=str(data))
+        for note in merged.warnings:
+            opt.warn(note)
+        typer.echo(f"adding {merged.added:,} corrected comments from the store"
+                   + (f"; {merged.replaced:,} training rows replaced by their corrections" if merged.replaced else ""),
+                   err=True)
+        frame = merged.frame
+    with status("Training topic and sentiment models"):
         model = train_feedback_model(
-            frame, framework, text_column=text_col, labels_column=labels_column, label_sep=label_sep,
-            sentiment_column=sentiment_column or "auto", fft_score_column=score_column or "auto",
+            frame, framework, text_column=text_col, labels_column=roles.get("labels"), label_sep=label_sep,
+            sentiment_column=roles.get("sentiment", "auto"), fft_score_column=roles.get("fft_score", "auto"),
             embedder=embedder, topic_kernel=topic_kernel, source=str(data),
         )
     model.save(output)
@@ -140,72 +176,51 @@ def train(
     )
 
 
-def progress_task_spinner(description: str):
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    return console.status(description) if console.is_terminal else _null()
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
 @app.command()
 def evaluate(
-    data: Path = typer.Argument(..., help="Labelled comments the model has not been trained on."),
-    model_dir: Path = typer.Option(None, "--model", help="Model folder (default: the packaged model)."),
-    text_column: str = typer.Option(None, "--text-column"),
-    labels_column: str = typer.Option(None, "--labels-column"),
-    label_sep: str = typer.Option(";", "--label-sep"),
-    sentiment_column: str = typer.Option(None, "--sentiment-column"),
-    score_column: str = typer.Option(None, "--score-column"),
-    report_dir: Path = typer.Option(Path("evaluation"), "--report-dir", help="Where to write evaluation.json/.md/.html."),
+    data: Path = typer.Argument(..., metavar="FILE", help="Labelled comments the model has not been trained on."),
+    model_dir: Path | None = opt.model(),
+    output: Path | None = opt.output("A folder for evaluation.json, .md and .html (default: evaluation/), or one "
+                                     "file ending .json, .md or .html.", required=False),
+    column: list[str] | None = opt.columns(LABELLED_ROLES),
+    text_column: str | None = opt.text_column(),
+    label_sep: str = LABEL_SEP,
+    report_dir: Path | None = opt.old("--report-dir", "-o/--output"),
+    labels_column: str | None = OLD_LABELS,
+    sentiment_column: str | None = OLD_SENTIMENT,
+    score_column: str | None = OLD_SCORE,
 ) -> None:
-    """Per-label precision/recall/F1/support, micro/macro F1, exact match, Hamming loss, ROC AUC, sentiment."""
-    import numpy as np
+    """Per-label precision/recall/F1/support, micro/macro F1, exact match, Hamming loss, ROC AUC, sentiment.
+
+    The file is laid out like a training file (see train); "Labelling not possible" is evaluated
+    too when the file codes it.
+
+    Example:
+
+    ```
+    carelens feedback evaluate holdout.csv --model my-model \\
+        --column labels=Codes -o evaluation/
+    ```
+    """
     from rich.console import Console
     from rich.table import Table
 
-    from carelens.feedback.evaluation import evaluate_model, write_reports
-    from carelens.feedback.labels import joined_labels, parse_flag_column, wide_labels
-    from carelens.feedback.text import content_free_mask
-    from carelens.feedback.training import FFT_SCORE_COLUMNS, SENTIMENT_COLUMNS, parse_sentiment
-    from carelens.tables import read_table
+    from carelens.feedback.evaluation import REPORT_FORMATS, evaluate_table, write_report
+    from carelens.feedback.model import FeedbackModel
 
-    frame = read_table(data, dtype_str=True)
-    text_col = resolve_text_column(frame, text_column, str(data))
-    model = _load_model(model_dir)
-    fw = model.framework
-    if labels_column:
-        from carelens.tables import require_columns
-
-        require_columns(frame, [labels_column], file=str(data))
-        Y, _ = joined_labels(frame, labels_column, label_sep, fw, file=str(data))
-    else:
-        Y = wide_labels(frame, fw, file=str(data))
-    labels = list(fw.learnable_labels)
-    lnp = fw.labelling_not_possible
-    if lnp in frame.columns:  # evaluate the rule too when the data codes it
-        Y = np.column_stack([Y, parse_flag_column(frame[lnp], column=lnp, file=str(data))])
-        labels.append(lnp)
-    elif labels_column:
-        Y = np.column_stack([Y, content_free_mask(frame[text_col]).astype(np.int8)])
-        labels.append(lnp)
-    sent_col = _optional_column(frame, sentiment_column, SENTIMENT_COLUMNS, str(data))
-    sentiment = parse_sentiment(frame[sent_col], column=sent_col, file=str(data)) if sent_col else None
-    score_col = _optional_column(frame, score_column, FFT_SCORE_COLUMNS, str(data))
-    result = evaluate_model(model, frame[text_col].tolist(), Y, labels, sentiment,
-                            frame[score_col].tolist() if score_col else None)
-    paths = write_reports(result, report_dir)
+    roles = _labelled_roles(column, text_column, labels_column, sentiment_column, score_column)
+    output = opt.renamed(output, report_dir, new="-o/--output", old="--report-dir", default=Path("evaluation"))
+    paths = opt.report_paths(output, REPORT_FORMATS, "evaluation")
+    frame = opt.read_input(data)
+    model = FeedbackModel.load(model_dir)
+    result = evaluate_table(model, frame, text=roles.get("comment_text"), labels=roles.get("labels"),
+                            label_sep=label_sep, sentiment=roles.get("sentiment"), fft_score=roles.get("fft_score"),
+                            file=str(data))
+    written = [write_report(result, path) for path in paths.values()]
     t = result["topics"]
     table = Table(title=f"Topics ({t['rows']:,} comments, model {result['model_version']})")
-    for col in ("label", "precision", "recall", "F1", "support", "ROC AUC"):
-        table.add_column(col, justify="left" if col == "label" else "right")
+    for name in ("label", "precision", "recall", "F1", "support", "ROC AUC"):
+        table.add_column(name, justify="left" if name == "label" else "right")
     for row in t["per_label"]:
         table.add_row(row["label"], f"{row['precision']:.2f}", f"{row['recall']:.2f}", f"{row['f1']:.2f}",
                       str(row["support"]), "–" if row["roc_auc"] is None else f"{row['roc_auc']:.2f}")
@@ -217,56 +232,42 @@ def evaluate(
         s = result["sentiment"]
         console.print(f"sentiment: 5-class accuracy {s['accuracy_5']:.3f}, macro F1 {s['macro_f1_5']:.3f}; "
                       f"3-class accuracy {s['accuracy_3']:.3f}, macro F1 {s['macro_f1_3']:.3f} ({s['rows']:,} rows)")
-    console.print(f"reports: {paths['json']}, {paths['markdown']}, {paths['html']}")
+    console.print(f"reports: {', '.join(map(str, written))}")
 
 
 @app.command()
 def load(
-    input_file: Path = typer.Argument(..., metavar="FILE", help="Trust FFT export (CSV, XLSX or parquet)."),
-    db: str = typer.Option(None, "--db", help="SQLAlchemy URL or DuckDB file (default: settings' database_url)."),
-    mapping: list[str] = typer.Option(None, "--map", help='Column mapping, repeatable: --map "comment_text=FFT answer". '
-                                      "Fields: comment_id, date, comment_text, question, fft_score, location_1..3, demographics."),
-    mapping_file: Path = typer.Option(None, "--mapping-file", help="YAML/JSON file of field: column pairs."),
-    model_dir: Path = typer.Option(None, "--model", help="Model folder (default: the packaged model)."),
-    strict: bool = typer.Option(False, "--strict", help="Fail the whole load on any bad date or score."),
+    input_file: Path = typer.Argument(..., metavar="FILE", help="Trust FFT export: CSV, XLSX or parquet."),
+    db: str | None = opt.store("to load into"),
+    column: list[str] | None = opt.columns(LOAD_ROLES),
+    text_column: str | None = opt.text_column(),
+    column_file: Path | None = typer.Option(None, "--column-file", metavar="FILE",
+                                            help="YAML or JSON file of role: column pairs (--column wins)."),
+    model_dir: Path | None = opt.model(),
+    strict: bool = opt.strict("Fail the whole load on any bad date or score (default: store that cell blank and warn)."),
+    mapping: list[str] | None = opt.old("--map", "--column"),
+    mapping_file: Path | None = opt.old("--mapping-file", "--column-file"),
 ) -> None:
-    """Validate, classify and store comments in one transaction; loading the same file twice adds nothing."""
+    """Validate, classify and store comments in one transaction; loading the same file twice adds nothing.
+
+    Roles not named are found by common export names; demographics is a comma-separated list of
+    columns.
+
+    Example:
+
+    ```
+    carelens feedback load fft_march.xlsx --db store.duckdb \\
+        --column comment_id=Ref --column date=Received
+    ```
+    """
     from carelens.feedback.loading import load_comments, parse_mapping_args
 
-    result = load_comments(input_file, db=db, mapping=parse_mapping_args(mapping, mapping_file),
-                           model_path=model_dir, strict=strict, source=str(input_file))
+    pairs = opt.renamed(column, mapping, new="--column", old="--map", default=[])
+    column_file = opt.renamed(column_file, mapping_file, new="--column-file", old="--mapping-file")
+    roles = parse_mapping_args(None, column_file) | opt.column_roles(pairs, LOAD_ROLES, comment_text=text_column)
+    result = load_comments(input_file, db=db, mapping=roles, model_path=model_dir, strict=strict, source=str(input_file))
     for message in result.messages[:20]:
-        _err(f"warning: {message}")
+        opt.warn(message)
     if len(result.messages) > 20:
-        _err(f"warning: ... and {len(result.messages) - 20:,} more")
+        opt.warn(f"... and {len(result.messages) - 20:,} more")
     typer.echo(result.summary())
-
-
-def corrections_hook(frame, framework, text_column: str, db: str | None, *, labels_column: str | None = None,
-                     label_sep: str = ";", sentiment_column: str | None = None):
-    """``train --include-corrections``: append staff corrections from the store as training rows,
-    laid out like the training file (joined labels or one column per label), so they count."""
-    import pandas as pd
-
-    from carelens.feedback.framework import load_framework
-    from carelens.feedback.loading import corrections_training_frame
-    from carelens.db import get_engine
-
-    if labels_column:
-        from carelens.tables import require_columns
-
-        require_columns(frame, [labels_column], purpose="the joined labels (--labels-column)")
-    extra, notes = corrections_training_frame(get_engine(db), framework or load_framework(), text_column=text_column,
-                                              columns=[str(c) for c in frame.columns], labels_column=labels_column,
-                                              label_sep=label_sep, sentiment_column=sentiment_column)
-    for note in notes:
-        _err(f"warning: {note}")
-    _err(f"adding {len(extra):,} corrected comments from the store")
-    if not len(extra):
-        return frame
-    # a corrected comment that is also in the training file: the staff correction is the later word
-    texts = set(extra[text_column])
-    kept = frame[~frame[text_column].isin(texts)]
-    if len(kept) < len(frame):
-        _err(f"{len(frame) - len(kept):,} training rows replaced by their stored corrections")
-    return pd.concat([kept, extra], ignore_index=True)

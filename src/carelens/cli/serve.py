@@ -5,14 +5,24 @@ from __future__ import annotations
 import typer
 
 
+from carelens.cli import options as opt
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
         host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 to share on a network)."),
         port: int = typer.Option(8000, help="Port to listen on."),
-        db: str = typer.Option(None, "--db", help="SQLAlchemy URL or DuckDB file (default: settings)."),
+        db: str | None = opt.store("to serve"),
     ) -> None:
-        """Start the dashboard (/) and REST API (/api) in one process."""
+        """Start the dashboard (/) and REST API (/api) in one process.
+
+        Example:
+
+        ```
+        carelens serve --db store.duckdb --port 8080
+        ```
+        """
         import uvicorn
 
         from carelens.config import load_settings

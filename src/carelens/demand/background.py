@@ -77,7 +77,8 @@ class BackgroundRun:
     def cancelled(self) -> bool:
         return self._cancelled.is_set()
 
-    def wait(self):
+    def wait(self, on_progress=None):
+        """Run and wait (blocking); ``on_progress(done, total)`` is called as the runs go by."""
         context = mp.get_context("spawn")
         receive, send = context.Pipe(duplex=False)
         process = context.Process(target=_child, args=(send, self._params, self._data, self._options), daemon=True)
@@ -100,6 +101,8 @@ class BackgroundRun:
                 kind = message[0]
                 if kind == "progress":
                     self._progress = (int(message[1]), max(int(message[2]), 1))
+                    if on_progress is not None:
+                        on_progress(*self._progress)
                 elif kind == "done":
                     return message[1]
                 elif kind == "error":

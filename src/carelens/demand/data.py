@@ -11,12 +11,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from carelens.errors import TableError
 from carelens.tables import read_table, require_columns
+
+if TYPE_CHECKING:
+    from carelens.demand.params import Params
 
 REQUIRED_COLUMNS: dict[str, list[str]] = {
     "ip": ["rn", "age", "sex", "speldur", "sitetret", "pod", "group", "tretspef_grouped", "hsagrp",
@@ -107,6 +111,18 @@ def load_data(root: str | Path, dataset: str | None = None, fyear: int | None = 
     except Exception:  # noqa: BLE001 - only an optimisation
         pass
     return TrustData(tables=tables, root=str(root), fyear=found_year, dataset=found_set)
+
+
+def load_data_for(root: str | Path, params: Params, dataset: str | None = None) -> TrustData:
+    """A trust's data for a scenario: the params' dataset and baseline year where the folder (NHP
+    layout) holds them, else what it holds (the simple layout has neither; an NHP folder of
+    another year is still read, and the engine says what does not match)."""
+    root = Path(root)
+    name = params.raw.get("dataset")
+    if dataset is None and name and any(root.glob(f"*/fyear=*/dataset={name}")):
+        dataset = str(name)
+    fyear = params.start_year if any(root.glob(f"*/fyear={params.start_year}")) else None
+    return load_data(root, dataset=dataset, fyear=fyear)
 
 
 def data_from_tables(frames: dict[str, pd.DataFrame], source: str, fyear: int | None = None,

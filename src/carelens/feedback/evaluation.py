@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 
@@ -16,8 +15,12 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from carelens.feedback import columns
+from carelens.feedback.framework import Framework
 from carelens.feedback.model import FeedbackModel
 from carelens.feedback.sentiment import to_three_classes
+
+REPORT_FORMATS = {"json": ".json", "markdown": ".md", "html": ".html"}
 
 
 def topic_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, labels: list[str]) -> dict:
@@ -86,6 +89,52 @@ def evaluate_model(
     return result
 
 
+def label_matrix(frame: pd.DataFrame, framework: Framework, *, text_column: str, labels_column: str | None = None,
+                 label_sep: str = ";", file: str | None = None) -> tuple[np.ndarray, list[str]]:
+    """The true labels of a labelled file (one 0/1 column per label, or ``labels_column`` of joined
+    names) as a matrix, and the label of each column.
+
+    "Labelling not possible" is set by a rule, not learnt; it is evaluated too when the data codes
+    it (a column of that name), or, with joined labels, from the same content-free rule, so that a
+    file of joined labels is scored on it like a wide file.
+    """
+    from carelens.feedback.labels import joined_labels, parse_flag_column, wide_labels
+    from carelens.feedback.text import content_free_mask
+    from carelens.tables import require_columns
+
+    if labels_column:
+        require_columns(frame, [labels_column], file=file)
+        Y, _ = joined_labels(frame, labels_column, label_sep, framework, file=file)
+    else:
+        Y = wide_labels(frame, framework, file=file)
+    labels = list(framework.learnable_labels)
+    lnp = framework.labelling_not_possible
+    if lnp in frame.columns:
+        Y = np.column_stack([Y, parse_flag_column(frame[lnp], column=lnp, file=file)])
+        labels.append(lnp)
+    elif labels_column:
+        Y = np.column_stack([Y, content_free_mask(frame[text_column]).astype(np.int8)])
+        labels.append(lnp)
+    return Y, labels
+
+
+def evaluate_table(model: FeedbackModel, frame: pd.DataFrame, *, text: str | None = None, labels: str | None = None,
+                   label_sep: str = ";", sentiment: str | None = None, fft_score: str | None = None,
+                   file: str | None = None) -> dict:
+    """Evaluate ``model`` on a labelled table laid out like a training file. Column roles not given
+    are found by their common names (the sentiment and FFT score are optional)."""
+    from carelens.feedback.training import FFT_SCORE_COLUMNS, SENTIMENT_COLUMNS, parse_sentiment
+
+    text_col = columns.text_column(frame, text, file)
+    Y, names = label_matrix(frame, model.framework, text_column=text_col, labels_column=labels, label_sep=label_sep,
+                            file=file)
+    sent_col = columns.optional_column(frame, sentiment, SENTIMENT_COLUMNS, file)
+    truth = parse_sentiment(frame[sent_col], column=sent_col, file=file) if sent_col else None
+    score_col = columns.optional_column(frame, fft_score, FFT_SCORE_COLUMNS, file)
+    return evaluate_model(model, frame[text_col].tolist(), Y, names, truth,
+                          frame[score_col].tolist() if score_col else None)
+
+
 def report_markdown(result: dict, *, title: str = "Feedback model evaluation") -> str:
     t = result["topics"]
     lines = [f"# {title}", "", f"Model version: `{result['model_version']}`; {t['rows']:,} comments.", "",
@@ -107,51 +156,29 @@ def report_markdown(result: dict, *, title: str = "Feedback model evaluation") -
     return "\n".join(lines) + "\n"
 
 
-def report_html(markdown_text: str) -> str:
-    """A dependency-free HTML rendering of the markdown report (tables and bullets only)."""
-    body, in_table = [], False
-    for line in markdown_text.splitlines():
-        if line.startswith("|"):
-            cells = [c.strip() for c in line.strip("|").split("|")]
-            if set("".join(cells)) <= set("-:"):
-                continue
-            if not in_table:
-                body.append("<table>")
-                in_table = True
-                body.append("<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in cells) + "</tr>")
-            else:
-                body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-            continue
-        if in_table:
-            body.append("</table>")
-            in_table = False
-        text = html.escape(line).replace("**", "")
-        if line.startswith("# "):
-            body.append(f"<h1>{text[2:]}</h1>")
-        elif line.startswith("## "):
-            body.append(f"<h2>{text[3:]}</h2>")
-        elif line.startswith("- "):
-            body.append(f"<p>• {text[2:]}</p>")
-        elif line:
-            body.append(f"<p>{text}</p>")
-    if in_table:
-        body.append("</table>")
-    style = ("body{font-family:Arial,sans-serif;max-width:60rem;margin:2rem auto;color:#231f20}"
-             "table{border-collapse:collapse}td,th{border:1px solid #d8dde0;padding:4px 8px;text-align:right}"
-             "td:first-child,th:first-child{text-align:left}h1,h2{color:#005eb8}")
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>Evaluation</title><style>{style}</style></head><body>{''.join(body)}</body></html>"
+def report_html(result: dict, *, title: str = "Feedback model evaluation") -> str:
+    """The same report as :func:`report_markdown`, as one standalone page
+    (``reports/templates/feedback_evaluation.html``, escaped by the shared Jinja environment)."""
+    from carelens.reports.templating import render
+
+    return render("feedback_evaluation.html", title=title, result=result, t=result["topics"],
+                  s=result.get("sentiment"))
+
+
+def report_json(result: dict) -> str:
+    return json.dumps(result, indent=2)
+
+
+def write_report(result: dict, path: str | Path) -> Path:
+    """One report file, its format chosen by the extension (.json, .md or .html)."""
+    path = Path(path)
+    render = {".json": report_json, ".md": report_markdown, ".html": report_html}[path.suffix.lower()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(result), encoding="utf-8")
+    return path
 
 
 def write_reports(result: dict, out_dir: str | Path) -> dict[str, Path]:
+    """evaluation.json, evaluation.md and evaluation.html in ``out_dir``."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    md = report_markdown(result)
-    paths = {"json": out / "evaluation.json", "markdown": out / "evaluation.md", "html": out / "evaluation.html"}
-    paths["json"].write_text(json.dumps(result, indent=2), encoding="utf-8")
-    paths["markdown"].write_text(md, encoding="utf-8")
-    paths["html"].write_text(report_html(md), encoding="utf-8")
-    return paths
-
-
-def per_label_frame(result: dict) -> pd.DataFrame:
-    return pd.DataFrame(result["topics"]["per_label"])
+    return {name: write_report(result, out / f"evaluation{ext}") for name, ext in REPORT_FORMATS.items()}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -56,9 +57,6 @@ class Framework:
         if label == self.labelling_not_possible:
             return "General"
         raise KeyError(label)
-
-    def labels_in(self, category: str) -> list[str]:
-        return [label.name for label in self.labels if label.category == category]
 
     @property
     def learnable_labels(self) -> list[str]:
@@ -164,8 +162,19 @@ def load_framework(source: str | Path | None = None) -> Framework:
     return Framework.from_dict(data, source=str(path))
 
 
+@lru_cache(maxsize=4)
+def model_framework(model_dir: str | None = None) -> Framework:
+    """The framework a feedback model was trained with (its ``framework.json``), or the packaged v7
+    when ``model_dir`` is empty (the packaged model's). Read once per process and model folder: the
+    dashboard asks on every page view and correction."""
+    if not model_dir:
+        return load_framework()
+    path = Path(model_dir) / "framework.json"
+    return Framework.from_dict(json.loads(path.read_text("utf-8")), source=str(path))
+
+
 def framework_as_json(framework: Framework) -> str:
     return json.dumps(framework.to_dict(), ensure_ascii=False, indent=2)
 
 
-__all__ = ["Framework", "Label", "LABELLING_NOT_POSSIBLE", "load_framework", "framework_as_json"]
+__all__ = ["Framework", "Label", "LABELLING_NOT_POSSIBLE", "load_framework", "model_framework", "framework_as_json"]

@@ -52,7 +52,7 @@ def wide_labels(
         shown = ", ".join(repr(m) for m in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise TableError(
             f"no column for label{'s' if len(missing) > 1 else ''} {shown}; give one 0/1 column per "
-            "label of the framework, or one column of joined labels with --labels-column",
+            "label of the framework, or one column of joined labels with --column labels=NAME",
             file=file,
             field=missing[0],
         )

@@ -96,7 +96,7 @@ class LoadResult:
 
 
 def parse_mapping_args(pairs: list[str] | None, mapping_file: str | Path | None = None) -> dict[str, str]:
-    """``field=column`` pairs (CLI ``--map``) and/or a YAML/JSON file of the same, as a dict."""
+    """``field=column`` pairs and/or a YAML/JSON file of the same (CLI ``--column-file``), as a dict."""
     out: dict[str, str] = {}
     if mapping_file:
         import yaml
@@ -110,7 +110,7 @@ def parse_mapping_args(pairs: list[str] | None, mapping_file: str | Path | None 
         out.update({str(k): v for k, v in data.items()})
     for pair in pairs or []:
         if "=" not in pair:
-            raise TableError(f"--map expects field=column, got {pair!r}", field="map")
+            raise TableError(f"a column mapping expects field=column, got {pair!r}", field="map")
         key, value = pair.split("=", 1)
         out[key.strip()] = value.strip()
     return out
@@ -166,7 +166,7 @@ def detect_mapping(columns: list[str], overrides: Mapping[str, object] | None = 
             chosen[name] = _find(CANDIDATES[name], columns, {v for v in chosen.values() if v})
     if not chosen["comment_text"]:
         shown = ", ".join(repr(c) for c in columns[:15])
-        raise TableError(f"no comment text column found; map one with --map comment_text=COLUMN (columns are {shown})",
+        raise TableError(f"no comment text column found; map one with --column comment_text=COLUMN (columns are {shown})",
                          file=file, field="comment_text")
     demo = overrides.get("demographics")
     if demo is None:
@@ -431,40 +431,3 @@ def load_comments(
         rows_with_problems=int(rejected.sum()), model_version=version, seconds=time.perf_counter() - started,
         mapping=cmap.as_dict(), messages=messages,
     )
-
-
-def corrections_training_frame(engine, framework, *, text_column: str, columns: list[str],
-                               labels_column: str | None = None, label_sep: str = ";",
-                               sentiment_column: str | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """Stored wrong-topics corrections as extra training rows laid out like the training file.
-
-    With ``labels_column`` (a file of joined label names) the corrected topics are joined into that
-    column; otherwise one 0/1 column per framework label (and, for labels the framework maps from v6
-    columns, the first such column present in ``columns``, so the mapping reads them). The original
-    text goes in ``text_column`` and a corrected sentiment in ``sentiment_column`` (default: the
-    file's sentiment column, else "Comment sentiment"). Returns (rows, notes): notes name the
-    corrected topics the training framework does not have (those topics are left out, not guessed).
-    """
-    from carelens.feedback.store.corrections import corrected_comments
-    from carelens.feedback.training import SENTIMENT_COLUMNS
-
-    fixed = corrected_comments(engine)
-    learnable = list(framework.learnable_labels)
-    known = set(learnable)
-    unknown = sorted({t for ts in fixed["topics"] for t in ts if t not in known})
-    notes = [f"{len([1 for ts in fixed['topics'] if t in ts]):,} correction(s) name topic {t!r}, which the training "
-             "framework does not have; left out" for t in unknown]
-    out = pd.DataFrame({text_column: fixed["comment_text"].astype(str)})
-    if labels_column:
-        out[labels_column] = [f"{label_sep} ".join(t for t in ts if t in known) for ts in fixed["topics"]]
-    else:
-        for label in learnable:
-            values = [int(label in ts) for ts in fixed["topics"]]
-            sources = [c for c in framework.v6_mapping.get(label, []) if c in columns]
-            for j, c in enumerate(sources):
-                out[c] = values if j == 0 else 0
-            out[label] = values
-    if fixed["sentiment"].notna().any():
-        target = sentiment_column or next((c for c in SENTIMENT_COLUMNS if c in columns), "Comment sentiment")
-        out[target] = fixed["sentiment"].astype("string").fillna("").to_numpy()
-    return out, notes

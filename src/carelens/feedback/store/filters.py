@@ -9,6 +9,10 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+# What the coded values mean, in the words staff see (filters, exports, reports).
+FFT_ANSWERS = {1: "Very good", 2: "Good", 3: "Neither good nor poor", 4: "Poor", 5: "Very poor", 6: "Don't know"}
+SENTIMENTS = {1: "Very positive", 2: "Positive", 3: "Neutral / mixed", 4: "Negative", 5: "Very negative"}
+
 
 class CommentFilters(BaseModel):
     """Which stored comments a view covers."""

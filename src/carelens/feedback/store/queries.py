@@ -154,6 +154,33 @@ def complex_comments(engine: sa.Engine, filters: CommentFilters | None = None, *
     return _rows(view, idx, ["text_length"])
 
 
+def comments_behind(engine: sa.Engine, filters: CommentFilters | None, extra: list[CommentFilters], *,
+                    limit: int | None = 100, suppress_below: int | None = None) -> tuple[pd.DataFrame, int, bool]:
+    """The comments behind one chart element: those matching ``filters`` and every one of ``extra``
+    (the element's own filters, e.g. a month and an FFT answer, or both topics of a heatmap square).
+
+    Returns (the first ``limit``, newest first; how many match; whether they are withheld). Those
+    comments are a breakdown cell seen from the other side, so the count rule applies: fewer than
+    the threshold and no comment is returned.
+    """
+    view = store_view(engine)
+    mask = filter_mask(view, filters)
+    for f in extra:
+        mask &= filter_mask(view, f)
+    idx = np.flatnonzero(mask)
+    if count_suppressed(len(idx), suppress_below):
+        return _rows(view, idx[:0]), len(idx), True
+    return _rows(view, idx[:limit] if limit is not None else idx), len(idx), False
+
+
+def comment_topics(engine: sa.Engine, comment_key: str) -> list[str]:
+    """The topics every view shows for a stored comment (the model's: a staff correction is kept
+    beside them, for retraining); [] if there is no such comment."""
+    frame = store_view(engine).frame
+    row = frame.loc[frame["comment_key"] == comment_key, "topics"]
+    return list(row.iloc[0]) if len(row) else []
+
+
 # --------------------------------------------------------------------------- summaries
 def summary_totals(engine: sa.Engine, filters: CommentFilters | None = None, *,
                    suppress_below: int | None = None) -> dict:
@@ -265,6 +292,42 @@ def topic_cooccurrence(engine: sa.Engine, filters: CommentFilters | None = None,
                           "topic_b": np.asarray(view.topics, dtype=object)[b], "comments": co[a, b]})
     frame = frame[frame["comments"] > 0].sort_values("comments", ascending=False, kind="stable").reset_index(drop=True)
     return suppress_small_cells(frame, "comments", ["comments"], suppress_below)
+
+
+def fft_totals(engine: sa.Engine, filters: CommentFilters | None = None, *,
+               suppress_below: int | None = None) -> dict:
+    """FFT answers over the whole selection: ``respondents`` (scores 1-5, dated), ``share_good``
+    (very good or good; None when ``suppressed``: fewer respondents than the threshold).
+
+    Suppressed on the total, not per month: a headline covering every month together protects the
+    people behind it if the total is large enough, even where single months are not.
+    """
+    fft = fft_by_month(engine, filters, suppress_below=0)
+    respondents = int(fft["respondents"].astype(float).sum()) if len(fft) else 0
+    suppressed = count_suppressed(respondents, suppress_below)
+    good = None
+    if not suppressed and respondents:
+        good = float((fft["share_good"].astype(float) * fft["respondents"].astype(float)).sum()) / respondents
+    return {"respondents": respondents, "share_good": good, "suppressed": suppressed}
+
+
+def cooccurrence_grid(engine: sa.Engine, filters: CommentFilters | None = None, *, top: int = 15,
+                      suppress_below: int | None = None) -> pd.DataFrame:
+    """The ``top`` sub-categories most often mentioned with another, as a symmetric grid (rows and
+    columns in that order) of how many comments mention both. Missing: suppressed pairs, pairs never
+    mentioned together, and the diagonal. Empty when no pair is shown."""
+    pairs = topic_cooccurrence(engine, filters, suppress_below=suppress_below)
+    pairs = pairs[~pairs["suppressed"]]
+    if pairs.empty:
+        return pd.DataFrame(dtype=float)
+    counts = pd.concat([pairs[["topic_a", "comments"]].rename(columns={"topic_a": "t"}),
+                        pairs[["topic_b", "comments"]].rename(columns={"topic_b": "t"})])
+    chosen = counts.groupby("t")["comments"].sum().sort_values(ascending=False).head(top).index.tolist()
+    grid = pd.DataFrame(float("nan"), index=chosen, columns=chosen)
+    for a, b, c in pairs[["topic_a", "topic_b", "comments"]].itertuples(index=False):
+        if a in grid.index and b in grid.columns:
+            grid.loc[a, b] = grid.loc[b, a] = float(c)
+    return grid
 
 
 def filter_options(engine: sa.Engine) -> dict:

@@ -1,13 +1,20 @@
-"""Build the Shiny app from the registered pages, with the feedback filters in a shared sidebar."""
+"""Build the Shiny app from the registered pages (each a Shiny module), with the comment filters in a
+sidebar shown beside the feedback pages.
+
+Per browser session the server builds one :class:`AppContext` (every page gets it) and one
+:class:`FeedbackContext` (only feedback pages get it), then starts each page's module server.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from shiny import App, reactive, ui
+from shiny import App, ui
 
 from carelens.config import Settings
-from carelens.web.dashboard import context
+from carelens.web.dashboard.context import AppContext
+from carelens.web.dashboard.feedback_context import feedback_context
+from carelens.web.dashboard.filters import FILTERS_ID, filters_ui
 from carelens.web.dashboard.registry import pages
 
 WWW = Path(__file__).parent / "www"
@@ -24,12 +31,13 @@ def create_dashboard(settings: Settings) -> App:
     from carelens.db import get_engine
 
     engine = get_engine(settings.database_url)
-    navs = [ui.nav_panel(p.title, ui.div(p.ui(), class_=f"page page-{p.id}"), value=p.id) for p in registered]
+    navs = [ui.nav_panel(p.title, ui.div(p.ui(p.id), class_=f"page page-{p.id}"), value=p.id) for p in registered]
+    filter_pages = frozenset(p.id for p in registered if p.shows_filters)
     page = ui.page_navbar(
         *navs,
         title=ui.span(ui.span("carelens", class_="brand"), ui.span(" patient feedback", class_="brand-sub")),
         id="nav",
-        sidebar=context.sidebar(settings),
+        sidebar=filters_ui(FILTERS_ID, settings),
         header=ui.head_content(
             ui.tags.script(src="vendor/plotly.min.js"),
             ui.tags.link(rel="stylesheet", href="www/carelens.css"),
@@ -41,15 +49,9 @@ def create_dashboard(settings: Settings) -> App:
     )
 
     def server(input, output, session):
-        ctx = context.setup(input, output, session, settings, engine)
+        app = AppContext(settings=settings, engine=engine, current_page=input.nav)
+        feedback = feedback_context(app, filter_pages)
         for p in registered:
-            p.server(input, output, session, ctx)
-
-        @reactive.effect
-        @reactive.event(input.nav)
-        def _filters_only_where_they_apply() -> None:
-            page = next((p for p in registered if p.id == input.nav()), None)
-            if page is not None:
-                ui.update_sidebar("filters", show=page.uses_feedback_filters)
+            p.start(app, feedback)
 
     return App(page, server, static_assets={"/vendor": _plotly_js_dir(), "/www": WWW})

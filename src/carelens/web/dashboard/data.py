@@ -1,8 +1,8 @@
 """Plain-English names, colours and small helpers the dashboard pages share.
 
 All filtering, summarising and suppression is the store layer's (``carelens.feedback.store.queries``, over
-``CommentFilters``); this module only turns those results into words and into "the comments behind
-one chart element".
+``CommentFilters``); this module only turns those results into words and colours, and a clicked chart
+element into the filters that select the comments behind it.
 """
 
 from __future__ import annotations
@@ -11,45 +11,16 @@ import html
 from calendar import monthrange
 from datetime import date
 
-import numpy as np
+from carelens.feedback.store.filters import FFT_ANSWERS, SENTIMENTS, CommentFilters
 
-from carelens.feedback.store.filters import CommentFilters
-
-SENTIMENT_NAMES = {1: "Very positive", 2: "Positive", 3: "Neutral / mixed", 4: "Negative", 5: "Very negative"}
+SENTIMENT_NAMES = SENTIMENTS
 # Colour-blind-safe diverging palette (blue = positive ... orange/red = negative), NHS tones.
 SENTIMENT_COLOURS = {1: "#005eb8", 2: "#41b6e6", 3: "#aeb7bd", 4: "#ed8b00", 5: "#a6192e"}
 GROUP_NAMES = {"positive": "Positive", "neutral": "Neutral / mixed", "negative": "Negative"}
 GROUP_COLOURS = {"positive": "#005eb8", "neutral": "#aeb7bd", "negative": "#ed8b00"}
 GROUP_SCORES = {"positive": [1, 2], "neutral": [3], "negative": [4, 5]}
-FFT_NAMES = {1: "Very good", 2: "Good", 3: "Neither good nor poor", 4: "Poor", 5: "Very poor", 6: "Don't know"}
+FFT_NAMES = FFT_ANSWERS
 FFT_COLOURS = {1: "#005eb8", 2: "#41b6e6", 3: "#aeb7bd", 4: "#ed8b00", 5: "#a6192e", 6: "#768692"}
-
-
-def describe_filters(filters: CommentFilters, level_names: tuple[str, ...] = ()) -> str:
-    """Plain-English summary of the filters, for report headers and export notes."""
-    parts: list[str] = []
-    if filters.date_from or filters.date_to:
-        parts.append(f"dates {filters.date_from or 'start'} to {filters.date_to or 'latest'}")
-    for i, level in enumerate(level_names):
-        values = getattr(filters, f"location_{i + 1}")
-        if values:
-            parts.append(f"{level}: {', '.join(values)}")
-    for name, values in filters.demographics.items():
-        if values:
-            parts.append(f"{name}: {', '.join(values)}")
-    if filters.question:
-        parts.append("question: " + ", ".join(filters.question))
-    if filters.fft_score:
-        parts.append("FFT: " + ", ".join(FFT_NAMES.get(s, str(s)) for s in filters.fft_score))
-    if filters.category:
-        parts.append("categories: " + ", ".join(filters.category))
-    if filters.topic:
-        parts.append("sub-categories: " + ", ".join(filters.topic))
-    if filters.sentiment:
-        parts.append("sentiment: " + ", ".join(SENTIMENT_NAMES[s] for s in filters.sentiment))
-    if filters.search.strip():
-        parts.append(f'search: "{filters.search.strip()}"')
-    return "; ".join(parts) or "all comments"
 
 
 def month_bounds(month: str) -> tuple[date, date]:
@@ -84,15 +55,6 @@ def element_title(click: dict) -> str:
         "fft_time": f"FFT answer {curve.lower()}, {x}" if curve else f"FFT answers, {x}",
         "cooccurrence": f"{y} together with {x}",
     }.get(chart, "selected comments")
-
-
-def masked(view, filters: CommentFilters, extra: list[CommentFilters]) -> np.ndarray:
-    from carelens.feedback.store.queries import filter_mask
-
-    mask = filter_mask(view, filters)
-    for f in extra:
-        mask &= filter_mask(view, f)
-    return mask
 
 
 def highlight(text: str, search: str) -> str:

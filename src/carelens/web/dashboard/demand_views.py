@@ -8,12 +8,11 @@ near the baseline so that steps of a few per cent are visible.
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from shiny import ui
+from htmltools import HTML
 
 from carelens.demand.labels import CAPACITY, heading, name, named, rounded
 
@@ -120,16 +119,6 @@ def lines_figure(trajectories: pd.DataFrame, names: list[str], activity: str, me
                                      "yaxis": {"automargin": True}}}
 
 
-def _cell(value: Any) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return f"{int(value):,}"
-    if isinstance(value, (float, np.floating)):
-        return f"{value:,.1f}"
-    return str(value)
-
-
 #: Statistics' headings on the page: short (the page says what they are above its tables).
 SHORT = {heading(s): s.upper() if s.startswith("p") and s != "principal" else s.capitalize() for s in STATS}
 
@@ -140,26 +129,28 @@ def _short(column: str) -> str:
     return column
 
 
-def table(frame: pd.DataFrame, table_id: str, *, plain: tuple[str, ...] = ("Year",)) -> ui.HTML:
-    """An accessible table of a frame already in words and rounded; numbers right-aligned, the
-    statistics' headings short (Principal, P10, ...)."""
-    frame = frame.rename(columns=_short)
-    numeric = [c for c in frame.columns
-               if len(frame) and frame[c].dropna().map(lambda v: isinstance(v, (int, float, np.number))
-                                                       and not isinstance(v, bool)).all()]
-    head = "".join(f"<th scope='col'{' class=num' if c in numeric else ''}>{html.escape(str(c))}</th>"
-                   for c in frame.columns)
-    rows = []
-    for values in frame.itertuples(index=False, name=None):
-        cells = []
-        for column, value in zip(frame.columns, values):
-            text = str(value) if column in plain else _cell(value)
-            cls = " class='num'" if column in numeric else ""
-            cells.append(f"<td{cls}>{html.escape(text)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return ui.HTML(f"<div class='table-responsive'><table id='{html.escape(table_id)}' "
-                   f"class='table table-sm demand-table'><thead><tr>{head}</tr></thead>"
-                   f"<tbody>{''.join(rows)}</tbody></table></div>")
+def _figure(value: Any) -> Any:
+    if isinstance(value, (bool, np.bool_)):
+        return value
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    if isinstance(value, (float, np.floating)):
+        return f"{value:,.1f}"
+    return value
+
+
+def table(frame: pd.DataFrame, table_id: str, *, plain: tuple[str, ...] = ("Year",)) -> HTML:
+    """A table of a frame already in words and rounded (one escaped table helper: ``html_table``):
+    figures with thousands separators and right-aligned, the statistics' headings short."""
+    from carelens.web.dashboard.html_table import frame_table
+
+    numeric = [str(c) for c in frame.columns if len(frame) and frame[c].dropna().map(
+        lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_))).all()]
+    columns = {str(c): _short(str(c)) for c in frame.columns}
+    shown = frame.set_axis([str(c) for c in frame.columns], axis=1)
+    formats = {c: (str if c in plain else _figure) for c in numeric}
+    return frame_table(shown, columns, table_id=table_id, classes="table table-sm demand-table", formats=formats,
+                       numeric=numeric)
 
 
 def beds_table(capacity_totals: pd.DataFrame) -> pd.DataFrame:

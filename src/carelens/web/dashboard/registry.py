@@ -1,10 +1,10 @@
-"""A small page registry, so each capability adds its dashboard page with one line.
+"""The page registry: each capability adds its dashboard page with one line.
 
-A page is a module exposing ``PAGE = Page(...)``: an id, a menu title, a ``ui()`` function returning
-the page's content, and a ``server(input, output, session, ctx)`` function. Register it by adding its
-module path to ``PAGES`` below (or call ``register_page`` from your own code before the app is
-built). Pages share ``ctx`` (:class:`carelens.web.dashboard.context.DashboardContext`): settings,
-the filtered comments and helpers for showing comments behind a chart element.
+A page is a Shiny for Python module (``@module.ui`` / ``@module.server``) in a module of ``pages/``
+exposing ``PAGE = Page(...)``. The app calls ``ui(page.id)`` and ``server(page.id, app)`` (feedback
+pages: ``server(page.id, app, feedback)``), so every input and output id of a page is namespaced
+by its page id (``overview-measure``) without any naming convention. Register a page by adding its
+module path to ``PAGES`` below (or call :func:`register_page` before the app is built).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-# Order is the menu order. Appointments and demand engineers: append "carelens.web.dashboard.pages.<x>".
+# Order is the menu order. A new page: append "carelens.web.dashboard.pages.<name>".
 PAGES: list[str] = [
     "carelens.web.dashboard.pages.overview",
     "carelens.web.dashboard.pages.comments",
@@ -22,18 +22,38 @@ PAGES: list[str] = [
     "carelens.web.dashboard.pages.framework",
     "carelens.web.dashboard.pages.upload",
     "carelens.web.dashboard.pages.export",
-    "carelens.web.dashboard.appointments",
-    "carelens.web.dashboard.demand",
+    "carelens.web.dashboard.pages.appointments",
+    "carelens.web.dashboard.pages.demand",
 ]
 
 
 @dataclass(frozen=True)
 class Page:
+    """One menu entry.
+
+    ``ui`` is a ``@module.ui`` function (called with the page id); ``server`` a ``@module.server``
+    function taking ``(input, output, session, app)``, or ``(..., app, feedback)`` when ``feedback``
+    is True: a patient-feedback page, which gets the :class:`FeedbackContext` too. ``filters``
+    (default: the same as ``feedback``) shows the comment filter sidebar beside the page.
+    """
+
     id: str
     title: str
-    ui: Callable[[], Any]
+    ui: Callable[..., Any]
     server: Callable[..., None]
-    uses_feedback_filters: bool = True  # show the feedback filter sidebar with this page
+    feedback: bool = False
+    filters: bool | None = None
+
+    @property
+    def shows_filters(self) -> bool:
+        return self.feedback if self.filters is None else self.filters
+
+    def start(self, app: Any, feedback: Any) -> None:
+        """Run the page's server for one browser session."""
+        if self.feedback:
+            self.server(self.id, app, feedback)
+        else:
+            self.server(self.id, app)
 
 
 _extra: list[Page] = []

@@ -1,19 +1,21 @@
 """Small shared pieces: plotly charts that report clicks, and the comment table.
 
 Charts are plotly figures rendered to HTML with plotly.js served locally (no CDN: trusts run this
-offline). A click on any bar, point or heatmap cell sends ``input.chart_click`` = {chart, x, y,
-curve} to the server, which shows the comments behind that element.
+offline). On a clickable chart, a click on any bar, point or heatmap cell sets the page's input
+``chart_click`` to {chart, x, y, curve}; a feedback page hands it to ``FeedbackContext.open_drill``,
+which lists the comments behind that element.
 """
 
 from __future__ import annotations
 
-import html
 import json
 
 import pandas as pd
 from shiny import ui
+from shiny.module import resolve_id
 
 from carelens.web.dashboard.data import SENTIMENT_COLOURS, SENTIMENT_NAMES, highlight
+from carelens.web.dashboard.html_table import Cell, Markup, element, html_table, is_missing, join
 
 FONT = "Arial, Helvetica, sans-serif"
 
@@ -45,86 +47,106 @@ def _payload(fig, height: int) -> str:
     return json.dumps([fig.get("data") or [], layout, CONFIG], cls=PlotlyJSONEncoder).replace("</", "<\\/")
 
 
-def chart_slot(chart_id: str) -> ui.Tag:
+def chart_slot(chart_id: str, *, clickable: bool = False) -> ui.Tag:
     """A chart's persistent place on a page; fill it with :func:`chart_update` from a render function.
 
     Why: updating one plotly div in place (``Plotly.react``), and drawing charts below the fold only
     when they scroll into view (``www/carelens.js``), keeps a filter change quick.
+
+    The div's id is namespaced like Shiny's ids (in page ``demand``: ``demand-chart_fan``).
+    ``clickable``: a click on a bar, point or square sets the page's input ``chart_click`` to
+    {chart: ``chart_id``, x, y, curve, custom} (read it as ``input.chart_click()``).
     """
-    return ui.div(ui.div(id=f"chart-{chart_id}", class_="plotly-graph-div", style="height:0px; width:100%;"),
-                  {"class": "carelens-chart", "data-chart": chart_id})
+    attrs = {"class": "carelens-chart", "data-chart": chart_id}
+    if clickable:
+        attrs["data-click-input"] = resolve_id("chart_click")
+    return ui.div(ui.div(id=resolve_id(f"chart_{chart_id}"), class_="plotly-graph-div", style="height:0px; width:100%;"),
+                  attrs)
 
 
 def chart_update(fig, chart_id: str, height: int = 420) -> ui.Tag:
     """Script drawing ``fig`` into :func:`chart_slot` ``chart_id`` (``fig=None`` clears it)."""
     payload = "null" if fig is None else _payload(fig, height)
-    return ui.tags.script(ui.HTML(f'carelensPlot("chart-{chart_id}", {payload});'))
+    target = json.dumps(resolve_id(f"chart_{chart_id}"))
+    return ui.tags.script(ui.HTML(f"carelensPlot({target}, {payload});"))
 
 
-def chart(fig, chart_id: str, height: int = 420) -> ui.Tag:
-    """A plotly figure as HTML whose clicks reach the server as ``chart_click`` (a new div each time;
-    pages that redraw often should use :func:`chart_slot` and :func:`chart_update`).
+def chart(fig, chart_id: str, height: int = 420, *, clickable: bool = False) -> ui.Tag:
+    """A plotly figure as HTML (a new div each time; pages that redraw often should use
+    :func:`chart_slot` and :func:`chart_update`).
 
     ``fig`` is a plain ``{"data": [...], "layout": {...}}`` dict (columns may be numpy/pandas) or a
     ``plotly.graph_objects.Figure``. Why dicts: building and validating graph objects took most of a
     filter change's server time; a dict is serialised straight to JSON for plotly.js.
     """
-    return ui.TagList(chart_slot(chart_id), chart_update(fig, chart_id, height))
+    return ui.TagList(chart_slot(chart_id, clickable=clickable), chart_update(fig, chart_id, height))
 
 
-def sentiment_badge(value) -> str:
-    if value is None or pd.isna(value):
-        return '<span class="badge sent-na">No sentiment</span>'
+def sentiment_badge(value) -> Markup:
+    if is_missing(value):
+        return element("span", "No sentiment", class_="badge sent-na")
     v = int(value)
-    return (
-        f'<span class="badge sent-{v}" style="background:{SENTIMENT_COLOURS[v]}">'
-        f"{html.escape(SENTIMENT_NAMES[v])}</span>"
+    return element("span", SENTIMENT_NAMES[v], class_=f"badge sent-{v}", style=f"background:{SENTIMENT_COLOURS[v]}")
+
+
+def _flag_buttons(cid: str, flag_input: str, flagged: str) -> Markup:
+    """"Interesting" and "Wrong topics?" for one comment; clicks set ``flag_input`` to {id, kind, ...}."""
+    target, key = json.dumps(flag_input), json.dumps(cid)
+    send = "Shiny.setInputValue({target}, {{id: {key}, kind: '{kind}'{more}, n: Math.random()}}, {{priority: 'event'}})"
+    return join(
+        element("button", "Interesting", class_="btn btn-sm btn-outline-primary flag-btn",
+                aria_label=f"Mark comment {cid} as interesting",
+                onclick=send.format(target=target, key=key, kind="interesting", more="")),
+        " ",
+        element("button", "Wrong topics?", class_="btn btn-sm btn-outline-secondary flag-btn",
+                aria_label=f"Correct the topics of comment {cid}",
+                onclick=send.format(target=target, key=key, kind="wrong_topics", more=", dialog: !!this.closest('.modal')")),
+        element("div", f"Flagged: {flagged}", class_="flag-note") if flagged else "",
     )
+
+
+def _comment_cells(rec: dict, query: str, flag_input: str | None) -> list:
+    topics = rec.get("topics")
+    topics = [] if is_missing(topics) else list(topics)
+    where = " · ".join(str(rec[c]) for c in ("location_1", "location_2", "location_3") if not is_missing(rec.get(c)))
+    when = "" if is_missing(rec.get("date")) else pd.Timestamp(rec["date"]).strftime("%d %b %Y")
+    question = "" if is_missing(rec.get("question")) else str(rec["question"])
+    meta = " · ".join(p for p in (when, where, question) if p)
+    text = str(rec.get("text") or "")
+    shown = Markup(highlight(text, query)) if text else element("span", "(blank comment)", class_="blank-comment")
+    flagged = ", ".join(name for name, on in (("interesting", rec.get("flagged")), ("topics corrected", rec.get("corrected")))
+                        if not is_missing(on) and bool(on))
+    cid = str(rec.get("comment_key") or rec.get("comment_id", ""))
+    return [
+        Cell(join(shown, element("div", meta, class_="c-meta")), class_="c-text"),
+        Cell(join(*(element("span", t, class_="topic") for t in topics)), class_="c-topics"),
+        sentiment_badge(rec.get("sentiment")),
+        Cell(_flag_buttons(cid, flag_input, flagged) if flag_input else "", class_="c-actions"),
+    ]
 
 
 def comment_table(frame: pd.DataFrame, query: str = "", *, total: int | None = None, limit: int = 200,
-                  flags: bool = True) -> ui.Tag:
-    """Comments as an accessible HTML table: text (hits highlighted), topics, sentiment, actions."""
+                  flag_input: str | None = None) -> ui.TagList | ui.Tag:
+    """Comments as an accessible table: text (hits of ``query`` highlighted), topics, sentiment, and
+    (given ``flag_input``, the id flag requests go to) buttons to flag a comment or correct its topics.
+
+    Every value is escaped (:mod:`html_table`): a comment holding markup shows as the text it is.
+    """
     if frame.empty:
         return ui.p("No comments match these filters.", class_="empty-note")
     shown = frame.head(limit)
-    rows = []
-    for rec in shown.to_dict("records"):
-        cid = str(rec.get("comment_key") or rec.get("comment_id", ""))
-        topics = rec.get("topics") or []
-        where = " · ".join(str(rec[c]) for c in ("location_1", "location_2", "location_3") if rec.get(c) is not None and pd.notna(rec.get(c)))
-        when = rec.get("date")
-        when = pd.Timestamp(when).strftime("%d %b %Y") if when is not None and pd.notna(when) else ""
-        flag = ", ".join(n for n, on in (("interesting", rec.get("flagged")), ("topics corrected", rec.get("corrected"))) if on is not None and on is not pd.NA and bool(on))
-        actions = ""
-        if flags:
-            cid_js = html.escape(json.dumps(cid))
-            actions = (
-                f'<button class="btn btn-sm btn-outline-primary flag-btn" aria-label="Mark comment {html.escape(cid)} as interesting" '
-                f"onclick=\"Shiny.setInputValue('flag_request', {{id: {cid_js}, kind: 'interesting', n: Math.random()}}, {{priority: 'event'}})\">"
-                "Interesting</button> "
-                f'<button class="btn btn-sm btn-outline-secondary flag-btn" aria-label="Correct the topics of comment {html.escape(cid)}" '
-                f"onclick=\"Shiny.setInputValue('flag_request', {{id: {cid_js}, kind: 'wrong_topics', dialog: !!this.closest('.modal'), n: Math.random()}}, {{priority: 'event'}})\">"
-                "Wrong topics?</button>"
-            )
-            if flag:
-                actions += f'<div class="flag-note">Flagged: {html.escape(flag)}</div>'
-        rows.append(
-            f'<tr data-comment-id="{html.escape(cid)}">'
-            f'<td class="c-text">{highlight(str(rec.get("text") or ""), query) or "<span class=blank-comment>(blank comment)</span>"}'
-            f'<div class="c-meta">{html.escape(when)}{" · " if when and where else ""}{html.escape(where)}'
-            f'{" · " + html.escape(str(rec["question"])) if rec.get("question") is not None and pd.notna(rec.get("question")) else ""}</div></td>'
-            f'<td class="c-topics">{"".join(f"<span class=topic>{html.escape(t)}</span>" for t in topics)}</td>'
-            f"<td>{sentiment_badge(rec.get('sentiment'))}</td>"
-            f'<td class="c-actions">{actions}</td></tr>'
-        )
-    total = len(frame) if total is None else total
-    more = "" if total <= len(shown) else f"<p class='more-note'>Showing the first {len(shown):,} of {total:,} comments. Narrow the filters or export to see them all.</p>"
-    return ui.HTML(
-        '<table class="table comment-table"><thead><tr><th scope="col">Comment</th><th scope="col">Topics</th>'
-        '<th scope="col">Sentiment</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead><tbody>'
-        + "".join(rows) + "</tbody></table>" + more
+    records = shown.to_dict("records")
+    table = html_table(
+        ["Comment", "Topics", "Sentiment", element("span", "Actions", class_="visually-hidden")],
+        (_comment_cells(rec, query, flag_input) for rec in records),
+        classes="table comment-table", responsive=False,
+        row_attrs=({"data-comment-id": str(rec.get("comment_key") or rec.get("comment_id", ""))} for rec in records),
     )
+    total = len(frame) if total is None else total
+    if total <= len(shown):
+        return ui.TagList(table)
+    return ui.TagList(table, ui.p(f"Showing the first {len(shown):,} of {total:,} comments. Narrow the filters or "
+                                  "export to see them all.", class_="more-note"))
 
 
 def privacy_note(n: int) -> ui.Tag:

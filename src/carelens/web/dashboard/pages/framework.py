@@ -2,40 +2,39 @@
 
 from __future__ import annotations
 
-import html
+from shiny import module, render, ui
 
-from shiny import render, ui
-
+from carelens.web.dashboard.context import AppContext
 from carelens.web.dashboard.registry import Page
 
 
+@module.ui
 def page_ui():
     return ui.TagList(
         ui.p("Each comment is tagged with one or more sub-categories from this framework. "
              "Sentiment runs from 1 (very positive) to 5 (very negative).", class_="hint"),
-        ui.output_ui("fw_body"),
+        ui.output_ui("body"),
     )
 
 
-def page_server(input, output, session, ctx):
+@module.server
+def page_server(input, output, session, app: AppContext):
     @render.ui
-    def fw_body():
-        from carelens.web.dashboard.context import framework_for
+    def body():
+        from carelens.feedback.framework import model_framework
 
-        framework = framework_for(ctx.settings)
-        parts = [f"<h2>{html.escape(framework.name)} (version {html.escape(framework.version)})</h2>"]
+        framework = model_framework(app.settings.feedback_model)
+        sections = []
         for category in framework.categories:
-            parts.append(f"<section class='fw-category'><h3>{html.escape(category)}</h3><dl>")
+            entries = []
             for label in framework.labels:
                 if label.category != category:
                     continue
-                examples = "".join(f"<li>“{html.escape(e)}”</li>" for e in label.examples)
-                parts.append(
-                    f"<dt>{html.escape(label.name)}</dt><dd>{html.escape(label.description or '')}"
-                    + (f"<ul class='examples'>{examples}</ul>" if examples else "") + "</dd>"
-                )
-            parts.append("</dl></section>")
-        return ui.HTML("".join(parts))
+                examples = [ui.tags.li(f"“{e}”") for e in label.examples]
+                entries += [ui.tags.dt(label.name),
+                            ui.tags.dd(label.description or "", ui.tags.ul(*examples, class_="examples") if examples else None)]
+            sections.append(ui.tags.section(ui.h3(category), ui.tags.dl(*entries), class_="fw-category"))
+        return ui.TagList(ui.h2(f"{framework.name} (version {framework.version})"), *sections)
 
 
-PAGE = Page(id="framework", title="Framework", ui=page_ui, server=page_server, uses_feedback_filters=False)
+PAGE = Page(id="framework", title="Framework", ui=page_ui, server=page_server)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import html
-
 import pandas as pd
-from shiny import render, ui
+from shiny import module, reactive, render, ui
 
-from carelens.web.dashboard.context import framework_for
+from carelens.web.dashboard.context import AppContext
 from carelens.web.dashboard.data import FFT_COLOURS, FFT_NAMES, GROUP_COLOURS, GROUP_NAMES
+from carelens.web.dashboard.feedback_context import FeedbackContext
+from carelens.web.dashboard.html_table import Cell, html_table
 from carelens.web.dashboard.registry import Page
 from carelens.web.dashboard.widgets import chart_slot, chart_update, empty_store_note
 
@@ -17,59 +17,66 @@ TOP_PAIRS_TOPICS = 15
 SHORT_LABEL = 28
 
 
+@module.ui
 def page_ui():
     return ui.TagList(
-        ui.output_ui("ov_headline"),
+        ui.output_ui("headline"),
         ui.p("Click any bar, point or square to read the comments behind it.", class_="hint"),
         ui.card(
             ui.card_header("What comments are about (sub-categories), coloured by sentiment"),
-            ui.input_radio_buttons("ov_measure", None, {"count": "Number of comments", "share": "Share of all comments (%)"},
+            ui.input_radio_buttons("measure", None, {"count": "Number of comments", "share": "Share of all comments (%)"},
                                    selected="count", inline=True),
-            chart_slot("subcategories"),
-            ui.output_ui("ov_subcategories"),
+            chart_slot("subcategories", clickable=True),
+            ui.output_ui("subcategories"),
         ),
         ui.layout_columns(
-            ui.card(ui.card_header("Categories over time (comments per month)"), chart_slot("categories_time"),
-                    ui.output_ui("ov_categories_time")),
-            ui.card(ui.card_header("Sentiment over time"), chart_slot("sentiment_time"), ui.output_ui("ov_sentiment_time")),
+            ui.card(ui.card_header("Categories over time (comments per month)"), chart_slot("categories_time", clickable=True),
+                    ui.output_ui("categories_time")),
+            ui.card(ui.card_header("Sentiment over time"), chart_slot("sentiment_time", clickable=True),
+                    ui.output_ui("sentiment_time")),
             col_widths=[6, 6],
         ),
-        ui.card(ui.card_header("FFT answers over time"), chart_slot("fft_time"), ui.output_ui("ov_fft_time")),
+        ui.card(ui.card_header("FFT answers over time"), chart_slot("fft_time", clickable=True), ui.output_ui("fft_time")),
         ui.card(ui.card_header("Sub-categories mentioned together (number of comments mentioning both)"),
-                chart_slot("cooccurrence"), ui.output_ui("ov_cooccurrence")),
-        ui.card(ui.card_header("Sub-categories: counts, share and sentiment"), ui.output_ui("ov_table")),
+                chart_slot("cooccurrence", clickable=True), ui.output_ui("cooccurrence")),
+        ui.card(ui.card_header("Sub-categories: counts, share and sentiment"), ui.output_ui("table")),
     )
 
 
-def page_server(input, output, session, ctx):
+@module.server
+def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
+    from carelens.feedback.framework import model_framework
     from carelens.feedback.store import queries
 
-    n = ctx.settings.suppress_below
+    n = app.settings.suppress_below
     hidden = ui.p(f"Breakdowns covering fewer than {n} comments are hidden to protect privacy.", class_="hint")
 
     def ready() -> bool:
-        ctx.touch()
-        return bool(ctx.options().get("comments"))
+        fb.touch()
+        return bool(fb.options().get("comments"))
+
+    @reactive.effect
+    @reactive.event(input.chart_click)
+    def _drill() -> None:
+        fb.open_drill(input.chart_click())
 
     @render.ui
-    def ov_headline():
+    def headline():
         if not ready():
-            if ctx.load_error():
-                return ui.div(ui.h3("The comment store could not be opened"), ui.p(ctx.load_error()), class_="empty-store")
+            if fb.load_error():
+                return ui.div(ui.h3("The comment store could not be opened"), ui.p(fb.load_error()), class_="empty-store")
             return empty_store_note()
-        t = queries.summary_totals(ctx.engine, ctx.filters(), suppress_below=n)
+        t = queries.summary_totals(app.engine, fb.filters(), suppress_below=n)
         rated = sum(t[g] or 0 for g in ("positive", "neutral", "negative"))
 
         def pct(key):
             return "–" if t["suppressed"] or not rated else f"{100 * t[key] / rated:.0f}%"
 
-        # the headline covers all months together, so it is suppressed on the total, not per month
-        fft = queries.fft_by_month(ctx.engine, ctx.filters(), suppress_below=0)
-        respondents = int(fft["respondents"].astype(float).sum()) if len(fft) else 0
-        good = (fft["share_good"].astype(float) * fft["respondents"].astype(float)).sum() / respondents if respondents >= n else None
+        fft = queries.fft_totals(app.engine, fb.filters(), suppress_below=n)
+        respondents, good = fft["respondents"], fft["share_good"]
         span = f"{t['date_from']} to {t['date_to']}" if t["date_from"] else "no dates"
         return ui.layout_columns(
-            ui.value_box("Comments", f"{t['comments']:,}", f"{span} · {ctx.options()['comments']:,} stored"),
+            ui.value_box("Comments", f"{t['comments']:,}", f"{span} · {fb.options()['comments']:,} stored"),
             ui.value_box("Positive", pct("positive"), "of comments with a sentiment"),
             ui.value_box("Negative", pct("negative"), "of comments with a sentiment"),
             ui.value_box("FFT good or very good", "–" if good is None else f"{100 * good:.0f}%", f"{respondents:,} FFT answers"),
@@ -77,16 +84,16 @@ def page_server(input, output, session, ctx):
         )
 
     @render.ui
-    def ov_subcategories():
+    def subcategories():
         if not ready():
             return ui.TagList(chart_update(None, "subcategories"))
-        table = queries.topic_summary(ctx.engine, ctx.filters(), suppress_below=n)
-        not_topic = framework_for(ctx.settings).labelling_not_possible  # blank/content-free: no bar
+        table = queries.topic_summary(app.engine, fb.filters(), suppress_below=n)
+        not_topic = model_framework(app.settings.feedback_model).labelling_not_possible  # blank/content-free: no bar
         table = table[~table["suppressed"] & (table["topic"] != not_topic)].head(20).iloc[::-1]
         if table.empty:
             return ui.TagList(chart_update(None, "subcategories"), hidden)
-        total = ctx.total()
-        as_share = input.ov_measure() == "share" and total > 0
+        total = fb.total()
+        as_share = input.measure() == "share" and total > 0
         data = []
         for group, name in GROUP_NAMES.items():
             counts = table[group].astype(float)
@@ -103,10 +110,10 @@ def page_server(input, output, session, ctx):
         return ui.TagList(chart_update(fig, "subcategories", height=max(360, 26 * len(table) + 120)), hidden)
 
     @render.ui
-    def ov_categories_time():
+    def categories_time():
         if not ready():
             return ui.TagList(chart_update(None, "categories_time"))
-        long = queries.categories_by_month(ctx.engine, ctx.filters(), suppress_below=n)
+        long = queries.categories_by_month(app.engine, fb.filters(), suppress_below=n)
         long = long[~long["suppressed"]]
         if long.empty:
             return ui.TagList(chart_update(None, "categories_time"), hidden)
@@ -118,10 +125,10 @@ def page_server(input, output, session, ctx):
         return chart_update(fig, "categories_time")
 
     @render.ui
-    def ov_sentiment_time():
+    def sentiment_time():
         if not ready():
             return ui.TagList(chart_update(None, "sentiment_time"))
-        sent = queries.sentiment_by_month(ctx.engine, ctx.filters(), suppress_below=n)
+        sent = queries.sentiment_by_month(app.engine, fb.filters(), suppress_below=n)
         sent = sent[~sent["suppressed"]]
         if sent.empty:
             return ui.TagList(chart_update(None, "sentiment_time"), hidden)
@@ -133,10 +140,10 @@ def page_server(input, output, session, ctx):
         return chart_update(fig, "sentiment_time")
 
     @render.ui
-    def ov_fft_time():
+    def fft_time():
         if not ready():
             return ui.TagList(chart_update(None, "fft_time"))
-        fft = queries.fft_by_month(ctx.engine, ctx.filters(), suppress_below=n)
+        fft = queries.fft_by_month(app.engine, fb.filters(), suppress_below=n)
         fft = fft[~fft["suppressed"]]
         if fft.empty:
             return ui.TagList(chart_update(None, "fft_time"), hidden)
@@ -155,20 +162,13 @@ def page_server(input, output, session, ctx):
                           ui.p("\"Don't know\" answers are left out of the percentages.", class_="hint"))
 
     @render.ui
-    def ov_cooccurrence():
+    def cooccurrence():
         if not ready():
             return ui.TagList(chart_update(None, "cooccurrence"))
-        pairs = queries.topic_cooccurrence(ctx.engine, ctx.filters(), suppress_below=n)
-        pairs = pairs[~pairs["suppressed"]]
-        if pairs.empty:
+        grid = queries.cooccurrence_grid(app.engine, fb.filters(), top=TOP_PAIRS_TOPICS, suppress_below=n)
+        if grid.empty:
             return ui.TagList(chart_update(None, "cooccurrence"), hidden)
-        counts = pd.concat([pairs[["topic_a", "comments"]].rename(columns={"topic_a": "t"}),
-                            pairs[["topic_b", "comments"]].rename(columns={"topic_b": "t"})])
-        top = counts.groupby("t")["comments"].sum().sort_values(ascending=False).head(TOP_PAIRS_TOPICS).index.tolist()
-        grid = pd.DataFrame(float("nan"), index=top, columns=top)
-        for a, b, c in pairs[["topic_a", "topic_b", "comments"]].itertuples(index=False):
-            if a in grid.index and b in grid.columns:
-                grid.loc[a, b] = grid.loc[b, a] = float(c)
+        top = list(grid.index)
         # x ticks: short names (full names in the hover and on the y axis), so the grid keeps its width
         short = [t if len(t) <= SHORT_LABEL else t[: SHORT_LABEL - 1].rstrip() + "…" for t in top]
         fig = {"data": [{
@@ -183,20 +183,20 @@ def page_server(input, output, session, ctx):
                           ui.p("Blank squares: fewer than " f"{n} comments mention both, or the same sub-category.", class_="hint"))
 
     @render.ui
-    def ov_table():
+    def table():
         if not ready():
             return ui.TagList()
-        table = queries.topic_summary(ctx.engine, ctx.filters(), suppress_below=n)
+        summary = queries.topic_summary(app.engine, fb.filters(), suppress_below=n)
         rows = []
-        for rec in table.to_dict("records"):
+        for rec in summary.to_dict("records"):
             if rec["suppressed"]:
-                cells = f'<td colspan="5" class="suppressed">fewer than {n} comments (hidden)</td>'
+                figures = [Cell(f"fewer than {n} comments (hidden)", colspan=5, class_="suppressed")]
             else:
-                cells = f"<td>{int(rec['comments']):,}</td><td>{100 * float(rec['share']):.1f}%</td>" + "".join(
-                    f"<td>{int(rec[g]):,}</td>" for g in GROUP_NAMES)
-            rows.append(f"<tr><th scope='row'>{html.escape(str(rec['topic']))}</th><td>{html.escape(str(rec['category']))}</td>{cells}</tr>")
-        head = "".join(f"<th scope='col'>{h}</th>" for h in ["Sub-category", "Category", "Comments", "Share", *GROUP_NAMES.values()])
-        return ui.HTML(f"<div class='table-responsive'><table class='table table-sm summary-table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+                figures = [f"{int(rec['comments']):,}", f"{100 * float(rec['share']):.1f}%",
+                           *(f"{int(rec[g]):,}" for g in GROUP_NAMES)]
+            rows.append([Cell(rec["topic"], header=True), rec["category"], *figures])
+        return html_table(["Sub-category", "Category", "Comments", "Share", *GROUP_NAMES.values()], rows,
+                          classes="table table-sm summary-table")
 
 
-PAGE = Page(id="overview", title="Overview", ui=page_ui, server=page_server)
+PAGE = Page(id="overview", title="Overview", ui=page_ui, server=page_server, feedback=True)

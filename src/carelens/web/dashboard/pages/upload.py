@@ -2,16 +2,17 @@
 
 The page only maps columns and shows results; reading, validating, classifying and storing in one
 transaction is the store layer's ``carelens.feedback.loading`` (the same code as
-``carelens feedback load``).
+``carelens feedback load``), run as a background job with progress (``web.dashboard.jobs``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import html
+from shiny import module, reactive, render, ui
 
-from shiny import reactive, render, ui
-
+from carelens.web.dashboard.context import AppContext
+from carelens.web.dashboard.feedback_context import FeedbackContext
+from carelens.web.dashboard.html_table import frame_table
+from carelens.web.dashboard.jobs import BackgroundJob
 from carelens.web.dashboard.registry import Page
 
 # field -> plain-English label (the store layer's loader guesses columns and validates rows)
@@ -52,6 +53,7 @@ def redacted_preview(frame):
     return out
 
 
+@module.ui
 def page_ui():
     return ui.TagList(
         ui.p("Load comments exported from your FFT system. carelens reads CSV or Excel files, checks every "
@@ -59,52 +61,62 @@ def page_ui():
              "twice adds nothing.", class_="hint"),
         ui.card(
             ui.card_header("1. Choose a file"),
-            ui.input_file("up_file", None, accept=[".csv", ".xlsx", ".xls", ".parquet"], button_label="Choose file…",
+            ui.input_file("file", None, accept=[".csv", ".xlsx", ".xls", ".parquet"], button_label="Choose file…",
                           placeholder="No file chosen"),
         ),
-        ui.output_ui("up_mapping"),
-        ui.output_ui("up_result"),
+        ui.output_ui("mapping"),
+        ui.output_ui("result"),
     )
 
 
-def page_server(input, output, session, ctx):
+def load_file(frame, engine, mapping: dict, source: str, model_path: str | None, on_progress):
+    """The upload's background job: ``load_comments``, reporting progress as rows are classified."""
+    from carelens.feedback.loading import load_comments
+
+    return load_comments(frame, engine=engine, mapping=mapping, source=source, progress=False,
+                         on_progress=on_progress, model_path=model_path)
+
+
+@module.server
+def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
     table = reactive.value(None)
-    result = reactive.value(None)
+    outcome = reactive.value(None)  # {"report": LoadReport} or {"error": one line}
+    loading = BackgroundJob(load_file)
 
     @reactive.effect
     def _warm_model() -> None:
         """Staff on this page are about to load comments: read the model while they choose a file."""
-        if input.nav() == "upload":
+        if app.current_page() == session.ns:  # a page's module id is its page id
             from carelens.feedback.loading import warm_model_in_background
 
-            warm_model_in_background(ctx.settings.feedback_model)
+            warm_model_in_background(app.settings.feedback_model)
 
     @reactive.effect
-    @reactive.event(input.up_file)
+    @reactive.event(input.file)
     def _read() -> None:
         from carelens.errors import CarelensError
         from carelens.tables import read_table
 
-        files = input.up_file()
-        result.set(None)
+        files = input.file()
+        outcome.set(None)
         if not files:
             return
         try:
             frame = read_table(files[0]["datapath"], dtype_str=True)
         except CarelensError as exc:
             table.set(None)
-            result.set({"error": f"{files[0]['name']}: {exc}"})
+            outcome.set({"error": f"{files[0]['name']}: {exc}"})
             return
         table.set((files[0]["name"], files[0]["datapath"], frame))
 
     @render.ui
-    def up_mapping():
+    def mapping():
         loaded = table()
         if loaded is None:
             return ui.TagList()
         name, _, frame = loaded
         columns = list(frame.columns)
-        levels = ctx.settings.location_levels
+        levels = app.settings.location_levels
         guess = guess_mapping(columns)
         selects = []
         for field, label in FIELDS.items():
@@ -119,78 +131,75 @@ def page_server(input, output, session, ctx):
                                            selected=guess.get(field) or choices[0]))
         mapped = {v for k, v in guess.items() if k != "demographics" and v}
         demo_choices = [c for c in columns if c not in mapped]
-        preview = redacted_preview(frame.head(5)).to_html(index=False, classes="table table-sm preview", na_rep="", escape=True)
+        preview = frame_table(redacted_preview(frame.head(5)), classes="table table-sm preview")
         from carelens.tables import read_warnings
 
         read_notes = [ui.p(w, class_="alert alert-warning read-warning", role="status") for w in read_warnings(frame, name)]
         return ui.card(
-            ui.card_header(f"2. Match the columns of {html.escape(name)} ({len(frame):,} rows)"),
+            ui.card_header(f"2. Match the columns of {name} ({len(frame):,} rows)"),
             ui.layout_columns(*selects, col_widths=[4] * len(selects)),
             ui.input_selectize("map_demographics", "Demographic columns to keep (optional, e.g. age group, ethnicity)",
                                choices=demo_choices, selected=guess.get("demographics", []), multiple=True, width="100%"),
             *read_notes,
             ui.h4("First rows of the file"),
-            ui.HTML(f"<div class='table-responsive'>{preview}</div>"),
-            ui.input_action_button("up_load", "Check and load comments", class_="btn-primary"),
+            preview,
+            ui.input_action_button("load", "Check and load comments", class_="btn-primary"),
         )
 
     @reactive.effect
-    @reactive.event(input.up_load)
-    async def _load() -> None:
+    @reactive.event(input.load)
+    def _load() -> None:
         loaded = table()
         if loaded is None:
             return
         name, _, frame = loaded
-        mapping: dict = {}
+        chosen: dict = {}
         for field in FIELDS:
             key = f"map_{field}"
             if key in input and input[key]() not in (None, "", NOT_MAPPED, CHOOSE):
-                mapping[field] = input[key]()
-        if "comment_text" not in mapping:
-            result.set({"error": f"{name}: choose which column holds the comment text (field 'Comment text')."})
+                chosen[field] = input[key]()
+        if "comment_text" not in chosen:
+            outcome.set({"error": f"{name}: choose which column holds the comment text (field 'Comment text')."})
             return
-        mapping["demographics"] = list(input.map_demographics() or ())
-        loop = asyncio.get_running_loop()
-        with ui.Progress(min=0, max=1) as bar:
-            bar.set(0, message="Checking and classifying comments…", detail=f"{len(frame):,} rows")
+        chosen["demographics"] = list(input.map_demographics() or ())
+        outcome.set(None)
+        loading.start(frame, app.engine, chosen, name, app.settings.feedback_model)
 
-            def advance(done: int, total: int) -> None:
-                loop.call_soon_threadsafe(bar.set, done / max(total, 1), "Classifying comments…", f"{done:,} of {total:,}")
-
-            def run():
-                from carelens.feedback.loading import load_comments
-
-                return load_comments(frame, engine=ctx.engine, mapping=mapping, source=name, progress=False,
-                                     on_progress=advance, model_path=ctx.settings.feedback_model)
-
-            try:
-                report = await asyncio.to_thread(run)
-            except Exception as exc:  # noqa: BLE001 - CarelensError names file/row/field; anything else still gets a line
-                result.set({"error": str(exc)})
-                return
-        result.set({"report": report})
-        ctx.refresh.set(ctx.refresh() + 1)
+    @reactive.effect
+    def _loaded() -> None:
+        """The job's outcome becomes the page's result (an error names file, row and field)."""
+        status = loading.status()
+        with reactive.isolate():
+            if status == "success":
+                outcome.set({"report": loading.result()})
+                fb.data_changed()
+            elif status == "error":  # CarelensError names file/row/field; anything else still gets a line
+                outcome.set({"error": str(loading.error())})
 
     @render.ui
-    def up_result():
-        res = result()
+    def result():
+        bar = loading.progress_bar("Loading progress", lambda done, total: f"Checking and classifying comments: {done:,} of {total:,}",
+                                   class_="upload-progress")
+        if bar is not None:
+            return bar
+        res = outcome()
         if not res:
             return ui.TagList()
         if "error" in res:
             return ui.div(ui.h3("Nothing was loaded"), ui.p(res["error"]), class_="alert alert-danger", role="alert")
         report = res["report"]
         messages = list(getattr(report, "messages", []) or [])
-        items = "".join(f"<li>{html.escape(str(m))}</li>" for m in messages[:200])
+        items = [ui.tags.li(str(m)) for m in messages[:200]]
         if len(messages) > 200:
-            items += f"<li>… and {len(messages) - 200:,} more</li>"
+            items.append(ui.tags.li(f"… and {len(messages) - 200:,} more"))
         return ui.div(
             ui.h3("Comments loaded"),
             ui.p(f"{report.rows_read:,} rows read; {report.rows_added:,} comments added; "
                  f"{report.rows_already_stored:,} already stored; {report.rows_duplicate_in_file:,} repeated in the file; "
                  f"{report.rows_with_problems:,} with problems ({report.seconds:.1f} s)."),
-            ui.HTML(f"<h4>Row messages</h4><ul class='row-messages'>{items}</ul>" if items else ""),
+            ui.TagList(ui.h4("Row messages"), ui.tags.ul(*items, class_="row-messages")) if items else None,
             class_="alert alert-success", role="status",
         )
 
 
-PAGE = Page(id="upload", title="Upload", ui=page_ui, server=page_server, uses_feedback_filters=False)
+PAGE = Page(id="upload", title="Upload", ui=page_ui, server=page_server, feedback=True, filters=False)

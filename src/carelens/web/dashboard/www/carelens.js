@@ -3,8 +3,9 @@
  * Why: re-creating every chart on each filter change (new div + Plotly.newPlot) was most of what a
  * member of staff waited for. A chart div now lives for the whole session and is updated with
  * Plotly.react; a chart that is off screen (further down the page, or on another tab) keeps the
- * latest figure and is drawn when it scrolls into view. Clicks on any bar, point or square are sent
- * to the server as input.chart_click = {chart, x, y, curve, custom}.
+ * latest figure and is drawn when it scrolls into view. On a chart whose slot names a click input
+ * (data-click-input, the page's namespaced "chart_click"), clicks on any bar, point or square are
+ * sent to the server as that input = {chart, x, y, curve, custom}.
  */
 (function () {
   function draw(gd) {
@@ -13,12 +14,13 @@
     gd._carelensPending = null;
     gd.style.height = p[1].height + "px";
     Plotly.react(gd, p[0], p[1], p[2]).then(function () {
-      if (gd._carelensClick) return;
+      var slot = gd.closest("[data-chart]");
+      if (gd._carelensClick || !slot || !slot.dataset.clickInput) return;
       gd._carelensClick = true;
       gd.on("plotly_click", function (ev) {
         var pt = ev.points[0];
-        Shiny.setInputValue("chart_click", {
-          chart: gd.closest("[data-chart]").dataset.chart, x: String(pt.x), y: String(pt.y),
+        Shiny.setInputValue(slot.dataset.clickInput, {
+          chart: slot.dataset.chart, x: String(pt.x), y: String(pt.y),
           curve: pt.data.name || "", custom: pt.customdata === undefined ? null : String(pt.customdata)
         }, {priority: "event"});
       });

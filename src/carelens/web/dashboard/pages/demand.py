@@ -8,9 +8,6 @@ upload, or a synthetic trust carelens makes: never a folder typed on the server,
 path is ever shown. A run happens in a process of its own (:mod:`carelens.demand.background`),
 so other people's pages stay quick; it shows progress and can be stopped, and what it produces
 is kept in the store under the name given.
-
-Written as a Shiny module (ids namespaced ``demand-...``) so it can join the page registry's
-module form unchanged.
 """
 
 from __future__ import annotations
@@ -21,10 +18,11 @@ from typing import Any
 
 from shiny import module, reactive, render, ui
 
-from carelens.demand.scenario import DEMO_SCENARIO, fan_years  # noqa: F401 - fan_years: the page's years
+from carelens.demand.scenario import DEMO_SCENARIO
+from carelens.web.dashboard.context import AppContext
+from carelens.web.dashboard.jobs import BackgroundJob
 from carelens.web.dashboard.registry import Page
 
-PAGE_ID = "demand"
 MIX = "(the scenario's mix)"
 UPLOAD, SYNTHETIC = "upload", "synthetic"
 SYNTH_SPELLS = 20_000
@@ -134,23 +132,33 @@ def page_ui():
                         "op|attendances": "Outpatients: Attendances in person", "aae|arrivals": "A&E: Arrivals"},
                         selected="ip|beddays"),
                     ui.output_ui("waterfall")),
-            ui.card(ui.card_header("Beds by ward type"), ui.output_ui("beds_view"),
-                    ui.card_header("Theatres and outpatient clinic rooms"), ui.output_ui("rooms_view")),
+            ui.card(ui.card_header("Beds by ward type"), ui.output_ui("beds"),
+                    ui.card_header("Theatres and outpatient clinic rooms"), ui.output_ui("rooms")),
             col_widths=[6, 6],
         ),
-        ui.card(ui.card_header("Activity by point of delivery (horizon year)"), ui.output_ui("summary_view")),
+        ui.card(ui.card_header("Activity by point of delivery (horizon year)"), ui.output_ui("summary")),
     )
 
 
+def run_and_keep(run, data, store: str, on_progress) -> Any:
+    """The page's background job: the run in its own process (:class:`BackgroundRun`), then the
+    scenario and its data kept in the store."""
+    from carelens.demand.store import save_scenario
+
+    scenario = run.wait(on_progress=on_progress)
+    save_scenario(scenario, store, data)
+    return scenario
+
+
 @module.server
-def page_server(input, output, session, ctx):  # noqa: C901 - one page's wiring
+def page_server(input, output, session, app: AppContext):  # noqa: C901 - one page's wiring
     from carelens.demand.background import BackgroundRun, Cancelled
     from carelens.demand.store import list_scenarios, load_scenario, stored_datasets
     from carelens.errors import CarelensError
     from carelens.web.dashboard import demand_views as views
     from carelens.web.dashboard.widgets import chart
 
-    store = ctx.settings.database_url
+    store = app.settings.database_url
     listing = reactive.value(None)  # stored scenarios (a frame), refreshed after each kept run
     shown = reactive.value(None)  # the Scenario on screen
     comparison = reactive.value(None)
@@ -158,7 +166,7 @@ def page_server(input, output, session, ctx):  # noqa: C901 - one page's wiring
     notice: reactive.Value[str | None] = reactive.value(None)
     uploaded = reactive.value(None)  # carelens.demand.upload.Uploaded
     job: dict[str, Any] = {"run": None}
-    who = getattr(session, "user", None) or "dashboard user"
+    who = str(app.user or getattr(session, "user", None) or "dashboard user")  # the signed-in user (issue 16)
 
     def _refresh_listing(select: str | None = None) -> None:
         frame = list_scenarios(store)
@@ -238,7 +246,7 @@ def page_server(input, output, session, ctx):  # noqa: C901 - one page's wiring
 
         files = input.data_file() or []
         try:
-            found = read_upload(list(files), ctx.settings.max_request_bytes)
+            found = read_upload(list(files), app.settings.max_request_bytes)
         except CarelensError as exc:
             uploaded.set(None)
             problem.set(f"Could not read the uploaded data: {exc}")
@@ -299,16 +307,7 @@ def page_server(input, output, session, ctx):  # noqa: C901 - one page's wiring
                       strategy_scale=input.strategies() / 100, occupancy=input.occupancy() / 100,
                       theatre_utilisation=input.theatre_util() / 100, clinic_utilisation=input.clinic_util() / 100)
 
-    @reactive.extended_task
-    async def projection(run, data, store_url) -> Any:
-        def work():
-            from carelens.demand.store import save_scenario
-
-            scenario = run.wait()
-            save_scenario(scenario, store_url, data)
-            return scenario
-
-        return await asyncio.to_thread(work)
+    projection = BackgroundJob(run_and_keep)
 
     @reactive.effect
     @reactive.event(input.run)
@@ -316,7 +315,7 @@ def page_server(input, output, session, ctx):  # noqa: C901 - one page's wiring
         from carelens.demand.scenario import check_name
         from carelens.demand.store import check_name_free
 
-        if projection.status() == "running":
+        if projection.running():
             return
         notice.set(None)
         try:
@@ -338,12 +337,12 @@ def page_server(input, output, session, ctx):  # noqa: C901 - one page's wiring
         problem.set(None)
         run = BackgroundRun(params, data, name=name, runs=runs, points=points, created_by=who)
         job["run"] = run
-        projection(run, data, store)
+        projection.start(run, data, store)
 
     @reactive.effect
     @reactive.event(input.stop)
     def _stop() -> None:
-        if job["run"] is not None and projection.status() == "running":
+        if job["run"] is not None and projection.running():
             job["run"].cancel()
 
     @reactive.effect
@@ -360,14 +359,13 @@ def page_server(input, output, session, ctx):  # noqa: C901 - one page's wiring
                 notice.set(f"Kept as '{scenario.name}'.")
         elif status == "error":
             with reactive.isolate():
-                try:
-                    projection.result()
-                except Cancelled:
+                error = projection.error()
+                if isinstance(error, Cancelled):
                     notice.set("Stopped: nothing was kept.")
-                except CarelensError as exc:
-                    problem.set(f"Could not run the projection: {exc}")
-                except Exception as exc:  # noqa: BLE001 - shown in one line; the traceback is in the log
-                    problem.set(f"The projection failed: {str(exc).splitlines()[0]}")
+                elif isinstance(error, CarelensError):
+                    problem.set(f"Could not run the projection: {error}")
+                else:  # shown in one line; the traceback is in the server's log
+                    problem.set(f"The projection failed: {str(error).splitlines()[0]}")
 
     _synthetic_cache: list = []
 
@@ -378,18 +376,10 @@ def page_server(input, output, session, ctx):  # noqa: C901 - one page's wiring
 
     @render.ui
     def progress():
-        if projection.status() != "running":
-            return ui.TagList()
-        reactive.invalidate_later(0.4)
         run = job["run"]
-        done, total = run.progress() if run is not None else (0, 1)
-        pct = round(100 * min(done, total) / max(total, 1))
-        words = "Stopping…" if run is not None and run.cancelled else f"Running: {done:,} of {total:,} model runs"
-        return ui.div(
-            ui.HTML(f"<div class='progress mt-2' role='progressbar' aria-label='Projection progress' "
-                    f"aria-valuenow='{pct}' aria-valuemin='0' aria-valuemax='100'>"
-                    f"<div class='progress-bar' style='width:{pct}%'>{pct}%</div></div>"),
-            ui.p(words, class_="hint demand-running"), class_="demand-progress")
+        words = (lambda done, total: "Stopping…") if run is not None and run.cancelled else (
+            lambda done, total: f"Running: {done:,} of {total:,} model runs")
+        return projection.progress_bar("Projection progress", words, class_="demand-progress") or ui.TagList()
 
     @render.ui
     def messages():
@@ -462,7 +452,7 @@ def page_server(input, output, session, ctx):  # noqa: C901 - one page's wiring
         from carelens.demand.labels import name
 
         title = f"{name('activity', activity)}: {name('measure', measure)}"
-        return chart(views.fan_figure(scenario.trajectories(), activity, measure, title), "demand_fan", height=380)
+        return chart(views.fan_figure(scenario.trajectories(), activity, measure, title), "fan", height=380)
 
     @render.ui
     def spread():
@@ -476,7 +466,7 @@ def page_server(input, output, session, ctx):  # noqa: C901 - one page's wiring
         fig = views.distribution_figure(values, float(base.iloc[0]) if len(base) else None,
                                         f"{scenario.end_year}: {len(values)} runs", input.distribution(),
                                         activity in ("beds", "theatres", "clinic_rooms"))
-        return chart(fig, "demand_spread", height=380)
+        return chart(fig, "spread", height=380)
 
     @render.ui
     def waterfall():
@@ -488,25 +478,25 @@ def page_server(input, output, session, ctx):  # noqa: C901 - one page's wiring
 
         fig = views.waterfall_figure(scenario.tables["waterfall"], activity, measure,
                                      f"{name('activity', activity)}: {name('measure', measure)}", scenario.end_year)
-        return chart(fig, "demand_waterfall", height=460)
+        return chart(fig, "waterfall", height=460)
 
     @render.ui
-    def beds_view():
+    def beds():
         scenario = _current()
         return _empty() if scenario is None else views.table(views.beds_table(scenario.tables["capacity_totals"]),
-                                                              "demand-beds")
+                                                              "beds_table")
 
     @render.ui
-    def rooms_view():
+    def rooms():
         scenario = _current()
         return _empty() if scenario is None else views.table(views.rooms_table(scenario.tables["capacity_totals"]),
-                                                              "demand-rooms")
+                                                              "rooms_table")
 
     @render.ui
-    def summary_view():
+    def summary():
         scenario = _current()
         return _empty() if scenario is None else views.table(views.activity_table(scenario.tables["summary"]),
-                                                              "demand-summary")
+                                                              "summary_table")
 
     # ------------------------------------------------------------------ comparing
     @reactive.effect
@@ -542,14 +532,14 @@ def page_server(input, output, session, ctx):  # noqa: C901 - one page's wiring
                    ui.download_button("download_compare_html", "Comparison report (HTML)",
                                       class_="btn-outline-primary btn-sm ms-2"), class_="mb-2"),
             ui.h5(f"What differs: {len(differences)} of {len(cmp.parameters)} parameters"),
-            views.table(differences, "demand-compare-differences"),
-            chart(lines, "demand_compare_lines", height=340),
+            views.table(differences, "compare_differences"),
+            chart(lines, "compare_lines", height=340),
             ui.h5("Beds, theatres and clinic rooms"),
-            views.table(in_words(cmp.capacity, ["resource", "ward_type"]), "demand-compare-capacity"),
+            views.table(in_words(cmp.capacity, ["resource", "ward_type"]), "compare_capacity"),
             ui.h5("Waterfall (principal)"),
-            views.table(in_words(cmp.waterfall, ["activity", "measure", "step"]), "demand-compare-waterfall"),
+            views.table(in_words(cmp.waterfall, ["activity", "measure", "step"]), "compare_waterfall"),
             ui.h5("Activity by point of delivery"),
-            views.table(in_words(cmp.activity, ["pod", "measure"]), "demand-compare-activity"),
+            views.table(in_words(cmp.activity, ["pod", "measure"]), "compare_activity"),
             class_="demand-compare")
 
     @render.download_button(filename=lambda: file_name(" vs ".join(comparison().names) if comparison() else "compare",
@@ -567,5 +557,4 @@ def page_server(input, output, session, ctx):  # noqa: C901 - one page's wiring
         yield (await asyncio.to_thread(comparison_report, comparison())).encode("utf-8")
 
 
-PAGE = Page(id=PAGE_ID, title="Demand and capacity", ui=lambda: page_ui(PAGE_ID),
-            server=lambda input, output, session, ctx: page_server(PAGE_ID, ctx), uses_feedback_filters=False)
+PAGE = Page(id="demand", title="Demand and capacity", ui=page_ui, server=page_server)

@@ -7,13 +7,14 @@ theirs, so one call covers them all; a patient reached (or left a message) drops
 
 from __future__ import annotations
 
-import html
 from datetime import date
 
 import pandas as pd
-from shiny import reactive, render, ui
+from shiny import module, reactive, render, ui
 from sqlalchemy.exc import SQLAlchemyError
 
+from carelens.web.dashboard.context import AppContext
+from carelens.web.dashboard.html_table import frame_table
 from carelens.web.dashboard.registry import Page
 
 INTENDED_USE = (
@@ -22,50 +23,41 @@ INTENDED_USE = (
 )
 
 
+@module.ui
 def page_ui():
     from carelens.appointments.store import CALL_OUTCOMES
 
     return ui.TagList(
         ui.div(ui.strong("Intended use: "), INTENDED_USE, class_="alert alert-info dna-intended-use"),
         ui.layout_columns(
-            ui.input_date("dna_today", "Calls for appointments from", value=date.today(), format="dd/mm/yyyy"),
-            ui.input_numeric("dna_days", "Next working days", value=3, min=1, max=30),
-            ui.input_checkbox_group("dna_bands", "Risk", choices={"high": "High", "medium": "Medium"}, selected=["high"], inline=True),
+            ui.input_date("today", "Calls for appointments from", value=date.today(), format="dd/mm/yyyy"),
+            ui.input_numeric("days", "Next working days", value=3, min=1, max=30),
+            ui.input_checkbox_group("bands", "Risk", choices={"high": "High", "medium": "Medium"}, selected=["high"], inline=True),
             col_widths=[3, 3, 6],
         ),
-        ui.card(ui.card_header("Call list (highest risk first, one row per patient)"), ui.output_ui("dna_call_table")),
+        ui.card(ui.card_header("Call list (highest risk first, one row per patient)"), ui.output_ui("call_table")),
         ui.card(
             ui.card_header("Record a call"),
             ui.layout_columns(
-                ui.input_select("dna_call_appt", "Appointment", choices={}),
-                ui.input_select("dna_call_outcome", "Outcome", choices=CALL_OUTCOMES),
-                ui.input_text("dna_call_note", "Note (optional)"),
+                ui.input_select("call_appointment", "Appointment", choices={}),
+                ui.input_select("call_outcome", "Outcome", choices=CALL_OUTCOMES),
+                ui.input_text("call_note", "Note (optional)"),
                 col_widths=[4, 4, 4],
             ),
-            ui.input_action_button("dna_call_save", "Record call", class_="btn-primary"),
-            ui.output_ui("dna_call_result"),
+            ui.input_action_button("call_save", "Record call", class_="btn-primary"),
+            ui.output_ui("call_result"),
         ),
-        ui.card(ui.card_header("Calls recorded"), ui.output_ui("dna_calls_table")),
+        ui.card(ui.card_header("Calls recorded"), ui.output_ui("calls_table")),
         ui.layout_columns(
-            ui.card(ui.card_header("Model card"), ui.output_ui("dna_model_card")),
-            ui.card(ui.card_header("Monitoring: monthly, on patients nobody contacted"), ui.output_ui("dna_monitoring")),
+            ui.card(ui.card_header("Model card"), ui.output_ui("model_card")),
+            ui.card(ui.card_header("Monitoring: monthly, on patients nobody contacted"), ui.output_ui("monitoring")),
             col_widths=[6, 6],
         ),
     )
 
 
-def _table(frame: pd.DataFrame, columns: dict[str, str], table_id: str) -> ui.HTML:
-    head = "".join(f"<th scope='col'>{html.escape(v)}</th>" for v in columns.values())
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(row[c]))}</td>" for c in columns) + "</tr>" for _, row in frame.iterrows()
-    )
-    return ui.HTML(
-        f"<div class='table-responsive'><table id='{table_id}' class='table table-sm'><thead><tr>{head}</tr></thead>"
-        f"<tbody>{body}</tbody></table></div>"
-    )
-
-
-def page_server(input, output, session, ctx):
+@module.server
+def page_server(input, output, session, app: AppContext):
     from carelens.errors import CarelensError
     from carelens.appointments import store
 
@@ -75,11 +67,11 @@ def page_server(input, output, session, ctx):
     @reactive.calc
     def listing() -> pd.DataFrame:
         changed()
-        today = input.dna_today() or date.today()
-        days = int(input.dna_days() or 3)
-        bands = tuple(input.dna_bands() or ("high",))
+        today = input.today() or date.today()
+        days = int(input.days() or 3)
+        bands = tuple(input.bands() or ("high",))
         try:
-            return store.call_list(ctx.engine, today=today, days=max(1, min(days, 30)), bands=bands)
+            return store.call_list(app.engine, today=today, days=max(1, min(days, 30)), bands=bands)
         except SQLAlchemyError:  # tables absent on a store never migrated for appointments
             return pd.DataFrame()
 
@@ -90,10 +82,10 @@ def page_server(input, output, session, ctx):
         if len(frame):
             for rec in frame.itertuples():
                 choices[rec.appointment_id] = f"{rec.patient_id} · {rec.appointment_datetime:%a %d %b %H:%M} · {rec.specialty}"
-        ui.update_select("dna_call_appt", choices=choices)
+        ui.update_select("call_appointment", choices=choices)
 
     @render.ui
-    def dna_call_table():
+    def call_table():
         frame = listing()
         if frame.empty:
             return ui.div(
@@ -105,40 +97,40 @@ def page_server(input, output, session, ctx):
             risk=(100 * frame["dna_probability"]).round(0).astype(int).astype(str) + "%",
             when=frame["appointment_datetime"].dt.strftime("%a %d %b %H:%M"),
         )
-        return _table(show, {
+        return frame_table(show, {
             "risk": "Risk", "risk_band": "Band", "when": "Appointment", "specialty": "Clinic", "site": "Site",
             "consultation_medium": "Medium", "patient_id": "Patient", "other_appointments": "Other upcoming appointments",
             "reasons": "Main reasons", "attempts": "Earlier attempts",
-        }, "dna-call-list")
+        }, table_id="call_list")
 
     @reactive.effect
-    @reactive.event(input.dna_call_save)
+    @reactive.event(input.call_save)
     def _save():
-        appointment = input.dna_call_appt()
+        appointment = input.call_appointment()
         if not appointment:
             message.set(("warning", "Choose an appointment first."))
             return
         try:
-            store.record_call(ctx.engine, appointment, input.dna_call_outcome(), note=input.dna_call_note() or "")
+            store.record_call(app.engine, appointment, input.call_outcome(), note=input.call_note() or "")
         except CarelensError as exc:
             message.set(("danger", str(exc)))
             return
         message.set(("success", f"Call recorded for appointment {appointment}."))
-        ui.update_text("dna_call_note", value="")
+        ui.update_text("call_note", value="")
         changed.set(changed() + 1)
 
     @render.ui
-    def dna_call_result():
+    def call_result():
         if message() is None:
             return ui.TagList()
         kind, text = message()
         return ui.div(text, class_=f"alert alert-{kind} mt-2 dna-call-result")
 
     @render.ui
-    def dna_calls_table():
+    def calls_table():
         changed()
         try:
-            calls = store.calls_for(ctx.engine)
+            calls = store.calls_for(app.engine)
         except SQLAlchemyError:
             calls = pd.DataFrame()
         if calls.empty:
@@ -146,13 +138,14 @@ def page_server(input, output, session, ctx):
         calls = calls.head(200).assign(
             when=calls["called_at"].dt.strftime("%d %b %H:%M"), outcome=calls["outcome"].map(store.CALL_OUTCOMES)
         )
-        return _table(calls, {"when": "When", "patient_id": "Patient", "appointment_id": "Appointment", "outcome": "Outcome", "note": "Note"}, "dna-calls")
+        return frame_table(calls, {"when": "When", "patient_id": "Patient", "appointment_id": "Appointment", "outcome": "Outcome",
+                                   "note": "Note"}, table_id="calls")
 
     @render.ui
-    def dna_model_card():
+    def model_card():
         changed()
         try:
-            card = store.latest_model(ctx.engine)
+            card = store.latest_model(app.engine)
         except SQLAlchemyError:
             card = None
         if card is None:
@@ -162,10 +155,10 @@ def page_server(input, output, session, ctx):
         return ui.markdown(render_markdown(card))
 
     @render.ui
-    def dna_monitoring():
+    def monitoring():
         changed()
         try:
-            report = store.monitoring(ctx.engine)
+            report = store.monitoring(app.engine)
         except SQLAlchemyError:
             report = pd.DataFrame()
         if report.empty:
@@ -175,8 +168,8 @@ def page_server(input, output, session, ctx):
             mean_predicted=(100 * report["mean_predicted"]).round(1).astype(str) + "%",
             auroc=report["auroc"].round(3), ece=report["ece"].round(4),
         )
-        return _table(show, {"month": "Month", "model_version": "Model", "appointments": "Appointments", "dna_rate": "Missed",
-                             "mean_predicted": "Predicted", "auroc": "AUROC", "ece": "ECE"}, "dna-monitoring")
+        return frame_table(show, {"month": "Month", "model_version": "Model", "appointments": "Appointments", "dna_rate": "Missed",
+                             "mean_predicted": "Predicted", "auroc": "AUROC", "ece": "ECE"}, table_id="monitoring_table")
 
 
-PAGE = Page(id="appointments", title="Missed appointments", ui=page_ui, server=page_server, uses_feedback_filters=False)
+PAGE = Page(id="appointments", title="Missed appointments", ui=page_ui, server=page_server)

@@ -1,0 +1,238 @@
+"""What patient-feedback pages share in one browser session, and only they.
+
+- the sidebar's filters as one ``CommentFilters`` (:mod:`~carelens.web.dashboard.filters`);
+- the store's data version (``feedback.store.view.data_revision``, polled every few seconds, so
+  comments loaded from the CLI show up) and :meth:`FeedbackContext.data_changed` for writes made
+  from this session;
+- drill-through: :meth:`FeedbackContext.open_drill` lists the comments behind a clicked chart
+  element in a dialog;
+- flags and topic corrections on any listed comment (the buttons of ``widgets.comment_table``).
+
+Nothing here filters, counts or suppresses: that is ``carelens.feedback.store.queries`` (over
+the store's in-memory view) and ``carelens.privacy``; the context calls them and shows what they
+return. The dialogs are a Shiny module namespaced ``feedback-`` (``feedback-flag_request``,
+``feedback-drill_comments``, ``feedback-correct_save`` ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from shiny import module, reactive, render, ui
+
+from carelens.errors import CarelensError
+from carelens.feedback.store.filters import CommentFilters
+from carelens.web.dashboard.context import AppContext
+from carelens.web.dashboard.data import element_filters, element_title
+from carelens.web.dashboard.filters import FILTERS_ID, filters_server
+from carelens.web.dashboard.widgets import comment_table
+
+POLL_SECONDS = 3
+DRILL_ROWS = 100
+
+
+@dataclass
+class FeedbackContext:
+    """Handed to every feedback page's server with the :class:`AppContext`."""
+
+    app: AppContext
+    filters: Callable[[], CommentFilters]  # reactive: the sidebar's selection
+    options: Callable[[], dict]  # reactive: ``queries.filter_options`` (``comments``: how many are stored)
+    total: Callable[[], int]  # reactive: how many comments pass the filters
+    load_error: Callable[[], str]  # reactive: why the store could not be read ("" when it could)
+    flag_input: str = ""  # the input id comment tables send flag and correction requests to
+    _version: Callable[[], str] = field(default=lambda: "", repr=False)
+    _refresh: Any = field(default=None, repr=False)
+    _open_drill: Callable[[dict], None] = field(default=lambda click: None, repr=False)
+
+    def touch(self) -> None:
+        """Take a dependency on the store's data (call at the top of every render that reads it)."""
+        self._version()
+        self._refresh()
+
+    def data_changed(self) -> None:
+        """Say this session wrote to the store: every feedback output redraws now, not at the next poll."""
+        with reactive.isolate():
+            self._refresh.set(self._refresh() + 1)
+
+    def search(self) -> str:
+        """The search box's words, for highlighting hits in listed comments."""
+        return self.filters().search
+
+    def comment_table(self, frame, *, total: int | None = None, limit: int = 200) -> ui.Tag:
+        """``widgets.comment_table`` with this session's search highlighted and flag buttons wired."""
+        return comment_table(frame, self.search(), total=total, limit=limit, flag_input=self.flag_input)
+
+    def open_drill(self, click: dict) -> None:
+        """Open the dialog listing the comments behind a chart element (``input.<chart>_click``'s value);
+        an element that selects nothing (a chart without drill-through) is ignored."""
+        self._open_drill(click)
+
+
+def feedback_context(app: AppContext, filter_pages: frozenset[str]) -> FeedbackContext:
+    """Build the session's feedback context (call from the app's server function)."""
+    from carelens.feedback.store import queries
+    from carelens.feedback.store.view import data_revision
+
+    engine = app.engine
+    load_error = reactive.value("")
+    refresh = reactive.value(0)
+
+    def _version() -> str:
+        try:
+            with engine.connect() as conn:
+                return str(data_revision(conn))
+        except Exception as exc:  # noqa: BLE001 - store unreachable: keep the page alive and say so
+            return f"error:{type(exc).__name__}: {exc}"
+
+    version = reactive.poll(_version, POLL_SECONDS)(_version)
+
+    @reactive.calc
+    def options() -> dict:
+        refresh()
+        v = version()
+        if v.startswith("error:"):
+            load_error.set(v[6:])
+            return {"comments": 0, "categories": {}, "demographics": {}}
+        load_error.set("")
+        return queries.filter_options(engine)
+
+    filters = filters_server(FILTERS_ID, app, options, filter_pages)
+
+    @reactive.calc
+    def total() -> int:
+        version()
+        refresh()
+        return int(queries.filtered_comments(engine, filters(), limit=0)[1]) if options().get("comments") else 0
+
+    fb = FeedbackContext(app=app, filters=filters, options=options, total=total, load_error=load_error,
+                         _version=version, _refresh=refresh)
+    comment_actions_server("feedback", fb)
+    return fb
+
+
+@module.server
+def comment_actions_server(input, output, session, fb: FeedbackContext) -> None:
+    """Drill-through dialog, flags and topic corrections; wires ``fb.open_drill`` and ``fb.flag_input``."""
+    fb.flag_input = session.ns("flag_request")
+    drill: reactive.Value[dict | None] = reactive.value(None)
+    reopen_drill = _drill_through(output, session, fb, drill)
+    _flags(input, fb, drill, reopen_drill)
+
+
+def _drill_through(output, session, fb: FeedbackContext, drill: reactive.Value) -> Callable[[], None]:
+    """Clicking a chart element opens a dialog with the comments behind it.
+
+    The dialog's table is a live output (like the Comments page's), not HTML frozen when the dialog
+    opened, so a flag or correction set from inside the dialog shows there straight away. Returns
+    the function that (re)opens the dialog.
+    """
+    from carelens.feedback.store.queries import comments_behind
+
+    def open_drill(click: dict) -> None:
+        if not element_filters(click or {}):
+            return
+        # the filters are fixed when the dialog opens: the table lists what the user clicked
+        with reactive.isolate():
+            drill.set({"click": click, "filters": fb.filters(), "search": fb.search()})
+        show()
+
+    def show() -> None:
+        """(Re)open the dialog once the table for the current element has reached the browser, so it
+        never shows, even for a moment, the comments of the element clicked before."""
+        with reactive.isolate():
+            title = f"Comments: {element_title(drill()['click'])}"
+        dialog = ui.modal(ui.output_ui(session.ns("drill_comments")), title=title, easy_close=True, size="xl",
+                          footer=ui.modal_button("Close"))
+        session.on_flushed(lambda: ui.modal_show(dialog, session=session), once=True)
+
+    fb._open_drill = open_drill
+
+    # kept up to date while the dialog is closed too (see show); cheap: at most DRILL_ROWS rows
+    @output(suspend_when_hidden=False)
+    @render.ui
+    def drill_comments():
+        fb.touch()
+        shown = drill()
+        if shown is None:
+            return ui.TagList()
+        frame, total, withheld = comments_behind(fb.app.engine, shown["filters"], element_filters(shown["click"]),
+                                                 limit=DRILL_ROWS, suppress_below=fb.app.settings.suppress_below)
+        if withheld:
+            body = ui.p(f"Fewer than {fb.app.settings.suppress_below} comments: not shown, to protect privacy.")
+        else:
+            body = comment_table(frame, shown["search"], total=total, flag_input=fb.flag_input)
+        return ui.TagList(ui.p(f"{total:,} comments", class_="count"), body)
+
+    return show
+
+
+def _flags(input, fb: FeedbackContext, drill: reactive.Value, reopen_drill: Callable[[], None]) -> None:
+    """Mark a comment interesting, or correct its topics (stored; used when retraining).
+
+    Either way ``fb.data_changed()`` redraws every comment table, the drill-through dialog's
+    included. Only one dialog shows at a time, so correcting topics from the drill-through dialog
+    replaces it; saving or cancelling opens it again, with the correction shown.
+    """
+    from carelens.feedback.framework import model_framework
+    from carelens.feedback.store.corrections import record_correction
+    from carelens.feedback.store.queries import comment_topics
+
+    engine, settings = fb.app.engine, fb.app.settings
+    pending: reactive.Value[str] = reactive.value("")
+    from_drill: reactive.Value[bool] = reactive.value(False)
+
+    @reactive.effect
+    @reactive.event(input.flag_request)
+    def _flag() -> None:
+        req = input.flag_request() or {}
+        key, kind = str(req.get("id", "")), req.get("kind")
+        if kind == "interesting":
+            try:
+                record_correction(engine, key, "interesting")
+            except (CarelensError, sa.exc.SQLAlchemyError) as exc:
+                ui.notification_show(f"Could not save the flag: {exc}", type="error")
+                return
+            ui.notification_show("Marked as interesting.", type="message", duration=3)
+            fb.data_changed()
+        elif kind == "wrong_topics":
+            pending.set(key)
+            from_drill.set(bool(req.get("dialog")) and drill() is not None)
+            labels = model_framework(settings.feedback_model).label_names
+            cancel = (ui.input_action_button("correct_cancel", "Cancel", class_="btn-outline-secondary")
+                      if from_drill() else ui.modal_button("Cancel"))
+            ui.modal_show(ui.modal(
+                ui.p("Choose the topics this comment should have. Corrections are kept and used when the model is retrained."),
+                ui.input_selectize("correct_topics", "Correct topics", choices=labels, selected=comment_topics(engine, key),
+                                   multiple=True, width="100%"),
+                title="Correct the topics", easy_close=True,
+                footer=ui.TagList(cancel, ui.input_action_button("correct_save", "Save correction", class_="btn-primary")),
+            ))
+
+    def _close() -> None:
+        """Back to the drill-through dialog if the correction started there, else no dialog."""
+        if from_drill():
+            reopen_drill()
+        else:
+            ui.modal_remove()
+
+    @reactive.effect
+    @reactive.event(input.correct_save)
+    def _save() -> None:
+        try:
+            record_correction(engine, pending(), "wrong_topics", topics=list(input.correct_topics() or ()),
+                              valid_topics=model_framework(settings.feedback_model).label_names)
+        except (CarelensError, sa.exc.SQLAlchemyError) as exc:
+            ui.notification_show(f"Could not save the correction: {exc}", type="error")
+            return
+        _close()
+        ui.notification_show("Correction saved.", type="message", duration=3)
+        fb.data_changed()
+
+    @reactive.effect
+    @reactive.event(input.correct_cancel)
+    def _cancel() -> None:
+        _close()

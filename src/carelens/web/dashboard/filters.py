@@ -1,0 +1,148 @@
+"""The comment filter sidebar: a Shiny module whose inputs become one ``CommentFilters``.
+
+Shown beside the pages registered with ``filters`` (the feedback pages that list or summarise
+comments), hidden elsewhere. Its ids are namespaced ``filters-<name>`` (``filters-search``,
+``filters-loc_1`` ...). Choices come from the store (``feedback.store.queries.filter_options``) and
+follow new data without dropping what staff selected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from shiny import module, reactive, render, ui
+
+from carelens.config import Settings
+from carelens.feedback.store.filters import CommentFilters
+from carelens.web.dashboard.context import AppContext
+from carelens.web.dashboard.data import FFT_NAMES, SENTIMENT_NAMES
+
+FILTERS_ID = "filters"  # the module's id: its inputs are filters-search, filters-loc_1, ...
+
+
+def topic_choices(categories: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+    """Sub-categories grouped under their category, in the {group: {value: label}} shape selectize needs
+    (a plain list per group is joined into one option)."""
+    return {cat: {t: t for t in topics} for cat, topics in categories.items()}
+
+
+@module.ui
+def filters_ui(settings: Settings) -> ui.Sidebar:
+    return ui.sidebar(
+        ui.h2("Filter comments", class_="sidebar-title"),
+        ui.input_text("search", "Search the comments", placeholder="e.g. parking staff"),
+        ui.input_date_range("dates", "Date received", start=None, end=None, format="dd/mm/yyyy"),
+        *[ui.input_selectize(f"loc_{i + 1}", level, choices=[], multiple=True, options={"placeholder": "All"})
+          for i, level in enumerate(settings.location_levels)],
+        ui.input_selectize("question", "Question", choices=[], multiple=True, options={"placeholder": "All"}),
+        ui.input_checkbox_group("fft", "FFT answer", choices={str(k): v for k, v in FFT_NAMES.items()}),
+        ui.input_selectize("category", "Category", choices=[], multiple=True, options={"placeholder": "All"}),
+        ui.input_selectize("topic", "Sub-category", choices=[], multiple=True, options={"placeholder": "All"}),
+        ui.input_checkbox_group("sentiment", "Sentiment", choices={str(k): v for k, v in SENTIMENT_NAMES.items()}),
+        ui.output_ui("demographics"),
+        ui.input_action_button("reset", "Clear all filters", class_="btn-outline-secondary btn-sm"),
+        id="sidebar",
+        width=300,
+        open="desktop",
+    )
+
+
+@module.server
+def filters_server(input, output, session, app: AppContext, options: Callable[[], dict],
+                   shown_on: frozenset[str]) -> Callable[[], CommentFilters]:
+    """The sidebar's behaviour; returns a reactive calc of the selected ``CommentFilters``.
+
+    ``options`` is the store's ``filter_options`` (reactive); ``shown_on`` the page ids beside which
+    the sidebar shows.
+    """
+    n_levels = len(app.settings.location_levels)
+    last_span: list = [None, None]
+    sent_choices: dict[str, object] = {}
+
+    @reactive.effect
+    def _show_where_it_applies() -> None:
+        ui.update_sidebar("sidebar", show=app.current_page() in shown_on)
+
+    @reactive.effect
+    def _update_choices() -> None:
+        """New data (an upload) refreshes the choices but keeps what staff selected.
+
+        Only inputs whose choices really changed are updated: a flag or a correction changes the
+        data but no choice, and re-sending an input's choices makes the browser clear and re-set its
+        value, so an update read back mid-way (two flags in a row) could drop a staff member's filter.
+        """
+        opts = options()
+        if not opts.get("comments"):
+            return
+        with reactive.isolate():
+            start, end = opts["date_min"], opts["date_max"]
+            if [start, end] != last_span:
+                chosen = input.dates() or (None, None)
+                whole = last_span[0] is None or chosen[0] is None or [str(c) for c in chosen] == [str(x) for x in last_span]
+                ui.update_date_range("dates", start=start if whole else chosen[0], end=end if whole else chosen[1],
+                                     min=start, max=end)
+                last_span[:] = [start, end]
+            wanted = {f"loc_{i + 1}": opts[f"location_{i + 1}"] for i in range(n_levels)}
+            wanted |= {"question": opts["question"], "category": list(opts["categories"]),
+                       "topic": topic_choices(opts["categories"])}
+            for name, choices in wanted.items():
+                if sent_choices.get(name) != choices:
+                    ui.update_selectize(name, choices=choices, selected=list(input[name]() or ()))
+                    sent_choices[name] = choices
+
+    @reactive.effect
+    @reactive.event(input.category)
+    def _narrow_topics() -> None:
+        cats = options().get("categories", {})
+        chosen = set(input.category() or ())
+        groups = {c: ts for c, ts in cats.items() if not chosen or c in chosen}
+        allowed = {t for ts in groups.values() for t in ts}
+        ui.update_selectize("topic", choices=topic_choices(groups), selected=[t for t in input.topic() or () if t in allowed])
+
+    @render.ui
+    def demographics():
+        demo = options().get("demographics", {})
+        return ui.TagList(*[
+            ui.input_selectize(f"demo_{i}", name.replace("_", " ").capitalize(), choices=values,
+                               multiple=True, options={"placeholder": "All"})
+            for i, (name, values) in enumerate(demo.items())
+        ])
+
+    @reactive.effect
+    @reactive.event(input.reset)
+    def _reset() -> None:
+        opts = options()
+        ui.update_text("search", value="")
+        ui.update_date_range("dates", start=opts.get("date_min"), end=opts.get("date_max"))
+        for name in [f"loc_{i + 1}" for i in range(n_levels)] + ["question", "category", "topic"]:
+            ui.update_selectize(name, selected=[])
+        ui.update_checkbox_group("fft", selected=[])
+        ui.update_checkbox_group("sentiment", selected=[])
+        for i in range(len(opts.get("demographics", {}))):
+            ui.update_selectize(f"demo_{i}", selected=[])
+
+    @reactive.calc
+    def filters() -> CommentFilters:
+        opts = options()
+        dates = input.dates() or (None, None)
+        demo = {}
+        for i, name in enumerate(opts.get("demographics", {})):
+            key = f"demo_{i}"
+            if key in input and input[key]():
+                demo[name] = list(input[key]())
+        # the full data span is "no date filter": comments without a date stay in
+        full = (str(dates[0]), str(dates[1])) == (str(opts.get("date_min")), str(opts.get("date_max")))
+        return CommentFilters(
+            date_from=None if full else dates[0],
+            date_to=None if full else dates[1],
+            **{f"location_{i + 1}": list(input[f"loc_{i + 1}"]() or ()) for i in range(n_levels)},
+            question=list(input.question() or ()),
+            fft_score=[int(s) for s in input.fft() or ()],
+            category=list(input.category() or ()),
+            topic=list(input.topic() or ()),
+            sentiment=[int(s) for s in input.sentiment() or ()],
+            demographics=demo,
+            search=input.search() or "",
+        )
+
+    return filters
