@@ -19,13 +19,13 @@ pytestmark = pytest.mark.browser
 
 
 def _years_on_fan(page) -> list[int]:
-    return [int(x) for x in page.evaluate("() => document.getElementById('demand-chart_fan').data[2].x")]
+    return [int(x) for x in page.evaluate("() => document.getElementById('demand-results-chart_fan').data[2].x")]
 
 
 def _drawn(page, chart: str) -> None:
     """Charts are drawn when they scroll into view."""
-    page.locator(f"#demand-chart_{chart}").scroll_into_view_if_needed()
-    page.wait_for_function(f"() => {{ const g = document.getElementById('demand-chart_{chart}'); return g && g.data; }}")
+    page.locator(f"#demand-results-chart_{chart}").scroll_into_view_if_needed()
+    page.wait_for_function(f"() => {{ const g = document.getElementById('demand-results-chart_{chart}'); return g && g.data; }}")
 
 
 def _error_saying(page, text: str) -> str:
@@ -36,8 +36,8 @@ def _error_saying(page, text: str) -> str:
 
 def _assert_results_cleared(page) -> None:
     page.wait_for_function("() => document.querySelectorAll('.demand-cleared').length === 6")
-    for gone in ("#demand-chart_fan", "#demand-chart_waterfall", "#demand-beds_table", "#demand-rooms_table",
-                 "#demand-summary_table", ".demand-scenario"):
+    for gone in ("#demand-results-chart_fan", "#demand-results-chart_waterfall", "#demand-results-beds_table",
+                 "#demand-results-rooms_table", "#demand-results-summary_table", ".demand-scenario"):
         assert page.locator(gone).count() == 0, gone
 
 
@@ -97,18 +97,18 @@ def test_planner_opens_the_demo_runs_a_second_scenario_compares_and_downloads(de
         assert _years_on_fan(page) == [2023, 2026, 2029, 2032, 2035]  # year by year, from the baseline
         _drawn(page, "spread")
         _drawn(page, "waterfall")
-        wf = page.evaluate("() => { const g = document.getElementById('demand-chart_waterfall');"
+        wf = page.evaluate("() => { const g = document.getElementById('demand-results-chart_waterfall');"
                            " return {y: g.data[0].y, x: g.data[0].x, range: g.layout.xaxis.range}; }")
         assert wf["y"][0] == "Baseline year" and wf["range"][0] > 0.5 * wf["x"][0]  # starts near the baseline
         assert "Activity moving to other providers" in wf["y"] and "expat" not in wf["y"]
-        ward_types = page.locator("#demand-beds_table tbody td:first-child").all_inner_texts()
+        ward_types = page.locator("#demand-results-beds_table tbody td:first-child").all_inner_texts()
         assert "Day case units" in ward_types and "Adult non-elective wards" in ward_types
-        header = page.locator("#demand-beds_table thead").inner_text()
+        header = page.locator("#demand-results-beds_table thead").inner_text()
         for col in ("Baseline", "Principal", "P10", "P50", "P90"):
             assert col in header
-        beds = page.locator("#demand-beds_table tbody tr", has_text="Adult non-elective").locator("td").nth(2).inner_text()
+        beds = page.locator("#demand-results-beds_table tbody tr", has_text="Adult non-elective").locator("td").nth(2).inner_text()
         assert len(beds.split(".")[-1]) == 1  # one decimal
-        summary = page.locator("#demand-summary_table").inner_text()
+        summary = page.locator("#demand-results-summary_table").inner_text()
         assert "A&E type 1: major emergency department" in summary and "Attendances by phone or video" in summary
         assert "aae_type-01" not in summary and "tele_attendances" not in summary
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,8 @@ import pytest
 
 from carelens.errors import CarelensError
 from carelens.demand.scenario import fan_years
-from carelens.web.dashboard.pages.demand import current_result, file_name, problem_alert
+from carelens.web.dashboard.demand_views import file_name
+from carelens.web.dashboard.pages.demand import problem_alert
 
 
 def test_fan_years_start_at_the_baseline_and_end_at_the_horizon():
@@ -63,18 +64,6 @@ def test_a_zip_holding_a_folder_with_its_own_params_is_used_as_is(tmp_path):
         z.writestr("../../outside.csv", "a,b\n1,2\n")
     with pytest.raises(CarelensError, match="outside its folder"):
         read_upload(_files(evil), 50_000_000)
-
-
-def test_results_are_shown_only_for_the_scenario_they_were_run_on_and_not_after_a_failure():
-    result = {"scenario_id": 3, "runs": 8}
-    assert current_result("success", result, 3, None) is result
-    # a later load (failed or not) is a new scenario: the old figures are not its figures
-    assert current_result("success", result, 4, None) is None
-    # a failed load or refused run on the same scenario clears them too
-    assert current_result("success", result, 3, "Could not run the projection: bad end_year") is None
-    for status in ("initial", "running", "error", "cancelled"):
-        assert current_result(status, result, 3, None) is None
-    assert current_result("success", None, 3, None) is None
 
 
 def test_the_failure_message_says_that_older_results_are_gone():

@@ -8,6 +8,7 @@ near the baseline so that steps of a few per cent are visible.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -169,6 +170,12 @@ def rooms_table(capacity_totals: pd.DataFrame) -> pd.DataFrame:
 
 def activity_table(summary: pd.DataFrame) -> pd.DataFrame:
     return named(rounded(summary))
+
+
+def file_name(name: str, suffix: str) -> str:
+    """A download's file name from a scenario's name (letters, digits, - and _ only)."""
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:60] or "scenario"
+    return f"{slug}{suffix}"
 
 
 def scenario_facts(meta: dict[str, Any]) -> list[tuple[str, str]]:

@@ -13,33 +13,19 @@ is kept in the store under the name given.
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 
 from shiny import module, reactive, render, ui
 
 from carelens.demand.scenario import DEMO_SCENARIO
 from carelens.web.dashboard.context import AppContext
+from carelens.web.dashboard.demand_results import results_server, results_ui
 from carelens.web.dashboard.jobs import BackgroundJob
 from carelens.web.dashboard.registry import Page
 
 MIX = "(the scenario's mix)"
 UPLOAD, SYNTHETIC = "upload", "synthetic"
 SYNTH_SPELLS = 20_000
-DISTRIBUTIONS = {"scurve": "S-curve", "beeswarm": "Beeswarm"}
-
-
-def current_result(status: str, result: dict[str, Any] | None, scenario_id: int,
-                   problem: str | None) -> dict[str, Any] | None:
-    """The projection to draw, or None.
-
-    Results are drawn only for the scenario they were run on and only while no later load or run has
-    failed: otherwise a failed load (or a run refused for bad inputs) would leave the previous
-    scenario's fan charts and capacity tables on screen as if they belonged to the new choice.
-    """
-    if status != "success" or result is None or problem:
-        return None
-    return result if result.get("scenario_id") == scenario_id else None
 
 
 def problem_alert(message: str) -> ui.Tag:
@@ -48,12 +34,6 @@ def problem_alert(message: str) -> ui.Tag:
         ui.strong(message),
         ui.p("No results are shown until a scenario opens or a projection runs.", class_="mb-0 mt-1"),
         class_="alert alert-danger demand-error", role="alert")
-
-
-def file_name(name: str, suffix: str) -> str:
-    """A download's file name from a scenario's name (letters, digits, - and _ only)."""
-    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:60] or "scenario"
-    return f"{slug}{suffix}"
 
 
 @module.ui
@@ -115,28 +95,7 @@ def page_ui():
         ),
         ui.output_ui("messages"),
         ui.output_ui("compare_view"),
-        ui.output_ui("header"),
-        ui.layout_columns(
-            ui.card(ui.card_header("Year by year: projected activity and capacity (P10–P90, P50)"),
-                    ui.input_select("measure", None, choices={"beds|total": "Beds: All"}),
-                    ui.output_ui("fan")),
-            ui.card(ui.card_header("Every run in the horizon year"),
-                    ui.input_radio_buttons("distribution", None, choices=DISTRIBUTIONS, inline=True),
-                    ui.output_ui("spread")),
-            col_widths=[7, 5],
-        ),
-        ui.layout_columns(
-            ui.card(ui.card_header("Waterfall: from the baseline, step by step (principal)"),
-                    ui.input_select("wf_measure", None, choices={
-                        "ip|admissions": "Inpatients: Admissions", "ip|beddays": "Inpatients: Bed days",
-                        "op|attendances": "Outpatients: Attendances in person", "aae|arrivals": "A&E: Arrivals"},
-                        selected="ip|beddays"),
-                    ui.output_ui("waterfall")),
-            ui.card(ui.card_header("Beds by ward type"), ui.output_ui("beds"),
-                    ui.card_header("Theatres and outpatient clinic rooms"), ui.output_ui("rooms")),
-            col_widths=[6, 6],
-        ),
-        ui.card(ui.card_header("Activity by point of delivery (horizon year)"), ui.output_ui("summary")),
+        results_ui("results"),
     )
 
 
@@ -214,8 +173,6 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
         ui.update_text("name", value=f"{scenario.name} (changed)")
         if scenario.data_fingerprint in set(stored_datasets(store).get("fingerprint", [])):
             ui.update_select("source", selected=scenario.data_fingerprint)
-        choices = views.measure_choices(scenario.tables["run_totals"])
-        ui.update_select("measure", choices=choices, selected="beds|total" if "beds|total" in choices else None)
 
     @reactive.effect
     def _first_visit() -> None:  # the demo's scenario (or the newest) opens by itself
@@ -392,111 +349,7 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
         return ui.TagList(*items)
 
     # ------------------------------------------------------------------ the open scenario
-    def _current():
-        return None if problem() else shown()
-
-    def _empty():
-        if problem():
-            return ui.p("No results: see the message above.", class_="hint demand-cleared")
-        return ui.p("Open a kept scenario or run one to see this.", class_="hint")
-
-    @render.ui
-    def header():
-        scenario = _current()
-        if scenario is None:
-            frame = listing()
-            if frame is not None and not len(frame) and not problem():
-                return ui.div(ui.p("No scenarios are kept in this store yet. Run `carelens demo`, or choose "
-                                   "trust data above and press Run and keep."), class_="empty-store")
-            return ui.TagList()
-        facts = views.scenario_facts(scenario.metadata())
-        return ui.card(
-            ui.card_header(ui.span("Scenario: "), ui.span(scenario.name, class_="demand-scenario-name")),
-            ui.tags.dl(*[item for key, value in facts for item in (ui.tags.dt(key), ui.tags.dd(value))],
-                       class_="demand-facts"),
-            ui.div(ui.download_button("download_xlsx", "Workbook (XLSX)", class_="btn-outline-primary btn-sm"),
-                   ui.download_button("download_html", "Report (HTML)", class_="btn-outline-primary btn-sm ms-2"),
-                   ui.download_button("download_pdf", "Report (PDF)", class_="btn-outline-primary btn-sm ms-2")),
-            class_="demand-scenario")
-
-    @render.download_button(filename=lambda: file_name(shown().name if shown() else "scenario", ".xlsx"))
-    async def download_xlsx():
-        from carelens.demand.workbook import scenario_workbook
-
-        yield await asyncio.to_thread(scenario_workbook, shown())
-
-    @render.download_button(filename=lambda: file_name(shown().name if shown() else "scenario", ".html"))
-    async def download_html():
-        from carelens.demand.report import scenario_report
-
-        yield (await asyncio.to_thread(scenario_report, shown())).encode("utf-8")
-
-    @render.download_button(filename=lambda: file_name(shown().name if shown() else "scenario", ".pdf"))
-    async def download_pdf():
-        from carelens.demand.report import report_pdf, scenario_report
-
-        scenario = shown()
-        yield await asyncio.to_thread(lambda: report_pdf(scenario_report(scenario)))
-
-    def _measure() -> tuple[str, str]:
-        value = input.measure() or "beds|total"
-        activity, measure = value.split("|", 1)
-        return activity, measure
-
-    @render.ui
-    def fan():
-        scenario = _current()
-        if scenario is None:
-            return _empty()
-        activity, measure = _measure()
-        from carelens.demand.labels import name
-
-        title = f"{name('activity', activity)}: {name('measure', measure)}"
-        return chart(views.fan_figure(scenario.trajectories(), activity, measure, title), "fan", height=380)
-
-    @render.ui
-    def spread():
-        scenario = _current()
-        if scenario is None:
-            return _empty()
-        activity, measure = _measure()
-        values = scenario.run_values(activity, measure)
-        trajectories = scenario.trajectories()
-        base = trajectories[(trajectories.activity == activity) & (trajectories.measure == measure)]["baseline"]
-        fig = views.distribution_figure(values, float(base.iloc[0]) if len(base) else None,
-                                        f"{scenario.end_year}: {len(values)} runs", input.distribution(),
-                                        activity in ("beds", "theatres", "clinic_rooms"))
-        return chart(fig, "spread", height=380)
-
-    @render.ui
-    def waterfall():
-        scenario = _current()
-        if scenario is None:
-            return _empty()
-        activity, measure = (input.wf_measure() or "ip|beddays").split("|")
-        from carelens.demand.labels import name
-
-        fig = views.waterfall_figure(scenario.tables["waterfall"], activity, measure,
-                                     f"{name('activity', activity)}: {name('measure', measure)}", scenario.end_year)
-        return chart(fig, "waterfall", height=460)
-
-    @render.ui
-    def beds():
-        scenario = _current()
-        return _empty() if scenario is None else views.table(views.beds_table(scenario.tables["capacity_totals"]),
-                                                              "beds_table")
-
-    @render.ui
-    def rooms():
-        scenario = _current()
-        return _empty() if scenario is None else views.table(views.rooms_table(scenario.tables["capacity_totals"]),
-                                                              "rooms_table")
-
-    @render.ui
-    def summary():
-        scenario = _current()
-        return _empty() if scenario is None else views.table(views.activity_table(scenario.tables["summary"]),
-                                                              "summary_table")
+    results_server("results", shown, problem, lambda: listing() is not None and not len(listing()))
 
     # ------------------------------------------------------------------ comparing
     @reactive.effect
@@ -519,12 +372,9 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
         if cmp is None:
             return ui.TagList()
         from carelens.demand.compare import in_words
-        from carelens.demand.labels import name
 
         differences = cmp.differences().rename(columns={"parameter": "Parameter"})
-        activity, measure = _measure()
-        lines = views.lines_figure(cmp.trajectories, cmp.names, activity, measure,
-                                   f"{name('activity', activity)}: {name('measure', measure)} (principal, P10–P90)")
+        choices = views.measure_choices(cmp.scenarios[0].tables["run_totals"])
         return ui.card(
             ui.card_header("Compared: " + " vs ".join(cmp.names)),
             ui.div(ui.download_button("download_compare", "Comparison workbook (XLSX)",
@@ -533,7 +383,9 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
                                       class_="btn-outline-primary btn-sm ms-2"), class_="mb-2"),
             ui.h5(f"What differs: {len(differences)} of {len(cmp.parameters)} parameters"),
             views.table(differences, "compare_differences"),
-            chart(lines, "compare_lines", height=340),
+            ui.input_select("compare_measure", None, choices=choices,
+                            selected="beds|total" if "beds|total" in choices else None),
+            ui.output_ui("compare_chart"),
             ui.h5("Beds, theatres and clinic rooms"),
             views.table(in_words(cmp.capacity, ["resource", "ward_type"]), "compare_capacity"),
             ui.h5("Waterfall (principal)"),
@@ -542,14 +394,26 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
             views.table(in_words(cmp.activity, ["pod", "measure"]), "compare_activity"),
             class_="demand-compare")
 
-    @render.download_button(filename=lambda: file_name(" vs ".join(comparison().names) if comparison() else "compare",
+    @render.ui
+    def compare_chart():
+        cmp = comparison()
+        if cmp is None or not input.compare_measure():
+            return ui.TagList()
+        from carelens.demand.labels import name
+
+        activity, measure = input.compare_measure().split("|", 1)
+        title = f"{name('activity', activity)}: {name('measure', measure)} (principal, P10–P90)"
+        return chart(views.lines_figure(cmp.trajectories, cmp.names, activity, measure, title), "compare_lines",
+                     height=340)
+
+    @render.download_button(filename=lambda: views.file_name(" vs ".join(comparison().names) if comparison() else "compare",
                                                 ".xlsx"))
     async def download_compare():
         from carelens.demand.workbook import comparison_workbook
 
         yield await asyncio.to_thread(comparison_workbook, comparison())
 
-    @render.download_button(filename=lambda: file_name(" vs ".join(comparison().names) if comparison() else "compare",
+    @render.download_button(filename=lambda: views.file_name(" vs ".join(comparison().names) if comparison() else "compare",
                                                 ".html"))
     async def download_compare_html():
         from carelens.demand.report import comparison_report
