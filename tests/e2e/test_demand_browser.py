@@ -25,7 +25,8 @@ def _years_on_fan(page) -> list[int]:
 def _drawn(page, chart: str) -> None:
     """Charts are drawn when they scroll into view."""
     page.locator(f"#demand-results-chart_{chart}").scroll_into_view_if_needed()
-    page.wait_for_function(f"() => {{ const g = document.getElementById('demand-results-chart_{chart}'); return g && g.data; }}")
+    page.wait_for_function(f"() => {{ const g = document.getElementById('demand-results-chart_{chart}');"
+                           " return g && g.data; }")
 
 
 def _error_saying(page, text: str) -> str:
@@ -106,7 +107,8 @@ def test_planner_opens_the_demo_runs_a_second_scenario_compares_and_downloads(de
         header = page.locator("#demand-results-beds_table thead").inner_text()
         for col in ("Baseline", "Principal", "P10", "P50", "P90"):
             assert col in header
-        beds = page.locator("#demand-results-beds_table tbody tr", has_text="Adult non-elective").locator("td").nth(2).inner_text()
+        beds = page.locator("#demand-results-beds_table tbody tr", has_text="Adult non-elective")
+        beds = beds.locator("td").nth(2).inner_text()
         assert len(beds.split(".")[-1]) == 1  # one decimal
         summary = page.locator("#demand-results-summary_table").inner_text()
         assert "A&E type 1: major emergency department" in summary and "Attendances by phone or video" in summary

@@ -106,7 +106,8 @@ def test_tables_and_choices_are_in_words(small):
     scenario = small[2]
     choices = views.measure_choices(scenario.tables["run_totals"])
     assert list(choices)[:4] == ["ip|admissions", "ip|beddays", "op|attendances", "aae|arrivals"]
-    assert choices["beds|total"] == "Beds: All" and choices["beds|adult_nonelective"] == "Beds: Adult non-elective wards"
+    assert choices["beds|total"] == "Beds: All"
+    assert choices["beds|adult_nonelective"] == "Beds: Adult non-elective wards"
     rooms = views.rooms_table(scenario.tables["capacity_totals"])
     assert "Theatres (Day surgery theatres)" in set(rooms["Resource"])
     html = str(views.table(views.beds_table(scenario.tables["capacity_totals"]), "t"))

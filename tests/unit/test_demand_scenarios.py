@@ -104,7 +104,8 @@ def test_numbers_are_rounded_to_what_they_mean(two):
 def test_comparison_lists_what_differs_first(two):
     cmp = compare(list(two))
     diffs = cmp.differences()
-    assert set(diffs.parameter) == {"capacity.target_occupancy.adult_nonelective", "capacity.target_occupancy.adult_elective",
+    assert set(diffs.parameter) == {"capacity.target_occupancy.adult_nonelective",
+                                    "capacity.target_occupancy.adult_elective",
                                     "capacity.target_occupancy.maternity", "capacity.target_occupancy.other"}
     assert cmp.parameters["differs"].iloc[: len(diffs)].all() and not cmp.parameters["differs"].iloc[len(diffs):].any()
     assert "Data fingerprint" in set(cmp.parameters.parameter)

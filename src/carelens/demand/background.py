@@ -91,7 +91,8 @@ class BackgroundRun:
                     raise Cancelled("the projection was stopped")
                 if not receive.poll(0.2):
                     if not process.is_alive() and not receive.poll(0):
-                        raise RuntimeError(f"the projection's process ended unexpectedly (exit code {process.exitcode})")
+                        raise RuntimeError(f"the projection's process ended unexpectedly (exit code "
+                                           f"{process.exitcode})")
                     continue
                 try:
                     message = receive.recv()

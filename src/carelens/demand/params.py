@@ -125,7 +125,8 @@ def _first_error(validator: jsonschema.Draft202012Validator, instance: Any, sour
     field = ".".join(str(p) for p in err.absolute_path)
     field = (prefix + field if field else prefix.rstrip(".")) if prefix else (field or "(top level)")
     why = err.schema.get("description") if isinstance(err.schema, dict) else None
-    message = f"{err.message} ({why})" if why and err.validator in ("exclusiveMinimum", "minimum", "maximum") else err.message
+    bound = err.validator in ("exclusiveMinimum", "minimum", "maximum")
+    message = f"{err.message} ({why})" if why and bound else err.message
     raise ParamsError(message, file=source, field=field)
 
 

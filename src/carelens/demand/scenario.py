@@ -176,9 +176,9 @@ def run_scenario(params: Params, data: TrustData, *, name: str, runs: int | None
                                                                      "value"]]
     tables = result_tables(result)
     tables["run_totals"] = run_totals
+    kept_years = [params.start_year, *projected] if params.end_year > params.start_year else [params.start_year]
     return Scenario(name=name, params=params, data_fingerprint=data_fingerprint(data),
-                    data_label=data_label or describe_data(data), runs=runs,
-                    years=[params.start_year, *projected] if params.end_year > params.start_year else [params.start_year],
+                    data_label=data_label or describe_data(data), runs=runs, years=kept_years,
                     tables=tables, created_by=created_by or who_runs(), warnings=found, variants=result.variants)
 
 

@@ -198,10 +198,8 @@ def save_scenario(scenario: Scenario, store: str | Path | None, data: TrustData 
 
 def check_name_free(store: str | Path | None, name: str) -> None:
     """Refuse a name a stored scenario already has (before minutes of work, not after)."""
-    engine = _engine(store)
-    with engine.connect() as conn:
+    with _engine(store).connect() as conn:
         old = conn.execute(sa.select(scenarios.c.created_by).where(scenarios.c.name == name)).first()
-    _release(engine)
     if old is not None:
         raise StoreError(f"a scenario named {name!r} is already stored (run by {old.created_by}); choose another "
                          "name, or replace it", field="name")

@@ -73,8 +73,8 @@ def read_upload(files: list[dict], max_bytes: int) -> Uploaded:
     names = [str(f.get("name") or "upload") for f in files]
     label = names[0] if len(names) == 1 else f"{len(names)} uploaded files"
     if total > max_bytes:
-        raise TableError(f"the upload is {total / 1e6:,.1f} MB; the most this server takes is {max_bytes / 1e6:,.1f} MB "
-                         "(setting max_request_bytes)", file=label, field="data")
+        raise TableError(f"the upload is {total / 1e6:,.1f} MB; the most this server takes is "
+                         f"{max_bytes / 1e6:,.1f} MB (setting max_request_bytes)", file=label, field="data")
     tmp = Path(tempfile.mkdtemp(prefix="carelens-upload-"))
     root = tmp
     try:

@@ -406,15 +406,16 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
         return chart(views.lines_figure(cmp.trajectories, cmp.names, activity, measure, title), "compare_lines",
                      height=340)
 
-    @render.download_button(filename=lambda: views.file_name(" vs ".join(comparison().names) if comparison() else "compare",
-                                                ".xlsx"))
+    def _compare_file(suffix: str) -> str:
+        return views.file_name(" vs ".join(comparison().names) if comparison() else "compare", suffix)
+
+    @render.download_button(filename=lambda: _compare_file(".xlsx"))
     async def download_compare():
         from carelens.demand.workbook import comparison_workbook
 
         yield await asyncio.to_thread(comparison_workbook, comparison())
 
-    @render.download_button(filename=lambda: views.file_name(" vs ".join(comparison().names) if comparison() else "compare",
-                                                ".html"))
+    @render.download_button(filename=lambda: _compare_file(".html"))
     async def download_compare_html():
         from carelens.demand.report import comparison_report
 
