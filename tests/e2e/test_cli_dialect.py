@@ -52,7 +52,8 @@ def test_every_command_is_in_the_docs():
     assert set(IDS) == {
         "feedback classify", "feedback train", "feedback evaluate", "feedback load", "appointments train",
         "appointments evaluate", "appointments score", "appointments call-list", "demand run", "demand synth",
-        "demand validate", "db upgrade", "db current", "db backup", "db restore", "demo", "serve", "config show",
+        "demand validate", "demand scenarios", "demand compare", "demand export",
+        "db upgrade", "db current", "db backup", "db restore", "demo", "serve", "config show",
     }
     for name in IDS:
         assert f"carelens {name}" in DOCS, name

@@ -21,6 +21,8 @@ from carelens.db.schema import load_all_tables
 from carelens.errors import StoreError
 from tests.integration.release_0_1_store import RELEASE_REVISION, migrate_like_release, write_demand_results
 
+# some of the tables revisions after release 0.1.0 add (0005: kept scenarios, their year-by-year totals and data)
+ADDED_SINCE_RELEASE = {"demand_scenarios", "demand_run_totals", "demand_datasets", "demand_dataset_tables"}
 DEMAND_TABLES = ["demand_scenario_runs", "demand_summary", "demand_summary_by_site", "demand_summary_by_age_sex",
                  "demand_summary_by_specialty", "demand_waterfall", "demand_avoided_activity", "demand_capacity",
                  "demand_capacity_totals", "demand_runs"]
@@ -167,6 +169,7 @@ def test_a_release_0_1_store_upgrades_in_place_keeping_every_row(new_database, p
 
     assert current_revision(old) == head_revision()
     assert set(tables) <= set(_all_tables(old))  # every table kept (later revisions add new, empty ones)
+    assert ADDED_SINCE_RELEASE <= set(_all_tables(old)) - set(tables)
     for table in set(_all_tables(old)) - set(tables):
         assert _rows(old, table) == [], table
     for table in tables:
@@ -220,3 +223,31 @@ def test_going_back_to_release_0_1_and_upgrading_again_keeps_its_new_rows(new_da
     assert {t: _rows(old, t) for t in DEMAND_TABLES} == before
     assert _shape(old) == _shape(get_engine(new_database()))
     old.dispose()
+
+
+def test_an_upgraded_store_lists_its_old_runs_and_keeps_named_scenarios(new_database, projection, tmp_path):
+    """Issue 15: a store with release 0.1.0's projections upgrades in place; they are listed (under a
+    name made of their scenario and run id) beside scenarios kept since, which keep their data."""
+    from carelens.demand import load_data, load_params
+    from carelens.demand.scenario import run_scenario
+    from carelens.demand.store import list_scenarios, load_scenario, load_stored_data, save_scenario
+    from carelens.demand.synth import synthesise
+
+    url = new_database()
+    _release_store(url, projection).dispose()
+    root = synthesise(tmp_path / "trust", spells=1_000, seed=3)
+    data = load_data(root)
+    kept = run_scenario(load_params(root / "params.json"), data, name="After the upgrade", runs=2, points=2)
+    save_scenario(kept, url, data)
+    listed = list_scenarios(url)
+    assert len(listed) == 3
+    old = listed[~listed.can_open]
+    assert len(old) == 2 and old.name.str.startswith("synthetic (run ").all() and not old.has_data.any()
+    new = listed[listed.can_open].iloc[0]
+    assert new["name"] == "After the upgrade" and new.has_data
+    assert load_scenario(url, "After the upgrade").tables["summary"].shape == kept.tables["summary"].shape
+    assert load_stored_data(url, kept.data_fingerprint).fyear == 2023
+    with pytest.raises(StoreError, match="stored without its params"):
+        load_scenario(url, old.name.iloc[0])
+    with get_engine(url).connect() as conn:  # the old runs' rows are untouched
+        assert conn.execute(sa.text("SELECT count(*) FROM demand_scenario_runs")).scalar() == 3

@@ -110,13 +110,15 @@ def register(app: typer.Typer) -> None:
                         "call list published")
 
         if "demand" in parts:
+            from carelens.demand.scenario import DEMO_SCENARIO
+
             _step(f"Demand and capacity: a synthetic {spells:,}-spell trust, {runs} Monte Carlo runs")
             trust = out / "demand-trust"
             _call(["demand", "synth", "-o", str(trust), "--spells", str(spells), "--seed", str(seed)])
             projection = out / "demand-projection"
             _call(["demand", "run", str(trust / "params.json"), "-d", str(trust), "-o", str(projection),
-                   "--runs", str(runs), "--db", url])
-            done.append(f"demand: {projection}/summary.csv, capacity.csv, waterfall.csv; stored")
+                   "--runs", str(runs), "--years", "4", "--db", url, "--name", DEMO_SCENARIO, "--replace"])
+            done.append(f"demand: {projection}/summary.csv, trajectories.csv; kept as scenario {DEMO_SCENARIO!r}")
 
         _step(f"Done in {time.perf_counter() - started:.0f} s")
         for line in done:

@@ -113,6 +113,7 @@ def _registered(conn: sa.Connection, frame: pd.DataFrame) -> Iterator[str]:
 
     duck = conn.connection.driver_connection
     name = f"carelens_frame_{uuid.uuid4().hex[:12]}"
+    _finish(duck)  # an earlier statement on this connection may not have been read to its end
     duck.register(name, frame)
     try:
         yield name
@@ -123,10 +124,23 @@ def _registered(conn: sa.Connection, frame: pd.DataFrame) -> Iterator[str]:
             pass  # the transaction is aborted; the rollback drops the view with it
 
 
+def _finish(duck) -> None:
+    """Read the statement's answer (its row count) to the end. Why: DuckDB may hand back a large
+    write before it has finished; the connection then refuses its next registered frame with
+    "connection has an unfinished result from execute()"."""
+    import duckdb
+
+    try:
+        duck.fetchall()
+    except duckdb.Error:
+        pass  # nothing was left to read
+
+
 def _duckdb_insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
     cols = _columns(conn, frame.columns)
     with _registered(conn, frame) as view:
-        conn.connection.driver_connection.execute(f"INSERT INTO {quoted(conn, table)} ({cols}) SELECT {cols} FROM {view}")
+        duck = conn.connection.driver_connection
+        _finish(duck.execute(f"INSERT INTO {quoted(conn, table)} ({cols}) SELECT {cols} FROM {view}"))
 
 
 def _duckdb_upsert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, key: list[str]) -> None:
@@ -135,9 +149,9 @@ def _duckdb_upsert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, ke
     action = ("DO UPDATE SET " + ", ".join(f"{quoted_column(conn, c)} = excluded.{quoted_column(conn, c)}" for c in others)
               if others else "DO NOTHING")
     with _registered(conn, frame) as view:
-        conn.connection.driver_connection.execute(
+        _finish(conn.connection.driver_connection.execute(
             f"INSERT INTO {quoted(conn, table)} ({cols}) SELECT {cols} FROM {view} "
-            f"ON CONFLICT ({_columns(conn, key)}) {action}")
+            f"ON CONFLICT ({_columns(conn, key)}) {action}"))
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -218,6 +232,15 @@ def _batched_upsert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, k
     for statement in delete_statements(table, frame, key, conn.dialect):
         conn.execute(statement)
     _batched_insert(conn, table, frame)
+
+
+def execute_write(conn: sa.Connection, statement: sa.Executable) -> None:
+    """Run one write statement (a DELETE, an UPDATE, a single INSERT) to its end, so that a
+    registered frame can follow it on the same connection (see :func:`_finish`)."""
+    with _driver_errors(conn):
+        conn.execute(statement)
+        if conn.dialect.name == "duckdb":
+            _finish(conn.connection.driver_connection)
 
 
 # --------------------------------------------------------------------------- reading
