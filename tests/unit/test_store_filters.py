@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from carelens.errors import TableError
-from carelens.feedback.loading import detect_mapping, parse_fft_score, parse_mapping_args, prepare_rows
+from carelens.feedback.ingest.mapping import detect_mapping, parse_mapping_args
+from carelens.feedback.ingest.validation import parse_fft_score, prepare_rows
 from carelens.feedback.store.filters import CommentFilters
 from carelens.feedback.store.queries import _term_pattern, search_terms
 

@@ -260,7 +260,8 @@ def load(
         --column comment_id=Ref --column date=Received
     ```
     """
-    from carelens.feedback.loading import load_comments, parse_mapping_args
+    from carelens.feedback.ingest import load_comments
+    from carelens.feedback.ingest.mapping import parse_mapping_args
 
     pairs = opt.renamed(column, mapping, new="--column", old="--map", default=[])
     column_file = opt.renamed(column_file, mapping_file, new="--column-file", old="--mapping-file")

@@ -3,7 +3,7 @@
 A role the user names (``--column comment_text=Feedback``) must exist, else a one-line error lists
 the file's columns; a role not named is found by the common export names below. Loading into the
 store maps a whole trust export (dates, locations, demographics) with its own, looser rules in
-``loading.py``; these files are the narrower ones people label and classify.
+``ingest/mapping.py``; these files are the narrower ones people label and classify.
 """
 
 from __future__ import annotations

@@ -120,7 +120,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
         return state["engine"]
 
     def model():
-        from carelens.feedback.loading import cached_model
+        from carelens.feedback.model_cache import cached_model
 
         return cached_model(settings.feedback_model)
 
@@ -148,9 +148,9 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     @api.get("/health", response_model=Health, tags=["service"])
     def health() -> Health:
         """Liveness (no API key needed)."""
-        from carelens.feedback import loading
+        from carelens.feedback.model_cache import is_loaded
 
-        return Health(status="ok", version=__version__, model_loaded=bool(loading._MODELS))
+        return Health(status="ok", version=__version__, model_loaded=is_loaded())
 
     @api.post("/classify", response_model=list[ClassifiedComment], tags=["classify"], dependencies=[auth])
     def classify(items: list[CommentIn]) -> list[ClassifiedComment]:
@@ -170,7 +170,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
         ]
 
     def _load(frame: pd.DataFrame, mapping: dict, source: str, strict: bool, who: str) -> LoadResponse:
-        from carelens.feedback.loading import load_comments
+        from carelens.feedback.ingest import load_comments
 
         result = load_comments(frame, engine=engine(), mapping=mapping, model=model(), source=source,
                                loaded_by=f"api:{who}", strict=strict, progress=False)

@@ -1,7 +1,7 @@
 """Upload: load a trust's FFT export (CSV or XLSX) with column mapping, validation and progress.
 
 The page only maps columns and shows results; reading, validating, classifying and storing in one
-transaction is the store layer's ``carelens.feedback.loading`` (the same code as
+transaction is the capability's ``carelens.feedback.ingest`` (the same code as
 ``carelens feedback load``), run as a background job with progress (``web.dashboard.jobs``).
 """
 
@@ -32,7 +32,7 @@ CHOOSE = "(choose the column with the comments)"
 
 def guess_mapping(columns: list[str]) -> dict:
     """The loader's guess of which column holds each field (None where it finds none)."""
-    from carelens.feedback.loading import guess_columns
+    from carelens.feedback.ingest.mapping import guess_columns
 
     return guess_columns(columns)
 
@@ -71,7 +71,7 @@ def page_ui():
 
 def load_file(frame, engine, mapping: dict, source: str, model_path: str | None, on_progress):
     """The upload's background job: ``load_comments``, reporting progress as rows are classified."""
-    from carelens.feedback.loading import load_comments
+    from carelens.feedback.ingest import load_comments
 
     return load_comments(frame, engine=engine, mapping=mapping, source=source, progress=False,
                          on_progress=on_progress, model_path=model_path)
@@ -87,7 +87,7 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
     def _warm_model() -> None:
         """Staff on this page are about to load comments: read the model while they choose a file."""
         if app.current_page() == session.ns:  # a page's module id is its page id
-            from carelens.feedback.loading import warm_model_in_background
+            from carelens.feedback.model_cache import warm_model_in_background
 
             warm_model_in_background(app.settings.feedback_model)
 
