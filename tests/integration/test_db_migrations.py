@@ -19,7 +19,12 @@ from carelens.db.introspect import describe
 from carelens.db.migrate import current_revision, head_revision, upgrade
 from carelens.db.schema import load_all_tables
 from carelens.errors import StoreError
-from tests.integration.release_0_1_store import RELEASE_REVISION, migrate_like_release, write_demand_results
+from tests.integration.release_0_1_store import (
+    FEEDBACK_TABLES,
+    RELEASE_REVISION,
+    migrate_like_release,
+    write_demand_results,
+)
 
 DEMAND_TABLES = ["demand_scenario_runs", "demand_summary", "demand_summary_by_site", "demand_summary_by_age_sex",
                  "demand_summary_by_specialty", "demand_waterfall", "demand_avoided_activity", "demand_capacity",
@@ -74,11 +79,11 @@ def _shape(engine: sa.Engine) -> dict:
         return describe(conn)
 
 
-def _rows(engine: sa.Engine, table: str) -> list[tuple]:
-    """A table's rows as a sorted list, numbers compared to 12 significant digits (so a figure stored
-    as text by release 0.1.0 and the same figure as a double compare equal)."""
+def _rows(engine: sa.Engine, table: str, sql: str | None = None) -> list[tuple]:
+    """A table's rows (or a query's) as a sorted list, numbers compared to 12 significant digits (so
+    a figure stored as text by release 0.1.0 and the same figure as a double compare equal)."""
     with engine.connect() as conn:
-        frame = pd.read_sql(sa.text(f"SELECT * FROM {table}"), conn)
+        frame = pd.read_sql(sa.text(sql or f"SELECT * FROM {table}"), conn)
     frame = frame[sorted(frame.columns)]
 
     def cell(value) -> str:
@@ -97,7 +102,9 @@ def _rows(engine: sa.Engine, table: str) -> list[tuple]:
 def _fill_release_store(engine: sa.Engine, projection) -> None:
     """Rows in every table release 0.1.0 had, written as it wrote them."""
     from carelens.appointments.store import dna_calls, dna_models, dna_scores
-    from carelens.feedback.store.tables import comment_topics, comments, corrections, predictions, uploads
+
+    uploads, comments, predictions, comment_topics, corrections = (FEEDBACK_TABLES[t] for t in (
+        "uploads", "comments", "predictions", "comment_topics", "corrections"))
 
     now = datetime(2026, 11, 3, 9, 30)
     with engine.begin() as conn:
@@ -156,6 +163,15 @@ def test_the_migrations_create_exactly_the_tables_the_capabilities_declare(new_d
     declared.dispose()
 
 
+# Revision 0004 split fb_comments into responses and comments and added columns to two tables.
+CHANGED_BY_0004 = {"fb_comments": None, "fb_uploads": ["comments_added"], "fb_corrections": ["undone_at", "undone_by"]}
+# fb_comments as release 0.1.0 had it, read back from the upgraded store
+COMMENTS_AS_RELEASE = (
+    "SELECT c.comment_key, r.response_id AS comment_id, c.upload_id, r.date, c.comment_text, c.text_redacted, "
+    "c.question, r.fft_score, r.location_1, r.location_2, r.location_3, r.demographics "
+    "FROM fb_comments c JOIN fb_responses r ON r.response_key = c.response_key")
+
+
 def test_a_release_0_1_store_upgrades_in_place_keeping_every_row(new_database, projection):
     old = _release_store(new_database(), projection)
     tables = _all_tables(old)
@@ -166,12 +182,50 @@ def test_a_release_0_1_store_upgrades_in_place_keeping_every_row(new_database, p
     upgrade(old)
 
     assert current_revision(old) == head_revision()
-    assert _all_tables(old) == tables
+    assert _all_tables(old) == sorted([*tables, "fb_responses"])
     for table in tables:
-        assert _rows(old, table) == before[table], table
+        if table not in CHANGED_BY_0004:
+            assert _rows(old, table) == before[table], table
+    # every comment of release 0.1.0 is now a response with that one comment, every value kept
+    assert _rows(old, "fb_comments", COMMENTS_AS_RELEASE) == before["fb_comments"]
+    with old.connect() as conn:
+        responses = conn.execute(sa.text("SELECT count(*), count(DISTINCT response_key) FROM fb_responses")).one()
+        keys = conn.execute(sa.text("SELECT count(*) FROM fb_comments WHERE response_key <> comment_key")).scalar()
+    assert tuple(responses) == (len(before["fb_comments"]),) * 2 and keys == 0
+    for table, added in CHANGED_BY_0004.items():  # the other tables: old columns as they were, new ones empty
+        if added:
+            kept = [c for c in _shape(old)[table].columns if c[0] not in added]
+            sql = f"SELECT {', '.join(c[0] for c in kept)} FROM {table}"
+            assert _rows(old, table, sql) == before[table], table
+            assert _rows(old, table, f"SELECT {', '.join(added)} FROM {table}") == [("NULL",) * len(added)] * len(before[table])
     fresh = get_engine(new_database())
     assert _shape(old) == _shape(fresh)
     old.dispose()
+
+
+def test_an_upgraded_store_shows_its_comments_and_loading_their_file_again_adds_nothing(new_database, projection):
+    """What staff see after the upgrade: the same comments, flags and topics; and the export they
+    loaded under release 0.1.0 (ID-keyed and ID-less rows) is recognised, not stored twice."""
+    from carelens.feedback.ingest import load_comments
+    from carelens.feedback.model_cache import cached_model
+    from carelens.feedback.store import CommentFilters, queries
+
+    url = new_database()
+    old = _release_store(url, projection)
+    upgrade(old)
+    old.dispose()
+    engine = get_engine(url)
+    page, total = queries.filtered_comments(engine)
+    assert total == 3 and sorted(page["comment_key"]) == ["id:0", "id:1", "id:2"]
+    flagged = queries.filtered_comments(engine, CommentFilters(flagged_only=True))[0]
+    assert flagged["comment_key"].tolist() == ["id:0"] and list(flagged["topics"][0]) == ["Parking", "Staff"]
+    assert queries.fft_totals(engine, suppress_below=0)["respondents"] == 3
+    export = pd.DataFrame({"Comment ID": ["0", "1", "2"], "Date": ["01/10/2026", "02/10/2026", "03/10/2026"],
+                           "FFT answer": ["text 0", "text 1", "text 2"], "FFT score": ["1", "2", "3"],
+                           "Division": ["Surgery"] * 3, "Ward / team": ["Ward 1"] * 3, "FFT question": ["Q"] * 3})
+    again = load_comments(export, engine=engine, model=cached_model(), progress=False)
+    assert (again.rows_added, again.rows_already_stored, again.comments_added) == (0, 3, 0), again.summary()
+    assert queries.filtered_comments(engine)[1] == 3
 
 
 def test_an_upgraded_store_takes_new_projections(new_database, projection):

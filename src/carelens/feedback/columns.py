@@ -27,6 +27,23 @@ def text_column(frame: pd.DataFrame, requested: str | None, file: str | None) ->
     return found  # type: ignore[return-value]
 
 
+def text_columns(frame: pd.DataFrame, requested: list[str] | str | None, file: str | None) -> list[str]:
+    """The text columns to classify: the user's (each must exist); else the first common comment
+    column; else every column named like an FFT free-text question ("What was good?", "What could
+    be better?" ...); else a clear error listing the columns."""
+    from carelens.feedback.ingest.mapping import QUESTION_COLUMNS, _norm
+
+    names = [requested] if isinstance(requested, str) else list(requested or [])
+    if names:
+        require_columns(frame, names, file=file, purpose="the comment text (--text-column)")
+        return names
+    if any(c in frame.columns for c in TEXT_COLUMNS):
+        return [text_column(frame, None, file)]
+    questions = {_norm(q) for q in QUESTION_COLUMNS}
+    found = [str(c) for c in frame.columns if _norm(c) in questions]
+    return found or [text_column(frame, None, file)]
+
+
 def optional_column(frame: pd.DataFrame, requested: str | None, candidates: tuple[str, ...],
                     file: str | None) -> str | None:
     """The user's column (which must exist), else the first of ``candidates`` present, else None."""

@@ -40,24 +40,45 @@ def parse_fft_score(v: object) -> int | None:
     if s in FFT_WORDS:
         return FFT_WORDS[s]
     x = float(s)
-    if x != int(x) or not 1 <= x <= 6:
+    if not 1 <= x <= 6 or x != int(x):  # range first: int() of inf or nan raises something else
         raise ValueError(s)
     return int(x)
 
 
+def _sha(payload: dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
 def content_key(row: Mapping[str, object]) -> str:
-    """``hash:`` + SHA-256 of the mapped fields, for exports without comment IDs."""
-    payload = json.dumps({k: (None if _blank(v) else str(v)) for k, v in row.items()}, sort_keys=True, ensure_ascii=False)
-    return "hash:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    """``hash:`` + SHA-256 of the mapped fields: how stores before revision 0004 keyed a comment
+    without an ID (a load still recognises those comments by it)."""
+    return "hash:" + _sha({k: (None if _blank(v) else str(v)) for k, v in row.items()})
+
+
+def row_hashes(frame: pd.DataFrame) -> list[str]:
+    """SHA-256 of each row as the file holds it (every non-blank cell with its column's name).
+
+    Why every cell and not the mapped fields: the same file loaded again is recognised whatever
+    columns were mapped the first time (a text column added, a wrong guess taken away).
+    """
+    names = [str(c) for c in frame.columns]
+    values = frame.astype("string").to_numpy(dtype=object)
+    return [_sha({c: str(v).strip() for c, v in zip(names, row) if not _blank(v)}) for row in values]
 
 
 def prepare_rows(frame: pd.DataFrame, mapping: ColumnMapping, *, source: str | None = None,
                  strict: bool = False) -> tuple[pd.DataFrame, list[str], np.ndarray]:
-    """Validated rows in store shape (without predictions), messages, and the rows-with-problems mask.
+    """One validated row per file row (the response: its ID, date, FFT answer, place, demographics,
+    and the first text column as ``comment_text``), messages, and the rows-with-problems mask.
 
-    Rows keep their file order; ``row`` is the spreadsheet row number (header = 1).
+    Rows keep their file order; ``row`` is the spreadsheet row number (header = row 1, or the
+    header row the file was read with); ``row_hash`` is :func:`row_hashes`. The answers of each
+    row are :func:`answers`.
     """
+    from carelens.tables import first_data_row
+
     n = len(frame)
+    first = first_data_row(frame)
     messages: list[str] = []
     rejected = np.zeros(n, dtype=bool)
     scores: list[int | None] = [None] * n
@@ -70,11 +91,13 @@ def prepare_rows(frame: pd.DataFrame, mapping: ColumnMapping, *, source: str | N
     dates: list = [None] * n
     problems: list[tuple[int, str, str]] = []  # (row, field, message) for cells stored blank
     if mapping.date:
-        parsed = parse_dates(col(mapping.date), column=mapping.date, bounds=FEEDBACK_BOUNDS, file=source)
+        parsed = parse_dates(col(mapping.date), column=mapping.date, bounds=FEEDBACK_BOUNDS, file=source,
+                             first_row=first)
         messages.extend(parsed.notes)
         dates = list(parsed.values.dt.date)
         problems += [(row, mapping.date, line) for row, line in problem_lines(
-            parsed, col(mapping.date), column=mapping.date, bounds=FEEDBACK_BOUNDS, source=source, then="; stored blank")]
+            parsed, col(mapping.date), column=mapping.date, bounds=FEEDBACK_BOUNDS, source=source, then="; stored blank",
+            first_row=first)]
         rejected |= parsed.problems
     if mapping.fft_score:
         for i, v in enumerate(frame[mapping.fft_score].tolist()):
@@ -82,19 +105,22 @@ def prepare_rows(frame: pd.DataFrame, mapping: ColumnMapping, *, source: str | N
                 scores[i] = parse_fft_score(v)
             except ValueError:
                 rejected[i] = True
-                problems.append((i + 2, mapping.fft_score, f"{where}row {i + 2}, field '{mapping.fft_score}': FFT score must be 1 to 6 "
-                                        f"(or Very good .. Don't know), found {str(v)[:30]!r}; stored blank"))
+                problems.append((i + first, mapping.fft_score,
+                                 f"{where}row {i + first}, field '{mapping.fft_score}': FFT score must be 1 to 6 "
+                                 f"(or Very good .. Don't know), found {str(v)[:30]!r}; stored blank"))
     if strict and problems:
-        row, field_name, first = min(problems, key=lambda p: p[0])
-        raise TableError(first.split(": ", 1)[-1].replace("; stored blank", ""), file=source, row=row, field=field_name)
+        row, field_name, first_problem = min(problems, key=lambda p: p[0])
+        raise TableError(first_problem.split(": ", 1)[-1].replace("; stored blank", ""), file=source, row=row,
+                         field=field_name)
     messages.extend(line for _, _, line in problems)
 
     def strings(name: str | None) -> list[str | None]:
         return [None if _blank(v) else str(v).strip() for v in col(name).tolist()]
 
     out = pd.DataFrame({
-        "row": np.arange(2, n + 2),
-        "comment_id": strings(mapping.comment_id),
+        "row": np.arange(first, n + first),
+        "response_id": strings(mapping.comment_id),
+        "row_hash": row_hashes(frame),
         "date": list(dates),
         "comment_text": text,
         "question": strings(mapping.question),
@@ -110,13 +136,27 @@ def prepare_rows(frame: pd.DataFrame, mapping: ColumnMapping, *, source: str | N
                                for r in demo.to_dict("records")]
     else:
         out["demographics"] = None
-    keys = []
-    for r in out.itertuples(index=False):
-        if not _blank(r.comment_id):  # pandas may hold a blank as NaN, which is truthy
-            keys.append(f"id:{r.comment_id}")
-        else:
-            keys.append(content_key({"date": r.date, "text": r.comment_text, "question": r.question,
-                                     "fft_score": r.fft_score, "l1": r.location_1, "l2": r.location_2,
-                                     "l3": r.location_3, "demographics": r.demographics}))
-    out.insert(0, "comment_key", keys)
     return out, messages, rejected
+
+
+def answers(frame: pd.DataFrame, mapping: ColumnMapping, rows: pd.DataFrame) -> pd.DataFrame:
+    """The free-text answers of each row: one per mapped text column that is not blank, and one
+    blank answer (from the first column) for a row with none, so every response is kept.
+
+    Columns: ``pos`` (the row's position in ``rows``), ``source_column``, ``question`` (the
+    column's name when several text columns are read, else the question column's value),
+    ``comment_text``. In file order, then column order.
+    """
+    several = len(mapping.text_columns) > 1
+    parts = []
+    for order, column in enumerate(mapping.text_columns):
+        values = frame[column].astype("string").fillna("").str.strip().to_numpy(dtype=object)
+        parts.append(pd.DataFrame({"pos": np.arange(len(frame)), "order": order, "source_column": column,
+                                   "question": column if several else rows["question"].to_numpy(dtype=object),
+                                   "comment_text": frame[column].astype("string").fillna("").to_numpy(dtype=object),
+                                   "blank": [_blank(v) for v in values]}))
+    every = pd.concat(parts, ignore_index=True)
+    has_text = every.groupby("pos")["blank"].transform("min").to_numpy() == 0  # the row has some text
+    keep = ~every["blank"].to_numpy() | (~has_text & (every["order"].to_numpy() == 0))
+    every = every[keep].sort_values(["pos", "order"], kind="stable").reset_index(drop=True)
+    return every.drop(columns=["order", "blank"])
