@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/feedback.py [--data CSV] [--out benchmarks/results/feedback.json]
         [--embedder packaged|none|PATH] [--topic-kernel auto|linear|rbf] [--skip-peer]
+    .venv/bin/python benchmarks/feedback.py --behaviour-only [--model DIR] --out benchmarks/results/feedback_behaviour.json
 
 Both sides train on the same 80% of ``../shared/data/feedback/fft_v6_train.csv`` (labels mapped
 to framework v7) and predict the same 20%. The split is fixed (seed below, stratified on each
@@ -18,6 +19,9 @@ Scoring, identical for both sides:
 - speed: training time of both models; batch comments/s over the test part repeated to
   ~10,000 comments (carelens) or the test part once (the peer: ~10 minutes otherwise);
   single-comment latency is the median of 20 one-comment calls.
+- behavioural suite (``carelens.feedback.behaviour``): pass rate per test type on its dev and
+  held-out parts, for the model trained on the training part; ``--behaviour-only`` runs it on a
+  saved model (the packaged one by default).
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "feedback" / "fft_v6_train.csv"
+# the shared data folder: $CARELENS_SHARED_DATA (as the tests use it), else ../shared/data
+DEFAULT_DATA = Path(os.environ.get("CARELENS_SHARED_DATA", REPO.parent / "shared" / "data")) / "feedback" / "fft_v6_train.csv"
 PEER_PYTHON = REPO / "benchmarks" / ".peers" / "pxtextmining" / "bin" / "python"
 PEER_RUNNER = REPO / "benchmarks" / "peers" / "pxtextmining_runner.py"
 SPLIT_SEED = 20260521  # chosen once, before any result was seen; never changed
@@ -128,15 +133,18 @@ def run_carelens(data: Path, embedder: str, topic_kernel: str = "auto") -> dict:
     # the timed batch starts cold: forget the words whose character n-grams the runs above left
     # behind (a long-running server keeps them, which is faster still)
     model.topics.features_.__dict__.pop("_char_cache", None)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     model.classify(texts * reps, fft_scores=scores * reps)
-    batch_s = time.perf_counter() - t0
+    batch_s, batch_cpu_s = time.perf_counter() - t0, time.process_time() - cpu0  # CPU: all threads
     singles = []
     for i in range(LATENCY_REPEATS):
         t0 = time.perf_counter()
         model.classify([texts[i]], fft_scores=[scores[i]])
         singles.append(time.perf_counter() - t0)
     no_score = model.classify(texts)  # sentiment when the export has no FFT score
+    from carelens.feedback.behaviour import run_suite
+
+    behaviour = run_suite(model).to_dict()  # the model trained on the training part, as scored above
 
     index = {n: j for j, n in enumerate(names)}
     pred = np.zeros((len(texts), len(names)), dtype=np.int8)
@@ -149,10 +157,12 @@ def run_carelens(data: Path, embedder: str, topic_kernel: str = "auto") -> dict:
         "sentiment_without_score": [None if pd.isna(v) else int(v) for v in no_score["sentiment"]],
         "train_s": train_s,
         "batch_s": batch_s,
+        "batch_cpu_s": batch_cpu_s,
         "batch_n": len(texts) * reps,
         "single_latency_ms": 1000 * float(np.median(singles)),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "cv_metrics": model.card.get("cv_metrics"),
+        "behaviour": behaviour,
         "embedder": embedder,
         "topic_kernel": topic_kernel,
         "topic_kernel_used": model.card.get("topic_model", {}).get("kernel"),
@@ -209,6 +219,36 @@ def _spawn(side: str, data: Path, embedder: str, workdir: Path, topic_kernel: st
     return json.loads(out.read_text(encoding="utf-8"))
 
 
+def print_behaviour(behaviour: dict | None, title: str) -> None:
+    """Pass rate per test type of the behavioural suite (carelens.feedback.behaviour), per part."""
+    if not behaviour:
+        return
+    from carelens.feedback.behaviour import TEST_TYPES
+
+    print(f"behavioural suite, {title}:")
+    print(f"  {'test type':<24}{'dev':>16}{'held-out':>16}")
+    for test in TEST_TYPES:
+        cells = []
+        for part in ("dev", "heldout"):
+            r = behaviour["rates"][part].get(test)
+            cells.append(f"{r['rate']:.0%} ({r['passed']}/{r['n']})" if r else "-")
+        print(f"  {test:<24}{cells[0]:>16}{cells[1]:>16}")
+
+
+def run_behaviour_only(model_dir: str | None, out: Path) -> None:
+    """The behavioural suite on a saved model (default: the packaged one); no training, no peer."""
+    from carelens.feedback.behaviour import run_suite
+    from carelens.feedback.model import FeedbackModel
+
+    model = FeedbackModel.load(model_dir)
+    behaviour = run_suite(model).to_dict()
+    print_behaviour(behaviour, f"model {model.version}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"model": model_dir or "packaged", "model_version": model.version, "behaviour": behaviour},
+                              indent=2), encoding="utf-8")
+    print(f"wrote {out}")
+
+
 # ---------------------------------------------------------------------------------------- main
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -217,9 +257,15 @@ def main() -> None:
     parser.add_argument("--embedder", default="packaged", help="carelens embedder: packaged, none or a model folder")
     parser.add_argument("--topic-kernel", default="auto", choices=["auto", "linear", "rbf"], help="carelens topic model (auto: the default, RBF at this size)")
     parser.add_argument("--skip-peer", action="store_true", help="carelens only (e.g. while researching)")
+    parser.add_argument("--behaviour-only", action="store_true",
+                        help="only the behavioural suite, on --model (default: the packaged model)")
+    parser.add_argument("--model", default=None, help="model folder for --behaviour-only")
     parser.add_argument("--worker", choices=["carelens", "peer"], help=argparse.SUPPRESS)
     parser.add_argument("--worker-out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.behaviour_only:
+        run_behaviour_only(args.model, args.out)
+        return
     if not args.data.exists():
         raise SystemExit(f"data not found: {args.data} (the shared data folder is needed)")
     if args.worker:
@@ -258,11 +304,13 @@ def main() -> None:
         metrics.update(
             train_s=side["train_s"],
             comments_per_s=side["batch_n"] / side["batch_s"],
+            **({"comments_per_cpu_s": side["batch_n"] / side["batch_cpu_s"]} if "batch_cpu_s" in side else {}),
             single_latency_ms=side["single_latency_ms"],
             peak_rss_mb=side["peak_rss_mb"],
         )
         results[name] = metrics
     results["carelens_cv_metrics"] = sides["carelens"].get("cv_metrics")
+    results["carelens_behaviour"] = sides["carelens"].get("behaviour")
     results["embedder"] = args.embedder
     results["topic_kernel"] = args.topic_kernel
 
@@ -293,6 +341,7 @@ def main() -> None:
         print(f"carelens sentiment without the FFT score: 5-class {c['sentiment_macro_f1_5_without_fft_score']:.3f}, "
               f"3-class {c['sentiment_macro_f1_3_without_fft_score']:.3f}")
     print("ratio: carelens better by this factor (>1 = carelens better; time/memory inverted)")
+    print_behaviour(results["carelens_behaviour"], "carelens trained on the training part")
     print(f"load average start/end: {results['machine']['load_avg_at_start']} / {results['machine']['load_avg_at_end']}")
     results["ratios"] = ratios
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -9,11 +9,13 @@ Usage: python scripts/train_default_feedback_model.py [DATA] [--out DIR]
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "feedback" / "fft_v6_train.csv"
+# the shared data folder: $CARELENS_SHARED_DATA (as the tests use it), else ../shared/data
+DEFAULT_DATA = Path(os.environ.get("CARELENS_SHARED_DATA", REPO.parent / "shared" / "data")) / "feedback" / "fft_v6_train.csv"
 DEFAULT_OUT = REPO / "src" / "carelens" / "feedback" / "models" / "default"
 
 
@@ -29,6 +31,7 @@ def main() -> None:
     from carelens.tables import read_table
 
     frame = read_table(args.data, dtype_str=True)
+    print("training (several minutes on 2 cores) ...", flush=True)
     model = train_feedback_model(
         frame,
         load_framework(),
@@ -39,7 +42,10 @@ def main() -> None:
             "NHS England Patient Experience Qualitative Data Categorisation (QDC) public dataset, as "
             "published with pxtextmining (MIT licence): FFT comments from two NHS trusts (NEAS: "
             "ambulance, 111, patient transport; NHFT: mental health and community), coded by trained "
-            "coders with framework v6 and mapped to v7 (see frameworks/v7.yaml v6_mapping)."
+            "coders with framework v6 and mapped to v7 (see frameworks/v7.yaml v6_mapping). Also trained on: "
+            "the v7 framework's own example comments (8 per sub-category, invented for carelens, topic model "
+            "only) and synthetic sentences from carelens/feedback/augment.yaml (plain, negated and contrasting "
+            "praise and complaint, sentiment model only, weight 0.3). No behavioural-suite comment is a training row."
         ),
     )
     out = Path(args.out)

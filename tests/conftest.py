@@ -34,6 +34,27 @@ def postgres_url() -> str:
     return url
 
 
+@pytest.fixture
+def postgres_schema_url(postgres_url):
+    """A URL on a fresh PostgreSQL schema of its own (dropped afterwards), so tests do not see each other."""
+    import uuid
+    from urllib.parse import quote
+
+    import sqlalchemy as sa
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_url)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in postgres_url else "?"
+    try:
+        yield f"{postgres_url}{sep}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     """Browser tests run one after another on one xdist worker (``--dist loadgroup``): each starts a
     server and a chromium, and two at once on a 2-core machine made their waits race the page."""

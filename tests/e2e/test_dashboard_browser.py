@@ -79,14 +79,24 @@ def _wait_count(page, selector: str, predicate: str) -> int:
 def _click_chart(page, chart: str, element: str = ".trace.bars .point path", top: bool = False) -> None:
     """Click the first element of a chart (``top``: the first trace's top bar), scrolling to it
     first (charts below the fold are drawn when they come into view)."""
+    from playwright.sync_api import Error as PlaywrightError
+
     page.locator(f"[data-chart={chart}]").scroll_into_view_if_needed()
-    if top:
-        locator = page.locator(f"[data-chart={chart}] .trace.bars").first.locator(".point path").last
-    else:
-        locator = page.locator(f"[data-chart={chart}] {element}").first
-    locator.scroll_into_view_if_needed()
-    box = locator.bounding_box()
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for attempt in range(5):  # a chart redrawn by new data between finding a bar and clicking it
+        if top:
+            locator = page.locator(f"[data-chart={chart}] .trace.bars").first.locator(".point path").last
+        else:
+            locator = page.locator(f"[data-chart={chart}] {element}").first
+        try:
+            locator.scroll_into_view_if_needed(timeout=15_000)
+            box = locator.bounding_box(timeout=15_000)
+        except PlaywrightError:
+            box = None
+        if box is not None:
+            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            return
+        page.wait_for_timeout(500)
+    raise AssertionError(f"no element to click in chart {chart!r}")
 
 
 def _pick(page, input_id: str, text: str, tries: int = 3) -> None:

@@ -35,12 +35,30 @@ def test_classify_keeps_every_row_and_column_in_order(tmp_path, capsys, suffix):
     assert code == 0, err
     assert "duplicate" in err and "rows 6" in err  # warned, not dropped
     result = read_table(out, dtype_str=True)
-    assert list(result.columns) == ["Comment ID", "Ward", "FFT answer", "topics", "categories", "sentiment"]
+    assert list(result.columns) == ["Comment ID", "Ward", "FFT answer", "topics", "categories", "sentiment",
+                                    "topic_sentiment", "topic_evidence"]
     assert result["Ward"].tolist() == ["W1", "W2", "W3", "W4", "W5"]
     assert result.loc[1, "topics"] == "Labelling not possible" and pd.isna(result.loc[1, "sentiment"])
     assert result.loc[2, "topics"] == "Labelling not possible"
     assert "Food & drink provision & facilities" in result.loc[0, "topics"]
     assert "classified 5 comments" in stdout
+
+
+def test_classify_gives_each_topic_its_own_sentiment_and_words(tmp_path, capsys):
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"FFT answer": ["The food was cold but the nurses were lovely.", "Did not answer"],
+                  "FFT categorical answer": ["1", ""]}).to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    code, _, err = run(["feedback", "classify", str(src), "-o", str(out)], capsys)
+    assert code == 0, err
+    result = read_table(out, dtype_str=True)
+    evidence = dict(part.split(": ", 1) for part in result.loc[0, "topic_evidence"].split(" | "))
+    sentiment = dict(part.split(": ") for part in result.loc[0, "topic_sentiment"].split("; "))
+    food = "Food & drink provision & facilities"
+    assert evidence[food] == '"The food was cold"'
+    assert int(sentiment[food]) >= 4  # the patient's "very good" score does not make cold food praise
+    assert any(int(s) <= 2 for topic, s in sentiment.items() if topic != food)
+    assert pd.isna(result.loc[1, "topic_sentiment"]) and pd.isna(result.loc[1, "topic_evidence"])
 
 
 def test_classify_reads_cp1252_exports_with_bom_and_blank_rows(tmp_path, capsys):

@@ -249,7 +249,7 @@ def test_linear_svm_solved_in_the_dual_gives_the_same_scores_as_its_primal_weigh
     assert np.allclose(X_new @ coef + intercept, SVC(kernel="precomputed", C=1.0, class_weight="balanced").fit(K, y).decision_function((X_new @ X.T).toarray()), atol=1e-4)
 
 
-@pytest.mark.parametrize("loss", ["hinge", "logistic"])
+@pytest.mark.parametrize("loss", ["squared", "hinge", "logistic"])
 def test_topic_classifier_learns_with_either_loss(loss):
     from carelens.feedback.features import TextFeatures
     from carelens.feedback.topics import TopicClassifier
@@ -262,7 +262,7 @@ def test_topic_classifier_learns_with_either_loss(loss):
     names = list(model.classes_)
     assert predicted[0, names.index("Meals")] == 1 and predicted[1, names.index("Car park")] == 1
     with pytest.raises(ValueError, match="loss"):
-        TopicClassifier(loss="squared").fit(["a b", "c d"], [["x"], ["y"]])
+        TopicClassifier(loss="absolute").fit(["a b", "c d"], [["x"], ["y"]])
 
 
 def test_accurate_rbf_topic_model_trains_saves_loads_and_classifies(tmp_path):

@@ -96,3 +96,50 @@ def test_filters_refuse_scores_out_of_range_naming_the_field():
         CommentFilters(fft_score=[7])
     with pytest.raises(ValidationError, match="sentiment"):
         CommentFilters(sentiment=[0])
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "1e400", "Infinity", "NAN"])  # "nan" itself reads as blank
+def test_an_infinite_or_not_a_number_fft_score_is_a_value_error_not_an_overflow(value):
+    with pytest.raises(ValueError):
+        parse_fft_score(value)
+
+
+def test_a_repeated_search_word_is_searched_once_and_punctuation_around_words_is_dropped():
+    assert search_terms("nurse Nurse  nurse, staff") == ["nurse", "staff"]
+    assert search_terms("«kind» “staff” don't x-ray") == ["kind", "staff", "don't", "x-ray"]
+
+
+@given(st.text(max_size=120))
+def test_a_search_is_accepted_exactly_when_its_words_are_within_the_bound(text):
+    """The published pattern (read with ASCII classes, as JSON Schema does, or Unicode ones, as Python
+    does) agrees with the count of words, and every search term is one of those words."""
+    from carelens.feedback.store.filters import MAX_SEARCH_WORDS, SEARCH_PATTERN, search_words
+
+    words = search_words(text)
+    assert len(search_terms(text)) <= len(words)
+    within = len(words) <= MAX_SEARCH_WORDS
+    assert bool(re.fullmatch(SEARCH_PATTERN, text)) is within
+    assert bool(re.fullmatch(SEARCH_PATTERN, text, re.ASCII)) is within
+    try:
+        CommentFilters(search=text)
+        accepted = True
+    except ValidationError:
+        accepted = False
+    assert accepted is within
+
+
+def test_the_dashboard_search_is_cut_to_what_a_search_may_hold():
+    from hypothesis import given, settings, strategies as st
+
+    from carelens.feedback.store.filters import MAX_SEARCH_WORDS, bounded_search, search_words
+
+    @settings(max_examples=100, deadline=None)
+    @given(st.text(max_size=600))
+    def check(text):
+        cut = bounded_search(text)
+        assert text.startswith(cut)
+        assert len(search_words(cut)) <= MAX_SEARCH_WORDS
+        CommentFilters(search=cut)  # never refused
+
+    check()
+    assert bounded_search(" ".join(f"w{i}" for i in range(30))) == " ".join(f"w{i}" for i in range(10))

@@ -45,7 +45,8 @@ def classify(
     score_column: str | None = OLD_SCORE,
     id_column: str | None = opt.old("--id-column", "--column comment_id=NAME"),
 ) -> None:
-    """Tag every comment with topics, their categories and sentiment; keeps every input row and column.
+    """Tag every comment with topics, their categories and sentiment, and each topic's own sentiment and
+    words (topic_sentiment, topic_evidence); keeps every input row and column.
 
     The FFT score (a sentiment feature) and the comment ID (checked for duplicates) are found by
     their common names unless --column names them. Several text columns (one per question of the
@@ -96,6 +97,8 @@ def classify(
                 ("topics", result["topics_text"]),
                 ("categories", result["categories"].map("; ".join)),
                 ("sentiment", result["sentiment"]),
+                ("topic_sentiment", result["topic_sentiment"]),
+                ("topic_evidence", result["topic_evidence"]),
             ):
                 column_name = name if len(text_cols) == 1 else f"{name} ({text_col})"
                 column_name = column_name if column_name not in frame.columns else f"{column_name} (carelens)"
@@ -118,8 +121,8 @@ def train(
     embedder: str = typer.Option("packaged", "--embedder",
                                  help='"packaged" (static, fast), "none", or a local sentence-transformers/model2vec folder.'),
     topic_kernel: str = typer.Option("auto", "--topic-kernel",
-                                     help='"auto" (RBF-kernel SVMs up to 8,000 comments, linear above), "rbf" or '
-                                          '"linear" (fastest; see BENCHMARKS.md).'),
+                                     help='"auto" (RBF kernel ridge up to 16,000 comments, linear SVMs above), "rbf" or '
+                                          '"linear" (see BENCHMARKS.md).'),
     include_corrections: bool = typer.Option(False, "--include-corrections",
                                              help="Also train on staff corrections stored in the carelens store."),
     db: str | None = opt.store("that --include-corrections reads"),
@@ -145,7 +148,6 @@ def train(
     from carelens.feedback.framework import load_framework
     from carelens.feedback.topics import KERNELS
     from carelens.feedback.training import train_feedback_model
-    from carelens.progress import status
 
     if topic_kernel not in KERNELS:
         raise ConfigError(f"--topic-kernel must be one of {', '.join(KERNELS)}, not {topic_kernel!r}", field="--topic-kernel")
@@ -166,11 +168,21 @@ def train(
                    + (f"; {merged.replaced:,} training rows replaced by their corrections" if merged.replaced else ""),
                    err=True)
         frame = merged.frame
-    with status("Training topic and sentiment models"):
+    from carelens.progress import progress_task
+
+    with progress_task("Training topic and sentiment models", 100) as advance:
+        done = [0]
+
+        def moved(fraction: float, stage: str) -> None:  # the library reports 0..1 as it goes
+            step = int(round(100 * fraction)) - done[0]
+            if step > 0:
+                advance(step)
+                done[0] += step
+
         model = train_feedback_model(
             frame, framework, text_column=text_col, labels_column=roles.get("labels"), label_sep=label_sep,
             sentiment_column=roles.get("sentiment", "auto"), fft_score_column=roles.get("fft_score", "auto"),
-            embedder=embedder, topic_kernel=topic_kernel, source=str(data),
+            embedder=embedder, topic_kernel=topic_kernel, source=str(data), progress=moved,
         )
     model.save(output)
     cv = model.card.get("cv_metrics", {})

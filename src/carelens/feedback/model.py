@@ -21,9 +21,10 @@ import pandas as pd
 
 from carelens import __version__
 from carelens.errors import ModelError
+from carelens.feedback.evidence import TopicSpan, format_topic_evidence, format_topic_sentiment, topic_spans
 from carelens.feedback.framework import Framework
 from carelens.feedback.sentiment import SENTIMENT_CLASSES, SentimentClassifier, frame_for
-from carelens.feedback.text import content_free_mask
+from carelens.feedback.text import clean_texts, content_free_mask
 from carelens.feedback.topics import TopicClassifier
 from carelens.model_cards import write_card
 from carelens.model_files import check_fingerprint, dump_skops, fingerprint, load_skops
@@ -32,11 +33,15 @@ MODEL_FORMAT = "carelens-feedback-model/1"
 # comments per chunk of a large batch (see FeedbackModel._score_in_chunks): 512-2,048 were within
 # this machine's noise of each other; 1,024 splits the CLI's 2,000-comment batches over two cores
 CLASSIFY_CHUNK = 1024
-# Exactly what a feedback model is made of (besides containers, scalars and arrays): nothing callable.
+# Exactly what a feedback model is made of (besides containers, scalars and arrays).
 MODEL_TYPES = frozenset({
     "carelens.feedback.features.TextFeatures",
     "carelens.feedback.topics.TopicClassifier",
     "carelens.feedback.sentiment.SentimentClassifier",
+    "carelens.feedback.evidence.TopicEvidence",
+    "carelens.feedback.polarity.PolarityFeatures",
+    # the only function a feedback model may name: carelens' own negation-scope tokenizer
+    "carelens.feedback.polarity.negated_tokens",
     "sklearn.feature_extraction.text.TfidfVectorizer",
     "sklearn.feature_extraction.text.TfidfTransformer",
     "sklearn.linear_model._logistic.LogisticRegression",
@@ -168,7 +173,10 @@ class FeedbackModel:
 
         Columns: ``topics`` (list), ``topics_text`` ("; "-joined), ``categories`` (list),
         ``sentiment`` (Int64; missing when content-free or no sentiment model), ``probabilities``
-        (label -> probability), ``sentiment_probabilities`` (1..5 -> probability).
+        (label -> probability), ``sentiment_probabilities`` (1..5 -> probability), and per topic
+        (``evidence.py``): ``topic_sentiment`` ("Topic: N" joined by "; "), ``topic_evidence``
+        ('Topic: "words"' joined by " | ") and ``topic_spans`` (list of {"topic", "sentiment",
+        "start", "end"}: the span is ``text[start:end]`` of the text as given).
         """
         texts = ["" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t) for t in texts]
         n = len(texts)
@@ -213,6 +221,11 @@ class FeedbackModel:
             for t in chosen:
                 cats.setdefault(categories_of.get(t, "General"), None)
             cats_col.append(list(cats))
+        spans_col: list[list[TopicSpan]] = [[] for _ in range(n)]
+        if len(idx):
+            comment_sentiments = [None if pd.isna(sent[i]) else int(sent[i]) for i in idx]
+            for i, spans in zip(idx, self._topic_spans(sub_texts, [topics_col[i] for i in idx], comment_sentiments, sub_scores)):
+                spans_col[i] = spans
         return pd.DataFrame(
             {
                 "topics": topics_col,
@@ -221,8 +234,33 @@ class FeedbackModel:
                 "sentiment": sent,
                 "probabilities": probs_col,
                 "sentiment_probabilities": sprobs_col,
+                "topic_sentiment": [format_topic_sentiment(spans) for spans in spans_col],
+                "topic_evidence": [format_topic_evidence(text, spans) for text, spans in zip(texts, spans_col)],
+                "topic_spans": [[span.as_dict() for span in spans] for spans in spans_col],
             }
         )
+
+    def _topic_spans(self, texts: list[str], topic_lists: list[list[str]], comment_sentiments: list[int | None],
+                     fft_scores: list | None) -> list[list[TopicSpan]]:
+        """Each predicted topic's clause and that clause's sentiment (see ``evidence.topic_spans``)."""
+        features = self.topics.features_
+        evidence = getattr(self.topics, "evidence_", None)  # models saved before it existed have none
+        n_labels = len(self.topics.labels_)
+
+        def clause_topic_scores(clause_texts: list[str]) -> np.ndarray:
+            if evidence is None:
+                return np.zeros((len(clause_texts), n_labels))
+            return evidence.scores(features.word_.transform(clean_texts(clause_texts)))
+
+        def clause_sentiments(clause_texts: list[str], rows: list[int]) -> list[int | None]:
+            if self.sentiment is None:
+                return [None] * len(clause_texts)
+            p_text = self.sentiment.text_proba_features(features.transform(clause_texts), clause_texts)
+            proba = self.sentiment.with_scores(p_text, None if fft_scores is None else [fft_scores[r] for r in rows])
+            return np.asarray(SENTIMENT_CLASSES)[proba.argmax(axis=1)].tolist()
+
+        label_index = {name: j for j, name in enumerate(self.topics.labels_)}
+        return topic_spans(texts, topic_lists, label_index, clause_topic_scores, comment_sentiments, clause_sentiments)
 
 
 def _usable_cores() -> int:

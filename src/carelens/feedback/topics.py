@@ -1,19 +1,19 @@
-"""Multi-label topic classifier: one SVM per label over shared text features.
+"""Multi-label topic classifier: one model per label over shared text features.
 
-Why this design: with ~6,000 labelled comments and labels as rare as a handful of examples, linear
-models on TF-IDF + embeddings are as accurate as much larger models (see BENCHMARKS.md) and train
-in seconds. The default is a linear SVM per label (hinge loss, balanced class weights): in
-cross-validation on the training data it beat logistic regression on the same features (see the
-research table in BENCHMARKS.md); ``loss="logistic"`` keeps the earlier model. Each label's raw
-score is calibrated (Platt scaling on out-of-fold scores) so the probabilities mean what they
-say, and each label gets its own threshold, chosen by cross-validation on the training data only
-to maximise that label's F1.
+Why this design: with ~6,000 labelled comments and labels as rare as a handful of examples, kernel
+and linear models on TF-IDF + embeddings are as accurate as much larger models (BENCHMARKS.md) and
+train in seconds. The default (``loss="squared"``, ``kernel="auto"``) is kernel ridge regression
+with an RBF kernel over the L2-normalised features: every label is solved from one Cholesky
+factorisation of the n x n kernel per fold, so 50 labels cost what one does; in cross-validation
+on the public FFT data it matched the RBF-kernel SVMs (``loss="hinge"``, one libsvm fit per label
+and fold, the default until 2026-12-03) and trains several times faster, which is what lets a
+trust's own 10,000 comments x 50 codes train in about a minute. Above ``RBF_MAX_ROWS`` training
+comments the kernel would not fit in memory and the model is a linear SVM per label.
 
-``kernel="rbf"`` replaces each linear SVM by an RBF-kernel SVM over the L2-normalised features:
-better in cross-validation on the public FFT data (+0.02 macro F1), and, with the support vectors
-split into dense and sparse columns and scored on every core, fast enough to be the default
-(``kernel="auto"``: RBF up to ``RBF_MAX_ROWS`` training comments, whose n x n kernel must fit in
-memory; the linear model above that). Figures in BENCHMARKS.md.
+Each label's raw score is calibrated (Platt scaling on out-of-fold scores) so the probabilities
+mean what they say, and each label gets its own threshold, chosen by cross-validation on the
+training data only to maximise that label's F1. Prediction with an RBF model is a product with the
+support rows, split into dense and sparse columns and scored on every core (``_rbf_scores``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ from sklearn.model_selection import KFold
 from sklearn.preprocessing import MultiLabelBinarizer, normalize
 from sklearn.svm import SVC, LinearSVC
 
-from carelens.feedback.features import TextFeatures
+from carelens.feedback.evidence import TopicEvidence
+from carelens.feedback.features import TextFeatures, as_frame
+from carelens.feedback.text import clean_texts
 
 # support-vector columns non-zero in more than this share of support rows are kept dense (see
 # TopicClassifier._support_parts): with one BLAS thread per chunk, 0.07-0.15 was fastest of
@@ -39,15 +41,18 @@ DENSE_COLUMN_SHARE = 0.1
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 
 
-LOSSES = ("hinge", "logistic")
-DEFAULT_C = {"hinge": 1.0, "logistic": 10.0}
+LOSSES = ("squared", "hinge", "logistic")
+# C of the linear models ("squared" fits its linear model, above RBF_MAX_ROWS, as a linear SVM)
+DEFAULT_C = {"squared": 1.0, "hinge": 1.0, "logistic": 10.0}
 # up to this many training rows the SVMs are solved exactly in the dual, on one precomputed linear
 # kernel shared by every label and fold (faster, and the bias is not regularised); above it the
 # n x n kernel would cost too much memory and liblinear's primal solver is used instead
 KERNEL_MAX_ROWS = 6000
-# the RBF model keeps an n x n kernel in memory while training (8,000 rows: 512 MB); above this,
+# the RBF model keeps an n x n kernel in memory while training: kernel ridge ("squared") a float32
+# one (16,000 rows: 1 GB), the SVMs ("hinge") a float64 one (8,000 rows: 512 MB). Above this,
 # kernel="auto" trains the linear model instead and kernel="rbf" refuses
-RBF_MAX_ROWS = 8000
+RBF_MAX_ROWS = 16_000
+SVM_RBF_MAX_ROWS = 8000
 KERNELS = ("auto", "rbf", "linear")
 
 
@@ -56,11 +61,39 @@ def _gram(X) -> np.ndarray:
     return np.asarray((X @ X.T).toarray(), dtype=np.float64)
 
 
+def _gram_split(X) -> np.ndarray:
+    """X @ X.T as a dense float32 array, fast for text features.
+
+    One sparse x sparse product spends nearly all its time in the few columns most rows share (the
+    dense embedding block, common character n-grams): on 10,000 comments it took minutes. Those
+    columns go through one dense BLAS product, the rest through the sparse one (as
+    ``TopicClassifier._support_parts`` does at prediction). Same numbers.
+    """
+    Xc = X.tocsc()
+    density = np.diff(Xc.indptr) / max(1, X.shape[0])
+    dense = np.ascontiguousarray(Xc[:, np.flatnonzero(density > DENSE_COLUMN_SHARE)].toarray(), dtype=np.float32)
+    rest = Xc[:, np.flatnonzero(density <= DENSE_COLUMN_SHARE)].tocsr().astype(np.float32)
+    G = dense @ dense.T
+    G += (rest @ rest.T).toarray()
+    return G
+
+
 def _rbf_from_cosine(S: np.ndarray, gamma: float) -> np.ndarray:
     """exp(-gamma * |x - z|^2) for unit vectors, from their dot products S (in place)."""
     S *= 2.0 * gamma
     S -= 2.0 * gamma
     return np.exp(S, out=S)
+
+
+def _ridge_solve(K: np.ndarray, T: np.ndarray, alpha: float) -> np.ndarray:
+    """Dual coefficients A of kernel ridge regression, (K + alpha I) A = T, for every column of T
+    at once (one Cholesky factorisation: what makes a 50-label model train in seconds)."""
+    from scipy.linalg import cho_factor, cho_solve
+
+    K = np.array(K, dtype=np.float32, copy=True)
+    K[np.diag_indices_from(K)] += np.float32(alpha)
+    factor = cho_factor(K, lower=True, overwrite_a=True, check_finite=False)
+    return cho_solve(factor, T.astype(np.float32), overwrite_b=False, check_finite=False)
 
 
 def _fit_label_dual(K: np.ndarray, y, C: float):
@@ -105,9 +138,14 @@ class TopicClassifier(BaseEstimator, ClassifierMixin):
 
     ``fit(X, Y)``: X is a list of texts (or a frame with a 'text' column); Y is an (n, L) 0/1 matrix
     with ``labels`` naming its columns, or a list of label lists. Labels with fewer than
-    ``min_positives`` examples are kept in the output but never predicted. ``loss`` is "hinge"
-    (linear SVM, the default) or "logistic"; ``C`` defaults to 1 for hinge and 10 for logistic
-    (both chosen by cross-validation on the public FFT data).
+    ``min_positives`` examples are kept in the output but never predicted.
+
+    ``loss``: "squared" (the default: with the RBF kernel, kernel ridge regression on +-1 targets,
+    every label from one Cholesky factorisation per fold, penalty ``alpha``), "hinge" (SVMs, one per
+    label) or "logistic" (linear only). Above ``RBF_MAX_ROWS`` (``kernel="auto"``) the model is
+    linear: a linear SVM per label (logistic regression with loss="logistic"); ``C`` defaults to 1
+    for it and 10 for logistic (chosen by cross-validation on the public FFT data; BENCHMARKS.md).
+    ``fit(X, Y, progress=callable)`` reports (fraction done, stage) as it goes.
     """
 
     def __init__(
@@ -115,9 +153,10 @@ class TopicClassifier(BaseEstimator, ClassifierMixin):
         features: TextFeatures | None = None,
         labels: Sequence[str] | None = None,
         C: float | None = None,
-        loss: str = "hinge",
+        loss: str = "squared",
         kernel: str = "auto",
         gamma: float = 1.0,
+        alpha: float = 0.1,
         cv: int = 5,
         min_positives: int = 3,
         n_jobs: int = 2,
@@ -129,6 +168,7 @@ class TopicClassifier(BaseEstimator, ClassifierMixin):
         self.loss = loss
         self.kernel = kernel
         self.gamma = gamma
+        self.alpha = alpha
         self.cv = cv
         self.min_positives = min_positives
         self.n_jobs = n_jobs
@@ -156,7 +196,7 @@ class TopicClassifier(BaseEstimator, ClassifierMixin):
         if K is not None:
             jobs = (delayed(_fit_label_kernel)(K, X, Y[:, j], self.C_) for j in np.flatnonzero(active))
         else:
-            jobs = (delayed(_fit_label)(X, Y[:, j], self.C_, self.loss) for j in np.flatnonzero(active))
+            jobs = (delayed(_fit_label)(X, Y[:, j], self.C_, "logistic" if self.loss == "logistic" else "hinge") for j in np.flatnonzero(active))
         fitted = Parallel(n_jobs=self.n_jobs, prefer="threads")(jobs)
         for j, (c, b) in zip(np.flatnonzero(active), fitted):
             coef[j], intercept[j] = c, b
@@ -176,18 +216,24 @@ class TopicClassifier(BaseEstimator, ClassifierMixin):
             scores[:, j] = K_rows[:, sv] @ dual + b
         return scores
 
-    def _fit_rbf(self, Xf, Y: np.ndarray, active: np.ndarray, tuned: np.ndarray) -> np.ndarray:
+    def _rbf_limit(self) -> int:
+        return RBF_MAX_ROWS if self.loss == "squared" else min(RBF_MAX_ROWS, SVM_RBF_MAX_ROWS)
+
+    def _fit_rbf(self, Xf, Y: np.ndarray, active: np.ndarray, tuned: np.ndarray, progress) -> np.ndarray:
         n = Xf.shape[0]
-        if n > RBF_MAX_ROWS:
-            raise ValueError(f'kernel="rbf" trains on at most {RBF_MAX_ROWS:,} comments ({n:,} given); use kernel="linear" or "auto"')
+        if n > self._rbf_limit():
+            raise ValueError(f'kernel="rbf" trains on at most {self._rbf_limit():,} comments ({n:,} given); use kernel="linear" or "auto"')
+        if self.loss == "squared":
+            return self._fit_rbf_ridge(Xf, Y, active, tuned, progress)
         Xn = normalize(Xf).astype(np.float32)
         K = _rbf_from_cosine(_gram(Xn), self.gamma)
         oof = np.full(Y.shape, -20.0)
         if tuned.any():
-            for train, test in KFold(self.cv, shuffle=True, random_state=self.random_state).split(Xn):
+            for k, (train, test) in enumerate(KFold(self.cv, shuffle=True, random_state=self.random_state).split(Xn)):
                 fold_tuned = tuned & (Y[train].sum(axis=0) >= 2) & (Y[train].sum(axis=0) < len(train))
                 fitted = self._fit_all_dual(np.ascontiguousarray(K[np.ix_(train, train)]), Y[train], fold_tuned)
                 oof[test] = self._dual_scores(K[np.ix_(test, train)], fitted, Y.shape[1])
+                progress((k + 1) / (self.cv + 1), f"topics: fold {k + 1} of {self.cv}")
         # labels too rare to tune (fewer than 2 x cv examples) get a linear SVM instead: a kernel
         # model needs neighbours to generalise from, while with a handful of examples the linear
         # model keys on their words ("parking"), which is what staff expect of a rare topic
@@ -202,6 +248,42 @@ class TopicClassifier(BaseEstimator, ClassifierMixin):
             self.dual_coef_[j, [position[int(i)] for i in sv]] = dual
             self.intercept_[j] = b
         self.support_X_ = Xn[support].tocsr()
+        self.coef_, self.linear_intercept_ = self._fit_all(Xf, Y, self.linear_labels_) if self.linear_labels_.any() else (None, None)
+        return oof
+
+    def _fit_rbf_ridge(self, Xf, Y: np.ndarray, active: np.ndarray, tuned: np.ndarray, progress) -> np.ndarray:
+        """Kernel ridge regression with the RBF kernel: every label from one factorisation per fold.
+
+        Same prediction as the RBF SVMs (dual coefficients over support rows, here every training
+        row), so ``_rbf_scores`` serves both. In cross-validation on the public FFT data it matched
+        or beat the SVMs (BENCHMARKS.md) and trains several times faster.
+        """
+        Xn = normalize(Xf).astype(np.float32)
+        K = _rbf_from_cosine(_gram_split(Xn), self.gamma)  # float32, in place
+        targets = (2.0 * Y - 1.0).astype(np.float32)
+        targets[:, ~active] = 0.0
+        oof = np.full(Y.shape, -20.0)
+        if tuned.any():
+            for k, (train, test) in enumerate(KFold(self.cv, shuffle=True, random_state=self.random_state).split(Xn)):
+                offset = targets[train].mean(axis=0)
+                A = _ridge_solve(K[np.ix_(train, train)], targets[train] - offset, self.alpha)
+                fold = K[np.ix_(test, train)] @ A + offset
+                oof[test[:, None], np.flatnonzero(tuned)[None, :]] = fold[:, tuned]
+                progress((k + 1) / (self.cv + 1), f"topics: fold {k + 1} of {self.cv}")
+        # as with the SVMs, labels too rare to tune get a linear SVM that keys on their words
+        self.linear_labels_ = active & ~tuned
+        ridge_labels = active & tuned
+        progress(self.cv / (self.cv + 1), "topics: final fit")
+        # targets are centred and their mean is the intercept: a comment unlike any training comment
+        # (all kernel values near 0) scores the label's base rate, not 0, so it is not tagged
+        offset = targets.mean(axis=0)
+        A = _ridge_solve(K, targets - offset, self.alpha)
+        del K
+        progress((self.cv + 0.5) / (self.cv + 1), "topics: labels too rare to tune")
+        self.dual_coef_ = np.zeros((Y.shape[1], Xn.shape[0]), dtype=np.float32)
+        self.dual_coef_[ridge_labels] = A.T[ridge_labels]
+        self.intercept_ = np.where(ridge_labels, offset, -20.0)
+        self.support_X_ = Xn.tocsr()
         self.coef_, self.linear_intercept_ = self._fit_all(Xf, Y, self.linear_labels_) if self.linear_labels_.any() else (None, None)
         return oof
 
@@ -255,20 +337,23 @@ class TopicClassifier(BaseEstimator, ClassifierMixin):
                 score_chunk(start)
         return out
 
-    def fit(self, X, Y) -> TopicClassifier:
+    def fit(self, X, Y, progress=None) -> TopicClassifier:
+        progress = progress or (lambda fraction, stage: None)
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, not {self.loss!r}")
         if self.kernel not in KERNELS:
             raise ValueError(f'kernel must be one of {KERNELS}, not {self.kernel!r}')
-        if self.kernel == "rbf" and self.loss != "hinge":
-            raise ValueError('kernel="rbf" needs loss="hinge"')
+        if self.kernel == "rbf" and self.loss == "logistic":
+            raise ValueError('kernel="rbf" needs loss="squared" or "hinge"')
         self.C_ = float(self.C) if self.C is not None else DEFAULT_C[self.loss]
         Y, names = self._targets(Y)
         self.labels_ = names
         self.features_ = clone(self.features) if self.features is not None else TextFeatures()
         Xf = self.features_.fit_transform(X)
+        # which words speak for each label: ranks a comment's clauses for its topics (evidence.py)
+        self.evidence_ = TopicEvidence().fit(self.features_.word_.transform(clean_texts(as_frame(X)["text"])), Y)
         if self.kernel == "auto":  # RBF where it fits in memory and the loss allows it
-            self.kernel_ = "rbf" if self.loss == "hinge" and Xf.shape[0] <= RBF_MAX_ROWS else "linear"
+            self.kernel_ = "rbf" if self.loss != "logistic" and Xf.shape[0] <= self._rbf_limit() else "linear"
         else:
             self.kernel_ = self.kernel
         positives = Y.sum(axis=0)
@@ -278,16 +363,19 @@ class TopicClassifier(BaseEstimator, ClassifierMixin):
         # rarer ones keep the balanced model's own boundary (probability 0.5)
         tuned = active & (positives >= 2 * self.cv)
         oof = np.full(Y.shape, -20.0)
-        K = _gram(Xf) if self.loss == "hinge" and self.kernel_ == "linear" and Xf.shape[0] <= KERNEL_MAX_ROWS else None
+        linear_loss = "logistic" if self.loss == "logistic" else "hinge"
+        K = _gram(Xf) if linear_loss == "hinge" and self.kernel_ == "linear" and Xf.shape[0] <= KERNEL_MAX_ROWS else None
+        progress(0.0, "topics")
         if self.kernel_ == "rbf":
-            oof = self._fit_rbf(Xf, Y, active, tuned)
+            oof = self._fit_rbf(Xf, Y, active, tuned, progress)
         elif tuned.any():
-            for train, test in KFold(self.cv, shuffle=True, random_state=self.random_state).split(Xf):
+            for k, (train, test) in enumerate(KFold(self.cv, shuffle=True, random_state=self.random_state).split(Xf)):
                 fold_tuned = tuned & (Y[train].sum(axis=0) >= 2) & (Y[train].sum(axis=0) < len(train))
                 K_fold = None if K is None else K[np.ix_(train, train)]
                 coef, intercept = self._fit_all(Xf[train], Y[train], fold_tuned, K_fold)
                 del K_fold
                 oof[test] = self._scores(Xf[test], coef, intercept)
+                progress((k + 1) / (self.cv + 1), f"topics: fold {k + 1} of {self.cv}")
         self.platt_ = np.tile(np.array([1.0, 0.0]), (Y.shape[1], 1))
         self.thresholds_ = np.full(Y.shape[1], 0.5)
         for j in np.flatnonzero(tuned):
@@ -302,6 +390,7 @@ class TopicClassifier(BaseEstimator, ClassifierMixin):
         if self.kernel_ != "rbf":
             self.coef_, self.intercept_ = self._fit_all(Xf, Y, active, K)
         del K
+        progress(1.0, "topics")
         self.active_ = active
         self.n_positives_ = positives
         return self

@@ -60,13 +60,16 @@ def train_feedback_model(
     n_jobs: int = 2,
     source: str | None = None,
     data_description: str | None = None,
+    progress=None,
 ) -> FeedbackModel:
     """Fit topic and (when labels exist) sentiment models; return a ready-to-save FeedbackModel.
 
     Content-free comments are left out of training: they are labelled by rule at prediction time.
-    ``topic_kernel``: "auto" (the RBF-kernel SVM when the training set is small enough to hold its
-    kernel in memory, else the linear SVM), "rbf" or "linear" (see TopicClassifier).
+    ``topic_kernel``: "auto" (RBF kernel ridge when the training set is small enough to hold its
+    kernel in memory, else linear SVMs), "rbf" or "linear" (see TopicClassifier).
+    ``progress(fraction, stage)``, if given, is called as training goes (0 to 1): the CLI's bar.
     """
+    progress = progress or (lambda fraction, stage: None)
     started = time.perf_counter()
     require_columns(frame, [text_column], file=source, purpose="the comment text")
     if labels_column:
@@ -88,6 +91,7 @@ def train_feedback_model(
     topics = TopicClassifier(features=features, labels=framework.learnable_labels, kernel=topic_kernel, cv=cv, n_jobs=n_jobs)
     kept_texts = [t for t, k in zip(texts, keep) if k]
     Y_fit = Y[keep]
+    examples: list = []
     if use_framework_examples:
         # the framework's own example comments are extra training rows: they give labels that are
         # rare in a trust's data (e.g. "Parking", one example in the public data) enough to learn from
@@ -99,7 +103,8 @@ def train_feedback_model(
                 extra[i, j] = 1
             kept_texts = kept_texts + [ex for ex, _ in examples]
             Y_fit = np.vstack([Y_fit, extra])
-    topics.fit(frame_for(kept_texts), Y_fit)
+    # topics take ~85% of the time, sentiment the rest
+    topics.fit(frame_for(kept_texts), Y_fit, progress=lambda fraction, stage: progress(0.85 * fraction, stage))
 
     sentiment = None
     sentiment_summary: dict = {"trained": False}
@@ -111,6 +116,7 @@ def train_feedback_model(
         present = sorted({int(v) for v in y[ok]})
         if ok.sum() >= 20 and len(present) >= 2:
             sent_frame = frame_for([t for t, k in zip(texts, ok) if k], [s for s, k in zip(scores, ok) if k] if scores else None)
+            progress(0.85, "sentiment")
             sentiment = SentimentClassifier(features=topics.features_, reuse_features=True, use_fft_score=scores is not None)
             sentiment.fit(sent_frame, y[ok].astype(int))
             sentiment_summary = {
@@ -120,17 +126,23 @@ def train_feedback_model(
                 "uses_fft_score": scores is not None,
                 "shares_topic_features": True,
                 "fft_score_column": score_col,
+                "design": ("text first: logistic regression over the shared text features + negation and polarity "
+                           "lexicon features; the FFT score only as a gated likelihood ratio"),
+                "synthetic_sentences": int(sentiment.n_synthetic_),
+                "synthetic_weight": sentiment.augment_weight if sentiment.augment else 0.0,
+                "fft_score_gate": sentiment.gate,
             }
 
+    progress(1.0, "done")
     card = build_card(topics, framework, sentiment_summary, n_rows=len(frame), n_kept=int(keep.sum()),
                       seconds=time.perf_counter() - started, source=source, data_description=data_description,
-                      text_column=text_column, embedder=embedder)
+                      text_column=text_column, embedder=embedder, n_examples=len(examples))
     return FeedbackModel(topics=topics, framework=framework, sentiment=sentiment, card=card)
 
 
 def build_card(topics: TopicClassifier, framework: Framework, sentiment: dict, *, n_rows: int, n_kept: int,
                seconds: float, source: str | None, data_description: str | None, text_column: str,
-               embedder: str | None) -> dict:
+               embedder: str | None, n_examples: int = 0) -> dict:
     """Model card: what the model is, what it was trained on, and how well it did in cross-validation."""
     # cross-validated topic metrics come from the out-of-fold probabilities computed during fit
     y_true = np.asarray(topics._cv_targets_) if hasattr(topics, "_cv_targets_") else None
@@ -163,11 +175,15 @@ def build_card(topics: TopicClassifier, framework: Framework, sentiment: dict, *
             "rows": n_rows,
             "rows_with_text": n_kept,
             "text_column": text_column,
+            "framework_examples": n_examples,
+            "framework_examples_note": ("the framework's example comments (framework.json) were added to the topic "
+                                        "model's training rows, one per example"),
         },
         "features": {"embedder": embedder or "none", "word_ngrams": list(topics.features_.word_ngrams), "char_ngrams": list(topics.features_.char_ngrams),
                      "embedding_weight": topics.features_.embedding_weight},
         "topic_model": {"loss": topics.loss, "kernel": topics.kernel_, "kernel_asked": topics.kernel, "C": topics.C_,
-                        **({"gamma": topics.gamma} if topics.kernel_ == "rbf" else {})},
+                        **({"gamma": topics.gamma} if topics.kernel_ == "rbf" else {}),
+                        **({"alpha": topics.alpha} if topics.kernel_ == "rbf" and topics.loss == "squared" else {})},
         "topics": {"labels": per_label, "never_predicted": [n for n, a in zip(topics.labels_, topics.active_) if not a]},
         "sentiment": sentiment,
         "cv_metrics": metrics,

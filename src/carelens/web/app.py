@@ -9,18 +9,27 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from carelens.config import Settings, load_settings
+from carelens.errors import CarelensError
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API mounted at ``/api`` and the dashboard at ``/``.
+
+    An API that cannot be imported stops start-up with the reason (a :class:`CarelensError`, one
+    line from ``carelens serve``): serving the dashboard alone would be a silent outage for every
+    client of the API.
+    """
     settings = settings or load_settings()
+    try:
+        from carelens.web.api import create_api
+
+        api = create_api(settings)  # imports its routes: a missing dependency shows here
+    except ImportError as exc:
+        raise CarelensError(f"the REST API cannot be loaded, so carelens serve does not start: {exc} "
+                            "(reinstall carelens with its dependencies)") from exc
     from carelens.web.dashboard.app import create_dashboard
 
     app = FastAPI(title="carelens", docs_url=None, redoc_url=None, openapi_url=None)
-    try:
-        from carelens.web.api import create_api
-    except ImportError:  # the API module not installed yet in this checkout
-        create_api = None
-    if create_api is not None:
-        app.mount("/api", create_api(settings))
+    app.mount("/api", api)
     app.mount("/", create_dashboard(settings))
     return app

@@ -4,7 +4,8 @@ The rows go in through the floor's bulk insert (:func:`carelens.db.bulk.insert_f
 reads the frame itself, PostgreSQL takes ``COPY``), inside one transaction, so a failure still
 rolls the whole load back. :func:`stored_for_matching` reads what a load needs to recognise rows
 already stored (:mod:`carelens.feedback.ingest.matching` decides); :func:`add_new_rows` writes,
-checking the keys again inside its transaction, so two loads of the same rows at the same time
+checking the keys again inside its transaction and running again on a write conflict
+(:func:`carelens.db.retry.run_retrying_conflicts`), so two loads of the same rows at the same time
 store each response and comment once.
 """
 
@@ -16,6 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from carelens.db.bulk import in_list_chunk, insert_frame
+from carelens.db.retry import run_retrying_conflicts
 from carelens.errors import StoreError
 from carelens.feedback.store.tables import comment_topics, comments, predictions, responses, uploads
 
@@ -88,22 +90,28 @@ def add_new_rows(engine: sa.Engine, *, upload: dict, response_rows: pd.DataFrame
     another load of the same rows may have committed since. ``upload``'s counts are set to what
     was written.
     """
-    try:
-        with engine.begin() as conn:
-            have_r = existing_keys(conn, response_rows["response_key"].tolist(), responses)
-            have_c = existing_keys(conn, comment_rows["comment_key"].tolist(), comments)
-            fresh_r = response_rows[~response_rows["response_key"].isin(have_r)] if have_r else response_rows
-            fresh_c = comment_rows[~comment_rows["comment_key"].isin(have_c)] if have_c else comment_rows
-            if have_c:
-                prediction_rows = prediction_rows[~prediction_rows["comment_key"].isin(have_c)]
-                topic_rows = topic_rows[~topic_rows["comment_key"].isin(have_c)]
+    def write(conn: sa.Connection) -> tuple[int, int]:
+        have_r = existing_keys(conn, response_rows["response_key"].tolist(), responses)
+        have_c = existing_keys(conn, comment_rows["comment_key"].tolist(), comments)
+        fresh_r = response_rows[~response_rows["response_key"].isin(have_r)] if have_r else response_rows
+        fresh_c = comment_rows[~comment_rows["comment_key"].isin(have_c)] if have_c else comment_rows
+        prediction, topic = prediction_rows, topic_rows
+        if have_c:
+            prediction = prediction_rows[~prediction_rows["comment_key"].isin(have_c)]
+            topic = topic_rows[~topic_rows["comment_key"].isin(have_c)]
+        try:
             conn.execute(uploads.insert(), [{**upload, "rows_added": len(fresh_r), "comments_added": len(fresh_c)}])
             insert_frame(conn, responses, fresh_r[RESPONSE_COLUMNS])
             insert_frame(conn, comments, fresh_c[COMMENT_COLUMNS])
-            insert_frame(conn, predictions, prediction_rows[PREDICTION_COLUMNS])
-            insert_frame(conn, comment_topics, topic_rows[TOPIC_COLUMNS])
-    except sa.exc.DBAPIError as exc:
+            insert_frame(conn, predictions, prediction[PREDICTION_COLUMNS])
+            insert_frame(conn, comment_topics, topic[TOPIC_COLUMNS])
+        except sa.exc.DBAPIError as exc:  # the cause is kept: a write conflict still reruns the whole transaction
+            raise StoreError(f"the load failed and nothing was stored: {exc.orig}".splitlines()[0]) from exc
+        except StoreError as exc:
+            raise StoreError(f"the load failed and nothing was stored: {exc.message}".splitlines()[0]) from exc
+        return len(fresh_r), len(fresh_c)
+
+    try:
+        return run_retrying_conflicts(engine, write)
+    except sa.exc.DBAPIError as exc:  # at commit
         raise StoreError(f"the load failed and nothing was stored: {exc.orig}".splitlines()[0]) from exc
-    except StoreError as exc:
-        raise StoreError(f"the load failed and nothing was stored: {exc.message}".splitlines()[0]) from exc
-    return len(fresh_r), len(fresh_c)

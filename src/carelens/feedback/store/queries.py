@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 from scipy import sparse
 
-from carelens.feedback.store.filters import CommentFilters
+from carelens.feedback.store.filters import CommentFilters, search_words
 from carelens.feedback.store.view import GROUPS, StoreView, respondents, store_view
 from carelens.privacy import comment_list_withheld, count_suppressed, suppress_small_cells
 
@@ -47,8 +47,18 @@ def _term_pattern(term: str) -> str:
 
 
 def search_terms(search: str) -> list[str]:
-    """The words of a search box (quotes and punctuation ignored)."""
-    return [w for w in re.findall(r"[\w'’-]+", search or "") if w.strip("'’-")]
+    """The distinct words of a search box (quotes and punctuation around words ignored), in order.
+
+    Each is one pass over the comments' text, so a repeated word is searched once; the words are
+    :func:`carelens.feedback.store.filters.search_words` (whose number the filters bound), each
+    stripped of leading and trailing characters that are not letters or digits.
+    """
+    distinct: dict[str, str] = {}
+    for word in search_words(search):
+        term = re.sub(r"^\W+|\W+$", "", word)
+        if term:
+            distinct.setdefault(term.lower(), term)
+    return list(distinct.values())
 
 
 def highlight_pattern(search: str) -> re.Pattern | None:
@@ -115,9 +125,9 @@ def _compute_mask(view: StoreView, filters: CommentFilters) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- comments
-COMMENT_FIELDS = ["comment_key", "comment_id", "date", "text", "question", "fft_score", "location_1",
+COMMENT_FIELDS = ["comment_key", "response_key", "comment_id", "date", "text", "question", "fft_score", "location_1",
                   "location_2", "location_3", "topics", "categories", "sentiment", "n_topics", "flagged",
-                  "corrected"]
+                  "corrected", "model_topics", "model_sentiment"]
 
 
 def _rows(view: StoreView, positions: np.ndarray, extra: list[str] | None = None) -> pd.DataFrame:

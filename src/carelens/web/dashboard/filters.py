@@ -13,7 +13,7 @@ from collections.abc import Callable
 from shiny import module, reactive, render, ui
 
 from carelens.config import Settings
-from carelens.feedback.store.filters import CommentFilters
+from carelens.feedback.store.filters import CommentFilters, bounded_search
 from carelens.web.dashboard.context import AppContext
 from carelens.web.dashboard.data import FFT_NAMES, SENTIMENT_NAMES
 
@@ -30,7 +30,7 @@ def topic_choices(categories: dict[str, list[str]]) -> dict[str, dict[str, str]]
 def filters_ui(settings: Settings) -> ui.Sidebar:
     return ui.sidebar(
         ui.h2("Filter comments", class_="sidebar-title"),
-        ui.input_text("search", "Search the comments", placeholder="e.g. parking staff"),
+        ui.input_text("search", "Search the comments", placeholder="e.g. parking staff (up to 10 words)"),
         ui.input_date_range("dates", "Date received", start=None, end=None, format="dd/mm/yyyy"),
         *[ui.input_selectize(f"loc_{i + 1}", level, choices=[], multiple=True, options={"placeholder": "All"})
           for i, level in enumerate(settings.location_levels)],
@@ -142,7 +142,7 @@ def filters_server(input, output, session, app: AppContext, options: Callable[[]
             topic=list(input.topic() or ()),
             sentiment=[int(s) for s in input.sentiment() or ()],
             demographics=demo,
-            search=input.search() or "",
+            search=bounded_search(input.search() or ""),
         )
 
     return filters

@@ -1,0 +1,140 @@
+"""Sentiment that reads the words (negation scope, lexicon, gated FFT score), topic evidence spans,
+kernel ridge topics and training progress."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from carelens.feedback.evidence import TopicEvidence, clauses, topic_spans
+from carelens.feedback.polarity import PolarityFeatures, lexicon_scores, negated_tokens, packaged_lexicon, tokenize
+from carelens.feedback.sentiment import gated
+
+
+def test_negation_scope_runs_to_punctuation_or_a_new_clause():
+    assert negated_tokens("The staff were not kind at all.") == ["NOT_kind", "NOT_at", "NOT_all"]
+    assert negated_tokens("Nobody listened, but the food was good") == ["NOT_listened"]
+    assert negated_tokens("I didn't wait long and the nurses were lovely") == ["NOT_wait", "NOT_long"]
+    assert negated_tokens("Not only kind but also quick") == []
+
+
+def test_lexicon_features_flip_negated_words_but_keep_litotes():
+    lexicon = packaged_lexicon()
+    pos, neg, negated_pos, negated_neg = lexicon_scores(tokenize("The staff were not kind at all."), lexicon)[:4]
+    assert negated_pos > 0 and pos == 0 and neg == 0 and negated_neg == 0
+    # "couldn't have asked for better": praise, not a negated "better"
+    litotes = lexicon_scores(tokenize("I couldn't have asked for better care"), lexicon)
+    assert litotes[0] > 0 and litotes[2] == 0
+    # the clause after "but" is counted again on its own
+    contrast = lexicon_scores(tokenize("The food was awful but the nurses were lovely"), lexicon)
+    assert contrast[4] > 0 and contrast[5] == 0
+
+
+def test_polarity_block_keeps_its_lexicon_and_never_saves_the_lookup_cache():
+    block = PolarityFeatures().fit(["not kind", "not rude", "very kind", "rude staff"] * 6)
+    X = block.transform(["not kind at all", "lovely"])
+    assert X.shape[0] == 2 and X.nnz > 0
+    assert "_lexicon_cache" in block.__dict__ and "_lexicon_cache" not in block.__getstate__()
+    assert len(block.lexicon_words_) == len(block.lexicon_values_) > 1000
+
+
+def test_fft_score_breaks_ties_but_never_flips_a_clear_text():
+    p_text = np.array([[0.5, 0.4, 0.05, 0.03, 0.02],   # clearly positive text
+                       [0.2, 0.1, 0.4, 0.2, 0.1]])     # no clear direction
+    very_poor = np.log(np.array([0.05, 0.05, 0.1, 0.4, 0.4]) / 0.2)
+    out = gated(p_text, np.vstack([very_poor, very_poor]), weight=1.0, gate=0.8)
+    assert out[0].argmax() in (0, 1) and out[0, 2:].sum() == 0
+    assert out[1].argmax() in (3, 4)
+    assert np.allclose(out.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("The food was cold but the nurses were lovely.", ["The food was cold", "the nurses were lovely"]),
+    ("Great staff, terrible parking.", ["Great staff", "terrible parking"]),
+    ("The staff, however, were brilliant and kind.", ["The staff, however, were brilliant and kind"]),
+    ("Kind and caring staff.", ["Kind and caring staff"]),
+    ("Parking was awful. The ward was clean and the food was hot", ["Parking was awful", "The ward was clean", "the food was hot"]),
+])
+def test_clauses_split_at_sentences_commas_and_contrasts(text, expected):
+    assert [text[a:b] for a, b in clauses(text)] == expected
+
+
+@given(st.text(max_size=200))
+def test_clauses_are_ordered_non_overlapping_spans_of_the_text(text):
+    spans = clauses(text)
+    previous_end = 0
+    for a, b in spans:
+        assert previous_end <= a < b <= len(text)
+        assert text[a:b] == text[a:b].strip()
+        previous_end = b
+
+
+def test_each_topic_gets_the_clause_whose_words_speak_for_it_and_that_clause_sentiment():
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    train = ["the food was cold", "lovely food", "tasty meals", "the nurses were kind", "rude nurses", "kind staff"]
+    Y = np.array([[1, 0], [1, 0], [1, 0], [0, 1], [0, 1], [0, 1]])
+    vectorizer = CountVectorizer().fit(train)
+    evidence = TopicEvidence().fit(vectorizer.transform(train), Y)
+    text = "The food was cold but the nurses were kind"
+    sentiments = {"The food was cold": 4, "the nurses were kind": 1}
+    spans = topic_spans(
+        [text, "Lovely food"], [["Food", "Staff"], ["Food"]], {"Food": 0, "Staff": 1},
+        lambda clause_texts: evidence.scores(vectorizer.transform(clause_texts)),
+        [3, 2],
+        lambda clause_texts, rows: [sentiments[c] for c in clause_texts],
+    )
+    first = {s.topic: (text[s.start:s.end], s.sentiment) for s in spans[0]}
+    assert first == {"Food": ("The food was cold", 4), "Staff": ("the nurses were kind", 1)}
+    assert [(s.topic, s.sentiment, s.start, s.end) for s in spans[1]] == [("Food", 2, 0, 11)]  # one clause: the comment's
+
+
+def test_kernel_ridge_dual_solution_equals_scikit_learns_kernel_ridge():
+    from sklearn.kernel_ridge import KernelRidge
+
+    from carelens.feedback.topics import _ridge_solve
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 5))
+    K = np.exp(-0.5 * ((X[:, None, :] - X[None, :, :]) ** 2).sum(axis=2))
+    T = np.where(rng.random((60, 3)) < 0.3, 1.0, -1.0)
+    A = _ridge_solve(K, T, alpha=0.1)
+    expected = KernelRidge(alpha=0.1, kernel="precomputed").fit(K, T).dual_coef_
+    assert np.allclose(A, expected, atol=1e-3)
+
+
+def test_training_reports_progress_from_zero_to_one(tmp_path):
+    from carelens.feedback import train_feedback_model
+    from carelens.feedback.framework import Framework
+
+    from .test_feedback_core import TRUST_FRAMEWORK, trust_training_frame
+
+    seen: list[tuple[float, str]] = []
+    train_feedback_model(trust_training_frame(), Framework.from_dict(TRUST_FRAMEWORK), text_column="comment",
+                         labels_column="codes", sentiment_column="mood", fft_score_column=None, cv=3, n_jobs=1,
+                         progress=lambda fraction, stage: seen.append((fraction, stage)))
+    fractions = [f for f, _ in seen]
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert fractions == sorted(fractions) and len(set(fractions)) >= 5  # it moves, fold by fold
+    assert any("fold" in stage for _, stage in seen) and any(stage == "sentiment" for _, stage in seen)
+
+
+def test_negated_words_block_equals_its_vectorizers_own_transform():
+    texts = ["The staff were not kind at all.", "Nobody listened, nobody cared", "never rude, never late", "no", "fine"] * 5
+    block = PolarityFeatures().fit(texts)
+    tokens = [tokenize(t) for t in texts]
+    assert np.allclose(block._negated_block(tokens).toarray(), block.negated_.transform(texts).toarray())
+
+
+def test_split_gram_equals_the_plain_product():
+    from scipy import sparse
+
+    from carelens.feedback.topics import _gram_split
+
+    rng = np.random.default_rng(1)
+    sparse_part = sparse.random(300, 2000, density=0.01, random_state=2, dtype=np.float32)
+    dense_part = sparse.csr_matrix(rng.normal(size=(300, 16)).astype(np.float32))  # every row: the embedding
+    X = sparse.hstack([sparse_part, dense_part], format="csr")
+    assert np.allclose(_gram_split(X), (X @ X.T).toarray(), atol=1e-4)
