@@ -41,7 +41,7 @@ def build_store(size: int) -> Path:
     from feedback_api import fill_store
 
     from carelens.db import get_engine
-    from carelens.feedback.loading import load_comments
+    from carelens.feedback.ingest import load_comments
     from carelens.feedback.synth import generate_comments
 
     CACHE.mkdir(parents=True, exist_ok=True)

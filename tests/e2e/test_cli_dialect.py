@@ -98,7 +98,7 @@ def test_roles_listed_by_the_cli_are_the_capabilities_roles():
     from carelens.appointments.schema import Columns
     from carelens.cli import appointments as appointments_cli
     from carelens.cli import feedback as feedback_cli
-    from carelens.feedback.loading import FIELDS
+    from carelens.feedback.ingest.mapping import FIELDS
 
     assert appointments_cli.ROLES == tuple(f.name for f in fields(Columns))
     assert feedback_cli.LOAD_ROLES == (*FIELDS, "demographics")

@@ -45,8 +45,9 @@ def _shot(page, name: str) -> None:
 
 
 def _export_file(tmp_path: Path) -> Path:
-    """400 synthetic comments plus rows a real export has: personal details, a bad date, a bad score and a
-    repeated ID; the comment column has a name carelens cannot guess, so staff must map it."""
+    """400 synthetic comments plus rows a real export has: personal details, a bad date, a bad score and an
+    ID used twice (for two different responses: both are kept, and it is said); the comment column has a
+    name carelens cannot guess, so staff must map it."""
     from carelens.feedback.synth import generate_comments
 
     frame = generate_comments(N_COMMENTS, seed=7).rename(columns={"FFT answer": "Your comments"})
@@ -64,7 +65,7 @@ def _export_file(tmp_path: Path) -> Path:
     return path
 
 
-STORED = N_COMMENTS + 3  # the repeated ID is skipped (and reported)
+STORED = N_COMMENTS + 4  # the reused ID's second response is kept (and reported)
 
 
 def _wait_count(page, selector: str, predicate: str) -> int:
@@ -142,24 +143,28 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
         page.get_by_role("button", name="Check and load comments").wait_for()
         assert page.locator("#upload-map_date").input_value() == "Date"
         assert page.locator("#upload-map_fft_score").input_value() == "FFT score"
-        assert page.locator("#upload-map_comment_text").input_value().startswith("(choose")
+        assert page.locator("#upload-map_text option").count() == 0  # no comment column guessed
         preview = page.locator("#upload-mapping table.preview").inner_text()
         assert "Jane Smith" not in preview and "07700" not in preview  # redacted even in the preview
-        page.locator("#upload-map_comment_text").select_option("Your comments")
+        _pick(page, "upload-map_text", "Your comments")
         _shot(page, "02-upload-mapping")
         page.get_by_role("button", name="Check and load comments").click()
         result = page.locator(".alert-success", has_text="Comments loaded")
         result.wait_for(timeout=90_000)
         text = result.inner_text()
-        assert f"{N_COMMENTS + 4:,} rows read; {STORED:,} comments added" in text and "2 with problems" in text
+        assert f"{N_COMMENTS + 4:,} rows read; {STORED:,} comments added ({STORED:,} new responses)" in text
+        assert "2 with problems" in text and "1 kept as separate responses" in text
         assert f"row {N_COMMENTS + 3}, field 'Date': unreadable date '31/02/2025'" in text
         assert f"row {N_COMMENTS + 4}, field 'FFT score': FFT score must be 1 to 6" in text
-        assert f"row {N_COMMENTS + 5}: same comment ID 'X-3' as row {N_COMMENTS + 4}" in text
+        assert f"row {N_COMMENTS + 5}: comment ID 'X-3' is also on row {N_COMMENTS + 4}" in text
         result.scroll_into_view_if_needed()
         _shot(page, "03-upload-done")
-        # the same file again adds nothing
+        # the same file again adds nothing, and says so in a neutral box, not a green one
         page.get_by_role("button", name="Check and load comments").click()
-        page.locator(".alert-success", has_text=f"0 comments added; {STORED:,} already stored").wait_for(timeout=60_000)
+        same = page.locator(".alert-secondary.load-result", has_text="Nothing new to load")
+        same.wait_for(timeout=60_000)
+        assert f"0 comments added; {STORED:,} rows already stored" in same.inner_text()
+        assert page.locator(".alert-success.load-result").count() == 0
 
         # overview with charts
         page.get_by_role("tab", name="Overview", exact=True).click()

@@ -12,7 +12,7 @@ from carelens.cli.app import main
 from carelens.db import get_engine
 from carelens.db.backup import backup_store, restore_store
 from carelens.errors import StoreError
-from carelens.feedback.loading import load_comments
+from carelens.feedback.ingest import load_comments
 
 
 def export(start: int, n: int) -> pd.DataFrame:
@@ -53,7 +53,7 @@ def test_backup_change_restore_gives_the_rows_as_at_backup(store: Path, tmp_path
 
     load_comments(export(100, 15), db=str(store), source="april.csv", progress=False)  # change
     with get_engine(store).begin() as conn:
-        conn.exec_driver_sql("DELETE FROM fb_comments WHERE comment_id = '1'")
+        conn.exec_driver_sql("DELETE FROM fb_comments WHERE response_key IN (SELECT response_key FROM fb_responses WHERE response_id = '1')")
     assert everything(store) != at_backup
 
     assert main(["db", "restore", str(backup), "--db", str(store)]) == 2  # holds data: asks for --yes

@@ -6,10 +6,10 @@
 - ``demand_scenarios``: what makes a projection a scenario a planner keeps: its unique name,
   params and capacity (JSON), the data's fingerprint and description, the carelens version, who
   ran it, and its projection years; ``demand_run_totals``: every run's activity and capacity
-  totals in every projection year (trajectories and distributions); migration ``0004``.
+  totals in every projection year (trajectories and distributions); migration ``0005``.
 - ``demand_datasets`` and ``demand_dataset_tables``: the trust data a scenario ran on, each table
   as parquet, once per fingerprint, so the dashboard can run a new scenario on a stored
-  scenario's data without any server path reaching the browser; migration ``0004``.
+  scenario's data without any server path reaching the browser; migration ``0005``.
 
 Every scenario is written in one transaction: a failure leaves no half-written scenario. Results
 are stored with every digit; rounding is for what people read (:mod:`carelens.demand.labels`).
