@@ -386,3 +386,14 @@ def test_core_count_falls_back_where_the_os_has_no_affinity_call(monkeypatch):
 
     monkeypatch.delattr(os, "sched_getaffinity", raising=False)
     assert model_module._usable_cores() == (os.cpu_count() or 1)
+
+
+def test_a_two_clause_comment_finds_each_topic_in_its_clause_with_that_clause_sentiment(trust_model):
+    out = trust_model.classify(["the food was cold but the nurses were kind", "the food was cold"])
+    spans = {s["topic"]: s for s in out["topic_spans"][0]}
+    text = "the food was cold but the nurses were kind"
+    assert {"Meals", "Kindness"} <= set(out["topics"][0])
+    assert text[spans["Meals"]["start"]:spans["Meals"]["end"]] == "the food was cold"
+    assert text[spans["Kindness"]["start"]:spans["Kindness"]["end"]] == "the nurses were kind"
+    assert spans["Meals"]["sentiment"] >= 4 and spans["Kindness"]["sentiment"] <= 2
+    assert out["topics"][1] == ["Meals"]  # one clause: the comment alone decides
