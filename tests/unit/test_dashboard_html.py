@@ -87,7 +87,7 @@ def test_any_text_in_a_comment_never_becomes_markup(text, place, topics, search)
     assert {tag for tag, _ in parsed.tags} <= {"table", "thead", "tbody", "tr", "th", "td", "span", "div", "mark",
                                                "button", "p"}
     assert {name for _, attrs in parsed.tags for name in attrs} <= {
-        "class", "style", "scope", "data-comment-id", "aria-label", "onclick"}
+        "class", "style", "scope", "data-comment-id", "aria-label", "aria-pressed", "onclick"}
 
 
 def test_cells_can_be_row_headers_and_spans_and_markup_passes_only_when_made_by_the_helpers():

@@ -91,6 +91,7 @@ def complex_comments(engine: EngineDep, settings: SettingsDep, body: SummaryRequ
     """
     queries = _queries()
     frame = queries.complex_comments(engine, _filters(body))
-    if queries.comments_suppressed(_filters(body), len(frame), settings.suppress_below):
+    people = len(set(frame["response_key"])) if "response_key" in frame else len(frame)
+    if queries.comments_suppressed(_filters(body), people, settings.suppress_below):
         return ComplexSummary(kind="complex", suppress_below=settings.suppress_below, rows=[], withheld=True)
     return ComplexSummary(kind="complex", suppress_below=settings.suppress_below, rows=records(frame))
