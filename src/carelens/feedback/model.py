@@ -279,6 +279,9 @@ class FeedbackModel:
                 sent[idx] = np.asarray(SENTIMENT_CLASSES)[sent_proba[idx].argmax(axis=1)]
         thresholds = self.topics.thresholds_
         from_clause = clause_best >= thresholds + CLAUSE_MARGIN
+        general_praise = getattr(self.framework, "general_praise", None)
+        if general_praise in labels:  # praise "with no more specific topic" is the whole comment's to give
+            from_clause[:, list(labels).index(general_praise)] = False
         predicted = (proba >= thresholds) | from_clause
         proba = np.where(from_clause, np.maximum(proba, clause_best), proba)
         label_arr = np.asarray(labels, dtype=object)
