@@ -7,6 +7,8 @@ probability clears the label's threshold by ``CLAUSE_MARGIN`` (carelens.feedback
 trains the packaged design once on 80% of the benchmark's training part (seeded, stratified as the
 benchmark's split) and scores the other 20% and the suite's dev part with:
 - ``margin M``: ``CLAUSE_MARGIN`` = M (``inf``: no topic from a clause, the whole comment only);
+- ``up to 3 clauses``: ``CLAUSE_TOPICS_MAX`` = 3 (packaged: 2), comments of three clauses scored
+  clause by clause too;
 - ``general praise from a clause too``: the framework's ``general_praise`` label ("Positive
   experience & gratitude", praise "with no more specific topic") also taken from one clause, as
   before it was named (the packaged design takes it from the whole comment only: a clause such as
@@ -55,11 +57,14 @@ def main() -> None:
     packaged_margin = model_module.CLAUSE_MARGIN
     praise_too = FeedbackModel(topics=model.topics, framework=replace(model.framework, general_praise=None),
                                sentiment=model.sentiment, card=model.card)
-    for name, margin, scorer in [("margin 0.1, general praise from a clause too (before)", 0.1, praise_too),
-                                 ("margin 0.1 (packaged)", 0.1, model), ("margin 0.05", 0.05, model), ("margin 0.2", 0.2, model),
-                                 ("margin 0.2, general praise from a clause too", 0.2, praise_too),
-                                 ("margin inf (no clause topics)", float("inf"), model)]:
-        model_module.CLAUSE_MARGIN = margin
+    packaged_max = model_module.CLAUSE_TOPICS_MAX
+    for name, margin, scorer, most in [
+        ("margin 0.1, general praise from a clause too (before)", 0.1, praise_too, 2),
+        ("margin 0.1 (packaged)", 0.1, model, 2), ("margin 0.05", 0.05, model, 2), ("margin 0.2", 0.2, model, 2),
+        ("margin 0.2, general praise from a clause too", 0.2, praise_too, 2),
+        ("margin inf (no clause topics)", float("inf"), model, 2), ("margin 0.1, up to 3 clauses", 0.1, model, 3),
+    ]:
+        model_module.CLAUSE_MARGIN, model_module.CLAUSE_TOPICS_MAX = margin, most
         out = scorer.classify(texts)
         P = np.zeros_like(Y_val)
         for i, topics in enumerate(out["topics"]):
@@ -74,7 +79,7 @@ def main() -> None:
         }
         rows.append(row)
         print(json.dumps(row), flush=True)
-    model_module.CLAUSE_MARGIN = packaged_margin
+    model_module.CLAUSE_MARGIN, model_module.CLAUSE_TOPICS_MAX = packaged_margin, packaged_max
     args.out.write_text(json.dumps({"fit_rows": len(fit), "validation_rows": len(val), "rows": rows}, indent=2), encoding="utf-8")
     print(f"wrote {args.out}")
 

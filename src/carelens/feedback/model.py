@@ -34,11 +34,14 @@ MODEL_FORMAT = "carelens-feedback-model/1"
 # this machine's noise of each other; 1,024 splits the CLI's 2,000-comment batches over two cores
 CLASSIFY_CHUNK = 1024
 # a clause's topic probability must clear the label's threshold by this much to add the topic
-# (BENCHMARKS.md: chosen on a validation split of the training part and the suite's dev part)
+# (benchmarks/feedback_research_clauses.py: 0.05-0.2 were within noise on a validation split of the
+# training part and the same on the suite's dev part; no clause topics at all: -0.008 macro F1,
+# +0.002 micro, and fewer contrasts with both topics found)
 CLAUSE_MARGIN = 0.1
 # only comments with at most this many clauses are scored clause by clause (see FeedbackModel._score):
-# up to 2 raised validation F1, up to 3 lowered it (longer comments have words enough for the
-# whole-comment model, and their many clauses added more wrong topics than right ones)
+# up to 2 raised validation F1, up to 3 lowered it (benchmarks/feedback_research_clauses.py: longer
+# comments have words enough for the whole-comment model, and their many clauses added more wrong
+# topics than right ones)
 CLAUSE_TOPICS_MAX = 2
 # Exactly what a feedback model is made of (besides containers, scalars and arrays).
 MODEL_TYPES = frozenset({
