@@ -153,7 +153,9 @@ class FeedbackModel:
         Each comment is cut into clauses (``evidence.clauses``). A comment of two clauses ("The
         food was cold but the nurses were lovely") also has each clause scored by both models, in
         the same pass as the comments: a topic one clause is clearly about is found there, and
-        each topic takes its clause's sentiment. In a longer comment the words of each clause
+        each topic takes its clause's sentiment, read from the clause's words alone: the FFT score
+        rates the whole visit, and given to each clause it turned "The food was cold" praise in
+        "The food was cold but the nurses were lovely" from a patient who rated it "very good". In a longer comment the words of each clause
         (``topics.evidence_``) pick the clause that carries each predicted topic, and only those
         clauses are scored for sentiment: scoring every clause of every long comment with the
         kernel model would halve the batch speed, and in validation added more wrong topics than
@@ -162,9 +164,8 @@ class FeedbackModel:
         spans = [clauses(t) for t in texts]
         short = [i for i, c in enumerate(spans) if 1 < len(c) <= CLAUSE_TOPICS_MAX]
         short_clauses = [texts[i][a:b] for i in short for a, b in spans[i]]
-        owners = [i for i in short for _ in spans[i]]
         rows = list(texts) + short_clauses
-        row_scores = None if fft_scores is None else list(fft_scores) + [fft_scores[i] for i in owners]
+        row_scores = None if fft_scores is None else list(fft_scores) + [None] * len(short_clauses)
         frame = frame_for(rows, row_scores)
         Xf = self.topics.features_.transform(frame)  # vectorise once for both models
         proba_all = self.topics.predict_proba_features(Xf, n_jobs=n_jobs)
@@ -184,12 +185,13 @@ class FeedbackModel:
             clause_proba[i] = proba_all[start:end]
             clause_sent[i] = np.asarray(SENTIMENT_CLASSES)[sent_all[start:end].argmax(axis=1)].tolist() if self.sentiment is not None else [None] * (end - start)
             start = end
-        self._score_long_clauses(texts, fft_scores, spans, proba, clause_proba, clause_sent)
+        self._score_long_clauses(texts, spans, proba, clause_proba, clause_sent)
         return _Scores(proba, sent_proba, spans, clause_proba, clause_sent)
 
-    def _score_long_clauses(self, texts, fft_scores, spans, proba, clause_proba, clause_sent) -> None:
+    def _score_long_clauses(self, texts, spans, proba, clause_proba, clause_sent) -> None:
         """For comments of more than ``CLAUSE_TOPICS_MAX`` clauses: which clause carries each
-        predicted topic (its words, ``topics.evidence_``) and that clause's sentiment (in place)."""
+        predicted topic (its words, ``topics.evidence_``) and that clause's sentiment from its words
+        (in place)."""
         evidence = getattr(self.topics, "evidence_", None)  # models saved before it existed have none
         long = [i for i, c in enumerate(spans) if len(c) > CLAUSE_TOPICS_MAX]
         if not long or evidence is None:
@@ -212,8 +214,7 @@ class FeedbackModel:
         keys = list(wanted)
         chosen = [clause_texts[wanted[key]] for key in keys]
         p_text = self._sentiment_text_proba(self.topics.features_.transform(chosen), chosen)
-        p = self.sentiment.with_scores(p_text, None if fft_scores is None else [fft_scores[i] for i, _ in keys])
-        for (i, k), value in zip(keys, np.asarray(SENTIMENT_CLASSES)[p.argmax(axis=1)].tolist()):
+        for (i, k), value in zip(keys, np.asarray(SENTIMENT_CLASSES)[p_text.argmax(axis=1)].tolist()):
             clause_sent[i][k] = value
 
     def _score_in_chunks(self, texts: list[str], fft_scores: list | None, n_jobs: int | None) -> _Scores:
