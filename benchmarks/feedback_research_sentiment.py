@@ -312,8 +312,29 @@ def augmented():
     return synthetic_sentiment_examples(exclude=part_texts("dev") + part_texts("heldout"))
 
 
+def without_char_block(d: Data) -> Data:
+    """The same rows with the character n-gram block dropped (word n-grams + embedding only)."""
+    import copy
+
+    n_word, n_char = len(d.features.word_.vocabulary_), len(d.features.char_.vocabulary_)
+    keep = np.r_[0:n_word, n_word + n_char:d.X.shape[1]]
+    slim = copy.copy(d)
+    slim.X, slim.X_suite = d.X[:, keep], d.X_suite[:, keep]
+    slim.features = copy.copy(d.features)
+    slim.features.transform = lambda texts: d.features.transform(texts)[:, keep]
+    return slim
+
+
 def experiments(d: Data, which: list[str]) -> None:
     E = {
+        "aug03_g8": lambda: run_text_first(d, "product (issue 11): NOT_ + lexicon x1 + synthetic x0.3, gate 0.8", polarity(lexicon_weight=1.0),
+                                           aug=augmented(), aug_weight=0.3, gate=0.8),
+        "aug03_nochar": lambda: run_text_first(without_char_block(d), "product without the char block", polarity(lexicon_weight=1.0),
+                                               aug=augmented(), aug_weight=0.3, gate=0.8),
+        "aug03_C1": lambda: run_text_first(d, "product, C=1", polarity(lexicon_weight=1.0), aug=augmented(), aug_weight=0.3, gate=0.8, C=1.0),
+        "aug03_C16": lambda: run_text_first(d, "product, C=16", polarity(lexicon_weight=1.0), aug=augmented(), aug_weight=0.3, gate=0.8, C=16.0),
+        "aug03_C2": lambda: run_text_first(d, "product, C=2", polarity(lexicon_weight=1.0), aug=augmented(), aug_weight=0.3, gate=0.8, C=2.0),
+        "aug05_g8": lambda: run_text_first(d, "product with synthetic x0.5", polarity(lexicon_weight=1.0), aug=augmented(), aug_weight=0.5, gate=0.8),
         "product": lambda: run_product(d),
         "text": lambda: run_text_first(d, "text LR, score x1 likelihood, gate 0.6"),
         "text_nogate": lambda: run_text_first(d, "text LR, score x1 likelihood, no gate", gate=None),

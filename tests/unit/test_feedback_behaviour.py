@@ -12,12 +12,16 @@ from carelens.feedback.behaviour import PARTS, TEST_TYPES, direction_of, load_pa
 SETTINGS = {"acute", "outpatients", "ae", "maternity", "mental_health", "community", "ambulance"}
 # Pass-rate floors of the packaged model, per part and test type: set just under what it reaches
 # (BENCHMARKS.md, "Behavioural suite"), so a change that loses ground fails here.
+# "contrast_given_topics" is the share of contrasts right among those whose two topics were both
+# found: it fell (held-out 12/13 -> 16/19) when two-clause scoring found both topics in six more
+# contrasts, so its floor went down while the strict "contrast" floor went up (held-out 0.44 ->
+# 0.60); dev "negation_sentiment" lost one comment of 38 (31 -> 30) with the retrained model.
 FLOORS = {
-    "dev": {"plain_topic": 0.90, "plain_sentiment": 0.80, "negation_topic": 0.92, "negation_sentiment": 0.80,
-            "contrast": 0.30, "contrast_given_topics": 0.80, "invariance": 0.50, "directional": 0.75,
+    "dev": {"plain_topic": 0.92, "plain_sentiment": 0.85, "negation_topic": 0.92, "negation_sentiment": 0.78,
+            "contrast": 0.50, "contrast_given_topics": 0.75, "invariance": 0.70, "directional": 0.75,
             "fft_score": 0.85, "fft_ties": 0.50},
-    "heldout": {"plain_topic": 0.80, "plain_sentiment": 0.85, "negation_topic": 0.92, "negation_sentiment": 0.72,
-                "contrast": 0.44, "contrast_given_topics": 0.90, "invariance": 0.40, "directional": 0.85,
+    "heldout": {"plain_topic": 0.85, "plain_sentiment": 0.88, "negation_topic": 0.92, "negation_sentiment": 0.80,
+                "contrast": 0.60, "contrast_given_topics": 0.80, "invariance": 0.65, "directional": 0.85,
                 "fft_score": 0.85, "fft_ties": 0.33},
 }
 

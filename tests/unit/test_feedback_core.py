@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from carelens.errors import ConfigError, ModelError, TableError
 from carelens.feedback import FeedbackModel, load_framework, train_feedback_model
+from carelens.feedback.framework import Framework
 from carelens.feedback.labels import joined_labels, parse_flag_column
 from carelens.feedback.synth import generate_comments
 from carelens.feedback.text import clean_text, is_content_free
@@ -65,6 +66,8 @@ def test_default_framework_is_v7_with_32_subcategories_in_10_categories():
     assert fw.category_of("Parking") == "Service location, travel & transport"
     assert "Labelling not possible" not in fw.learnable_labels
     assert all(label.description for label in fw.labels)
+    assert fw.general_praise == "Positive experience & gratitude"
+    assert Framework.from_dict(fw.to_dict()).general_praise == fw.general_praise  # kept in a saved model
 
 
 def test_trust_framework_from_csv_and_yaml(tmp_path):
@@ -84,6 +87,7 @@ def test_trust_framework_from_csv_and_yaml(tmp_path):
         ("categories: []\n", "no labels"),
         ("categories:\n  - name: A\n    labels: [X, X]\n", "appears twice"),
         ("just text", "categories"),
+        ("special:\n  general_praise: Nope\ncategories:\n  - name: A\n    labels: [X]\n", "general_praise.*not a label"),
     ],
 )
 def test_bad_framework_files_are_clear_errors(tmp_path, content, message):
@@ -386,3 +390,35 @@ def test_core_count_falls_back_where_the_os_has_no_affinity_call(monkeypatch):
 
     monkeypatch.delattr(os, "sched_getaffinity", raising=False)
     assert model_module._usable_cores() == (os.cpu_count() or 1)
+
+
+def test_a_two_clause_comment_finds_each_topic_in_its_clause_with_that_clause_sentiment(trust_model):
+    out = trust_model.classify(["the food was cold but the nurses were kind", "the food was cold"])
+    spans = {s["topic"]: s for s in out["topic_spans"][0]}
+    text = "the food was cold but the nurses were kind"
+    assert {"Meals", "Kindness"} <= set(out["topics"][0])
+    assert text[spans["Meals"]["start"]:spans["Meals"]["end"]] == "the food was cold"
+    assert text[spans["Kindness"]["start"]:spans["Kindness"]["end"]] == "the nurses were kind"
+    assert spans["Meals"]["sentiment"] >= 4 and spans["Kindness"]["sentiment"] <= 2
+    assert out["topics"][1] == ["Meals"]  # one clause: the comment alone decides
+
+
+def test_general_praise_comes_from_the_whole_comment_never_from_one_clause():
+    """The framework's general-praise label (v7: "Positive experience & gratitude") is added only
+    when the whole comment carries it: the clause "there was nothing I could eat" reads like the
+    FFT answer "nothing" (= nothing to improve) and, with no general-praise label named, a clause
+    adds it to a complaint (one of issue 11's examples)."""
+    from dataclasses import replace
+
+    model = FeedbackModel.load()
+    praise = model.framework.general_praise
+    assert praise == "Positive experience & gratitude"
+    text = "Meals were awful and there was nothing I could eat."
+    j = list(model.topics.labels_).index(praise)
+    assert model.topics.predict_proba([text])[0, j] < model.topics.thresholds_[j]  # the whole comment: no praise
+    out = model.classify([text, "Thank you all, nothing could have been better."])
+    assert "Food & drink provision & facilities" in out["topics"][0] and praise not in out["topics"][0]
+    assert praise in out["topics"][1]  # praise from the whole comment is still given
+    unnamed = FeedbackModel(topics=model.topics, framework=replace(model.framework, general_praise=None),
+                            sentiment=model.sentiment, card=model.card)
+    assert praise in unnamed.classify([text])["topics"][0]  # the clause alone would add it

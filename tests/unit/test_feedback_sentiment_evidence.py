@@ -80,11 +80,14 @@ def test_each_topic_gets_the_clause_whose_words_speak_for_it_and_that_clause_sen
     evidence = TopicEvidence().fit(vectorizer.transform(train), Y)
     text = "The food was cold but the nurses were kind"
     sentiments = {"The food was cold": 4, "the nurses were kind": 1}
+    texts = [text, "Lovely food"]
+    comment_clauses = [clauses(t) for t in texts]
+    clause_texts = [[t[a:b] for a, b in spans] for t, spans in zip(texts, comment_clauses)]
     spans = topic_spans(
-        [text, "Lovely food"], [["Food", "Staff"], ["Food"]], {"Food": 0, "Staff": 1},
-        lambda clause_texts: evidence.scores(vectorizer.transform(clause_texts)),
+        texts, [["Food", "Staff"], ["Food"]], {"Food": 0, "Staff": 1}, comment_clauses,
+        [evidence.scores(vectorizer.transform(c)) for c in clause_texts],
+        [[sentiments.get(c) for c in cs] for cs in clause_texts],
         [3, 2],
-        lambda clause_texts, rows: [sentiments[c] for c in clause_texts],
     )
     first = {s.topic: (text[s.start:s.end], s.sentiment) for s in spans[0]}
     assert first == {"Food": ("The food was cold", 4), "Staff": ("the nurses were kind", 1)}
@@ -138,3 +141,36 @@ def test_split_gram_equals_the_plain_product():
     dense_part = sparse.csr_matrix(rng.normal(size=(300, 16)).astype(np.float32))  # every row: the embedding
     X = sparse.hstack([sparse_part, dense_part], format="csr")
     assert np.allclose(_gram_split(X), (X @ X.T).toarray(), atol=1e-4)
+
+
+def test_repeated_support_rows_are_merged_with_their_dual_coefficients_summed():
+    from scipy import sparse
+
+    from carelens.feedback.topics import _merge_duplicate_rows, _rbf_from_cosine
+
+    rng = np.random.default_rng(3)
+    rows = rng.random((6, 8)).astype(np.float32)
+    X = sparse.csr_matrix(np.vstack([rows, rows[[1, 4, 1]]]))  # three repeats
+    A = rng.normal(size=(2, X.shape[0])).astype(np.float32)
+    merged_X, merged_A = _merge_duplicate_rows(X, A)
+    assert merged_X.shape[0] == 6 and merged_A.shape == (2, 6)
+    queries = rng.random((5, 8)).astype(np.float32)
+    before = _rbf_from_cosine(queries @ X.toarray().T, 1.0) @ A.T
+    after = _rbf_from_cosine(queries @ merged_X.toarray().T, 1.0) @ merged_A.T
+    assert np.allclose(before, after, atol=1e-4)
+
+
+def test_sentiment_scores_its_two_blocks_as_the_stacked_model_would():
+    from scipy import sparse
+
+    from carelens.feedback.sentiment import SentimentClassifier
+    from carelens.feedback.text import clean_texts
+
+    texts = ["The food was cold", "lovely staff", "not kind at all", "the ward was spotless", "I waited hours"] * 8
+    y = np.array([4, 1, 5, 2, 4] * 8)
+    for classes in (y, np.where(y <= 2, 1, 5)):  # five classes (softmax) and two (one logit)
+        model = SentimentClassifier(augment=False, use_fft_score=False).fit(texts, classes)
+        Xf = model.features_.transform(texts)
+        stacked = sparse.hstack([Xf, model.polarity_.transform(clean_texts(texts))], format="csr")
+        expected = model._full(model.model_.predict_proba(stacked))
+        assert np.allclose(model.text_proba_features(Xf, texts), expected, atol=1e-5)

@@ -117,53 +117,34 @@ def topic_spans(
     texts: list[str],
     topic_lists: list[list[str]],
     label_index: dict[str, int],
-    clause_topic_scores,
+    comment_clauses: list[list[tuple[int, int]]],
+    clause_scores: list[np.ndarray | None],
+    clause_sentiments: list[list[int | None] | None],
     comment_sentiments: list[int | None],
-    clause_sentiments,
 ) -> list[list[TopicSpan]]:
     """Per comment, one TopicSpan per predicted topic (in the order given).
 
-    ``clause_topic_scores(clause_texts) -> (n, L)`` ranks clauses for each label;
-    ``clause_sentiments(clause_texts, comment_rows) -> sentiments`` scores the clauses that carry a
-    topic, each with its comment's FFT score. The topics of a one-clause comment keep the
-    comment's own sentiment (the same words); a topic no clause speaks for gets the whole comment.
+    ``comment_clauses[i]``: the clauses of comment i (``clauses``); for a comment with several,
+    ``clause_scores[i]`` is (clauses, labels) and ranks its clauses for each label, and
+    ``clause_sentiments[i]`` is each clause's sentiment. The topics of a one-clause comment keep the
+    comment's own sentiment (the same words); a topic no clause speaks for (all scores 0) gets the
+    whole comment and its sentiment.
     """
     out: list[list[TopicSpan]] = [[] for _ in texts]
-    pending: list[tuple[int, list[tuple[int, int]]]] = []  # comments with several clauses
     for i, (text, topics) in enumerate(zip(texts, topic_lists)):
         if not topics:
             continue
-        spans = clauses(text)
-        if len(spans) <= 1:
+        spans = comment_clauses[i]
+        block = clause_scores[i] if len(spans) > 1 else None
+        if block is None:
             a, b = spans[0] if spans else (0, len(text))
             out[i] = [TopicSpan(t, comment_sentiments[i], a, b) for t in topics]
-        else:
-            pending.append((i, spans))
-    if not pending:
-        return out
-    clause_texts = [texts[i][a:b] for i, spans in pending for a, b in spans]
-    scores = clause_topic_scores(clause_texts)
-    chosen: dict[tuple[int, int], int] = {}  # (comment, clause start) -> row in clause_texts
-    picks: list[tuple[int, str, int]] = []
-    offset = 0
-    for i, spans in pending:
-        block = scores[offset:offset + len(spans)]
-        for topic in topic_lists[i]:
+            continue
+        for topic in topics:
             j = label_index.get(topic)
-            k = int(np.argmax(block[:, j])) if j is not None and block[:, j].max() > 0 else -1
-            picks.append((i, topic, k))
-            if k >= 0:
-                chosen.setdefault((i, k), offset + k)
-        offset += len(spans)
-    keys = list(chosen)
-    sentiments = clause_sentiments([clause_texts[chosen[key]] for key in keys], [i for i, _ in keys]) if keys else []
-    clause_sentiment = dict(zip(keys, sentiments))
-    spans_of = dict(pending)
-    for i, topic, k in picks:
-        if k < 0:  # no clause speaks for it: the whole comment carries it
-            first, last = spans_of[i][0], spans_of[i][-1]
-            out[i].append(TopicSpan(topic, comment_sentiments[i], first[0], last[1]))
-        else:
-            a, b = spans_of[i][k]
-            out[i].append(TopicSpan(topic, clause_sentiment[(i, k)], a, b))
+            if j is None or block[:, j].max() <= 0:  # no clause speaks for it: the whole comment carries it
+                out[i].append(TopicSpan(topic, comment_sentiments[i], spans[0][0], spans[-1][1]))
+            else:
+                k = int(np.argmax(block[:, j]))
+                out[i].append(TopicSpan(topic, clause_sentiments[i][k], *spans[k]))
     return out

@@ -37,6 +37,10 @@ class Framework:
     version: str
     labels: tuple[Label, ...]
     labelling_not_possible: str = LABELLING_NOT_POSSIBLE
+    # the label for praise "with no more specific topic" (v7: "Positive experience & gratitude"), if
+    # the framework has one: a model takes it from the whole comment only, never from one clause
+    # ("there was nothing I could eat" reads like the FFT answer "nothing" = nothing to improve)
+    general_praise: str | None = None
     v6_mapping: dict[str, list[str]] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -71,7 +75,8 @@ class Framework:
         return {
             "name": self.name,
             "version": self.version,
-            "special": {"labelling_not_possible": self.labelling_not_possible},
+            "special": {"labelling_not_possible": self.labelling_not_possible,
+                        **({"general_praise": self.general_praise} if self.general_praise else {})},
             "categories": [{"name": c, "labels": ls} for c, ls in categories.items()],
             "v6_mapping": self.v6_mapping,
         }
@@ -100,11 +105,16 @@ class Framework:
         if not labels:
             raise ConfigError("the framework has no labels", file=source, field="labels")
         special = data.get("special") or {}
+        general_praise = str(special["general_praise"]).strip() if special.get("general_praise") else None
+        if general_praise is not None and general_praise not in seen:
+            raise ConfigError(f"special 'general_praise' names '{general_praise}', which is not a label of the framework",
+                              file=source, field="general_praise")
         return cls(
             name=str(data.get("name", Path(source).stem)),
             version=str(data.get("version", "custom")),
             labels=tuple(labels),
             labelling_not_possible=str(special.get("labelling_not_possible", LABELLING_NOT_POSSIBLE)),
+            general_praise=general_praise,
             v6_mapping={str(k): list(v) for k, v in (data.get("v6_mapping") or {}).items()},
         )
 

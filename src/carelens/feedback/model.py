@@ -21,7 +21,7 @@ import pandas as pd
 
 from carelens import __version__
 from carelens.errors import ModelError
-from carelens.feedback.evidence import TopicSpan, format_topic_evidence, format_topic_sentiment, topic_spans
+from carelens.feedback.evidence import TopicSpan, clauses, format_topic_evidence, format_topic_sentiment, topic_spans
 from carelens.feedback.framework import Framework
 from carelens.feedback.sentiment import SENTIMENT_CLASSES, SentimentClassifier, frame_for
 from carelens.feedback.text import clean_texts, content_free_mask
@@ -33,6 +33,16 @@ MODEL_FORMAT = "carelens-feedback-model/1"
 # comments per chunk of a large batch (see FeedbackModel._score_in_chunks): 512-2,048 were within
 # this machine's noise of each other; 1,024 splits the CLI's 2,000-comment batches over two cores
 CLASSIFY_CHUNK = 1024
+# a clause's topic probability must clear the label's threshold by this much to add the topic
+# (benchmarks/feedback_research_clauses.py: 0.05-0.2 were within noise on a validation split of the
+# training part and the same on the suite's dev part; no clause topics at all: -0.008 macro F1,
+# +0.002 micro, and fewer contrasts with both topics found)
+CLAUSE_MARGIN = 0.1
+# only comments with at most this many clauses are scored clause by clause (see FeedbackModel._score):
+# up to 2 raised validation F1, up to 3 lowered it (benchmarks/feedback_research_clauses.py: longer
+# comments have words enough for the whole-comment model, and their many clauses added more wrong
+# topics than right ones)
+CLAUSE_TOPICS_MAX = 2
 # Exactly what a feedback model is made of (besides containers, scalars and arrays).
 MODEL_TYPES = frozenset({
     "carelens.feedback.features.TextFeatures",
@@ -131,20 +141,83 @@ class FeedbackModel:
         return bool(self.card.get("sentiment", {}).get("shares_topic_features"))
 
     # ------------------------------------------------------------------ prediction
-    def _score(self, texts: list[str], fft_scores: list | None, n_jobs: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """Topic and sentiment probabilities for texts that have content."""
-        frame = frame_for(texts, fft_scores)
+    def _sentiment_text_proba(self, Xf, texts: list[str]) -> np.ndarray:
+        """(n, 5) sentiment from the words alone (``Xf``: the topic model's features of ``texts``)."""
+        if self._shares_features():
+            return self.sentiment.text_proba_features(Xf, texts)
+        return self.sentiment.text_proba_features(self.sentiment.features_.transform(texts), texts)
+
+    def _score(self, texts: list[str], fft_scores: list | None, n_jobs: int = 1) -> _Scores:
+        """Topic and sentiment probabilities for texts that have content, comment and clauses.
+
+        Each comment is cut into clauses (``evidence.clauses``). A comment of two clauses ("The
+        food was cold but the nurses were lovely") also has each clause scored by both models, in
+        the same pass as the comments: a topic one clause is clearly about is found there, and
+        each topic takes its clause's sentiment, read from the clause's words alone: the FFT score
+        rates the whole visit, and given to each clause it turned "The food was cold" praise in
+        "The food was cold but the nurses were lovely" from a patient who rated it "very good". In a longer comment the words of each clause
+        (``topics.evidence_``) pick the clause that carries each predicted topic, and only those
+        clauses are scored for sentiment: scoring every clause of every long comment with the
+        kernel model would halve the batch speed, and in validation added more wrong topics than
+        right ones (BENCHMARKS.md).
+        """
+        spans = [clauses(t) for t in texts]
+        short = [i for i, c in enumerate(spans) if 1 < len(c) <= CLAUSE_TOPICS_MAX]
+        short_clauses = [texts[i][a:b] for i in short for a, b in spans[i]]
+        rows = list(texts) + short_clauses
+        row_scores = None if fft_scores is None else list(fft_scores) + [None] * len(short_clauses)
+        frame = frame_for(rows, row_scores)
         Xf = self.topics.features_.transform(frame)  # vectorise once for both models
-        proba = self.topics.predict_proba_features(Xf, n_jobs=n_jobs)
-        sent_proba = np.zeros((len(texts), len(SENTIMENT_CLASSES)))
+        proba_all = self.topics.predict_proba_features(Xf, n_jobs=n_jobs)
+        sent_all = np.zeros((len(rows), len(SENTIMENT_CLASSES)))
         if self.sentiment is not None:
             if self._shares_features():
-                sent_proba = self.sentiment.predict_proba_features(Xf, frame)
+                sent_all = self.sentiment.predict_proba_features(Xf, frame)
             else:
-                sent_proba = self.sentiment.predict_proba(frame)
-        return proba, sent_proba
+                sent_all = self.sentiment.predict_proba(frame)
+        n = len(texts)
+        proba, sent_proba = proba_all[:n], sent_all[:n]
+        clause_proba: list[np.ndarray | None] = [None] * n
+        clause_sent: list[list[int | None] | None] = [None] * n
+        start = n
+        for i in short:
+            end = start + len(spans[i])
+            clause_proba[i] = proba_all[start:end]
+            clause_sent[i] = np.asarray(SENTIMENT_CLASSES)[sent_all[start:end].argmax(axis=1)].tolist() if self.sentiment is not None else [None] * (end - start)
+            start = end
+        self._score_long_clauses(texts, spans, proba, clause_proba, clause_sent)
+        return _Scores(proba, sent_proba, spans, clause_proba, clause_sent)
 
-    def _score_in_chunks(self, texts: list[str], fft_scores: list | None, n_jobs: int | None) -> tuple[np.ndarray, np.ndarray]:
+    def _score_long_clauses(self, texts, spans, proba, clause_proba, clause_sent) -> None:
+        """For comments of more than ``CLAUSE_TOPICS_MAX`` clauses: which clause carries each
+        predicted topic (its words, ``topics.evidence_``) and that clause's sentiment from its words
+        (in place)."""
+        evidence = getattr(self.topics, "evidence_", None)  # models saved before it existed have none
+        long = [i for i, c in enumerate(spans) if len(c) > CLAUSE_TOPICS_MAX]
+        if not long or evidence is None:
+            return
+        clause_texts = [texts[i][a:b] for i in long for a, b in spans[i]]
+        scores = evidence.scores(self.topics.features_.word_.transform(clean_texts(clause_texts)))
+        predicted = proba >= self.topics.thresholds_
+        wanted: dict[tuple[int, int], int] = {}  # (comment, clause) -> row in clause_texts
+        start = 0
+        for i in long:
+            block = scores[start:start + len(spans[i])]
+            clause_proba[i] = block
+            for j in np.flatnonzero(predicted[i]):
+                if block[:, j].max() > 0:
+                    wanted.setdefault((i, int(np.argmax(block[:, j]))), start + int(np.argmax(block[:, j])))
+            clause_sent[i] = [None] * len(spans[i])
+            start += len(spans[i])
+        if not wanted or self.sentiment is None:
+            return
+        keys = list(wanted)
+        chosen = [clause_texts[wanted[key]] for key in keys]
+        p_text = self._sentiment_text_proba(self.topics.features_.transform(chosen), chosen)
+        for (i, k), value in zip(keys, np.asarray(SENTIMENT_CLASSES)[p_text.argmax(axis=1)].tolist()):
+            clause_sent[i][k] = value
+
+    def _score_in_chunks(self, texts: list[str], fft_scores: list | None, n_jobs: int | None) -> _Scores:
         """``_score`` over chunks of a large batch on threads, one BLAS thread each.
 
         Why: vectorising text is Python (it holds the GIL) while the kernel products are scipy and
@@ -158,13 +231,17 @@ class FeedbackModel:
             return self._score(texts, fft_scores, n_jobs=workers)
         from threadpoolctl import threadpool_limits
 
-        def one(start: int) -> tuple[np.ndarray, np.ndarray]:
+        def one(start: int) -> _Scores:
             end = start + CLASSIFY_CHUNK
             return self._score(texts[start:end], None if fft_scores is None else fft_scores[start:end])
 
         with threadpool_limits(1), ThreadPoolExecutor(min(workers, len(starts))) as pool:
             parts = list(pool.map(one, starts))
-        return np.vstack([p for p, _ in parts]), np.vstack([s for _, s in parts])
+        return _Scores(
+            np.vstack([p.proba for p in parts]), np.vstack([p.sent_proba for p in parts]),
+            [c for p in parts for c in p.clauses], [c for p in parts for c in p.clause_proba],
+            [c for p in parts for c in p.clause_sentiment],
+        )
 
     def classify(self, texts, question_types=None, fft_scores=None, n_jobs: int | None = None) -> pd.DataFrame:
         """One output row per input text, same order.
@@ -177,6 +254,10 @@ class FeedbackModel:
         (``evidence.py``): ``topic_sentiment`` ("Topic: N" joined by "; "), ``topic_evidence``
         ('Topic: "words"' joined by " | ") and ``topic_spans`` (list of {"topic", "sentiment",
         "start", "end"}: the span is ``text[start:end]`` of the text as given).
+
+        A topic is predicted when the comment's probability reaches the label's threshold, or
+        when one of its clauses' does by ``CLAUSE_MARGIN`` more (a clause is short, so it is held
+        to a stricter bar); ``probabilities`` shows the larger of the two.
         """
         texts = ["" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t) for t in texts]
         n = len(texts)
@@ -184,17 +265,29 @@ class FeedbackModel:
         labels = self.topics.labels_
         lnp = self.framework.labelling_not_possible
         proba = np.zeros((n, len(labels)))
+        clause_best = np.zeros((n, len(labels)))
         sent = pd.array([pd.NA] * n, dtype="Int64")
         sent_proba = np.zeros((n, len(SENTIMENT_CLASSES)))
         idx = np.flatnonzero(~free)
+        scored = None
         if len(idx):
             sub_texts = [texts[i] for i in idx]
             scores_list = None if fft_scores is None else list(fft_scores)  # once: not once per row
             sub_scores = None if scores_list is None else [scores_list[i] for i in idx]
-            proba[idx], sent_proba[idx] = self._score_in_chunks(sub_texts, sub_scores, n_jobs)
+            scored = self._score_in_chunks(sub_texts, sub_scores, n_jobs)
+            proba[idx], sent_proba[idx] = scored.proba, scored.sent_proba
+            for k, block in enumerate(scored.clause_proba):
+                if block is not None and len(scored.clauses[k]) <= CLAUSE_TOPICS_MAX:
+                    clause_best[idx[k]] = block.max(axis=0)
             if self.sentiment is not None:
                 sent[idx] = np.asarray(SENTIMENT_CLASSES)[sent_proba[idx].argmax(axis=1)]
-        predicted = proba >= self.topics.thresholds_
+        thresholds = self.topics.thresholds_
+        from_clause = clause_best >= thresholds + CLAUSE_MARGIN
+        general_praise = getattr(self.framework, "general_praise", None)
+        if general_praise in labels:  # praise "with no more specific topic" is the whole comment's to give
+            from_clause[:, list(labels).index(general_praise)] = False
+        predicted = (proba >= thresholds) | from_clause
+        proba = np.where(from_clause, np.maximum(proba, clause_best), proba)
         label_arr = np.asarray(labels, dtype=object)
         categories_of = {name: self.framework.category_of(name) if name in self.framework.label_names else "General" for name in labels}
         categories_of.setdefault(lnp, "General")
@@ -222,9 +315,12 @@ class FeedbackModel:
                 cats.setdefault(categories_of.get(t, "General"), None)
             cats_col.append(list(cats))
         spans_col: list[list[TopicSpan]] = [[] for _ in range(n)]
-        if len(idx):
+        if scored is not None:
+            label_index = {name: j for j, name in enumerate(labels)}
             comment_sentiments = [None if pd.isna(sent[i]) else int(sent[i]) for i in idx]
-            for i, spans in zip(idx, self._topic_spans(sub_texts, [topics_col[i] for i in idx], comment_sentiments, sub_scores)):
+            per_comment = topic_spans(sub_texts, [topics_col[i] for i in idx], label_index, scored.clauses,
+                                      scored.clause_proba, scored.clause_sentiment, comment_sentiments)
+            for i, spans in zip(idx, per_comment):
                 spans_col[i] = spans
         return pd.DataFrame(
             {
@@ -240,27 +336,16 @@ class FeedbackModel:
             }
         )
 
-    def _topic_spans(self, texts: list[str], topic_lists: list[list[str]], comment_sentiments: list[int | None],
-                     fft_scores: list | None) -> list[list[TopicSpan]]:
-        """Each predicted topic's clause and that clause's sentiment (see ``evidence.topic_spans``)."""
-        features = self.topics.features_
-        evidence = getattr(self.topics, "evidence_", None)  # models saved before it existed have none
-        n_labels = len(self.topics.labels_)
 
-        def clause_topic_scores(clause_texts: list[str]) -> np.ndarray:
-            if evidence is None:
-                return np.zeros((len(clause_texts), n_labels))
-            return evidence.scores(features.word_.transform(clean_texts(clause_texts)))
+@dataclass
+class _Scores:
+    """What ``FeedbackModel._score`` computes for a batch of comments with content."""
 
-        def clause_sentiments(clause_texts: list[str], rows: list[int]) -> list[int | None]:
-            if self.sentiment is None:
-                return [None] * len(clause_texts)
-            p_text = self.sentiment.text_proba_features(features.transform(clause_texts), clause_texts)
-            proba = self.sentiment.with_scores(p_text, None if fft_scores is None else [fft_scores[r] for r in rows])
-            return np.asarray(SENTIMENT_CLASSES)[proba.argmax(axis=1)].tolist()
-
-        label_index = {name: j for j, name in enumerate(self.topics.labels_)}
-        return topic_spans(texts, topic_lists, label_index, clause_topic_scores, comment_sentiments, clause_sentiments)
+    proba: np.ndarray  # (n, labels) topic probabilities of each whole comment
+    sent_proba: np.ndarray  # (n, 5) sentiment probabilities (with the FFT score where given)
+    clauses: list[list[tuple[int, int]]]  # each comment's clauses (evidence.clauses)
+    clause_proba: list[np.ndarray | None]  # (clauses, labels) for a comment with several, else None
+    clause_sentiment: list[list[int | None] | None]  # each clause's sentiment, likewise
 
 
 def _usable_cores() -> int:

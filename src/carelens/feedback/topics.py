@@ -78,6 +78,28 @@ def _gram_split(X) -> np.ndarray:
     return G
 
 
+def _merge_duplicate_rows(X, dual_coef: np.ndarray):
+    """Support rows with one copy of each distinct row, their dual coefficients summed.
+
+    Kernel ridge keeps every training comment; a tenth of the public data's comments are exact
+    repeats of another ("Excellent service"), and k(x, s) a + k(x, s) b = k(x, s) (a + b), so
+    each repeat is merged into one row: same scores, fewer products at prediction.
+    """
+    X = X.tocsr(copy=True)
+    X.sort_indices()
+    first: dict[tuple[bytes, bytes], int] = {}
+    group = np.empty(X.shape[0], dtype=int)
+    for i in range(X.shape[0]):
+        a, b = X.indptr[i], X.indptr[i + 1]
+        group[i] = first.setdefault((X.indices[a:b].tobytes(), X.data[a:b].tobytes()), len(first))
+    if len(first) == X.shape[0]:
+        return X, dual_coef
+    keep = np.unique(group, return_index=True)[1]
+    merged = np.zeros((dual_coef.shape[0], len(first)), dtype=dual_coef.dtype)
+    np.add.at(merged.T, group, dual_coef.T)
+    return X[keep], merged
+
+
 def _rbf_from_cosine(S: np.ndarray, gamma: float) -> np.ndarray:
     """exp(-gamma * |x - z|^2) for unit vectors, from their dot products S (in place)."""
     S *= 2.0 * gamma
@@ -280,10 +302,10 @@ class TopicClassifier(BaseEstimator, ClassifierMixin):
         A = _ridge_solve(K, targets - offset, self.alpha)
         del K
         progress((self.cv + 0.5) / (self.cv + 1), "topics: labels too rare to tune")
-        self.dual_coef_ = np.zeros((Y.shape[1], Xn.shape[0]), dtype=np.float32)
-        self.dual_coef_[ridge_labels] = A.T[ridge_labels]
+        dual_coef = np.zeros((Y.shape[1], Xn.shape[0]), dtype=np.float32)
+        dual_coef[ridge_labels] = A.T[ridge_labels]
         self.intercept_ = np.where(ridge_labels, offset, -20.0)
-        self.support_X_ = Xn.tocsr()
+        self.support_X_, self.dual_coef_ = _merge_duplicate_rows(Xn.tocsr(), dual_coef)
         self.coef_, self.linear_intercept_ = self._fit_all(Xf, Y, self.linear_labels_) if self.linear_labels_.any() else (None, None)
         return oof
 
