@@ -223,7 +223,7 @@ def compare_command(
     for row in differences.itertuples(index=False):
         typer.echo(f"  {row[0]}: " + " | ".join(f"{n} {v}" for n, v in zip(comparison.names, row[1:])))
     capacity = in_words(comparison.capacity, ["resource", "ward_type"])
-    typer.echo("\n" + capacity.to_string(index=False))
+    typer.echo("\n" + capacity.to_string(index=False, na_rep="-"))
     if output is not None:
         from carelens.demand.report import comparison_report, report_pdf
         from carelens.demand.workbook import comparison_workbook

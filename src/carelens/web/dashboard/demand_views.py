@@ -130,7 +130,15 @@ def _short(column: str) -> str:
     return column
 
 
+#: A figure a scenario does not have (a ward type or point of delivery only another compared one has).
+ABSENT = "–"
+
+
 def _figure(value: Any) -> Any:
+    from carelens.web.dashboard.html_table import is_missing
+
+    if is_missing(value):
+        return ABSENT
     if isinstance(value, (bool, np.bool_)):
         return value
     if isinstance(value, (int, np.integer)):
