@@ -50,9 +50,16 @@ def test_only_the_required_tables_and_columns_still_give_beds(synthetic, tmp_pat
     said = " ".join(scenario.warnings)
     assert "no ip_functional_areas_beds table: beds by ward type" in said
     assert "no theatres are projected" in said
+    # specialties coded otherwise than the params name them: the steps keyed on them are said to do nothing
+    assert "repat_local.ip" in said and "name tretspef_grouped values the data does not have (it has C_" in said
+    assert "no health-status adjustment is made" in said and "no inequalities table" in said
+    waterfall = scenario.tables["waterfall"].set_index(["activity", "measure", "step"])["principal"]
+    assert waterfall[("ip", "admissions", "repat_local")] == 0
     beds = scenario.tables["capacity_totals"].query("resource == 'beds'").set_index("ward_type")
     assert {"daycase", "adult_elective", "adult_nonelective", "maternity", "paediatric"} <= set(beds.index)
-    with_areas = run_scenario(_params(), synthetic, name="NHP areas", runs=4).tables["capacity_totals"]
+    nhp_shaped = run_scenario(_params(), synthetic, name="NHP areas", runs=4)
+    assert not [w for w in nhp_shaped.warnings if "does not have" in w or "no ip_functional_areas" in w]
+    with_areas = nhp_shaped.tables["capacity_totals"]
     nhp_beds = with_areas.query("resource == 'beds'")["baseline"].sum()
     assert beds["baseline"].sum() == pytest.approx(nhp_beds, rel=0.1)  # the same bed days, other areas
     sites = set(scenario.tables["summary_by_site"]["sitetret"])
