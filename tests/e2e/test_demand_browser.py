@@ -148,7 +148,8 @@ def test_planner_opens_the_demo_runs_a_second_scenario_compares_and_downloads(de
         assert book.sheetnames == ["About", "Differences", "Activity", "Beds theatres rooms", "Waterfall",
                                    "Year by year"]
         rows = [r for r in book["Differences"].iter_rows(min_row=4, values_only=True)]
-        differing = [r[0] for r in rows if r[-1] == "differs"]
+        marked = [c.value for c in book["Differences"][3]].index("Differs")
+        differing = [r[0] for r in rows if r[marked] == "differs"]
         assert [r[0] for r in rows[:len(differing)]] == differing  # what differs comes first
         assert "Monte Carlo runs" in differing
         assert any(d.startswith("demographic_factors.variant_probabilities") for d in differing)

@@ -167,6 +167,21 @@ def _download(content_for: dict, output: Path) -> Path:
     return write_file(content_for[output.suffix.lower()](), output)
 
 
+def _kept_in(db: str | None) -> str | None:
+    """A store to read scenarios from must be there: a mistyped ``--db`` path would otherwise
+    become a new, empty store, and "no scenario named ..." would blame the name."""
+    from carelens.db import database_url
+    from carelens.db.engine import duckdb_path
+    from carelens.errors import StoreError
+
+    if db is not None:
+        path = duckdb_path(database_url(db))
+        if path is not None and not path.exists():
+            raise StoreError("no carelens store here (scenarios are kept where `carelens demand run --name NAME "
+                             "--db STORE` put them)", file=str(db), field="--db")
+    return db
+
+
 @app.command("scenarios")
 def scenarios_command(
     db: str | None = opt.store("the scenarios are kept in"),
@@ -181,7 +196,7 @@ def scenarios_command(
     """
     from carelens.demand.store import list_scenarios
 
-    listed = list_scenarios(db)
+    listed = list_scenarios(_kept_in(db))
     if listed.empty:
         typer.echo("no scenarios stored yet: carelens demand run PARAMS -d DATA -o OUT --name NAME")
         return
@@ -213,15 +228,19 @@ def compare_command(
     ```
     """
     from carelens.demand.compare import compare, in_words
+    from carelens.demand.labels import parameter_name
     from carelens.demand.store import load_scenario
 
     if output is not None:
         _check_download(output)
+    _kept_in(db)
     comparison = compare([load_scenario(db, n) for n in names])
     differences = comparison.differences()
     typer.echo(f"{len(differences)} of {len(comparison.parameters)} parameters differ:")
     for row in differences.itertuples(index=False):
-        typer.echo(f"  {row[0]}: " + " | ".join(f"{n} {v}" for n, v in zip(comparison.names, row[1:])))
+        words = parameter_name(row[0])
+        typer.echo(f"  {row[0]}: " + " | ".join(f"{n} {v}" for n, v in zip(comparison.names, row[1:]))
+                   + (f"  ({words})" if words != row[0] else ""))
     capacity = in_words(comparison.capacity, ["resource", "ward_type"])
     typer.echo("\n" + capacity.to_string(index=False, na_rep="-"))
     if output is not None:
@@ -254,7 +273,7 @@ def export_command(
     from carelens.demand.workbook import scenario_workbook
 
     _check_download(output)
-    scenario = load_scenario(db, name)
+    scenario = load_scenario(_kept_in(db), name)
     written = _download({".xlsx": lambda: scenario_workbook(scenario),
                          ".html": lambda: scenario_report(scenario).encode("utf-8"),
                          ".pdf": lambda: report_pdf(scenario_report(scenario))}, output)

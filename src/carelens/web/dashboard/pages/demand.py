@@ -371,15 +371,17 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
         cmp = comparison()
         if cmp is None:
             return ui.TagList()
-        from carelens.demand.compare import in_words
+        from carelens.demand.compare import in_words, parameters_in_words
 
-        differences = cmp.differences().rename(columns={"parameter": "Parameter"})
+        differences = parameters_in_words(cmp.differences())
         choices = views.measure_choices(cmp.scenarios[0].tables["run_totals"])
         return ui.card(
             ui.card_header("Compared: " + " vs ".join(cmp.names)),
             ui.div(ui.download_button("download_compare", "Comparison workbook (XLSX)",
                                       class_="btn-outline-primary btn-sm"),
                    ui.download_button("download_compare_html", "Comparison report (HTML)",
+                                      class_="btn-outline-primary btn-sm ms-2"),
+                   ui.download_button("download_compare_pdf", "Comparison report (PDF)",
                                       class_="btn-outline-primary btn-sm ms-2"), class_="mb-2"),
             ui.h5(f"What differs: {len(differences)} of {len(cmp.parameters)} parameters"),
             views.table(differences, "compare_differences"),
@@ -388,7 +390,9 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
             ui.output_ui("compare_chart"),
             ui.h5("Beds, theatres and clinic rooms"),
             views.table(in_words(cmp.capacity, ["resource", "ward_type"]), "compare_capacity"),
-            ui.h5("Waterfall (principal)"),
+            ui.h5("Waterfall of each scenario: from the baseline, step by step (principal)"),
+            ui.input_select("compare_wf_measure", None, choices=views.WATERFALL_CHOICES, selected="ip|beddays"),
+            ui.output_ui("compare_waterfalls"),
             views.table(in_words(cmp.waterfall, ["activity", "measure", "step"]), "compare_waterfall"),
             ui.h5("Activity by point of delivery"),
             views.table(in_words(cmp.activity, ["pod", "measure"]), "compare_activity"),
@@ -406,6 +410,18 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
         return chart(views.lines_figure(cmp.trajectories, cmp.names, activity, measure, title), "compare_lines",
                      height=340)
 
+    @render.ui
+    def compare_waterfalls():
+        cmp = comparison()
+        if cmp is None or not input.compare_wf_measure():
+            return ui.TagList()
+        from carelens.demand.labels import name
+
+        activity, measure = input.compare_wf_measure().split("|", 1)
+        title = f"{name('activity', activity)}: {name('measure', measure)}"
+        return chart(views.waterfalls_figure(cmp.scenarios, activity, measure, title), "compare_waterfalls",
+                     height=540)
+
     def _compare_file(suffix: str) -> str:
         return views.file_name(" vs ".join(comparison().names) if comparison() else "compare", suffix)
 
@@ -420,6 +436,13 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
         from carelens.demand.report import comparison_report
 
         yield (await asyncio.to_thread(comparison_report, comparison())).encode("utf-8")
+
+    @render.download_button(filename=lambda: _compare_file(".pdf"))
+    async def download_compare_pdf():
+        from carelens.demand.report import comparison_report, report_pdf
+
+        cmp = comparison()
+        yield await asyncio.to_thread(lambda: report_pdf(comparison_report(cmp)))
 
 
 PAGE = Page(id="demand", title="Demand and capacity", ui=page_ui, server=page_server)
