@@ -93,6 +93,8 @@ def test_mistakes_are_one_line_and_leave_the_store_as_it_was(kept, trust, tmp_pa
         (["demand", "export", "Nope", "-o", str(tmp_path / "x.xlsx"), "--db", str(db)], "no scenario named 'Nope'"),
         (["demand", "export", "Base", "-o", str(tmp_path / "x.csv"), "--db", str(db)], "not .csv"),
         (["demand", "export", "Base", "-o", str(tmp_path / "x"), "--db", str(db)], "without an extension"),
+        (["demand", "delete", "Base", "--db", str(db)], "not deleted: 'Base' is kept; add --yes"),  # not a terminal
+        (["demand", "delete", "Nope", "--yes", "--db", str(db)], "no scenario named 'Nope'"),
     ]
     for args, words in cases:
         assert main(args) == 2, args
@@ -131,3 +133,19 @@ def test_replace_keeps_the_old_scenario_until_the_new_one_is_kept(kept, trust, t
     listing = capsys.readouterr().out.splitlines()
     others = [line for line in listing if line.strip().startswith("Other ")]
     assert len(others) == 1 and " 6 " in others[0]  # one 'Other', the new one with 6 runs
+
+
+def test_delete_removes_one_scenario_and_keeps_the_data(kept, trust, tmp_path, capsys):
+    db, _ = kept
+    assert main(["demand", "run", str(trust / "params.json"), "-d", str(trust), "-o", str(tmp_path / "s"),
+                 "--runs", "2", "--workers", "1", "--name", "Scratch", "--db", str(db)]) == 0
+    before = snapshot(db)
+    capsys.readouterr()
+    assert main(["demand", "delete", "Scratch", "--yes", "--db", str(db)]) == 0
+    assert "deleted scenario 'Scratch'" in capsys.readouterr().out
+    after = snapshot(db)
+    assert not [row for row in after["demand_scenarios"] if "'Scratch'" in row]
+    assert after["demand_datasets"] == before["demand_datasets"]  # the data other scenarios ran on stays
+    assert after["demand_dataset_tables"] == before["demand_dataset_tables"]
+    assert len(after["demand_scenarios"]) == len(before["demand_scenarios"]) - 1
+    assert main(["demand", "export", "Base", "-o", str(tmp_path / "base.xlsx"), "--db", str(db)]) == 0

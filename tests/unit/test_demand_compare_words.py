@@ -1,6 +1,6 @@
-"""Comparing scenarios as a board reads them: assumptions in words next to their params keys, the
-waterfall of each scenario side by side on one axis, years as years, and a name given twice
-said by name (issue 15, items 2 and 5)."""
+"""Scenarios as a board reads them: assumptions in words next to their params keys, the waterfall
+of each compared scenario side by side on one axis, years as years, a name given twice said by
+name, and each figure's change from the baseline (issue 15, items 2, 3 and 5)."""
 
 from __future__ import annotations
 
@@ -97,3 +97,26 @@ def test_the_comparison_report_draws_the_waterfall_of_each(three):
     assert html.count("inpatient bed days from the baseline to") == 3
     assert "<b>2030</b>" not in html and "&lt;b&gt;2030&lt;/b&gt;" in html
     assert "Older people living longer in better health" in html  # what differs, in words
+
+
+def test_each_figure_says_its_change_from_the_baseline(three):
+    import openpyxl
+
+    from carelens.demand.report import scenario_report
+    from carelens.demand.workbook import scenario_workbook
+    from carelens.web.dashboard import demand_views as views
+
+    base = three[0]
+    beds = views.beds_table(base.tables["capacity_totals"]).set_index("Type")
+    row = base.tables["capacity_totals"].query("resource == 'beds' and ward_type == 'adult_nonelective'").iloc[0]
+    shown = beds.loc["Adult non-elective wards"]
+    assert shown["Change from baseline"] == round(row.principal - row.baseline, 1)
+    assert shown["Change, %"] == round(100 * (row.principal - row.baseline) / row.baseline, 1)
+    activity = views.activity_table(base.tables["summary"])
+    zero = activity[activity["Baseline"] == 0]
+    assert zero["Change, %"].isna().all()  # no share of nothing
+    assert str(activity["Change from baseline"].dtype) == "Int64"  # counts stay whole
+    book = openpyxl.load_workbook(io.BytesIO(scenario_workbook(base)))
+    header = [c.value for c in book["Beds theatres rooms"][1]]
+    assert header.index("Change from baseline") < header.index("Type (code)")
+    assert "Change, %" in scenario_report(base)

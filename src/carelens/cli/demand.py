@@ -278,3 +278,38 @@ def export_command(
                          ".html": lambda: scenario_report(scenario).encode("utf-8"),
                          ".pdf": lambda: report_pdf(scenario_report(scenario))}, output)
     typer.echo(f"wrote {written}")
+
+
+@app.command("delete")
+def delete_command(
+    name: str = typer.Argument(..., metavar="NAME", help="A stored scenario."),
+    db: str | None = opt.store("the scenario is kept in"),
+    yes: bool = typer.Option(False, "--yes", help="Delete without asking."),
+) -> None:
+    """Remove a kept scenario and its results (the trust data it ran on stays: other scenarios
+    may use it). Asks first on a terminal; elsewhere it needs --yes.
+
+    Example:
+
+    ```
+    carelens demand delete "Occupancy 80% (wrong file)" --db store.duckdb --yes
+    ```
+    """
+    import sys
+
+    from carelens.demand.store import delete_scenario, list_scenarios, load_scenario
+    from carelens.errors import StoreError
+
+    listed = list_scenarios(_kept_in(db))
+    found = listed[listed["name"] == name]
+    if found.empty:
+        load_scenario(db, name)  # says "no scenario named ..." and which are stored
+    row = found.iloc[0]
+    if not yes:
+        asked = sys.stdin.isatty() and typer.confirm(
+            f"Delete scenario {name!r} (run {str(row['created'])[:16].replace('T', ' ')} by "
+            f"{row['created_by'] or 'unknown'}) and its results?", default=False)
+        if not asked:
+            raise StoreError(f"not deleted: {name!r} is kept; add --yes to delete it", field="--yes")
+    delete_scenario(db, name)
+    typer.echo(f"deleted scenario {name!r}")

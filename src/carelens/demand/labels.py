@@ -121,6 +121,18 @@ def capacity_rows(frame: pd.DataFrame) -> np.ndarray:
     return np.zeros(len(frame), dtype=bool)
 
 
+def with_change(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with the principal's change from the baseline, as a figure (``change``) and a share
+    (``change_pct``: empty where the baseline is 0), the first thing a board asks of a projection.
+    Frames without both columns come back as they are."""
+    if not {"baseline", "principal"} <= set(frame.columns):
+        return frame
+    base = pd.to_numeric(frame["baseline"], errors="coerce").astype(float)
+    principal = pd.to_numeric(frame["principal"], errors="coerce").astype(float)
+    return frame.assign(change=principal - base,
+                        change_pct=(100 * (principal - base) / base.where(base != 0)).round(1) + 0.0)
+
+
 def rounded(frame: pd.DataFrame, figures: tuple[str, ...] | None = None) -> pd.DataFrame:
     """A copy with figures rounded to what they mean: counts to whole numbers, beds, theatres and
     clinic rooms to one decimal. ``figures``: the columns to round (default: the statistics,

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from carelens.demand.compare import Comparison, in_words, parameter_values, parameters_in_words
-from carelens.demand.labels import CAPACITY, name, named, rounded
+from carelens.demand.labels import CAPACITY, name, named, rounded, with_change
 from carelens.demand.scenario import Scenario
 from carelens.demand.workbook import EXPLAINED
 
@@ -96,11 +96,11 @@ def scenario_report(scenario: Scenario) -> str:
     """The scenario's report as one offline HTML page."""
     from carelens.reports.templating import render
 
-    capacity = named(rounded(scenario.tables["capacity_totals"]))
+    capacity = named(rounded(with_change(scenario.tables["capacity_totals"])))
     trajectories = scenario.trajectories()
     years = named(rounded(trajectories[trajectories.measure.isin(["total", "admissions", "beddays",
                                                                      "attendances", "arrivals"])]))
-    activity = named(rounded(scenario.tables["summary"]))
+    activity = named(rounded(with_change(scenario.tables["summary"])))
     params = parameters_in_words(pd.DataFrame(list(parameter_values(scenario).items()), columns=["parameter", "Value"]))
     tables = [
         _table("Beds, theatres and clinic rooms", capacity,

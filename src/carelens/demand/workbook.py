@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from carelens.demand.compare import Comparison, in_words, parameter_values, parameters_in_words
-from carelens.demand.labels import CODE_COLUMNS, heading, named, rounded
+from carelens.demand.labels import CODE_COLUMNS, heading, named, rounded, with_change
 from carelens.demand.scenario import Scenario
 from carelens.errors import TableError
 
@@ -88,7 +88,7 @@ def _set_text(cell, text: str) -> None:
 
 def _with_codes(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Codes in words (and headings in words), NHP's codes kept in the last columns."""
-    shown = named(rounded(frame))
+    shown = named(rounded(with_change(frame)))
     for key in keys:
         if key in CODE_COLUMNS and key in frame.columns:
             shown[f"{heading(key)} (code)"] = frame[key].astype(str).to_numpy()

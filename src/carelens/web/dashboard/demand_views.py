@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from htmltools import HTML
 
-from carelens.demand.labels import CAPACITY, heading, name, named, rounded
+from carelens.demand.labels import CAPACITY, heading, name, named, rounded, with_change
 
 BLUE, DARK, GREEN, RED, GREY = "#005eb8", "#003087", "#007f3b", "#d5281b", "#768692"
 SCENARIO_COLOURS = ["#005eb8", "#ed8b00", "#007f3b", "#7c2855", "#330072", "#768692"]
@@ -202,11 +202,11 @@ def table(frame: pd.DataFrame, table_id: str, *, plain: tuple[str, ...] = ("Year
 
 def beds_table(capacity_totals: pd.DataFrame) -> pd.DataFrame:
     beds = capacity_totals[capacity_totals.resource == "beds"]
-    return named(rounded(beds)).drop(columns=heading("resource"))
+    return named(rounded(with_change(beds))).drop(columns=heading("resource"))
 
 
 def rooms_table(capacity_totals: pd.DataFrame) -> pd.DataFrame:
-    rooms = named(rounded(capacity_totals[capacity_totals.resource != "beds"]), headings=False)
+    rooms = named(rounded(with_change(capacity_totals[capacity_totals.resource != "beds"])), headings=False)
     what = [r if r == t else f"{r} ({t})" for r, t in zip(rooms["resource"], rooms["ward_type"])]
     rooms = rooms.drop(columns=["resource", "ward_type"])
     rooms.insert(0, "what", what)
@@ -215,7 +215,7 @@ def rooms_table(capacity_totals: pd.DataFrame) -> pd.DataFrame:
 
 
 def activity_table(summary: pd.DataFrame) -> pd.DataFrame:
-    return named(rounded(summary))
+    return named(rounded(with_change(summary)))
 
 
 def file_name(name: str, suffix: str) -> str:
