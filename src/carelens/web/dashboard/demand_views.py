@@ -136,9 +136,9 @@ def waterfalls_figure(scenarios: list, activity: str, measure: str, title: str) 
         left = i * (width + gap)
         layout["xaxis" if i == 0 else f"xaxis{i + 1}"] = {"domain": [left, left + width], "range": [low, high],
                                                           "tickformat": ",.0f", "anchor": "y"}
-        layout["annotations"].append({"text": f"<b>{_label(scenario.name)}</b> ({scenario.end_year})", "showarrow": False,
-                                      "xref": "paper", "yref": "paper", "x": left + width / 2, "y": 1.0,
-                                      "xanchor": "center", "yanchor": "bottom"})
+        layout["annotations"].append({"text": f"<b>{_label(scenario.name)}</b> ({scenario.end_year})",
+                                      "showarrow": False, "xref": "paper", "yref": "paper", "x": left + width / 2,
+                                      "y": 1.0, "xanchor": "center", "yanchor": "bottom"})
     return {"data": data, "layout": layout}
 
 
