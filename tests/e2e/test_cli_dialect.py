@@ -52,7 +52,7 @@ def test_every_command_is_in_the_docs():
     assert set(IDS) == {
         "feedback classify", "feedback train", "feedback evaluate", "feedback load", "appointments train",
         "appointments evaluate", "appointments score", "appointments call-list", "demand run", "demand synth",
-        "demand validate", "demand scenarios", "demand compare", "demand export",
+        "demand validate", "demand scenarios", "demand compare", "demand export", "demand delete",
         "db upgrade", "db current", "db backup", "db restore", "demo", "serve", "config show",
     }
     for name in IDS:

@@ -132,6 +132,13 @@ def test_planner_opens_the_demo_runs_a_second_scenario_compares_and_downloads(de
         assert page.locator(".demand-scenario-name").inner_text() == "Zero net migration"
         page.screenshot(path=str(SCREENSHOTS / "demand-02-second-scenario.png"), full_page=True)
 
+        # a kept scenario opens from the list: the demo's again, with its own figures and assumptions
+        page.locator("#demand-open_name").select_option("Demo projection")
+        page.get_by_role("button", name="Open", exact=True).click()
+        page.wait_for_function("() => document.querySelector('.demand-scenario-name').innerText === 'Demo projection'")
+        assert page.locator("#demand-variant").input_value() == "(the scenario's mix)"
+        assert "Monte Carlo runs\n8" in page.locator(".demand-facts").inner_text()
+
         # compare the two (both chosen for the comparison after the run); what differs comes first
         assert set(page.locator("#demand-compare_names").evaluate(
             "s => Array.from(s.selectedOptions).map(o => o.value)")) == {"Demo projection", "Zero net migration"}
@@ -139,16 +146,30 @@ def test_planner_opens_the_demo_runs_a_second_scenario_compares_and_downloads(de
         page.locator(".demand-compare").wait_for()
         differences = page.locator("#demand-compare_differences tbody").inner_text()
         assert "demographic_factors.variant_probabilities" in differences
+        assert "Population projection: chance of each, zero net migration" in differences  # in words too
         assert "Monte Carlo runs" in differences  # 8 runs against 60: said, not hidden
         assert "Adult non-elective wards" in page.locator("#demand-compare_capacity").inner_text()
+        # the waterfall of each, side by side on one axis
+        page.locator("#demand-chart_compare_waterfalls").scroll_into_view_if_needed()
+        page.wait_for_function("() => { const g = document.getElementById('demand-chart_compare_waterfalls');"
+                               " return g && g.data && g.data.length === 2; }")
+        panels = page.evaluate("() => { const g = document.getElementById('demand-chart_compare_waterfalls');"
+                               " return {names: g.data.map(t => t.name), first: g.data[0].y[0],"
+                               " same: JSON.stringify(g.layout.xaxis.range) === JSON.stringify(g.layout.xaxis2.range)};"
+                               " }")
+        assert panels == {"names": ["Demo projection", "Zero net migration"], "first": "Baseline year", "same": True}
         page.screenshot(path=str(SCREENSHOTS / "demand-03-compare.png"), full_page=True)
+        with page.expect_download() as got:
+            page.get_by_role("link", name="Comparison report (PDF)").click()
+        assert open(got.value.path(), "rb").read(5) == b"%PDF-"
         with page.expect_download() as got:
             page.get_by_role("link", name="Comparison workbook (XLSX)").click()
         book = openpyxl.load_workbook(io.BytesIO(open(got.value.path(), "rb").read()))
         assert book.sheetnames == ["About", "Differences", "Activity", "Beds theatres rooms", "Waterfall",
                                    "Year by year"]
         rows = [r for r in book["Differences"].iter_rows(min_row=4, values_only=True)]
-        differing = [r[0] for r in rows if r[-1] == "differs"]
+        marked = [c.value for c in book["Differences"][3]].index("Differs")
+        differing = [r[0] for r in rows if r[marked] == "differs"]
         assert [r[0] for r in rows[:len(differing)]] == differing  # what differs comes first
         assert "Monte Carlo runs" in differing
         assert any(d.startswith("demographic_factors.variant_probabilities") for d in differing)

@@ -76,7 +76,8 @@ def test_compare_writes_a_workbook_with_what_differs_first(store, tmp_path, caps
     book = openpyxl.load_workbook(io.BytesIO(out.read_bytes()))
     assert book.sheetnames == ["About", "Differences", "Activity", "Beds theatres rooms", "Waterfall", "Year by year"]
     first = list(book["Differences"].iter_rows(min_row=4, max_row=5, values_only=True))
-    assert first[0] == ("capacity.target_occupancy.adult_nonelective", "0.92", "0.8", "differs")
+    assert first[0][:4] == ("capacity.target_occupancy.adult_nonelective", "0.92", "0.8", "differs")
+    assert first[0][4] == "Capacity: target occupancy, Adult non-elective wards"  # and in words
     assert first[1][3] in (None, "")
     about = [row for row in book["About"].iter_rows(values_only=True) if row[0]]
     assert about[0][0] == "carelens demand and capacity: Base vs Occupancy 80%"

@@ -167,6 +167,21 @@ def _download(content_for: dict, output: Path) -> Path:
     return write_file(content_for[output.suffix.lower()](), output)
 
 
+def _kept_in(db: str | None) -> str | None:
+    """A store to read scenarios from must be there: a mistyped ``--db`` path would otherwise
+    become a new, empty store, and "no scenario named ..." would blame the name."""
+    from carelens.db import database_url
+    from carelens.db.engine import duckdb_path
+    from carelens.errors import StoreError
+
+    if db is not None:
+        path = duckdb_path(database_url(db))
+        if path is not None and not path.exists():
+            raise StoreError("no carelens store here (scenarios are kept where `carelens demand run --name NAME "
+                             "--db STORE` put them)", file=str(db), field="--db")
+    return db
+
+
 @app.command("scenarios")
 def scenarios_command(
     db: str | None = opt.store("the scenarios are kept in"),
@@ -181,7 +196,7 @@ def scenarios_command(
     """
     from carelens.demand.store import list_scenarios
 
-    listed = list_scenarios(db)
+    listed = list_scenarios(_kept_in(db))
     if listed.empty:
         typer.echo("no scenarios stored yet: carelens demand run PARAMS -d DATA -o OUT --name NAME")
         return
@@ -213,17 +228,21 @@ def compare_command(
     ```
     """
     from carelens.demand.compare import compare, in_words
+    from carelens.demand.labels import parameter_name
     from carelens.demand.store import load_scenario
 
     if output is not None:
         _check_download(output)
+    _kept_in(db)
     comparison = compare([load_scenario(db, n) for n in names])
     differences = comparison.differences()
     typer.echo(f"{len(differences)} of {len(comparison.parameters)} parameters differ:")
     for row in differences.itertuples(index=False):
-        typer.echo(f"  {row[0]}: " + " | ".join(f"{n} {v}" for n, v in zip(comparison.names, row[1:])))
+        words = parameter_name(row[0])
+        typer.echo(f"  {row[0]}: " + " | ".join(f"{n} {v}" for n, v in zip(comparison.names, row[1:]))
+                   + (f"  ({words})" if words != row[0] else ""))
     capacity = in_words(comparison.capacity, ["resource", "ward_type"])
-    typer.echo("\n" + capacity.to_string(index=False))
+    typer.echo("\n" + capacity.to_string(index=False, na_rep="-"))
     if output is not None:
         from carelens.demand.report import comparison_report, report_pdf
         from carelens.demand.workbook import comparison_workbook
@@ -254,8 +273,43 @@ def export_command(
     from carelens.demand.workbook import scenario_workbook
 
     _check_download(output)
-    scenario = load_scenario(db, name)
+    scenario = load_scenario(_kept_in(db), name)
     written = _download({".xlsx": lambda: scenario_workbook(scenario),
                          ".html": lambda: scenario_report(scenario).encode("utf-8"),
                          ".pdf": lambda: report_pdf(scenario_report(scenario))}, output)
     typer.echo(f"wrote {written}")
+
+
+@app.command("delete")
+def delete_command(
+    name: str = typer.Argument(..., metavar="NAME", help="A stored scenario."),
+    db: str | None = opt.store("the scenario is kept in"),
+    yes: bool = typer.Option(False, "--yes", help="Delete without asking."),
+) -> None:
+    """Remove a kept scenario and its results (the trust data it ran on stays: other scenarios
+    may use it). Asks first on a terminal; elsewhere it needs --yes.
+
+    Example:
+
+    ```
+    carelens demand delete "Occupancy 80% (wrong file)" --db store.duckdb --yes
+    ```
+    """
+    import sys
+
+    from carelens.demand.store import delete_scenario, list_scenarios, load_scenario
+    from carelens.errors import StoreError
+
+    listed = list_scenarios(_kept_in(db))
+    found = listed[listed["name"] == name]
+    if found.empty:
+        load_scenario(db, name)  # says "no scenario named ..." and which are stored
+    row = found.iloc[0]
+    if not yes:
+        asked = sys.stdin.isatty() and typer.confirm(
+            f"Delete scenario {name!r} (run {str(row['created'])[:16].replace('T', ' ')} by "
+            f"{row['created_by'] or 'unknown'}) and its results?", default=False)
+        if not asked:
+            raise StoreError(f"not deleted: {name!r} is kept; add --yes to delete it", field="--yes")
+    delete_scenario(db, name)
+    typer.echo(f"deleted scenario {name!r}")

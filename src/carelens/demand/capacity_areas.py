@@ -7,6 +7,13 @@ are 0), and its procedures counted in their theatre areas. A spell converted to 
 its one bed day in the day-case area of its ward (NHP's remap, ``_functional_area_beds``).
 
 Clinic rooms need no preparation: they follow from outpatient attendances by output key.
+
+A trust without NHP's area tables (the simple layout, where they are optional) still gets beds and
+theatres: each spell's bed days go to one area made from its own columns (children or adults,
+day case, maternity, elective or not, same day or overnight: the ward types the capacity
+assumptions know), and a spell with a procedure (``has_procedure``) to a day-surgery or general
+theatre (:func:`areas_from_spells`). Coarser than NHP's areas, and said so in the scenario's
+warnings, but beds a planner can read rather than none.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from carelens.demand.cells import codes_of
+from carelens.demand.cells import codes_of, flag, text_of
 from carelens.demand.data import TrustData
 
 
@@ -26,6 +33,25 @@ def daycase_area_of(area: str) -> str:
     if "daycase" in area:
         return area
     return re.sub(r"^(paediatric|adult)_[^_]*_([^_]*)_.*$", r"\1_daycase_\2", area)
+
+
+def areas_from_spells(ip: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Bed and theatre area tables (NHP's columns) made from the spells themselves, for data
+    without ``ip_functional_areas_beds`` / ``ip_functional_areas_procedures``."""
+    rn = ip["rn"].to_numpy()
+    pod = text_of(ip["pod"])
+    group = np.char.lower(text_of(ip["group"]).astype(str))
+    daycase = np.isin(pod, ["ip_elective_daycase", "ip_regular_day_attender"])
+    who = np.where(ip["age"].to_numpy(np.int64) < 18, "paediatric", "adult").astype(object)
+    kind = np.where(np.char.find(group, "non") >= 0, "nonelective", "elective").astype(object)
+    stay = np.where(ip["speldur"].to_numpy(np.int64) > 0, "nonzerolos", "zerolos").astype(object)
+    area = np.where(daycase, who + "_daycase_wards", who + "_" + kind + "_wards_" + stay)
+    area = np.where(~daycase & (group == "maternity"), "maternity_wards_" + stay, area)
+    beds = pd.DataFrame({"rn": rn, "functional_area": area.astype(object), "group_pcnt": 1.0})
+    has = flag(ip, "has_procedure")
+    theatres = pd.DataFrame({"rn": rn[has], "functional_area": np.where(daycase[has], "theatre_day", "theatre_general"),
+                             "count": 1.0})
+    return beds, theatres
 
 
 @dataclass
@@ -49,6 +75,10 @@ class CapacityAreas:
         site_code, sites = codes_of(ip["sitetret"])
         beds = data["ip_functional_areas_beds"]
         procs = data["ip_functional_areas_procedures"]
+        if not len(beds) or not len(procs):
+            own_beds, own_procs = areas_from_spells(ip)
+            beds = beds if len(beds) else own_beds
+            procs = procs if len(procs) else own_procs
         # beds: a spell's bed days split over its areas by group_pcnt (equal shares if all are 0)
         rows = rn_pos.get_indexer(beds["rn"].to_numpy())
         ok = rows >= 0

@@ -113,17 +113,36 @@ def compare(scenarios: list[Scenario]) -> Comparison:
     if len(scenarios) < 2:
         raise ParamsError("compare at least two scenarios", field="scenarios")
     names = [s.name for s in scenarios]
-    if len(set(names)) < len(names):
-        raise ParamsError("a scenario is named twice", field="scenarios")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ParamsError(f"{twice[0]!r} is named twice: compare different scenarios", field="scenarios")
     activity = _side_by_side(scenarios, [s.tables["summary"] for s in scenarios], ["pod", "measure"], SHOWN, True)
     capacity = _side_by_side(scenarios, [s.tables["capacity_totals"] for s in scenarios], ["resource", "ward_type"],
                              SHOWN, True)
     waterfall = _side_by_side(scenarios, [s.tables["waterfall"] for s in scenarios], ["activity", "measure", "step"],
                               ("principal",), False)
     trajectories = _side_by_side(scenarios, [s.trajectories() for s in scenarios], ["activity", "measure", "year"],
-                                 SHOWN, False).sort_values(["activity", "measure", "year"], kind="stable")
+                                 SHOWN, False)
+    trajectories = trajectories.assign(year=trajectories["year"].astype("int64")).sort_values(
+        ["activity", "measure", "year"], kind="stable")
     return Comparison(scenarios=list(scenarios), parameters=_parameters(scenarios), activity=activity,
                       capacity=capacity, waterfall=waterfall, trajectories=trajectories.reset_index(drop=True))
+
+
+def parameters_in_words(frame: pd.DataFrame, *, first: bool = True) -> pd.DataFrame:
+    """A parameters frame (``parameter``, then values) for people: "Assumption" in words, with the
+    params key as "Parameter" (to find it in a params file). ``first``: the words first and no key
+    where it is the words already ("Data"), for pages and reports; else the words last and every
+    key kept, for workbooks (a column of keys to filter on)."""
+    from carelens.demand.labels import parameter_name
+
+    keys = frame["parameter"].astype(str)
+    words = [parameter_name(k) for k in keys]
+    out = frame.rename(columns={"parameter": "Parameter", "differs": "Differs"})
+    if first:
+        out["Parameter"] = [k if k != w else "" for k, w in zip(keys, words)]
+    out.insert(0 if first else len(out.columns), "Assumption", words)
+    return out
 
 
 def in_words(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

@@ -40,6 +40,9 @@ REQUIRED_COLUMNS: dict[str, list[str]] = {
 }
 REQUIRED_TABLES = ("ip", "op", "aae", "demographic_factors")
 TABLES = tuple(REQUIRED_COLUMNS)
+#: Optional columns the results are keyed on, and the value a table without them has: A&E
+#: attendances have no treatment specialty (NHP's extracts say "Other" on every row).
+DEFAULTS: dict[str, dict[str, str]] = {"aae": {"tretspef_grouped": "Other"}}
 
 
 @dataclass
@@ -230,6 +233,9 @@ def _normalise(table: str, frame: pd.DataFrame, where: str, header_rows: int = 1
     """Coerce key columns to the types the engine relies on; a value that cannot be used is refused
     with one line naming the file, the row and the column (never coerced to NaN and run)."""
     frame = frame.copy()
+    for col, value in DEFAULTS.get(table, {}).items():
+        if col not in frame.columns:
+            frame[col] = value
     for col in frame.columns:
         if col in WHOLE_NUMBERS:
             values = _numbers(frame, col, where, header_rows)

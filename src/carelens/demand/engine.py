@@ -38,7 +38,7 @@ import numpy as np
 
 from carelens.demand.aae import AccidentAndEmergency
 from carelens.demand.data import TrustData
-from carelens.demand.factors import Horizon
+from carelens.demand.factors import Horizon, unmatched_assumptions
 from carelens.demand.inpatients import Inpatients
 from carelens.demand.keys import MEASURES, STEPS, WATERFALL_MEASURES, OutputKeys
 from carelens.demand.outpatients import Outpatients
@@ -81,6 +81,7 @@ class Engine:
         self.ip, self.capacity_areas = Inpatients.prepare(params, data, self.horizon, output_keys, self.warnings)
         self.op = Outpatients.prepare(params, data, self.horizon, output_keys, self.warnings)
         self.aae = AccidentAndEmergency.prepare(params, data, self.horizon, output_keys, self.warnings)
+        self.warnings += unmatched_assumptions(params, data)
         self.bed_areas = self.capacity_areas.bed_areas
         self.theatre_areas = self.capacity_areas.theatre_areas
         # memory: the runs need only the cells and keys, not the per-row codes or frame copies

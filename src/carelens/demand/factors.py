@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carelens.demand.cells import dot, factorize, text_of
+from carelens.demand.cells import codes_of, dot, factorize, text_of
 from carelens.demand.data import TrustData
 from carelens.demand.hsa import HealthStatus, hsa_factors
 from carelens.demand.params import Params
@@ -377,3 +377,43 @@ def group_params(cells: pd.DataFrame, kind: str, params: Params, years: int) -> 
         out["waiting_list_adjustment"] = Param.of(list(spec), _flat(params, "waiting_list_adjustment", kind, False),
                                                   CLIP["waiting_list_adjustment"], mask=wla)
     return out
+
+
+#: The steps whose params are keyed by the data's groups and specialties (``group_params``).
+KEYED_STEPS = ("expat", "repat_local", "repat_nonlocal", "baseline_adjustment", "waiting_list_adjustment")
+
+
+def unmatched_assumptions(params: Params, data: TrustData) -> list[str]:
+    """Assumptions the params make that the data cannot take, in words: a step keyed by specialty
+    (or A&E group) none of whose keys is a value of the data (a trust coding specialties ``C_110``
+    where the params say ``110``: the whole step would change nothing, silently), and a health
+    status adjustment or inequalities asked for with no table to compute them from."""
+    said = []
+    for kind in ("ip", "op", "aae"):
+        frame = data[kind]
+        if not len(frame):
+            continue
+        column = "group" if kind == "aae" else "tretspef_grouped"
+        have = set(codes_of(frame[column])[1])
+        steps = []
+        for step in KEYED_STEPS:
+            node = (params.raw.get(step) or {}).get(kind) or {}
+            # as group_params reads them: ip by (group, specialty), op's baseline too; the rest flat
+            nested = step != "waiting_list_adjustment" and (kind == "ip" or
+                                                            (kind, step) == ("op", "baseline_adjustment"))
+            named = {str(k) for sub in node.values() for k in (sub or {})} if nested else {str(k) for k in node}
+            if named and not named & have:
+                steps.append(f"{step}.{kind}")
+        if steps:
+            shown = ", ".join(sorted(have)[:5]) + (" ..." if len(have) > 5 else "")
+            said.append(f"{params.source}: {', '.join(steps)} name {column} values the data does not have (it has "
+                        f"{shown}), so these steps change nothing")
+    hsa = params.raw.get("health_status_adjustment", False)
+    if hsa not in (False, None, [0, 0]) and not len(data["hsa_activity_tables"]):
+        said.append(f"{params.source}: health_status_adjustment is on, but {data.root} has no hsa_activity_tables:"
+                    " no health-status adjustment is made")
+    ineq = params.raw.get("inequalities") or {}
+    if any(ineq.get(k) for k in ("level_up", "level_down", "zero_sum")) and not len(data["inequalities"]):
+        said.append(f"{params.source}: inequalities are asked for, but {data.root} has no inequalities table: "
+                    "none are applied")
+    return said

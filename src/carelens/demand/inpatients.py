@@ -140,6 +140,7 @@ class Inpatients:
         # keys for converted spells (day case, outpatient procedure, same-day emergency care)
         daycase_key, op_key, sdec_key = keys.of(ip, **DAYCASE), keys.of(ip, **OUTPATIENT_PROCEDURE), keys.of(ip, **SDEC)
         capacity = CapacityAreas.of(ip, rn_pos, data)
+        warnings += _own_areas(data, has_procedure is not None)
         if has_procedure is None:  # no has_procedure column: procedures from the theatre table
             has_procedure = capacity.procedures_per_spell(n)
         return cls(n, out_key, growth, speldur, has_procedure, avoidance, efficiencies, daycase_key, op_key,
@@ -250,6 +251,19 @@ class Inpatients:
             fill_waterfall(waterfall[("ip", m)], steps[m], after_resample, after_avoid - after_resample,
                            final - after_avoid)
         return (nights + stay).astype(float), to_dc.astype(float), (stay + to_dc).astype(float)
+
+
+def _own_areas(data: TrustData, has_procedure: bool) -> list[str]:
+    """What the planner should know when beds or theatres come from the spells' own columns."""
+    said = []
+    if not len(data["ip_functional_areas_beds"]):
+        said.append(f"{data.root} has no ip_functional_areas_beds table: beds by ward type from each spell's "
+                    "age, group, point of delivery and length of stay (not NHP's functional areas)")
+    if not len(data["ip_functional_areas_procedures"]):
+        said.append(f"{data.root} has no ip_functional_areas_procedures table: " + (
+            "theatres from the spells' has_procedure column (one procedure each; day cases in day-surgery "
+            "theatres)" if has_procedure else "no theatres are projected (nor has_procedure in ip)"))
+    return said
 
 
 def _missing(params: Params, data: TrustData, kind: str, table: pd.DataFrame, names: list[str],

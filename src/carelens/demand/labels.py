@@ -70,6 +70,30 @@ def name(kind: str, code: object) -> str:
     return _spelt_out(text)
 
 
+#: Kinds a part of a params key may be a code of, tried in this order after the parameter words.
+_PARAMETER_PARTS = ("activity", "ward_type", "pod", "specialty", "strategy")
+
+
+def parameter_name(key: str) -> str:
+    """A params key (``dotted.path`` as :func:`carelens.demand.compare.parameter_values` makes
+    them) in words: ``capacity.target_occupancy.adult_nonelective`` -> "Capacity: target
+    occupancy, Adult non-elective wards"; ``repat_local.op.100`` -> "Activity returning from
+    other providers (local patients): Outpatients, General surgery". Keys already in words
+    ("Monte Carlo runs") are kept; an unknown part is spelt out, never dropped."""
+    parts = str(key).split(".")
+    names = _names()
+    words = names["parameter"]
+    if len(parts) == 1 and parts[0] not in words:
+        return parts[0] if " " in parts[0] else _spelt_out(parts[0])
+    head = words.get(parts[0]) or _spelt_out(parts[0])
+    rest = []
+    for part in parts[1:]:
+        found = words.get(part) or next((names[kind][part] for kind in _PARAMETER_PARTS if part in names[kind]),
+                                        None)
+        rest.append(found or (part if part[:1].isupper() else _spelt_out(part).lower()))
+    return f"{head}: {', '.join(rest)}" if rest else head
+
+
 def heading(column: str) -> str:
     """A column's heading in words (a statistic, a dimension, or the column itself)."""
     names = _names()
@@ -95,6 +119,18 @@ def capacity_rows(frame: pd.DataFrame) -> np.ndarray:
         if column in frame.columns:
             return frame[column].astype(str).isin(CAPACITY).to_numpy()
     return np.zeros(len(frame), dtype=bool)
+
+
+def with_change(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with the principal's change from the baseline, as a figure (``change``) and a share
+    (``change_pct``: empty where the baseline is 0), the first thing a board asks of a projection.
+    Frames without both columns come back as they are."""
+    if not {"baseline", "principal"} <= set(frame.columns):
+        return frame
+    base = pd.to_numeric(frame["baseline"], errors="coerce").astype(float)
+    principal = pd.to_numeric(frame["principal"], errors="coerce").astype(float)
+    return frame.assign(change=principal - base,
+                        change_pct=(100 * (principal - base) / base.where(base != 0)).round(1) + 0.0)
 
 
 def rounded(frame: pd.DataFrame, figures: tuple[str, ...] | None = None) -> pd.DataFrame:

@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from carelens.demand.compare import Comparison, in_words, parameter_values
-from carelens.demand.labels import CAPACITY, name, named, rounded
+from carelens.demand.compare import Comparison, in_words, parameter_values, parameters_in_words
+from carelens.demand.labels import CAPACITY, name, named, rounded, with_change
 from carelens.demand.scenario import Scenario
 from carelens.demand.workbook import EXPLAINED
 
@@ -96,12 +96,12 @@ def scenario_report(scenario: Scenario) -> str:
     """The scenario's report as one offline HTML page."""
     from carelens.reports.templating import render
 
-    capacity = named(rounded(scenario.tables["capacity_totals"]))
+    capacity = named(rounded(with_change(scenario.tables["capacity_totals"])))
     trajectories = scenario.trajectories()
     years = named(rounded(trajectories[trajectories.measure.isin(["total", "admissions", "beddays",
                                                                      "attendances", "arrivals"])]))
-    activity = named(rounded(scenario.tables["summary"]))
-    params = pd.DataFrame(list(parameter_values(scenario).items()), columns=["Parameter", "Value"])
+    activity = named(rounded(with_change(scenario.tables["summary"])))
+    params = parameters_in_words(pd.DataFrame(list(parameter_values(scenario).items()), columns=["parameter", "Value"]))
     tables = [
         _table("Beds, theatres and clinic rooms", capacity,
                f"In {scenario.end_year}. Beds: bed days / (days open x target occupancy); theatres and rooms: "
@@ -118,7 +118,7 @@ def scenario_report(scenario: Scenario) -> str:
 
 def comparison_report(comparison: Comparison) -> str:
     """Scenarios side by side as one offline HTML page: what differs first."""
-    from carelens.reports.charts import lines_chart
+    from carelens.reports.charts import lines_chart, waterfall_chart
     from carelens.reports.templating import render
 
     about = []
@@ -128,13 +128,21 @@ def comparison_report(comparison: Comparison) -> str:
                                      f"{meta['carelens version']}; {meta['Monte Carlo runs']} runs; data "
                                      f"{meta['Data']} ({meta['Data fingerprint (SHA-256)'][:12]})"))
     params = comparison.parameters
-    differences = comparison.differences().rename(columns={"parameter": "Parameter"})
+    differences = parameters_in_words(comparison.differences())
     charts = []
     years = comparison.trajectories
     beds = years[(years.activity == "beds") & (years.measure == "total")]
     if len(beds) > 1:
         charts.append(lines_chart(list(beds.year), {n: list(beds[f"{n} | principal"]) for n in comparison.names},
                                   "Beds, all wards, year by year (principal)", ylabel="Beds"))
+    for scenario in comparison.scenarios:  # the waterfall of each
+        wf = scenario.tables["waterfall"]
+        days = wf[(wf.activity == "ip") & (wf.measure == "beddays")]
+        if len(days):
+            charts.append(waterfall_chart([name("step", s) for s in days.step], list(days.principal),
+                                          f"{scenario.name}: inpatient bed days from the baseline to "
+                                          f"{scenario.end_year} (principal)",
+                                          total_label=f"Projection {scenario.end_year}"))
     tables = [
         _table("What differs", differences, f"{len(differences)} of {len(params)} parameters differ; the others "
                                             "are the same in every scenario (all are in the workbook)."),

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from carelens.demand.compare import Comparison, in_words, parameter_values
-from carelens.demand.labels import CODE_COLUMNS, heading, named, rounded
+from carelens.demand.compare import Comparison, in_words, parameter_values, parameters_in_words
+from carelens.demand.labels import CODE_COLUMNS, heading, named, rounded, with_change
 from carelens.demand.scenario import Scenario
 from carelens.errors import TableError
 
@@ -88,7 +88,7 @@ def _set_text(cell, text: str) -> None:
 
 def _with_codes(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Codes in words (and headings in words), NHP's codes kept in the last columns."""
-    shown = named(rounded(frame))
+    shown = named(rounded(with_change(frame)))
     for key in keys:
         if key in CODE_COLUMNS and key in frame.columns:
             shown[f"{heading(key)} (code)"] = frame[key].astype(str).to_numpy()
@@ -154,7 +154,8 @@ def scenario_workbook(scenario: Scenario) -> bytes:
            [*meta.items(), ("What the figures are", EXPLAINED),
             ("Warnings", "; ".join(scenario.warnings) or "none"),
             ("Sheets", ", ".join(["Parameters", *SCENARIO_SHEETS, "Year by year", "Runs"]))])
-    params = pd.DataFrame(list(parameter_values(scenario).items()), columns=["Parameter", "Value"])
+    params = parameters_in_words(pd.DataFrame(list(parameter_values(scenario).items()), columns=["parameter", "Value"]),
+                                 first=False)
     _write_sheet(book, "Parameters", params, note="Every assumption of this scenario (80% intervals as 'low to high').")
     for title, (table, keys) in SCENARIO_SHEETS.items():
         _write_sheet(book, title, _with_codes(scenario.tables[table], keys))
@@ -181,7 +182,7 @@ def comparison_workbook(comparison: Comparison) -> bytes:
     rows += [("What differs", f"{len(differences)} of {len(comparison.parameters)} parameters"),
              ("What the figures are", EXPLAINED)]
     _cover(book, "carelens demand and capacity: " + " vs ".join(comparison.names), rows)
-    params = comparison.parameters.rename(columns={"parameter": "Parameter", "differs": "Differs"})
+    params = parameters_in_words(comparison.parameters, first=False)
     params["Differs"] = params["Differs"].map({True: "differs", False: ""})
     _write_sheet(book, "Differences", params, note="Parameters that differ first, then those the scenarios share.")
     _write_sheet(book, "Activity", in_words(comparison.activity, ["pod", "measure"]))

@@ -37,10 +37,7 @@ def results_ui():
         ),
         ui.layout_columns(
             ui.card(ui.card_header("Waterfall: from the baseline, step by step (principal)"),
-                    ui.input_select("wf_measure", None, choices={
-                        "ip|admissions": "Inpatients: Admissions", "ip|beddays": "Inpatients: Bed days",
-                        "op|attendances": "Outpatients: Attendances in person", "aae|arrivals": "A&E: Arrivals"},
-                        selected="ip|beddays"),
+                    ui.input_select("wf_measure", None, choices=views.WATERFALL_CHOICES, selected="ip|beddays"),
                     ui.output_ui("waterfall")),
             ui.card(ui.card_header("Beds by ward type"), ui.output_ui("beds"),
                     ui.card_header("Theatres and outpatient clinic rooms"), ui.output_ui("rooms")),

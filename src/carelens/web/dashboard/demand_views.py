@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from htmltools import HTML
 
-from carelens.demand.labels import CAPACITY, heading, name, named, rounded
+from carelens.demand.labels import CAPACITY, heading, name, named, rounded, with_change
 
 BLUE, DARK, GREEN, RED, GREY = "#005eb8", "#003087", "#007f3b", "#d5281b", "#768692"
 SCENARIO_COLOURS = ["#005eb8", "#ed8b00", "#007f3b", "#7c2855", "#330072", "#768692"]
@@ -50,7 +50,7 @@ def fan_figure(trajectories: pd.DataFrame, activity: str, measure: str, title: s
         {"type": "scatter", "x": years, "y": sel["principal"].tolist(), "mode": "lines",
          "line": {"color": "#212b32", "dash": "dot"}, "name": "Principal (mean)",
          "hovertemplate": f"Principal %{{y:{fmt}}}<extra></extra>"},
-    ], "layout": {"title": {"text": title}, "xaxis": {"dtick": 1, "automargin": True},
+    ], "layout": {"title": {"text": _label(title)}, "xaxis": {"dtick": 1, "automargin": True},
                   "yaxis": {"tickformat": fmt, "automargin": True}, "legend": {"y": -0.12}}}
 
 
@@ -76,7 +76,7 @@ def distribution_figure(values: np.ndarray, baseline: float | None, title: str, 
                  "line": {"color": BLUE, "shape": "hv"}, "marker": {"size": 4}, "name": "runs",
                  "hovertemplate": f"%{{x:{fmt}}}: %{{y:.0f}}% of runs at or below<extra></extra>"}]
         yaxis = {"title": {"text": "% of runs at or below"}, "range": [0, 102], "automargin": True}
-    return {"data": data, "layout": {"title": {"text": title}, "xaxis": {"tickformat": fmt, "automargin": True},
+    return {"data": data, "layout": {"title": {"text": _label(title)}, "xaxis": {"tickformat": fmt, "automargin": True},
                                      "yaxis": yaxis,
                                      "shapes": shapes, "annotations": notes, "showlegend": False}}
 
@@ -99,9 +99,47 @@ def waterfall_figure(waterfall: pd.DataFrame, activity: str, measure: str, title
         "connector": {"line": {"color": "#aeb7bd"}}, "increasing": {"marker": {"color": GREEN}},
         "decreasing": {"marker": {"color": RED}}, "totals": {"marker": {"color": DARK}},
         "hovertemplate": "%{y}: %{x:,.0f}<extra></extra>"}],
-        "layout": {"title": {"text": title}, "showlegend": False,
+        "layout": {"title": {"text": _label(title)}, "showlegend": False,
                    "xaxis": {"range": [low - pad, high + pad], "tickformat": ",.0f"},
                    "yaxis": {"autorange": "reversed", "automargin": True}, "margin": {"l": 10}}}
+
+
+#: The waterfall's measures (NHP's four), as the page offers them.
+WATERFALL_CHOICES = {"ip|admissions": "Inpatients: Admissions", "ip|beddays": "Inpatients: Bed days",
+                     "op|attendances": "Outpatients: Attendances in person", "aae|arrivals": "A&E: Arrivals"}
+
+
+def _label(text: str) -> str:
+    """A scenario's name as plotly text: plotly reads tags in titles, legends and hovers
+    (``<a href=...>``, ``<b>``), and a name is whatever a planner typed."""
+    import html
+
+    return html.escape(str(text), quote=False).replace("%{", "% {")
+
+
+def waterfalls_figure(scenarios: list, activity: str, measure: str, title: str) -> dict[str, Any]:
+    """The waterfall of each compared scenario, side by side on one value axis (so a longer bar
+    is a bigger step in every panel), the steps named once on the left."""
+    panels = [waterfall_figure(s.tables["waterfall"], activity, measure, "", s.end_year) for s in scenarios]
+    low = min(p["layout"]["xaxis"]["range"][0] for p in panels)
+    high = max(p["layout"]["xaxis"]["range"][1] for p in panels)
+    n, gap = len(panels), 0.03
+    width = (1 - gap * (n - 1)) / n
+    data, layout = [], {"title": {"text": _label(title)}, "showlegend": False, "margin": {"l": 10, "t": 90},
+                        "yaxis": {"autorange": "reversed", "automargin": True}, "annotations": []}
+    for i, (scenario, panel) in enumerate(zip(scenarios, panels)):
+        axis = "x" if i == 0 else f"x{i + 1}"
+        trace = dict(panel["data"][0], xaxis=axis, yaxis="y", name=_label(scenario.name),
+                     y=[*panel["data"][0]["y"][:-1], "Projection"],
+                     hovertemplate=f"{_label(scenario.name)}: %{{y}}: %{{x:,.0f}}<extra></extra>")
+        data.append(trace)
+        left = i * (width + gap)
+        layout["xaxis" if i == 0 else f"xaxis{i + 1}"] = {"domain": [left, left + width], "range": [low, high],
+                                                          "tickformat": ",.0f", "anchor": "y"}
+        layout["annotations"].append({"text": f"<b>{_label(scenario.name)}</b> ({scenario.end_year})",
+                                      "showarrow": False, "xref": "paper", "yref": "paper", "x": left + width / 2,
+                                      "y": 1.0, "xanchor": "center", "yanchor": "bottom"})
+    return {"data": data, "layout": layout}
 
 
 def lines_figure(trajectories: pd.DataFrame, names: list[str], activity: str, measure: str,
@@ -112,11 +150,11 @@ def lines_figure(trajectories: pd.DataFrame, names: list[str], activity: str, me
     for i, scenario in enumerate(names):
         colour = SCENARIO_COLOURS[i % len(SCENARIO_COLOURS)]
         data.append({"type": "scatter", "x": sel["year"].tolist(), "y": sel[f"{scenario} | principal"].tolist(),
-                     "mode": "lines+markers", "name": scenario, "line": {"color": colour},
+                     "mode": "lines+markers", "name": _label(scenario), "line": {"color": colour},
                      "error_y": {"type": "data", "symmetric": False, "color": colour,
                                  "array": (sel[f"{scenario} | p90"] - sel[f"{scenario} | principal"]).tolist(),
                                  "arrayminus": (sel[f"{scenario} | principal"] - sel[f"{scenario} | p10"]).tolist()}})
-    return {"data": data, "layout": {"title": {"text": title}, "xaxis": {"dtick": 1, "automargin": True},
+    return {"data": data, "layout": {"title": {"text": _label(title)}, "xaxis": {"dtick": 1, "automargin": True},
                                      "yaxis": {"automargin": True}}}
 
 
@@ -130,7 +168,15 @@ def _short(column: str) -> str:
     return column
 
 
+#: A figure a scenario does not have (a ward type or point of delivery only another compared one has).
+ABSENT = "–"
+
+
 def _figure(value: Any) -> Any:
+    from carelens.web.dashboard.html_table import is_missing
+
+    if is_missing(value):
+        return ABSENT
     if isinstance(value, (bool, np.bool_)):
         return value
     if isinstance(value, (int, np.integer)):
@@ -156,11 +202,11 @@ def table(frame: pd.DataFrame, table_id: str, *, plain: tuple[str, ...] = ("Year
 
 def beds_table(capacity_totals: pd.DataFrame) -> pd.DataFrame:
     beds = capacity_totals[capacity_totals.resource == "beds"]
-    return named(rounded(beds)).drop(columns=heading("resource"))
+    return named(rounded(with_change(beds))).drop(columns=heading("resource"))
 
 
 def rooms_table(capacity_totals: pd.DataFrame) -> pd.DataFrame:
-    rooms = named(rounded(capacity_totals[capacity_totals.resource != "beds"]), headings=False)
+    rooms = named(rounded(with_change(capacity_totals[capacity_totals.resource != "beds"])), headings=False)
     what = [r if r == t else f"{r} ({t})" for r, t in zip(rooms["resource"], rooms["ward_type"])]
     rooms = rooms.drop(columns=["resource", "ward_type"])
     rooms.insert(0, "what", what)
@@ -169,7 +215,7 @@ def rooms_table(capacity_totals: pd.DataFrame) -> pd.DataFrame:
 
 
 def activity_table(summary: pd.DataFrame) -> pd.DataFrame:
-    return named(rounded(summary))
+    return named(rounded(with_change(summary)))
 
 
 def file_name(name: str, suffix: str) -> str:

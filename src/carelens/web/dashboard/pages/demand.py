@@ -17,6 +17,7 @@ from typing import Any
 
 from shiny import module, reactive, render, ui
 
+from carelens.demand.new_scenario import SYNTH_SPELLS, SYNTHETIC, UPLOAD
 from carelens.demand.scenario import DEMO_SCENARIO
 from carelens.web.dashboard.context import AppContext
 from carelens.web.dashboard.demand_results import results_server, results_ui
@@ -24,8 +25,6 @@ from carelens.web.dashboard.jobs import BackgroundJob
 from carelens.web.dashboard.registry import Page
 
 MIX = "(the scenario's mix)"
-UPLOAD, SYNTHETIC = "upload", "synthetic"
-SYNTH_SPELLS = 20_000
 
 
 def problem_alert(message: str) -> ui.Tag:
@@ -99,19 +98,10 @@ def page_ui():
     )
 
 
-def run_and_keep(run, data, store: str, on_progress) -> Any:
-    """The page's background job: the run in its own process (:class:`BackgroundRun`), then the
-    scenario and its data kept in the store."""
-    from carelens.demand.store import save_scenario
-
-    scenario = run.wait(on_progress=on_progress)
-    save_scenario(scenario, store, data)
-    return scenario
-
-
 @module.server
 def page_server(input, output, session, app: AppContext):  # noqa: C901 - one page's wiring
-    from carelens.demand.background import BackgroundRun, Cancelled
+    from carelens.demand.background import Cancelled
+    from carelens.demand.new_scenario import NewScenario, Stopper, run_and_keep
     from carelens.demand.store import list_scenarios, load_scenario, stored_datasets
     from carelens.errors import CarelensError
     from carelens.web.dashboard import demand_views as views
@@ -124,7 +114,7 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
     problem: reactive.Value[str | None] = reactive.value(None)
     notice: reactive.Value[str | None] = reactive.value(None)
     uploaded = reactive.value(None)  # carelens.demand.upload.Uploaded
-    job: dict[str, Any] = {"run": None}
+    job: dict[str, Any] = {"stopper": None}
     who = str(app.user or getattr(session, "user", None) or "dashboard user")  # the signed-in user (issue 16)
 
     def _refresh_listing(select: str | None = None) -> None:
@@ -228,41 +218,21 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
         return ui.TagList()
 
     # ------------------------------------------------------------------ running a new scenario
-    def _data_and_base_params():
-        """(TrustData, Params to start from) for the chosen source; CarelensError when not ready."""
-        from carelens.demand.params import load_params, params_from_dict
-        from carelens.demand.store import load_stored_data
-        from carelens.demand.synth import sample_params, synthetic_data
-        from carelens.errors import TableError
-
-        source = input.source()
-        base = shown().params if shown() is not None else None
-        if source == UPLOAD:
-            found = uploaded()
-            if found is None:
-                raise TableError("upload the trust's data first", field="data")
-            data, base = found.data, found.params or base
-        elif source == SYNTHETIC:
-            data, sample = _synthetic(synthetic_data)
-            base = base or sample
-        else:
-            data = load_stored_data(store, source)
-        upload = (input.params_file() or [None])[0]
-        if upload:
-            base = load_params(upload["datapath"], source=upload.get("name") or "uploaded params")
-        if base is None:
-            base = params_from_dict(sample_params(start_year=data.fyear or 2023), source="carelens sample params")
-        return data, base
-
-    def _adjusted(base):
-        from carelens.demand.params import adjust
-
+    def _request(name: str, runs: int, points: int) -> NewScenario:
+        """The planner's choices as plain values (reading the data and params waits for the job)."""
         variant = input.variant()
         lo, hi = input.ndg()
-        return adjust(base, end_year=int(input.end_year()), variant=None if variant == MIX else variant,
-                      health_status_adjustment=bool(input.hsa()), ndg_percent=(lo, hi),
-                      strategy_scale=input.strategies() / 100, occupancy=input.occupancy() / 100,
-                      theatre_utilisation=input.theatre_util() / 100, clinic_utilisation=input.clinic_util() / 100)
+        upload = (input.params_file() or [None])[0]
+        return NewScenario(
+            source=input.source(), store=store, uploaded=uploaded(),
+            base=shown().params if shown() is not None else None,
+            params_file=(upload["datapath"], upload.get("name")) if upload else None,
+            changes=dict(end_year=int(input.end_year()), variant=None if variant == MIX else variant,
+                         health_status_adjustment=bool(input.hsa()), ndg_percent=(lo, hi),
+                         strategy_scale=input.strategies() / 100, occupancy=input.occupancy() / 100,
+                         theatre_utilisation=input.theatre_util() / 100,
+                         clinic_utilisation=input.clinic_util() / 100),
+            options=dict(name=name, runs=runs, points=points, created_by=who))
 
     projection = BackgroundJob(run_and_keep)
 
@@ -278,10 +248,9 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
         try:
             name = check_name(input.name())
             check_name_free(store, name)
-            data, base = _data_and_base_params()
-            params = _adjusted(base)
             runs = int(input.runs() or 64)
             points = int(input.points() or 1)
+            request = _request(name, runs, points)
         except CarelensError as exc:
             problem.set(f"Could not run the projection: {exc}")
             return
@@ -291,16 +260,18 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
         if not 1 <= runs <= 1024 or not 1 <= points <= 12:
             problem.set("Could not run the projection: runs must be 1 to 1,024 and projection years 1 to 12.")
             return
+        if request.source == UPLOAD and request.uploaded is None:
+            problem.set("Could not run the projection: upload the trust's data first.")
+            return
         problem.set(None)
-        run = BackgroundRun(params, data, name=name, runs=runs, points=points, created_by=who)
-        job["run"] = run
-        projection.start(run, data, store)
+        job["stopper"] = Stopper()
+        projection.start(request, job["stopper"])
 
     @reactive.effect
     @reactive.event(input.stop)
     def _stop() -> None:
-        if job["run"] is not None and projection.running():
-            job["run"].cancel()
+        if job["stopper"] is not None and projection.running():
+            job["stopper"].stop()
 
     @reactive.effect
     def _finished() -> None:
@@ -324,18 +295,12 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
                 else:  # shown in one line; the traceback is in the server's log
                     problem.set(f"The projection failed: {str(error).splitlines()[0]}")
 
-    _synthetic_cache: list = []
-
-    def _synthetic(make):
-        if not _synthetic_cache:
-            _synthetic_cache.append(make(SYNTH_SPELLS))
-        return _synthetic_cache[0]
-
     @render.ui
     def progress():
-        run = job["run"]
-        words = (lambda done, total: "Stopping…") if run is not None and run.cancelled else (
-            lambda done, total: f"Running: {done:,} of {total:,} model runs")
+        stopper = job["stopper"]
+        words = (lambda done, total: "Stopping…") if stopper is not None and stopper.stopped else (
+            lambda done, total: f"Running: {done:,} of {total:,} model runs" if done else
+            "Getting the data and assumptions ready…")
         return projection.progress_bar("Projection progress", words, class_="demand-progress") or ui.TagList()
 
     @render.ui
@@ -371,15 +336,17 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
         cmp = comparison()
         if cmp is None:
             return ui.TagList()
-        from carelens.demand.compare import in_words
+        from carelens.demand.compare import in_words, parameters_in_words
 
-        differences = cmp.differences().rename(columns={"parameter": "Parameter"})
+        differences = parameters_in_words(cmp.differences())
         choices = views.measure_choices(cmp.scenarios[0].tables["run_totals"])
         return ui.card(
             ui.card_header("Compared: " + " vs ".join(cmp.names)),
             ui.div(ui.download_button("download_compare", "Comparison workbook (XLSX)",
                                       class_="btn-outline-primary btn-sm"),
                    ui.download_button("download_compare_html", "Comparison report (HTML)",
+                                      class_="btn-outline-primary btn-sm ms-2"),
+                   ui.download_button("download_compare_pdf", "Comparison report (PDF)",
                                       class_="btn-outline-primary btn-sm ms-2"), class_="mb-2"),
             ui.h5(f"What differs: {len(differences)} of {len(cmp.parameters)} parameters"),
             views.table(differences, "compare_differences"),
@@ -388,7 +355,9 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
             ui.output_ui("compare_chart"),
             ui.h5("Beds, theatres and clinic rooms"),
             views.table(in_words(cmp.capacity, ["resource", "ward_type"]), "compare_capacity"),
-            ui.h5("Waterfall (principal)"),
+            ui.h5("Waterfall of each scenario: from the baseline, step by step (principal)"),
+            ui.input_select("compare_wf_measure", None, choices=views.WATERFALL_CHOICES, selected="ip|beddays"),
+            ui.output_ui("compare_waterfalls"),
             views.table(in_words(cmp.waterfall, ["activity", "measure", "step"]), "compare_waterfall"),
             ui.h5("Activity by point of delivery"),
             views.table(in_words(cmp.activity, ["pod", "measure"]), "compare_activity"),
@@ -406,6 +375,18 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
         return chart(views.lines_figure(cmp.trajectories, cmp.names, activity, measure, title), "compare_lines",
                      height=340)
 
+    @render.ui
+    def compare_waterfalls():
+        cmp = comparison()
+        if cmp is None or not input.compare_wf_measure():
+            return ui.TagList()
+        from carelens.demand.labels import name
+
+        activity, measure = input.compare_wf_measure().split("|", 1)
+        title = f"{name('activity', activity)}: {name('measure', measure)}"
+        return chart(views.waterfalls_figure(cmp.scenarios, activity, measure, title), "compare_waterfalls",
+                     height=540)
+
     def _compare_file(suffix: str) -> str:
         return views.file_name(" vs ".join(comparison().names) if comparison() else "compare", suffix)
 
@@ -420,6 +401,13 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
         from carelens.demand.report import comparison_report
 
         yield (await asyncio.to_thread(comparison_report, comparison())).encode("utf-8")
+
+    @render.download_button(filename=lambda: _compare_file(".pdf"))
+    async def download_compare_pdf():
+        from carelens.demand.report import comparison_report, report_pdf
+
+        cmp = comparison()
+        yield await asyncio.to_thread(lambda: report_pdf(comparison_report(cmp)))
 
 
 PAGE = Page(id="demand", title="Demand and capacity", ui=page_ui, server=page_server)
