@@ -104,6 +104,7 @@ def train(
     ```
     """
     from carelens.appointments.training import train_and_validate
+    from carelens.model_files import model_folder
     from carelens.progress import status
 
     source = _source(source_db, db)
@@ -113,6 +114,7 @@ def train(
     gap_length = opt.parse_length(gap, "--gap").days("--gap")
     window = None if valid is None else opt.parse_length(valid, "--valid").offset()  # None: chosen from the history
     columns = opt.column_roles(column, ROLES)
+    model_folder(output, create=False)  # a bad -o is refused before training, not after it
     frame, label = _load(table, source, source_table, columns, strict, features=feature, status_map=status_map)
     with status("training and validating…"):
         model, card = train_and_validate(

@@ -27,7 +27,7 @@ from carelens.feedback.sentiment import SENTIMENT_CLASSES, SentimentClassifier, 
 from carelens.feedback.text import clean_texts, content_free_mask
 from carelens.feedback.topics import TopicClassifier
 from carelens.model_cards import write_card
-from carelens.model_files import check_fingerprint, dump_skops, fingerprint, load_skops
+from carelens.model_files import check_fingerprint, dump_skops, fingerprint, load_skops, model_folder
 
 MODEL_FORMAT = "carelens-feedback-model/1"
 # comments per chunk of a large batch (see FeedbackModel._score_in_chunks): 512-2,048 were within
@@ -79,8 +79,7 @@ class FeedbackModel:
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        directory = model_folder(directory)
         dump_skops(self.topics, directory / "topics.skops")
         if self.sentiment is not None:
             shared = self._shares_features()
