@@ -43,6 +43,9 @@ RANGES = {
     "distance_km": (0.0, 20_000.0, "distances are 0 to 20,000 km"),
 }
 # What spreadsheets and other tools write for "no value" in a number column.
+# The longest appointment or patient ID the store (dna_scores, dna_patients) and a --target-table
+# keep; a longer "ID" is almost always the wrong column mapped, so it is refused naming its row.
+MAX_ID_LENGTH = 64
 MISSING_TEXT = frozenset({"", "nan", "na", "n/a", "null", "none"})
 # Never a model input, whatever is asked: ethnic group is used only to check fairness.
 _ETHNICITY = re.compile(r"ethnic|\brace\b", re.IGNORECASE)
@@ -275,6 +278,13 @@ def normalise(
             i = int(np.flatnonzero(blank.to_numpy())[0])
             raise TableError(f"{int(blank.sum()):,} blank {role.replace('_', ' ')}(s)", file=file, row=i + 2, field=roles[role])
         out[role] = values.astype("string").str.strip()
+        long = (out[role].str.len() > MAX_ID_LENGTH).to_numpy(dtype=bool)
+        if long.any():
+            i = int(np.flatnonzero(long)[0])
+            what = role.replace("_id", " ID")
+            raise TableError(f"{what} of {len(out[role].iloc[i]):,} characters is longer than {MAX_ID_LENGTH} "
+                             f"(is the right column mapped as the {what}?)",
+                             file=file, row=i + 2, field=roles[role])
     dups = ensure_unique(out, "appointment_id", file=file)
     if dups:
         first = dups[0]
