@@ -161,7 +161,8 @@ def _numbers(raw: pd.Series, field: str, file: str | None, *, strict_text: bool 
     infinite = np.isinf(num.to_numpy())
     if infinite.any():
         i = int(np.flatnonzero(infinite)[0])
-        raise TableError(f"{int(infinite.sum()):,} infinite value(s) (first: {raw.iloc[i]!r}); a measurement is a finite "
+        first = raw.iloc[i].item() if isinstance(raw.iloc[i], np.generic) else raw.iloc[i]  # inf, not np.float64(inf)
+        raise TableError(f"{int(infinite.sum()):,} infinite value(s) (first: {first!r}); a measurement is a finite "
                          "number, or blank when unknown", file=file, row=i + 2, field=field)
     return num
 

@@ -79,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = app(args=argv, prog_name="carelens", standalone_mode=False)
     except CarelensError as exc:
+        if exc.field:
+            exc.field = option_named(sys.argv[1:] if argv is None else argv, exc.field)
         return _error(str(exc))
     except NoArgsIsHelpError as exc:  # `carelens feedback` alone: typer printed the group's help making it
         return exc.exit_code
@@ -104,6 +106,23 @@ def main(argv: list[str] | None = None) -> int:
         where = exc.filename if exc.filename is not None else "carelens"
         return _error(f"{where}: {exc.strerror or exc}")
     return result if isinstance(result, int) else 0
+
+
+def option_named(argv: list[str], field: str) -> str:
+    """The command line's own name for ``field`` when it is one of the command's parameters.
+
+    Why: the library names a bad value by its parameter (``seed``, ``status_map``), which is right
+    for code calling it, but a person at the command line typed ``--seed`` and ``--status-map``;
+    the error names what they typed. A field that is no parameter (a column, a file's key) is
+    left as it is."""
+    command = typer.main.get_command(app)
+    words = [a for a in argv if not a.startswith("-")]
+    while words and getattr(command, "commands", None) and words[0] in command.commands:
+        command = command.commands[words.pop(0)]
+    for param in getattr(command, "params", ()):
+        if param.name == field and param.param_type_name == "option":
+            return max(param.opts, key=len)
+    return field
 
 
 def _error(message: str, code: int = 2) -> int:

@@ -65,6 +65,9 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"unknown part {sorted(unknown)[0]!r}: use feedback, appointments or demand", field="--only")
         out = opt.renamed(output, out, new="-o/--output", old="--out", default=DEFAULT_OUT)
         url = database_url(db)  # the settings' store when --db is not given; its folder is made on first use
+        if out.exists() and not out.is_dir():
+            raise ConfigError("is a file, not a folder: give a folder for the demo's files", file=str(out),
+                              field="--output")
         out.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         done: list[str] = []
