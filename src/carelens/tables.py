@@ -288,6 +288,8 @@ def read_table(
             f"could not read the file ({type(exc).__name__}: {exc})".splitlines()[0],
             file=str(path),
         ) from exc
+    if len(frame.columns) == 0:  # a blank header line over data: no column can be named
+        raise TableError(f"no column names: the header row (line {header_row}) is blank", file=str(path))
     frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
     if frame.columns.duplicated().any():
         frame.columns = _unique_names(list(frame.columns))
