@@ -32,10 +32,11 @@ class Case:
     args: tuple[str, ...]
     names: tuple[str, ...] = ()
     ok: bool = False  # not an error: the command succeeds (exit 0, no error line)
+    config: str | None = None  # the settings file's name in the workspace, when the case is about settings
 
 
-def case(id: str, args: str, *names: str, ok: bool = False) -> Case:
-    return Case(id, tuple(args.split()), names, ok)
+def case(id: str, args: str, *names: str, ok: bool = False, config: str | None = None) -> Case:
+    return Case(id, tuple(args.split()), names, ok, config)
 
 
 class Workspace:
@@ -85,6 +86,12 @@ def ws(tmp_path_factory) -> Workspace:
     w.write("docx", "comments.docx", "Comment ID,FFT answer\n1,Kind staff\n")
     w.write("somejson", "some.json", json.dumps({"comments": [1, 2, 3]}))
     w.write("existing", "existing.txt", "a file in the way\n")
+    w.write("configbinary", "config-binary.toml", BINARY)
+    w.write("configbadtoml", "config-bad.toml", "suppress_below = [unclosed\n")
+    w.write("configzero", "config-zero.toml", "suppress_below = 0\n")
+    w.write("configkeys", "config-keys.toml", 'api_keys = "s3cret-key"\n')
+    w.write("configbatch", "config-batch.toml", "max_batch = 0\nmax_request_bytes = -1\n")
+    w.write("configunknown", "config-unknown.toml", "suppress_belwo = 10\n")
     w.write("yamllist", "list.yaml", "- comment_text\n- fft_score\n")
     w.write("badyaml", "bad.yaml", "comment_text: [unclosed\n")
 
@@ -98,10 +105,13 @@ def ws(tmp_path_factory) -> Workspace:
     w.write("longward", "longward.csv",
             "Comment ID,Comment,Ward\n1,Kind staff,W1\n2,Long wait," + "w" * 5000 + "\n")
     w.write("date9999", "date9999.csv", "Comment ID,Comment,Date\n1,Kind staff,9999-12-31\n2,Long wait,2024-05-01\n")
+    w.write("longquestion", "longquestion.csv",
+            "Comment ID,Comment,Question\n1,Kind staff,How was it?\n2,Long wait," + "q" * 3000 + "\n")
     w.write("bigid", "bigid.csv", "Comment ID,Comment\n" + "9" * 300 + ",Kind staff\n2,Long wait\n")
     labelled = trust_training_frame(60)
     labelled.to_csv(w.add("labelled", files / "labelled.csv"), index=False)
     labelled.assign(codes="Kindness").to_csv(w.add("onelabel", files / "onelabel.csv"), index=False)
+    trust_training_frame(10, seed=0).to_csv(w.add("fewlabels", files / "few-labels.csv"), index=False)
     labelled.head(0).to_csv(w.add("labelledheader", files / "labelled-header.csv"), index=False)
     w.write("framework", "framework.json", json.dumps(TRUST_FRAMEWORK))
     w.write("frameworkbinary", "framework-binary.yaml", BINARY)
@@ -136,6 +146,14 @@ def ws(tmp_path_factory) -> Workspace:
     negage.loc[negage.index[3], "age"] = "-5"
     negage.loc[negage.index[4], "age"] = "inf"
     negage.to_csv(w.add("apptnegage", files / "appt-neg-age.csv"), index=False)
+    odd = appts.copy()
+    odd["imd_decile"] = odd["imd_decile"].astype(object)
+    odd.loc[odd.index[6], "imd_decile"] = 99
+    odd.to_csv(w.add("apptimd", files / "appt-imd.csv"), index=False)
+    odd = appts.copy()
+    odd["distance_km"] = odd["distance_km"].astype(object)
+    odd.loc[odd.index[7], "distance_km"] = "1e400"
+    odd.to_csv(w.add("apptfar", files / "appt-distance.csv"), index=False)
     appts.drop(columns=["attendance_status"]).to_csv(w.add("apptnostatus", files / "appt-no-status.csv"), index=False)
     with sa.create_engine(f"duckdb:///{root / 'target.duckdb'}").begin() as conn:
         conn.exec_driver_sql("create table scores (appointment_id integer, note varchar(3))")
@@ -149,6 +167,8 @@ def ws(tmp_path_factory) -> Workspace:
     w.write("paramsnotobject", "params-list.json", "[1, 2, 3]")
     w.write("paramsbadjson", "params-bad.json", '{"model_runs": 4,')
     w.write("paramsrate", "params-rate.json", json.dumps({**params, "model_runs": "lots"}))
+    w.write("paramsseed", "params-seed.json", json.dumps({**params, "seed": -1}))
+    w.write("paramsyears", "params-years.json", json.dumps({**params, "end_year": params["start_year"] - 1}))
     w.write("paramsbillion", "params-billion.json", json.dumps({**params, "model_runs": 1_000_000_000}))
     w.write("capacitytext", "capacity-text.json", json.dumps({"target_occupancy": {"adult_elective": "lots"}}))
     w.write("capacityzero", "capacity-zero.json", json.dumps({"target_occupancy": {"adult_elective": 0}}))
@@ -219,6 +239,8 @@ CASES: list[Case] = [
          "--column comment_text=comment --column labels=codes", "onelabel.csv"),
     case("train: header only", "feedback train {labelledheader} -o {tmp}/m --framework {framework} "
          "--column comment_text=comment --column labels=codes", "labelled-header.csv"),
+    case("train: no label with enough examples to cross-validate", "feedback train {fewlabels} -o {tmp}/m "
+         "--framework {framework} --column comment_text=comment --column labels=codes", ok=True),
     case("train: binary framework", "feedback train {labelled} -o {tmp}/m --framework {frameworkbinary} "
          "--column comment_text=comment --column labels=codes", "framework-binary.yaml"),
     case("train: framework without labels", "feedback train {labelled} -o {tmp}/m --framework {frameworkempty} "
@@ -254,6 +276,8 @@ CASES: list[Case] = [
     case("load: missing mapping file", "feedback load {comments} --db {store} --column-file {missing}",
          "no-such-file.csv"),
     case("load: over-long ward", "feedback load {longward} --db {store} --column location_1=Ward", "row 3", "Ward"),
+    case("load: over-long question", "feedback load {longquestion} --db {store} --column question=Question",
+         "row 3"),
     case("load: 300-character comment ID", "feedback load {bigid} --db {store}", "row 2"),
     case("load: corrupt card.json", "feedback load {comments} --db {store} --model {fbcorrupt}", "card.json"),
     case("load: FFT score inf", "feedback load {fftinf} --db {tmp}/s.duckdb", ok=True),
@@ -272,6 +296,11 @@ CASES: list[Case] = [
     case("appointments train: ID of 200", "appointments train {apptlongid} -o {tmp}/m", "row 5"),
     case("appointments train: year 9999", "appointments train {appt9999} -o {tmp}/m --strict", "row 5"),
     case("appointments train: age -5 and inf", "appointments train {apptnegage} -o {tmp}/m --strict", "age"),
+    case("appointments train: IMD decile 99", "appointments train {apptimd} -o {tmp}/m --strict", "row 8",
+         "imd_decile"),
+    case("appointments train: distance 1e400", "appointments train {apptfar} -o {tmp}/m --strict", "row 9",
+         "distance_km"),
+    case("appointments train: --gap-days -3", "appointments train {appts} -o {tmp}/m --gap-days -3", "--gap-days"),
     case("appointments train: unknown role", "appointments train {appts} -o {tmp}/m --column colour=x", "colour"),
     case("appointments train: missing feature", "appointments train {appts} -o {tmp}/m --feature nope", "nope"),
     case("appointments train: bad status map", "appointments train {appts} -o {tmp}/m --status-map Yes", "--status-map"),
@@ -325,6 +354,9 @@ CASES: list[Case] = [
     case("demand run: params bad JSON", "demand run {paramsbadjson} -d {trust} -o {tmp}/o", "params-bad.json"),
     case("demand run: model_runs text", "demand run {paramsrate} -d {trust} -o {tmp}/o", "model_runs"),
     case("demand run: model_runs a billion", "demand run {paramsbillion} -d {trust} -o {tmp}/o", "model_runs"),
+    case("demand run: params seed -1", "demand run {paramsseed} -d {trust} -o {tmp}/o", "params-seed.json", "seed"),
+    case("demand run: horizon before baseline", "demand run {paramsyears} -d {trust} -o {tmp}/o", "params-years.json",
+         "end_year"),
     case("demand run: missing data", "demand run {params} -d {nodir} -o {tmp}/o", "no-such-folder"),
     case("demand run: empty data folder", "demand run {params} -d {trustempty} -o {tmp}/o", "trust-empty"),
     case("demand run: corrupt parquet", "demand run {params} -d {trustbroken} -o {tmp}/o --runs 2", "ip"),
@@ -395,6 +427,17 @@ CASES: list[Case] = [
     case("serve: --port 99999", "serve --port 99999", "--port"),
     case("serve: --port words", "serve --port eighty", "--port"),
     case("serve: --db some.json", "serve --db {somejson}", "some.json"),
+    # ------------------------------------------------------------------ settings (any command reads them)
+    case("config show: binary settings file", "config show", "config-binary.toml", config="configbinary"),
+    case("config show: bad TOML", "config show", "config-bad.toml", config="configbadtoml"),
+    case("config show: suppress_below = 0", "config show", "config-zero.toml", "suppress_below",
+         config="configzero"),
+    case("config show: api_keys a string", "config show", "config-keys.toml", "api_keys", config="configkeys"),
+    case("config show: max_batch = 0", "config show", "config-batch.toml", "max_batch", config="configbatch"),
+    case("config show: unknown setting", "config show", "config-unknown.toml", "suppress_belwo",
+         config="configunknown"),
+    case("load: bad settings, no --db", "feedback load {comments}", "config-zero.toml", config="configzero"),
+    case("db current: bad settings, no --db", "db current", "config-bad.toml", config="configbadtoml"),
     # ------------------------------------------------------------------ the CLI itself
     case("unknown command", "feedback clasify x.csv", "clasify"),
     case("unknown option", "feedback classify {comments} -o {tmp}/o.csv --colum x=y", "--colum"),
@@ -425,6 +468,8 @@ def case_id(bad) -> str:
 def test_bad_input_gets_one_line_naming_it(bad: Case, ws: Workspace, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("CARELENS_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("CARELENS_CONFIG", raising=False)
+    if bad.config:
+        monkeypatch.setenv("CARELENS_CONFIG", ws.paths[bad.config])
     argv = ws.argv(bad.args, tmp_path)
     stores = {db: store_rows(db) for db in stores_of(argv)}
     files_before = sorted(p.name for p in Path(ws.paths["dir"]).iterdir())
@@ -457,6 +502,8 @@ def pg_rows(url: str) -> dict[str, int]:
 
 
 PG_CASES = [
+    case("load: over-long question", "feedback load {longquestion} --db {pg} --column question=Question",
+         "row 3"),
     case("load: 300-character comment ID", "feedback load {bigid} --db {pg}", "bigid.csv", "row 2"),
     case("load: over-long ward", "feedback load {longward} --db {pg} --column location_1=Ward", "row 3", "Ward"),
     case("load: NUL in text (stored as U+FFFD, said)", "feedback load {nul} --db {pg}", ok=True),
@@ -499,3 +546,40 @@ def test_bad_input_into_postgresql_gets_one_line_naming_it(bad: Case, ws: Worksp
     for name in bad.names:
         assert name in errors[0], (name, errors[0])
     assert pg_rows(url) == before
+
+
+# --------------------------------------------------------------------------- a disk that fills during the load
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 3 MB file system (tmpfs), where the machine lets the tests mount one (root on Linux)."""
+    import os
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if os.name != "posix" or os.geteuid() != 0 or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small file system here (needs root)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True)
+
+
+def test_a_disk_full_at_commit_is_one_line_and_the_store_keeps_what_it_had(small_disk, tmp_path, capsys, monkeypatch):
+    from carelens.feedback.synth import generate_comments
+
+    monkeypatch.setenv("CARELENS_HOME", str(tmp_path / "home"))
+    big = tmp_path / "big.csv"
+    generate_comments(3_000, seed=2).to_csv(big, index=False)
+    small = tmp_path / "small.csv"
+    generate_comments(5, seed=3).to_csv(small, index=False)
+    store = small_disk / "store.duckdb"
+    assert main(["feedback", "load", str(small), "--db", str(store)]) == 0
+    before = store_rows(str(store))
+    capsys.readouterr()
+    code = main(["feedback", "load", str(big), "--db", str(store)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err, err
+    assert err.count("error:") == 1 and "No space left on device" in err and "nothing was stored" in err, err
+    assert store_rows(str(store)) == before
