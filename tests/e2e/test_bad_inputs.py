@@ -83,6 +83,10 @@ def ws(tmp_path_factory) -> Workspace:
     w.write("binary", "binary.csv", BINARY)
     w.write("notxlsx", "notxlsx.xlsx", "Comment ID,FFT answer\n1,Kind staff\n")
     w.write("notparquet", "notparquet.parquet", b"PAR1" + BINARY)
+    xlsx = files / "real.xlsx"
+    pd.DataFrame({"Comment ID": ["1"], "FFT answer": ["Kind staff"]}).to_excel(xlsx, index=False)
+    w.write("xlsxcsv", "spreadsheet.csv", xlsx.read_bytes())
+    xlsx.unlink()
     w.write("docx", "comments.docx", "Comment ID,FFT answer\n1,Kind staff\n")
     w.write("somejson", "some.json", json.dumps({"comments": [1, 2, 3]}))
     w.write("existing", "existing.txt", "a file in the way\n")
@@ -199,6 +203,7 @@ def file_cases(command: str, rest: str = "") -> list[Case]:
         case(f"{command}: empty file", f"{command} {{empty}} {rest}", "empty.csv"),
         case(f"{command}: binary file", f"{command} {{binary}} {rest}", "binary.csv"),
         case(f"{command}: CSV named .xlsx", f"{command} {{notxlsx}} {rest}", "notxlsx.xlsx"),
+        case(f"{command}: XLSX named .csv", f"{command} {{xlsxcsv}} {rest}", "spreadsheet.csv"),
         case(f"{command}: junk named .parquet", f"{command} {{notparquet}} {rest}", "notparquet.parquet"),
         case(f"{command}: wrong extension", f"{command} {{docx}} {rest}", "comments.docx"),
         case(f"{command}: a folder", f"{command} {{dir}} {rest}", "files"),
