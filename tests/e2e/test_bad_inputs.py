@@ -291,7 +291,7 @@ CASES: list[Case] = [
     # ------------------------------------------------------------------ appointments train
     *file_cases("appointments train", "-o {tmp}/m"),
     case("appointments train: -o onto a file", "appointments train {appts} -o {existing}", "existing.txt"),
-    case("appointments train: --gap-days nan", "appointments train {appts} -o {tmp}/m --gap-days nan", "--gap-days"),
+    case("appointments train: --gap-days nan", "appointments train {appts} -o {tmp}/m --gap-days nan", "--gap"),
     case("appointments train: --gap -3d", "appointments train {appts} -o {tmp}/m --gap -3d", "--gap"),
     case("appointments train: --gap words", "appointments train {appts} -o {tmp}/m --gap soon", "--gap"),
     case("appointments train: --valid 0d", "appointments train {appts} -o {tmp}/m --valid 0d", "--valid"),
@@ -305,7 +305,7 @@ CASES: list[Case] = [
          "imd_decile"),
     case("appointments train: distance 1e400", "appointments train {apptfar} -o {tmp}/m --strict", "row 9",
          "distance_km"),
-    case("appointments train: --gap-days -3", "appointments train {appts} -o {tmp}/m --gap-days -3", "--gap-days"),
+    case("appointments train: --gap-days -3", "appointments train {appts} -o {tmp}/m --gap-days -3", "--gap"),
     case("appointments train: unknown role", "appointments train {appts} -o {tmp}/m --column colour=x", "colour"),
     case("appointments train: missing feature", "appointments train {appts} -o {tmp}/m --feature nope", "nope"),
     case("appointments train: bad status map", "appointments train {appts} -o {tmp}/m --status-map Yes", "--status-map"),

@@ -42,10 +42,10 @@ RANGES = {
     "imd_decile": (1.0, 10.0, "IMD deciles are whole numbers 1 (most deprived) to 10"),
     "distance_km": (0.0, 20_000.0, "distances are 0 to 20,000 km"),
 }
-# What spreadsheets and other tools write for "no value" in a number column.
 # The longest appointment or patient ID the store (dna_scores, dna_patients) and a --target-table
 # keep; a longer "ID" is almost always the wrong column mapped, so it is refused naming its row.
 MAX_ID_LENGTH = 64
+# What spreadsheets and other tools write for "no value" in a number column.
 MISSING_TEXT = frozenset({"", "nan", "na", "n/a", "null", "none"})
 # Never a model input, whatever is asked: ethnic group is used only to check fairness.
 _ETHNICITY = re.compile(r"ethnic|\brace\b", re.IGNORECASE)

@@ -8,7 +8,6 @@ the carelens store (``score --publish``), scores go back to a warehouse with ``-
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import typer
@@ -111,8 +110,6 @@ def train(
 
     source = _source(source_db, db)
     workers, strict = _common(workers, threads, strict, strict_dates)
-    if gap_days is not None and not (math.isfinite(gap_days) and gap_days >= 0):  # nan, inf, -3
-        raise ConfigError(f"a number of days, 0 or more, not {gap_days:g}", field="--gap-days")
     gap = opt.renamed(gap, None if gap_days is None else f"{gap_days:g}d", new="--gap", old="--gap-days", default="3d")
     valid = opt.renamed(valid, None if valid_months is None else f"{valid_months}m", new="--valid", old="--valid-months")
     gap_length = opt.parse_length(gap, "--gap").days("--gap")
