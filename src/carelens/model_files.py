@@ -82,6 +82,22 @@ def load_skops(path: str | Path, allowed: Iterable[str], expect: type | tuple[ty
     return obj
 
 
+def model_folder(path: str | Path, *, create: bool = True) -> Path:
+    """``-o`` of a training command as a folder to write a model into, refused in one line when it
+    cannot be one (an existing file, no permission). ``train`` calls it before training, with
+    ``create=False``, so a bad ``-o`` costs no training time; ``save`` calls it again to make it."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise ModelError("is a file, not a folder: give a folder for the model", file=str(folder), field="output")
+    if create:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ModelError(f"cannot make the model folder: {exc.strerror or exc}", file=str(folder),
+                             field="output") from None
+    return folder
+
+
 def dump_skops(obj: Any, path: str | Path) -> None:
     """Write ``obj`` as a compressed skops file."""
     import skops.io as sio

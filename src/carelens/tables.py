@@ -101,6 +101,14 @@ def _legacy_encoding(sample: bytes) -> str | None:
     return best.encoding
 
 
+def _looks_binary(text: str) -> bool:
+    """Whether decoded "text" is really binary: more than 1 in 20 of its first characters are NUL or
+    other control characters no export writes (a stray NUL in a comment is far rarer)."""
+    sample = text[:20_000]
+    controls = sum(1 for ch in sample if ch < " " and ch not in "\t\n\r")
+    return bool(sample) and controls / len(sample) > 0.05
+
+
 def _decode(raw: bytes) -> Decoded:
     """Decode a CSV file, falling back line by line and saying so.
 
@@ -280,6 +288,9 @@ def read_table(
     except pd.errors.EmptyDataError as exc:
         raise TableError("the file is empty (no header row)", file=str(path)) from exc
     except pd.errors.ParserError as exc:
+        if decoded is not None and _looks_binary(decoded.text):
+            raise TableError("not a text table: the file holds binary data (NUL and control bytes); is it the right "
+                             "file, or a spreadsheet saved under a .csv name?", file=str(path)) from exc
         raise TableError(f"could not parse the file: {exc}".splitlines()[0], file=str(path)) from exc
     except ValueError as exc:  # e.g. missing sheet
         raise TableError(str(exc).splitlines()[0], file=str(path)) from exc
@@ -288,6 +299,8 @@ def read_table(
             f"could not read the file ({type(exc).__name__}: {exc})".splitlines()[0],
             file=str(path),
         ) from exc
+    if len(frame.columns) == 0:  # a blank header line over data: no column can be named
+        raise TableError(f"no column names: the header row (line {header_row}) is blank", file=str(path))
     frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
     if frame.columns.duplicated().any():
         frame.columns = _unique_names(list(frame.columns))

@@ -118,6 +118,44 @@ def scores_table(name: str, schema: str | None = None):
     )
 
 
+# What each scores column must be in an existing --target-table, by the words databases use for the type.
+_KINDS = {"text": ("char", "text", "string", "clob"), "number": ("double", "float", "real", "numeric", "decimal"),
+          "time": ("timestamp", "datetime")}
+_SCORE_KINDS = {"appointment_id": "text", "model_version": "text", "dna_probability": "number", "risk_band": "text",
+                "reasons": "text", "scored_at": "time"}
+
+
+def check_scores_table(conn, frame: pd.DataFrame, name: str, schema: str | None, label: str) -> None:
+    """An existing ``--target-table`` must hold the scores: their columns, of a type that takes them
+    (text long enough, a number, a time) and, on DuckDB, a key on (appointment_id, model_version);
+    otherwise it is refused naming what is wrong, before anything is written (the database's own
+    error names a staging table the user never made, or only "current transaction is aborted")."""
+    from carelens.db.introspect import table_shape
+
+    shape = table_shape(conn, name, schema)
+    if shape is None:
+        return
+    have = {column: (kind, length) for column, kind, length, _ in shape.columns}
+    fix = "give a new --target-table (carelens creates it) or drop this one"
+    missing = [c for c in _SCORE_KINDS if c not in have]
+    if missing:
+        raise StoreError(f"the table exists without the scores' column(s) {', '.join(missing)} (it has "
+                         f"{', '.join(have)}); {fix}", file=label, field="--target-table")
+    for column, kind in _SCORE_KINDS.items():
+        found, length = have[column]
+        if not any(word in found for word in _KINDS[kind]):
+            raise StoreError(f"column {column} is {found.upper()}, which cannot hold the scores' {column} ({kind}); "
+                             f"{fix}", file=label, field="--target-table")
+        longest = int(frame[column].astype("string").str.len().max() or 0) if kind == "text" and len(frame) else 0
+        if length is not None and longest > length:
+            raise StoreError(f"column {column} holds at most {length} characters, and a score's {column} has "
+                             f"{longest}; {fix}", file=label, field="--target-table")
+    if conn.dialect.name == "duckdb" and set(shape.primary_key) != {"appointment_id", "model_version"}:
+        # DuckDB replaces rows ON CONFLICT of the key, so the key must be there
+        raise StoreError("the table has no primary key on (appointment_id, model_version), by which re-runs "
+                         f"replace rows; {fix}", file=label, field="--target-table")
+
+
 def write_scores_db(scores: pd.DataFrame, db_url: str, table: str) -> int:
     """Upsert scores keyed on (appointment_id, model_version) in one transaction; return rows written.
 
@@ -142,7 +180,8 @@ def write_scores_db(scores: pd.DataFrame, db_url: str, table: str) -> int:
     engine = open_engine(db_url)
     try:
         with engine.begin() as conn:
-            target.metadata.create_all(conn, checkfirst=True)  # an incompatible existing table fails the insert
+            check_scores_table(conn, frame, name, schema, table)
+            target.metadata.create_all(conn, checkfirst=True)
             upsert_frame(conn, target, frame)
     except (StoreError, SQLAlchemyError) as exc:
         reason = exc.message if isinstance(exc, StoreError) else str(exc)

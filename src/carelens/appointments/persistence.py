@@ -22,7 +22,7 @@ import pandas as pd
 from carelens.appointments.model import DNAModel
 from carelens.errors import ModelError
 from carelens.model_cards import write_card
-from carelens.model_files import check_fingerprint, fingerprint, load_skops
+from carelens.model_files import check_fingerprint, fingerprint, load_skops, model_folder
 
 MODEL_KIND = "carelens-appointments-dna"  # card.json's "kind": what sort of folder this is
 
@@ -106,8 +106,7 @@ def save_model(model: DNAModel, directory: str | Path, card: dict[str, Any]) -> 
 
     from carelens.appointments.card import render_markdown
 
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = model_folder(directory)
     blob = sio.dumps(model)
     version = hashlib.sha256(blob).hexdigest()[:12]
     (directory / "model.skops").write_bytes(blob)

@@ -42,6 +42,9 @@ RANGES = {
     "imd_decile": (1.0, 10.0, "IMD deciles are whole numbers 1 (most deprived) to 10"),
     "distance_km": (0.0, 20_000.0, "distances are 0 to 20,000 km"),
 }
+# The longest appointment or patient ID the store (dna_scores, dna_patients) and a --target-table
+# keep; a longer "ID" is almost always the wrong column mapped, so it is refused naming its row.
+MAX_ID_LENGTH = 64
 # What spreadsheets and other tools write for "no value" in a number column.
 MISSING_TEXT = frozenset({"", "nan", "na", "n/a", "null", "none"})
 # Never a model input, whatever is asked: ethnic group is used only to check fairness.
@@ -158,7 +161,8 @@ def _numbers(raw: pd.Series, field: str, file: str | None, *, strict_text: bool 
     infinite = np.isinf(num.to_numpy())
     if infinite.any():
         i = int(np.flatnonzero(infinite)[0])
-        raise TableError(f"{int(infinite.sum()):,} infinite value(s) (first: {raw.iloc[i]!r}); a measurement is a finite "
+        first = raw.iloc[i].item() if isinstance(raw.iloc[i], np.generic) else raw.iloc[i]  # inf, not np.float64(inf)
+        raise TableError(f"{int(infinite.sum()):,} infinite value(s) (first: {first!r}); a measurement is a finite "
                          "number, or blank when unknown", file=file, row=i + 2, field=field)
     return num
 
@@ -275,6 +279,13 @@ def normalise(
             i = int(np.flatnonzero(blank.to_numpy())[0])
             raise TableError(f"{int(blank.sum()):,} blank {role.replace('_', ' ')}(s)", file=file, row=i + 2, field=roles[role])
         out[role] = values.astype("string").str.strip()
+        long = (out[role].str.len() > MAX_ID_LENGTH).to_numpy(dtype=bool)
+        if long.any():
+            i = int(np.flatnonzero(long)[0])
+            what = role.replace("_id", " ID")
+            raise TableError(f"{what} of {len(out[role].iloc[i]):,} characters is longer than {MAX_ID_LENGTH} "
+                             f"(is the right column mapped as the {what}?)",
+                             file=file, row=i + 2, field=roles[role])
     dups = ensure_unique(out, "appointment_id", file=file)
     if dups:
         first = dups[0]

@@ -6,9 +6,15 @@ command, so ``carelens --help`` starts fast and one capability's heavy imports n
 
 from __future__ import annotations
 
+import errno
 import sys
 
 import typer
+
+try:  # typer >= 0.26 carries its own copy of click
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - older typer on click
+    from click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from carelens import __version__
 from carelens.cli import appointments as appointments_cli
@@ -56,20 +62,73 @@ def _root(
     """carelens: turn a trust's own data into decisions."""
 
 
+# OS errors that are the user's environment, not a bug: a file or folder missing, in the way, not
+# allowed, a disk full. Said in one line with the path; any other OSError keeps its traceback.
+USER_ERRNOS = frozenset({errno.ENOENT, errno.EEXIST, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.ENOTDIR,
+                         errno.EISDIR, errno.EROFS, errno.ENAMETOOLONG, errno.EDQUOT, errno.EFBIG})
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; user errors become one line on stderr and exit code 2, never a traceback."""
+    """Run the CLI; user errors become one line on stderr and exit code 2, never a traceback.
+
+    Three kinds are user errors: a :class:`CarelensError` (bad input, said where), a usage error
+    (an unknown option, a value out of range: the option and the command's --help named, not
+    typer's framed box), and an OS error of the user's environment (:data:`USER_ERRNOS`, with the
+    path). Everything else is a bug and keeps its traceback.
+    """
     try:
-        app(args=argv, standalone_mode=True)
+        result = app(args=argv, prog_name="carelens", standalone_mode=False)
     except CarelensError as exc:
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
-        return 2
+        if exc.field:
+            exc.field = option_named(sys.argv[1:] if argv is None else argv, exc.field)
+        return _error(str(exc))
+    except NoArgsIsHelpError as exc:  # `carelens feedback` alone: typer printed the group's help making it
+        return exc.exit_code
+    except UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "carelens"
+        return _error(f"{command}: {exc.format_message()} (see {command} --help)", exc.exit_code)
+    except ClickException as exc:
+        return _error(exc.format_message(), exc.exit_code)
+    except typer.Abort:
+        typer.secho("aborted", err=True)
+        return 1
     except KeyboardInterrupt:
         typer.secho("interrupted", err=True)
         return 130
     except SystemExit as exc:  # typer/click exit codes pass through
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
-    return 0
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:  # stdout piped into `head`, which has gone: nothing to say
+            return 1
+        if exc.errno not in USER_ERRNOS:
+            raise
+        where = exc.filename if exc.filename is not None else "carelens"
+        return _error(f"{where}: {exc.strerror or exc}")
+    return result if isinstance(result, int) else 0
+
+
+def option_named(argv: list[str], field: str) -> str:
+    """The command line's own name for ``field`` when it is one of the command's parameters.
+
+    Why: the library names a bad value by its parameter (``seed``, ``status_map``), which is right
+    for code calling it, but a person at the command line typed ``--seed`` and ``--status-map``;
+    the error names what they typed. A field that is no parameter (a column, a file's key) is
+    left as it is."""
+    command = typer.main.get_command(app)
+    words = [a for a in argv if not a.startswith("-")]
+    while words and getattr(command, "commands", None) and words[0] in command.commands:
+        command = command.commands[words.pop(0)]
+    for param in getattr(command, "params", ()):
+        if param.name == field and param.param_type_name == "option":
+            return max(param.opts, key=len)
+    return field
+
+
+def _error(message: str, code: int = 2) -> int:
+    """The one line every user error prints (line breaks inside a message joined, so it stays one)."""
+    typer.secho(f"error: {' '.join(str(message).split())}", err=True, fg=typer.colors.RED)
+    return code
 
 
 def run() -> None:  # pragma: no cover - console script shim

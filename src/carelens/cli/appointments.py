@@ -26,7 +26,8 @@ TABLE_ARG = typer.Argument(None, metavar="FILE", help="Appointments file (CSV, X
 SOURCE_DB = opt.source_db()
 SOURCE_TABLE = opt.source_table()
 COLUMN = opt.columns(ROLES)
-WORKERS = opt.workers("CPU threads for the booster (default 1, polite on a shared server).", None, show_default=False)
+WORKERS = opt.workers("CPU threads for the booster (default 1, polite on a shared server).", None, show_default=False,
+                      min=1)
 STRICT = opt.strict("Stop on appointments booked after they take place (default: keep them, lead time 0, warn).")
 FEATURE = typer.Option(
     None, "--feature", metavar="COLUMN",
@@ -104,6 +105,7 @@ def train(
     ```
     """
     from carelens.appointments.training import train_and_validate
+    from carelens.model_files import model_folder
     from carelens.progress import status
 
     source = _source(source_db, db)
@@ -113,6 +115,7 @@ def train(
     gap_length = opt.parse_length(gap, "--gap").days("--gap")
     window = None if valid is None else opt.parse_length(valid, "--valid").offset()  # None: chosen from the history
     columns = opt.column_roles(column, ROLES)
+    model_folder(output, create=False)  # a bad -o is refused before training, not after it
     frame, label = _load(table, source, source_table, columns, strict, features=feature, status_map=status_map)
     with status("training and validating…"):
         model, card = train_and_validate(

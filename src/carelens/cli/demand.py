@@ -26,7 +26,7 @@ def run_command(
                                      required=False),
     runs: int | None = typer.Option(None, "--runs", help="Monte Carlo runs (default: the params' model_runs)."),
     seed: int | None = opt.seed("Override the params' seed (the same seed gives the same projection)."),
-    workers: int = opt.workers("Worker processes.", 2),
+    workers: int = opt.workers("Worker processes.", 2, min=1),
     capacity: Path | None = typer.Option(None, "--capacity", metavar="FILE", help="Capacity assumptions JSON (overrides)."),
     dataset: str | None = typer.Option(None, "--dataset", help="NHP dataset name (default: the params', else the only one)."),
     db: str | None = opt.store("to keep the scenario in (tables demand_*)"),

@@ -37,11 +37,12 @@ def register(app: typer.Typer) -> None:
     def demo(
         output: Path | None = opt.output("Folder for the demo's files (default: carelens-demo/).", required=False),
         db: str | None = opt.store("to load, which `carelens serve` opens by default"),
-        comments: int = typer.Option(3_000, help="Synthetic FFT comments to generate."),
-        patients: int = typer.Option(4_000, help="Synthetic outpatients (about 3.5 appointments each)."),
-        spells: int = typer.Option(20_000, help="Inpatient spells of the synthetic trust for the demand projection."),
-        runs: int = typer.Option(64, help="Monte Carlo runs of the demand projection."),
-        seed: int = opt.seed("Seed of the generated data (the same seed gives the same demo).", default=1),
+        comments: int = typer.Option(3_000, min=1, help="Synthetic FFT comments to generate."),
+        patients: int = typer.Option(4_000, min=1, help="Synthetic outpatients (about 3.5 appointments each)."),
+        spells: int = typer.Option(20_000, min=1, help="Inpatient spells of the synthetic trust for the demand projection."),
+        runs: int = typer.Option(64, min=1, help="Monte Carlo runs of the demand projection."),
+        seed: int = opt.seed("Seed of the generated data (the same seed gives the same demo).", default=1, min=0,
+                           max=2**32 - 1),
         only: list[str] = typer.Option(
             None, "--only", help="Run only these parts: feedback, appointments, demand (repeatable)."
         ),
@@ -64,6 +65,9 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"unknown part {sorted(unknown)[0]!r}: use feedback, appointments or demand", field="--only")
         out = opt.renamed(output, out, new="-o/--output", old="--out", default=DEFAULT_OUT)
         url = database_url(db)  # the settings' store when --db is not given; its folder is made on first use
+        if out.exists() and not out.is_dir():
+            raise ConfigError("is a file, not a folder: give a folder for the demo's files", file=str(out),
+                              field="--output")
         out.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         done: list[str] = []

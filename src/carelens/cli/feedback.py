@@ -148,10 +148,12 @@ def train(
     from carelens.feedback.framework import load_framework
     from carelens.feedback.topics import KERNELS
     from carelens.feedback.training import train_feedback_model
+    from carelens.model_files import model_folder
 
     if topic_kernel not in KERNELS:
         raise ConfigError(f"--topic-kernel must be one of {', '.join(KERNELS)}, not {topic_kernel!r}", field="--topic-kernel")
     roles = _labelled_roles(column, text_column, labels_column, sentiment_column, score_column)
+    model_folder(output, create=False)  # a bad -o is refused before training, not after it
     frame = opt.read_input(data)
     text_col = find_text_column(frame, roles.get("comment_text"), str(data))
     framework = load_framework(framework_file) if framework_file else None

@@ -116,8 +116,9 @@ def model(help: str = "Model folder (default: the packaged model).", *, required
     return typer.Option(... if required else None, "--model", metavar="DIR", help=help)
 
 
-def seed(help: str = "Random seed (the same seed gives the same result).", default: int | None = None) -> Any:
-    return typer.Option(default, "--seed", help=help)
+def seed(help: str = "Random seed (the same seed gives the same result).", default: int | None = None,
+         **kwargs: Any) -> Any:
+    return typer.Option(default, "--seed", help=help, **kwargs)
 
 
 def workers(help: str, default: int | None, **kwargs: Any) -> Any:

@@ -12,7 +12,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
         host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 to share on a network)."),
-        port: int = typer.Option(8000, help="Port to listen on."),
+        port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on (1-65535)."),
         db: str | None = opt.store("to serve"),
         root_path: str = typer.Option(
             "", "--root-path",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from carelens.db.engine import check_duckdb_file, database_url, get_engine
+from carelens.db.engine import check_duckdb_file, database_url, duckdb_path, get_engine
 from carelens.errors import StoreError
 
 
@@ -106,6 +106,9 @@ def backup_store(target: str | Path | None, output: Path) -> StoreSummary:
     url = database_url(target)
     if sa.make_url(url).get_backend_name() != "duckdb":
         raise _not_duckdb(url, "db backup")
+    store = duckdb_path(url)
+    if store is not None and not store.exists():  # a mistyped path: not an empty store made there and backed up
+        raise StoreError("no store here: give the path of the store to back up", file=str(store))
     engine = get_engine(url)
     output = Path(output).expanduser().resolve()
     if output.exists():

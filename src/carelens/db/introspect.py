@@ -82,3 +82,22 @@ def _inspected_keys(conn: sa.Connection, tables: list[str]) -> tuple[dict, dict]
         keys[table] = tuple(inspector.get_pk_constraint(table).get("constrained_columns") or ())
         indexes[table] = {ix["name"]: (tuple(ix["column_names"]), bool(ix["unique"])) for ix in inspector.get_indexes(table)}
     return keys, indexes
+
+
+def table_shape(conn: sa.Connection, table: str, schema: str | None = None) -> TableShape | None:
+    """One table's columns and primary key (``schema`` None: the connection's default), or None when
+    there is no such table: how a command checks a user's existing table before writing into it."""
+    schema = schema or _schema(conn)
+    rows = conn.execute(_columns_query(conn, table), {"schema": schema, "table": table}).all()
+    if not rows:
+        return None
+    columns = tuple((r.column_name, str(r.data_type).lower(), r.character_maximum_length, r.is_nullable == "YES")
+                    for r in rows)
+    if conn.dialect.name == "duckdb":
+        key = conn.exec_driver_sql(
+            "SELECT constraint_column_names FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' "
+            "AND schema_name = ? AND table_name = ? AND database_name = current_database()", (schema, table)).first()
+        primary_key = tuple(key[0]) if key else ()
+    else:
+        primary_key = tuple(sa.inspect(conn).get_pk_constraint(table, schema=schema).get("constrained_columns") or ())
+    return TableShape(columns=columns, primary_key=primary_key)

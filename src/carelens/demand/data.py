@@ -214,6 +214,7 @@ def _refuse(frame: pd.DataFrame, bad: pd.Series, where: str, col: str, what: str
     if bad.any():
         pos = int(bad.to_numpy().nonzero()[0][0])
         value = frame[col].iloc[pos]
+        value = value.item() if isinstance(value, np.generic) else value  # -4, not np.int64(-4)
         raise TableError(f"{what}, not {value!r}" + (f" ({int(bad.sum()):,} rows)" if bad.sum() > 1 else ""),
                          file=where, row=pos + 1 + header_rows, field=col)
 

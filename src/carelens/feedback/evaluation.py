@@ -15,6 +15,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from carelens.errors import TableError
 from carelens.feedback import columns
 from carelens.feedback.framework import Framework
 from carelens.feedback.model import FeedbackModel
@@ -126,6 +127,8 @@ def evaluate_table(model: FeedbackModel, frame: pd.DataFrame, *, text: str | Non
     from carelens.feedback.training import FFT_SCORE_COLUMNS, SENTIMENT_COLUMNS, parse_sentiment
 
     text_col = columns.text_column(frame, text, file)
+    if frame.empty:
+        raise TableError("no comments to evaluate on (the file has a header but no rows)", file=file)
     Y, names = label_matrix(frame, model.framework, text_column=text_col, labels_column=labels, label_sep=label_sep,
                             file=file)
     sent_col = columns.optional_column(frame, sentiment, SENTIMENT_COLUMNS, file)

@@ -39,7 +39,7 @@ def normalise_fft_score(values: Sequence[object]) -> np.ndarray:
     for v in values:
         try:
             s = str(int(float(v)))  # "1", 1, 1.0 -> "1"
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # blank, text, inf/1e400/NaN: no score
             s = ""
         out.append(s if s in FFT_SCORES else "")
     return np.array(out, dtype=object)

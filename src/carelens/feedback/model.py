@@ -27,7 +27,7 @@ from carelens.feedback.sentiment import SENTIMENT_CLASSES, SentimentClassifier, 
 from carelens.feedback.text import clean_texts, content_free_mask
 from carelens.feedback.topics import TopicClassifier
 from carelens.model_cards import write_card
-from carelens.model_files import check_fingerprint, dump_skops, fingerprint, load_skops
+from carelens.model_files import check_fingerprint, dump_skops, fingerprint, load_skops, model_folder
 
 MODEL_FORMAT = "carelens-feedback-model/1"
 # comments per chunk of a large batch (see FeedbackModel._score_in_chunks): 512-2,048 were within
@@ -69,6 +69,17 @@ def _model_files(directory: Path) -> list[Path]:
     return [directory / name for name in MODEL_FILES if (directory / name).exists()]
 
 
+def _read_json(path: Path) -> Any:
+    """A JSON file of a model folder, or one line naming the file that is damaged (not the folder:
+    the user fixes or replaces that file)."""
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except FileNotFoundError as exc:
+        raise ModelError("corrupt model folder: the file is missing", file=str(path)) from exc
+    except (OSError, ValueError) as exc:  # ValueError: not JSON, or not UTF-8
+        raise ModelError(f"corrupt model folder: not readable JSON ({exc})".splitlines()[0], file=str(path)) from exc
+
+
 @dataclass
 class FeedbackModel:
     """Topics and sentiment for free-text comments, with the framework they refer to."""
@@ -89,8 +100,7 @@ class FeedbackModel:
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        directory = model_folder(directory)
         dump_skops(self.topics, directory / "topics.skops")
         if self.sentiment is not None:
             shared = self._shares_features()
@@ -119,11 +129,9 @@ class FeedbackModel:
         card_path = directory / "card.json"
         if not card_path.exists() or not (directory / "topics.skops").exists():
             raise ModelError("not a carelens feedback model (card.json or topics.skops missing)", file=str(directory))
-        try:
-            card = json.loads(card_path.read_text("utf-8"))
-            framework = Framework.from_dict(json.loads((directory / "framework.json").read_text("utf-8")), source=str(directory / "framework.json"))
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"corrupt model folder ({exc})".splitlines()[0], file=str(directory)) from exc
+        card = _read_json(card_path)
+        framework_path = directory / "framework.json"
+        framework = Framework.from_dict(_read_json(framework_path), source=str(framework_path))
         if not isinstance(card, dict) or card.get("format") != MODEL_FORMAT:
             found = card.get("format") if isinstance(card, dict) else None
             raise ModelError(f"unknown model format {found!r}; expected {MODEL_FORMAT}", file=str(card_path))

@@ -82,6 +82,13 @@ def train_feedback_model(
     keep = ~content_free_mask(texts)
     if keep.sum() < 10:
         raise TableError(f"only {int(keep.sum())} comments with text; at least 10 are needed to train", file=source, field=text_column)
+    kept_labels = Y[keep]
+    if not ((kept_labels.min(axis=0) == 0) & (kept_labels.max(axis=0) == 1)).any():
+        # nothing to tell apart: every comment has the same labels (or none), so no label can be learnt
+        same = [name for name, on in zip(framework.learnable_labels, kept_labels[0]) if on]
+        raise TableError(f"every comment with text has the same labels ({'; '.join(same) or 'none'}); a model "
+                         "learns a label from comments with it and comments without it",
+                         file=source, field=labels_column or "labels")
     score_col = _first_present(frame, FFT_SCORE_COLUMNS) if fft_score_column == "auto" else fft_score_column
     if score_col is not None:
         require_columns(frame, [score_col], file=source, purpose="the FFT score")
@@ -159,14 +166,15 @@ def build_card(topics: TopicClassifier, framework: Framework, sentiment: dict, *
                 "threshold": float(topics.thresholds_[j]),
                 "cv_f1": round(float(f1_score(y_true[:, j], pred[:, j], zero_division=0)), 4) if topics.tuned_[j] else None,
             }
-        active = topics.tuned_
-        metrics = {
-            "topic_macro_f1_cv": round(float(f1_score(y_true[:, active], pred[:, active], average="macro", zero_division=0)), 4),
-            "topic_micro_f1_cv": round(float(f1_score(y_true, pred, average="micro", zero_division=0)), 4),
-            "note": ("out-of-fold on the training data, comments with text only (not the framework's example "
-                     "comments), over labels with enough examples to cross-validate; 'Labelling not possible' "
-                     "is set by rule"),
-        }
+        active = np.asarray(topics.tuned_, dtype=bool)
+        metrics = {}
+        if active.any():  # no label with enough examples to cross-validate: no macro figure rather than an error
+            metrics["topic_macro_f1_cv"] = round(float(f1_score(y_true[:, active], pred[:, active], average="macro",
+                                                                zero_division=0)), 4)
+        metrics["topic_micro_f1_cv"] = round(float(f1_score(y_true, pred, average="micro", zero_division=0)), 4)
+        metrics["note"] = ("out-of-fold on the training data, comments with text only (not the framework's example "
+                           "comments), over labels with enough examples to cross-validate; 'Labelling not possible' "
+                           "is set by rule")
     stamp = datetime.now(UTC)
     return {
         "model_version": f"{framework.name.split()[0].lower()}-{stamp.strftime('%Y%m%d%H%M%S')}",

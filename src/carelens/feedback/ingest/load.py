@@ -28,7 +28,7 @@ import pandas as pd
 from carelens.errors import TableError
 from carelens.feedback.ingest.mapping import ColumnMapping, detect_mapping
 from carelens.feedback.ingest.matching import candidate_keys, check_ids, legacy_keys, plan_load
-from carelens.feedback.ingest.validation import answers, prepare_rows
+from carelens.feedback.ingest.validation import answers, check_lengths, prepare_rows, without_nul
 from carelens.feedback.model_cache import cached_model
 
 CHUNK = 2_000
@@ -129,9 +129,12 @@ def load_comments(
     if len(data) == 0:
         raise TableError("the file has no rows", file=source)
     cmap = mapping if isinstance(mapping, ColumnMapping) else detect_mapping([str(c) for c in data.columns], mapping, file=source)
+    data, nul_notes = without_nul(data, source)
     rows, messages, rejected = prepare_rows(data, cmap, source=source, strict=strict)
     check_ids(rows, source)
-    messages = read_warnings(data, source) + messages  # an encoding fallback or damaged text, said first
+    new_answers = answers(data, cmap, rows)
+    check_lengths(rows, new_answers, cmap, source)
+    messages = read_warnings(data, source) + nul_notes + messages  # an encoding fallback or damaged text, said first
     engine = engine or get_engine(db)
     model = model or cached_model(model_path)
 
@@ -139,7 +142,7 @@ def load_comments(
         old_keys = legacy_keys(rows) if has_rows_from_before_responses(conn) else None
         stored = stored_for_matching(conn, rows["row_hash"].tolist(), rows["response_id"].dropna().tolist(),
                                      candidate_keys(rows), old_keys)
-    plan = plan_load(rows, answers(data, cmap, rows), stored, source=source, legacy_keys=old_keys)
+    plan = plan_load(rows, new_answers, stored, source=source, legacy_keys=old_keys)
     messages += plan.messages
     new_comments = plan.comments
 

@@ -82,6 +82,9 @@ def parse_mapping_args(pairs: list[str] | None, mapping_file: str | Path | None 
 
         try:
             data = yaml.safe_load(Path(mapping_file).read_text("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise TableError("the mapping file is not UTF-8 text (a YAML or JSON file of role: column pairs)",
+                             file=str(mapping_file)) from exc
         except (OSError, yaml.YAMLError) as exc:
             raise TableError(f"cannot read the mapping file: {exc}".splitlines()[0], file=str(mapping_file)) from exc
         if not isinstance(data, dict):

@@ -66,6 +66,51 @@ def row_hashes(frame: pd.DataFrame) -> list[str]:
     return [_sha({c: str(v).strip() for c, v in zip(names, row) if not _blank(v)}) for row in values]
 
 
+def without_nul(frame: pd.DataFrame, source: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """``frame`` with every NUL character in its text replaced by U+FFFD, and one line per column
+    that held any (how many cells, the first row).
+
+    Why: a NUL is not text (a byte of a binary file or a broken export), PostgreSQL cannot store it
+    in a text column and refuses the whole load without saying which row, and XLSX cannot hold it.
+    Replacing it keeps the comment and shows where something was lost.
+    """
+    from carelens.tables import first_data_row
+
+    where = f"{source}, " if source else ""
+    out, notes = frame, []
+    for column in frame.columns:
+        values = frame[column]
+        if not (values.dtype == object or isinstance(values.dtype, pd.StringDtype)):
+            continue
+        texts = values.astype("string")
+        has = texts.str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool)
+        if has.any():
+            out = out.copy() if out is frame else out
+            out[column] = values.astype(object).where(~has, texts.str.replace("\x00", "\ufffd", regex=False))
+            notes.append(f"{where}column '{column}': {int(has.sum()):,} cell(s) held NUL characters (not text; first: "
+                         f"row {int(np.flatnonzero(has)[0]) + first_data_row(frame)}); stored with \ufffd in their place")
+    return out, notes
+
+
+def check_lengths(rows: pd.DataFrame, answers: pd.DataFrame, mapping: ColumnMapping, source: str | None) -> None:
+    """A place or question longer than the store keeps is refused naming its row and column, before
+    anything is classified (the database would refuse the whole load without saying where); such a
+    value is almost always the wrong column mapped (a comment column taken for the ward)."""
+    from carelens.feedback.store.tables import comments, responses
+
+    checks = [(rows, role, getattr(mapping, role), responses.c[role].type.length)
+              for role in ("location_1", "location_2", "location_3")]
+    checks.append((answers.assign(row=rows["row"].to_numpy()[answers["pos"].to_numpy()]), "question",
+                   mapping.question, comments.c.question.type.length))
+    for frame, role, column, limit in checks:
+        long = (frame[role].astype("string").str.len() > limit).fillna(False).to_numpy(dtype=bool)
+        if long.any():
+            i = int(np.flatnonzero(long)[0])
+            raise TableError(f"{role} of {len(str(frame[role].iloc[i])):,} characters is longer than the store keeps "
+                             f"({limit}); is the right column mapped as {role}?", file=source,
+                             row=int(frame["row"].iloc[i]), field=column or role)
+
+
 def prepare_rows(frame: pd.DataFrame, mapping: ColumnMapping, *, source: str | None = None,
                  strict: bool = False) -> tuple[pd.DataFrame, list[str], np.ndarray]:
     """One validated row per file row (the response: its ID, date, FFT answer, place, demographics,

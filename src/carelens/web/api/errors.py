@@ -126,7 +126,11 @@ def validation_body(errors: list[dict[str, Any]]) -> dict[str, Any]:
             issue["ctx"] = json_safe(dict(error["ctx"]))
         issues.append(issue)
     first = errors[0] if errors else {}
-    if first.get("type") == "json_invalid":
+    named = [p for p in first.get("loc", ()) if isinstance(p, str) and p != "body"]
+    if first.get("type") == "json_invalid" and named:  # a form field's JSON (an upload's mapping): name it
+        field = field_name(first["loc"])
+        message = f"field '{field}': not valid JSON; {json_safe(str(first.get('msg', 'invalid')))}"
+    elif first.get("type") == "json_invalid":
         field = "body"
         message = f"the request body is not valid JSON ({json_safe((first.get('ctx') or {}).get('error', 'decode error'))})"
     else:
