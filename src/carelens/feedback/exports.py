@@ -56,9 +56,9 @@ def comments_for_export(engine: sa.Engine, filters: CommentFilters, level_names:
     row instead), as on every page."""
     n = threshold(suppress_below)
     frame, total = queries.filtered_comments(engine, filters)
-    if queries.comments_suppressed(filters, total, n):
-        return pd.DataFrame({"note": [f"{total} comments match a demographic filter: fewer than {n}, so they are "
-                                      "withheld to protect the people who wrote them."]})
+    if queries.comments_suppressed(filters, queries.filtered_respondents(engine, filters), n):
+        return pd.DataFrame({"note": [f"{total} comments match a demographic filter, from fewer than {n} people, so "
+                                      "they are withheld to protect the people who wrote them."]})
     out = frame.drop(columns=["n_topics"], errors="ignore").copy()
     for col in ("topics", "categories"):
         out[col] = out[col].map(lambda ts: "; ".join(ts or []))

@@ -8,6 +8,7 @@ element into the filters that select the comments behind it.
 from __future__ import annotations
 
 import html
+import json
 from calendar import monthrange
 from datetime import date
 
@@ -43,7 +44,48 @@ def element_filters(click: dict) -> list[CommentFilters]:
         return [CommentFilters(date_from=start, date_to=end, **extra.get(chart, {}))]
     if chart == "cooccurrence":
         return [CommentFilters(topic=[x]), CommentFilters(topic=[y])]
+    if chart in PLACE_CHARTS:
+        place = _place_element(click)
+        return [] if place is None else [place[0]]
     return []
+
+
+# Charts and tables of the comparison page: each element names a place, a period and a measure
+# (``place_element``), and the comments behind it are that place's in that period about that measure.
+PLACE_CHARTS = ("spc", "signal", "change", "funnel")
+
+
+def place_element(level: int | None, place: str | None, start: date, end: date, measure_key: str) -> str:
+    """What a comparison-page element stands for, as the text its click sends back."""
+    return json.dumps({"level": level, "place": place or "", "start": start.isoformat(), "end": end.isoformat(),
+                       "measure": measure_key})
+
+
+def _place_element(click: dict) -> tuple[CommentFilters, str] | None:
+    """(the filters of a comparison-page element, its title), or None when the click is not one."""
+    from carelens.feedback.comparison import period_words
+    from carelens.feedback.store.trends import Measure
+
+    try:
+        info = json.loads(click.get("custom") or "")
+        measure = Measure.from_key(str(info["measure"]))
+        start, end = date.fromisoformat(info["start"]), date.fromisoformat(info["end"])
+        level, place = info.get("level"), str(info.get("place") or "")
+        extra: dict = {}
+        if level is not None and place:
+            if int(level) not in (1, 2, 3):
+                return None
+            extra[f"location_{int(level)}"] = [place]
+        if measure.topic:
+            extra["topic"] = [measure.topic]
+        if measure.kind == "topic_negative":
+            extra["sentiment"] = [4, 5]
+    except (ValueError, KeyError, TypeError):
+        return None
+    title = f"{place or 'The whole trust'}, {period_words(start, end)}"
+    if measure.topic:
+        title += f": {measure.topic}" + (" (negative)" if measure.kind == "topic_negative" else "")
+    return CommentFilters(date_from=start, date_to=end, **extra), title
 
 
 def element_title(click: dict) -> str:
@@ -54,7 +96,7 @@ def element_title(click: dict) -> str:
         "sentiment_time": f"{curve}, {x}",
         "fft_time": f"FFT answer {curve.lower()}, {x}" if curve else f"FFT answers, {x}",
         "cooccurrence": f"{y} together with {x}",
-    }.get(chart, "selected comments")
+    }.get(chart) or (_place_element(click) or (None, "selected comments"))[1]
 
 
 def highlight(text: str, search: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 # Order is the menu order. A new page: append "carelens.web.dashboard.pages.<name>".
 PAGES: list[str] = [
     "carelens.web.dashboard.pages.overview",
+    "carelens.web.dashboard.pages.compare",
     "carelens.web.dashboard.pages.comments",
     "carelens.web.dashboard.pages.complex",
     "carelens.web.dashboard.pages.framework",

@@ -23,7 +23,7 @@ def page_ui():
 
 @module.server
 def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
-    from carelens.feedback.store.queries import comments_suppressed, filtered_comments
+    from carelens.feedback.store.queries import comments_suppressed, filtered_comments, filtered_respondents
 
     @render.ui
     def table():
@@ -32,7 +32,7 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
             return empty_store_note()
         frame, total = filtered_comments(app.engine, fb.filters(), limit=PAGE_SIZE)
         count = ui.h3(f"{total:,} comment{'' if total == 1 else 's'} match{'es' if total == 1 else ''}", class_="count")
-        if comments_suppressed(fb.filters(), total, app.settings.suppress_below):
+        if comments_suppressed(fb.filters(), filtered_respondents(app.engine, fb.filters()), app.settings.suppress_below):
             return ui.TagList(count, privacy_note(app.settings.suppress_below))
         return ui.TagList(count, fb.comment_table(frame, total=total))
 
