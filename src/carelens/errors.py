@@ -54,3 +54,7 @@ class ParamsError(CarelensError):
 
 class StoreError(CarelensError):
     """The database store could not complete an operation; nothing was changed."""
+
+
+class StoreBusyError(StoreError):
+    """The DuckDB store file is held by another process for longer than carelens waits for it."""

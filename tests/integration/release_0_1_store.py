@@ -20,7 +20,7 @@ from carelens.db.migrate import upgrade
 RELEASE_REVISION = "0002_appointments"
 
 # Release 0.1.0's feedback tables as its code wrote them (one row per comment, no undo): the
-# declarations in carelens.feedback.store.tables have moved on since (revision 0004).
+# declarations in carelens.feedback.store.tables have moved on since (revision 0006).
 _old = sa.MetaData()
 FEEDBACK_TABLES = {
     "uploads": sa.Table("fb_uploads", _old, *(sa.Column(c) for c in (

@@ -26,6 +26,8 @@ from tests.integration.release_0_1_store import (
     write_demand_results,
 )
 
+# some of the tables revisions after release 0.1.0 add (0005: kept scenarios, their year-by-year totals and data)
+ADDED_SINCE_RELEASE = {"demand_scenarios", "demand_run_totals", "demand_datasets", "demand_dataset_tables"}
 DEMAND_TABLES = ["demand_scenario_runs", "demand_summary", "demand_summary_by_site", "demand_summary_by_age_sex",
                  "demand_summary_by_specialty", "demand_waterfall", "demand_avoided_activity", "demand_capacity",
                  "demand_capacity_totals", "demand_runs"]
@@ -163,8 +165,8 @@ def test_the_migrations_create_exactly_the_tables_the_capabilities_declare(new_d
     declared.dispose()
 
 
-# Revision 0004 split fb_comments into responses and comments and added columns to two tables.
-CHANGED_BY_0004 = {"fb_comments": None, "fb_uploads": ["comments_added"], "fb_corrections": ["undone_at", "undone_by"]}
+# Revision 0006 split fb_comments into responses and comments and added columns to two tables.
+CHANGED_BY_0006 = {"fb_comments": None, "fb_uploads": ["comments_added"], "fb_corrections": ["undone_at", "undone_by"]}
 # fb_comments as release 0.1.0 had it, read back from the upgraded store
 COMMENTS_AS_RELEASE = (
     "SELECT c.comment_key, r.response_id AS comment_id, c.upload_id, r.date, c.comment_text, c.text_redacted, "
@@ -182,9 +184,13 @@ def test_a_release_0_1_store_upgrades_in_place_keeping_every_row(new_database, p
     upgrade(old)
 
     assert current_revision(old) == head_revision()
-    assert _all_tables(old) == sorted([*tables, "fb_responses"])
+    added = set(_all_tables(old)) - set(tables)  # every table kept; later revisions add new ones
+    assert set(tables) <= set(_all_tables(old))
+    assert ADDED_SINCE_RELEASE | {"fb_responses"} <= added
+    for table in added - {"fb_responses"}:  # new and empty (fb_responses is filled: see below)
+        assert _rows(old, table) == [], table
     for table in tables:
-        if table not in CHANGED_BY_0004:
+        if table not in CHANGED_BY_0006:
             assert _rows(old, table) == before[table], table
     # every comment of release 0.1.0 is now a response with that one comment, every value kept
     assert _rows(old, "fb_comments", COMMENTS_AS_RELEASE) == before["fb_comments"]
@@ -192,7 +198,7 @@ def test_a_release_0_1_store_upgrades_in_place_keeping_every_row(new_database, p
         responses = conn.execute(sa.text("SELECT count(*), count(DISTINCT response_key) FROM fb_responses")).one()
         keys = conn.execute(sa.text("SELECT count(*) FROM fb_comments WHERE response_key <> comment_key")).scalar()
     assert tuple(responses) == (len(before["fb_comments"]),) * 2 and keys == 0
-    for table, added in CHANGED_BY_0004.items():  # the other tables: old columns as they were, new ones empty
+    for table, added in CHANGED_BY_0006.items():  # the other tables: old columns as they were, new ones empty
         if added:
             kept = [c for c in _shape(old)[table].columns if c[0] not in added]
             sql = f"SELECT {', '.join(c[0] for c in kept)} FROM {table}"
@@ -274,16 +280,51 @@ def test_going_back_to_release_0_1_and_upgrading_again_keeps_its_new_rows(new_da
     old.dispose()
 
 
+def test_an_upgraded_store_lists_its_old_runs_and_keeps_named_scenarios(new_database, projection, tmp_path):
+    """Issue 15: a store with release 0.1.0's projections upgrades in place; they are listed (under a
+    name made of their scenario and run id) beside scenarios kept since, which keep their data."""
+    from carelens.demand import load_data, load_params
+    from carelens.demand.scenario import run_scenario
+    from carelens.demand.store import list_scenarios, load_scenario, load_stored_data, save_scenario
+    from carelens.demand.synth import synthesise
+
+    url = new_database()
+    _release_store(url, projection).dispose()
+    root = synthesise(tmp_path / "trust", spells=1_000, seed=3)
+    data = load_data(root)
+    kept = run_scenario(load_params(root / "params.json"), data, name="After the upgrade", runs=2, points=2)
+    save_scenario(kept, url, data)
+    listed = list_scenarios(url)
+    assert len(listed) == 3
+    old = listed[~listed.can_open]
+    assert len(old) == 2 and old.name.str.startswith("synthetic (run ").all() and not old.has_data.any()
+    new = listed[listed.can_open].iloc[0]
+    assert new["name"] == "After the upgrade" and new.has_data
+    assert load_scenario(url, "After the upgrade").tables["summary"].shape == kept.tables["summary"].shape
+    assert load_stored_data(url, kept.data_fingerprint).fyear == 2023
+    with pytest.raises(StoreError, match="stored without its params"):
+        load_scenario(url, old.name.iloc[0])
+    with get_engine(url).connect() as conn:  # the old runs' rows are untouched
+        assert conn.execute(sa.text("SELECT count(*) FROM demand_scenario_runs")).scalar() == 3
+
+
 def test_a_new_duckdb_store_opens_again_after_its_process_stopped_before_a_checkpoint(tmp_path):
     """A fresh store runs every revision in one transaction; if the process then stops without a
-    checkpoint (a killed ``carelens serve``), DuckDB replays its write-ahead log on the next open.
+    checkpoint (a killed process), DuckDB replays its write-ahead log on the next open.
     DuckDB 2.0 cannot replay a rename of a table created in the same transaction, so no revision may
-    rename one (0004 copies aside instead)."""
+    rename one (0006 copies aside instead). carelens' own connections checkpoint as they are handed
+    back, so the process here migrates on one connection with checkpoints turned off, then dies."""
     import subprocess
     import sys
 
     db = tmp_path / "fresh.duckdb"
-    code = ("import os; from carelens.db import get_engine; get_engine(os.environ['STORE']); os._exit(0)")
+    code = (
+        "import os, sqlalchemy as sa; from carelens.db.migrate import upgrade; "
+        "e = sa.create_engine('duckdb:///' + os.environ['STORE'], poolclass=sa.pool.StaticPool); "
+        "c = e.connect(); c.exec_driver_sql('PRAGMA disable_checkpoint_on_shutdown'); "
+        "c.exec_driver_sql(\"SET checkpoint_threshold = '10GB'\"); c.commit(); c.close(); "
+        "upgrade(e); os._exit(0)"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, env={**__import__("os").environ, "STORE": str(db)})
     assert db.with_name(db.name + ".wal").exists()  # the log was left to replay
     engine = get_engine(db, migrate=False)

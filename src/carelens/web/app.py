@@ -6,10 +6,27 @@ host) and gets the dashboard and the API together, sharing settings and the stor
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from carelens.config import Settings, load_settings
 from carelens.errors import CarelensError
+
+
+def _checkpoint_on_shutdown(settings: Settings):
+    """On shutdown (SIGTERM from systemd, Ctrl+C, Posit Connect stopping a process), write a
+    DuckDB store's WAL into its file, so a copy of the ``.duckdb`` file holds every load."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        from carelens.db import checkpoint, get_engine
+
+        checkpoint(get_engine(settings.database_url, migrate=False))
+
+    return lifespan
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -29,7 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                             "(reinstall carelens with its dependencies)") from exc
     from carelens.web.dashboard.app import create_dashboard
 
-    app = FastAPI(title="carelens", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="carelens", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=_checkpoint_on_shutdown(settings))
     app.mount("/api", api)
     app.mount("/", create_dashboard(settings))
     return app

@@ -14,7 +14,7 @@ Rules, in order, for each row of the file:
 3. **Already stored**, whatever columns were mapped then or now: a row whose ``row_hash`` is
    stored belongs to that stored response; else a stored response with the same ID, the same date
    (or no date) and at least one answer in common is the same response (the same export saved as
-   CSV and XLSX); else a store from before revision 0004 may hold it under its old key. The same
+   CSV and XLSX); else a store from before revision 0006 may hold it under its old key. The same
    ID with other content is kept as a new response, with a message.
 4. **Answers**: a row's answer is new unless that row and column are stored (or, for a response
    recognised by ID or old key, the same text is); so loading the file again with a second text
@@ -48,7 +48,7 @@ class Stored:
     comments_by_hash: pd.DataFrame  # row_hash, source_column, response_key
     responses_by_id: pd.DataFrame  # response_key, response_id, date, source, loaded_at
     texts: pd.DataFrame  # response_key, comment_text (answers of the responses in responses_by_id / legacy)
-    legacy_keys: set[str] = field(default_factory=set)  # pre-0004 response keys among the file's old keys
+    legacy_keys: set[str] = field(default_factory=set)  # pre-0006 response keys among the file's old keys
     taken_keys: set[str] = field(default_factory=set)  # candidate new keys already used
 
     @classmethod
@@ -260,7 +260,7 @@ def plan_load(rows: pd.DataFrame, answers: pd.DataFrame, stored: Stored, *, sour
 
 
 def legacy_keys(rows: pd.DataFrame) -> list[str]:
-    """The key a store before revision 0004 gave each row (``id:<ID>``, else a hash of the mapped
+    """The key a store before revision 0006 gave each row (``id:<ID>``, else a hash of the mapped
     fields), to recognise comments loaded then."""
     from carelens.feedback.ingest.validation import content_key
 

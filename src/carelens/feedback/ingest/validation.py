@@ -50,7 +50,7 @@ def _sha(payload: dict) -> str:
 
 
 def content_key(row: Mapping[str, object]) -> str:
-    """``hash:`` + SHA-256 of the mapped fields: how stores before revision 0004 keyed a comment
+    """``hash:`` + SHA-256 of the mapped fields: how stores before revision 0006 keyed a comment
     without an ID (a load still recognises those comments by it)."""
     return "hash:" + _sha({k: (None if _blank(v) else str(v)) for k, v in row.items()})
 

@@ -76,7 +76,7 @@ def stored_for_matching(conn: sa.Connection, row_hashes: Sequence[str], ids: Seq
 
 
 def has_rows_from_before_responses(conn: sa.Connection) -> bool:
-    """Whether the store holds comments loaded before revision 0004 (no row hash): a load then also
+    """Whether the store holds comments loaded before revision 0006 (no row hash): a load then also
     checks the keys those comments were stored under."""
     return conn.execute(sa.select(comments.c.comment_key).where(comments.c.row_hash.is_(None)).limit(1)).first() is not None
 

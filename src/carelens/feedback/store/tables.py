@@ -1,5 +1,5 @@
 """Patient feedback's tables (SQLAlchemy Core, on the store's one ``MetaData``): migrations ``0001``
-(first release) and ``0004_feedback_responses`` (responses apart from their comments, undoable
+(first release) and ``0006_feedback_responses`` (responses apart from their comments, undoable
 corrections).
 
 A *response* is one respondent's return: one row of the export, with its date, place, FFT answer
@@ -30,7 +30,7 @@ uploads = sa.Table(
     sa.Column("rows_skipped", sa.Integer, nullable=False),
     sa.Column("model_version", sa.String(100), nullable=False),
     sa.Column("loaded_by", sa.String(200)),
-    sa.Column("comments_added", sa.Integer),  # free-text answers added (NULL: loads before 0004, one per row)
+    sa.Column("comments_added", sa.Integer),  # free-text answers added (NULL: loads before 0006, one per row)
 )
 
 responses = sa.Table(
@@ -56,7 +56,7 @@ comments = sa.Table(
     sa.Column("response_key", sa.String(200), nullable=False),
     sa.Column("upload_id", sa.String(32), nullable=False),
     # sha256 of the export row it came from (every cell, whatever was mapped) and that row's column:
-    # the same file loaded again, with any mapping, finds its answers by these. NULL before 0004.
+    # the same file loaded again, with any mapping, finds its answers by these. NULL before 0006.
     sa.Column("row_hash", sa.String(64)),
     sa.Column("source_column", sa.String(500)),
     sa.Column("question", sa.String(500)),

@@ -2,9 +2,12 @@
 
 Why an in-memory view: every filter change must answer in well under a second with 100,000+
 comments, on DuckDB or on a trust's PostgreSQL. The store is read once into a pandas frame plus a
-sparse comment x topic matrix, cached per database and refreshed when an upload lands (writes in
-this process invalidate it at once; a cheap revision query, :func:`data_revision`, notices other
-processes' writes within ``REVISION_TTL`` seconds). Writes still go only through the database.
+sparse comment x topic matrix, cached per database and refreshed when an upload or correction
+lands (writes in this process invalidate it at once; a cheap revision query,
+:func:`data_revision`, notices other processes' writes within ``REVISION_TTL`` seconds). Writes
+still go only through the database. On a DuckDB store the check is a ``stat`` of the file while it
+is unchanged (``db.engine.store_stamp``), and while another process holds the file (a CLI load)
+the view in hand answers and the check is made again later: filters never wait for another's write.
 
 What the view shows is the model's output with staff corrections applied (:func:`_apply_corrections`):
 the latest correction not undone wins, for topics and for sentiment separately; the model's own
@@ -25,6 +28,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +38,8 @@ import sqlalchemy as sa
 from scipy import sparse
 
 from carelens.db.bulk import read_frame
+from carelens.db.engine import store_stamp, store_wait
+from carelens.errors import StoreBusyError
 from carelens.feedback.store.tables import comment_topics, comments, corrections, predictions, responses, uploads
 
 GROUPS = ("positive", "neutral", "negative")
@@ -61,6 +67,7 @@ class StoreView:
     group_code: np.ndarray
     text_arrow: pa.Array
     revision: tuple
+    stamp: tuple | None = None  # the DuckDB file's stamp when ``revision`` was read (see db.engine.store_stamp)
     response_code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     n_responses: int = 0
     one_comment_each: bool = True  # every response has one comment: respondents = comments
@@ -85,6 +92,7 @@ class StoreView:
 
 
 _views: dict[str, StoreView] = {}
+_polled: dict[str, tuple] = {}  # url -> (file stamp, revision) of the last poll (poll_revision)
 _lock = threading.Lock()
 
 
@@ -348,6 +356,7 @@ def respondents(view: StoreView, mask: np.ndarray, cells: sparse.spmatrix | np.n
 def invalidate(engine: sa.Engine) -> None:
     """Forget the cached view of ``engine`` (called after every load made through carelens)."""
     _views.pop(engine.url.render_as_string(hide_password=False), None)
+    _polled.pop(engine.url.render_as_string(hide_password=False), None)
 
 
 def store_view(engine: sa.Engine) -> StoreView:
@@ -356,12 +365,48 @@ def store_view(engine: sa.Engine) -> StoreView:
     view = _views.get(key)
     if view is not None and time.monotonic() - view.checked_at < REVISION_TTL:
         return view
-    with _lock, engine.connect() as conn:
-        revision = data_revision(conn)
+    with _lock:
         view = _views.get(key)
-        if view is not None and view.revision == revision:
+        stamp = store_stamp(engine)
+        if view is not None and stamp is not None and stamp == view.stamp:
+            view.checked_at = time.monotonic()  # the file is as it was when the view was read
+            return view
+        try:
+            # with a view in hand, do not queue behind another process's write to a DuckDB store
+            # (a CLI load holds the file for seconds): answer from the view, check again later
+            with store_wait(0) if view is not None else nullcontext(), engine.connect() as conn:
+                revision = data_revision(conn)
+                if view is not None and view.revision == revision:
+                    view.checked_at, view.stamp = time.monotonic(), stamp
+                    return view
+                view = _read_view(conn, revision)
+                view.stamp = stamp
+        except StoreBusyError:
+            if view is None:
+                raise
             view.checked_at = time.monotonic()
             return view
-        view = _read_view(conn, revision)
         _views[key] = view
     return view
+
+
+def poll_revision(engine: sa.Engine, previous: str | None = None) -> str:
+    """:func:`data_revision` as text, for the dashboard's poll every few seconds.
+
+    While another process holds a DuckDB store (a nightly load writing), the ``previous`` answer
+    stands and the next poll asks again, instead of every dashboard session waiting for the file.
+    """
+    key = engine.url.render_as_string(hide_password=False)
+    stamp = store_stamp(engine)
+    known = _polled.get(key)
+    if stamp is not None and known is not None and known[0] == stamp:
+        return known[1]  # the DuckDB file has not changed since this revision was read
+    try:
+        with store_wait(0) if previous is not None else nullcontext(), engine.connect() as conn:
+            revision = str(data_revision(conn))
+    except StoreBusyError:
+        if previous is None:
+            raise
+        return previous
+    _polled[key] = (stamp, revision)
+    return revision

@@ -1,7 +1,7 @@
 """What patient-feedback pages share in one browser session, and only they.
 
 - the sidebar's filters as one ``CommentFilters`` (:mod:`~carelens.web.dashboard.filters`);
-- the store's data version (``feedback.store.view.data_revision``, polled every few seconds, so
+- the store's data version (``feedback.store.view.poll_revision``, polled every few seconds, so
   comments loaded from the CLI show up) and :meth:`FeedbackContext.data_changed` for writes made
   from this session;
 - drill-through: :meth:`FeedbackContext.open_drill` lists the comments behind a clicked chart
@@ -75,16 +75,17 @@ class FeedbackContext:
 def feedback_context(app: AppContext, filter_pages: frozenset[str]) -> FeedbackContext:
     """Build the session's feedback context (call from the app's server function)."""
     from carelens.feedback.store import queries
-    from carelens.feedback.store.view import data_revision
+    from carelens.feedback.store.view import poll_revision
 
     engine = app.engine
     load_error = reactive.value("")
     refresh = reactive.value(0)
+    last_version: list[str | None] = [None]
 
     def _version() -> str:
         try:
-            with engine.connect() as conn:
-                return str(data_revision(conn))
+            last_version[0] = poll_revision(engine, last_version[0])  # busy store: the last answer stands
+            return last_version[0]
         except Exception as exc:  # noqa: BLE001 - store unreachable: keep the page alive and say so
             return f"error:{type(exc).__name__}: {exc}"
 

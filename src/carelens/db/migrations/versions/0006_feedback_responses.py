@@ -1,7 +1,7 @@
 """Feedback: responses apart from their comments (a return holds several answers); undoable corrections.
 
-Revision ID: 0004_feedback_responses
-Revises: 0003_demand_results
+Revision ID: 0006_feedback_responses
+Revises: 0005_demand_scenarios
 
 Upgrading a store in place: every stored comment was one export row, so each becomes one response
 (same key, its date, FFT answer, place and demographics) with that one comment (same key, so its
@@ -9,7 +9,7 @@ predictions, topics and corrections still point at it). ``fb_comments`` is rebui
 columns that moved (copy aside, drop, create, copy back, drop the copy: portable across DuckDB,
 PostgreSQL and SQL Server, all in the migration's transaction). Not a rename: DuckDB 2.0 cannot
 replay a write-ahead log in which a table created in the same transaction (a fresh store runs
-0001 to 0004 in one) was renamed, so a store whose process stopped before a checkpoint would not
+0001 to 0006 in one) was renamed, so a store whose process stopped before a checkpoint would not
 open again. ``fb_corrections`` gains ``undone_at``/``undone_by``
 and ``fb_uploads`` ``comments_added``; their rows are kept as they are.
 """
@@ -17,12 +17,12 @@ and ``fb_uploads`` ``comments_added``; their rows are kept as they are.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_feedback_responses"
-down_revision = "0003_demand_results"
+revision = "0006_feedback_responses"
+down_revision = "0005_demand_scenarios"
 branch_labels = None
 depends_on = None
 
-OLD_COMMENTS = "fb_comments_before_0004"
+OLD_COMMENTS = "fb_comments_before_0006"
 
 
 def _stash(columns: list[tuple[str, sa.types.TypeEngine]]) -> sa.Table:
