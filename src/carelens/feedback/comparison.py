@@ -184,3 +184,40 @@ def compare_with_trust(engine: sa.Engine, filters: CommentFilters | None, measur
                         "upper": upper})
     out["outside"] = np.where(out["value"] > out["upper"], "above", np.where(out["value"] < out["lower"], "below", ""))
     return out.sort_values("place", key=lambda c: c.map(natural_key), kind="stable").reset_index(drop=True)
+
+
+def report_period(engine: sa.Engine, filters: CommentFilters | None) -> Period | None:
+    """The period a board report compares: the filters' dates when both are set, else the latest
+    month with comments under the filters (None: no dated comment)."""
+    from carelens.feedback.store.trends import latest_periods
+
+    filters = filters or CommentFilters()
+    if filters.date_from and filters.date_to:
+        return Period(filters.date_from, filters.date_to)
+    months = latest_periods(engine, filters, "month")
+    return Period(months[-1][1], months[-1][2]) if months else None
+
+
+def report_signals(engine: sa.Engine, filters: CommentFilters | None, *, level: int, topics: list[str],
+                   suppress_below: int | None = None, limit: int = 15) -> pd.DataFrame:
+    """The special causes a board should hear of: for % good FFT answers, mean sentiment and how
+    negative each of ``topics`` is, the places at ``level`` whose latest month is a special cause.
+
+    The charts need history, so the filters' first day is dropped (their last day is kept: the
+    latest month is the report's). Columns: place, measure (words), period, variation, rules,
+    value, centre, share (True: value and centre are proportions); concerns first, at most ``limit``.
+    """
+    history = (filters or CommentFilters()).model_copy(update={"date_from": None})
+    measures = [Measure("fft_good"), Measure("mean_sentiment"), *(Measure("topic_negative", t) for t in topics)]
+    frames = []
+    for m in measures:
+        found = signals(engine, history, m, level=level, suppress_below=suppress_below)
+        if not found.empty:
+            frames.append(found.assign(measure=m.label, share=m.is_share))
+    columns = ["place", "measure", "period", "variation", "rules", "value", "centre", "share"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(frames, ignore_index=True)
+    order = {"concern": 0, "neither": 1, "improvement": 2}
+    out = out.assign(_o=out["variation"].map(order)).sort_values("_o", kind="stable")
+    return out[columns].head(limit).reset_index(drop=True)

@@ -26,6 +26,19 @@ def topic_choices(categories: dict[str, list[str]]) -> dict[str, dict[str, str]]
     return {cat: {t: t for t in topics} for cat, topics in categories.items()}
 
 
+def narrowed_places(places: list[tuple], chosen: list[list[str]]) -> list[list[str]]:
+    """The choices of each location level given what is chosen at the levels above it: choosing a
+    division offers only its directorates and wards (a level with nothing chosen narrows nothing).
+    ``places`` are the store's distinct (level 1, level 2, level 3); ``chosen`` the selection per level."""
+    from carelens.feedback.store.filters import natural_sorted
+
+    out = []
+    for level in range(len(chosen)):
+        rows = [p for p in places if all(not chosen[up] or p[up] in chosen[up] for up in range(level))]
+        out.append(natural_sorted({p[level] for p in rows if p[level] is not None}))
+    return out
+
+
 @module.ui
 def filters_ui(settings: Settings) -> ui.Sidebar:
     return ui.sidebar(
@@ -82,12 +95,35 @@ def filters_server(input, output, session, app: AppContext, options: Callable[[]
                 ui.update_date_range("dates", start=start if whole else chosen[0], end=end if whole else chosen[1],
                                      min=start, max=end)
                 last_span[:] = [start, end]
-            wanted = {f"loc_{i + 1}": opts[f"location_{i + 1}"] for i in range(n_levels)}
+            wanted = place_choices(opts)
             wanted |= {"question": opts["question"], "category": list(opts["categories"]),
                        "topic": topic_choices(opts["categories"])}
             for name, choices in wanted.items():
                 if sent_choices.get(name) != choices:
                     ui.update_selectize(name, choices=choices, selected=list(input[name]() or ()))
+                    sent_choices[name] = choices
+
+    def place_choices(opts: dict) -> dict[str, list[str]]:
+        """Each location control's choices, narrowed by the levels above it (read without dependency)."""
+        with reactive.isolate():
+            chosen = [list(input[f"loc_{i + 1}"]() or ()) for i in range(n_levels)]
+        if "places" not in opts:
+            return {f"loc_{i + 1}": opts[f"location_{i + 1}"] for i in range(n_levels)}
+        return {f"loc_{i + 1}": values for i, values in enumerate(narrowed_places(opts["places"], chosen))}
+
+    @reactive.effect
+    def _narrow_places() -> None:
+        """A chosen division narrows the directorates and wards offered; a choice no longer offered is dropped."""
+        for i in range(n_levels - 1):
+            input[f"loc_{i + 1}"]()  # depend on every level that narrows another
+        opts = options()
+        if not opts.get("comments"):
+            return
+        with reactive.isolate():
+            for name, choices in place_choices(opts).items():
+                if name != "loc_1" and sent_choices.get(name) != choices:
+                    ui.update_selectize(name, choices=choices,
+                                        selected=[v for v in input[name]() or () if v in choices])
                     sent_choices[name] = choices
 
     @reactive.effect

@@ -1,0 +1,105 @@
+"""``POST /comparison/<kind>``: where is it getting worse? The Compare page's figures for a client.
+
+Control charts in the NHS "Making Data Count" style (``feedback.spc``), the places whose latest
+period is a special cause, and one period against another (``feedback.comparison``). Cells from
+fewer respondents than ``suppress_below`` are not charted, as on every page.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter
+
+from carelens.errors import CarelensError
+from carelens.web.api.comparison_models import (
+    ChangeRequest,
+    ChangeSummary,
+    ChartRequest,
+    ChartSummary,
+    SignalsRequest,
+    SignalsSummary,
+)
+from carelens.web.api.deps import EngineDep, SettingsDep
+from carelens.web.api.errors import responses
+from carelens.web.api.routes import PROTECTED
+from carelens.web.api.routes.frames import records
+
+router = APIRouter(prefix="/comparison", tags=["comparison"], dependencies=PROTECTED)
+REFUSALS = responses(400, 401, 413, 422)
+POINT_FIELDS = ["period", "start", "end", "value", "centre", "upper", "lower", "respondents", "outside", "shift",
+                "trend", "variation"]
+CHANGE_FIELDS = ["place", "before", "now", "change", "respondents_now", "respondents_before", "significant"]
+
+
+def _measure(key: str):
+    from carelens.feedback.store.trends import Measure
+
+    return Measure.from_key(key)
+
+
+@router.post("/signals", response_model=SignalsSummary, responses=REFUSALS)
+def signals(engine: EngineDep, settings: SettingsDep, body: SignalsRequest | None = None) -> SignalsSummary:
+    """Places at a location level whose chart's latest point is a special cause (concerns first)."""
+    from carelens.feedback.comparison import signals as find
+
+    body = body or SignalsRequest()
+    m = _measure(body.measure)
+    table = find(engine, body.filters, m, level=body.level, period=body.period, baseline=body.baseline,
+                 suppress_below=settings.suppress_below, include_common=body.include_common)
+    return SignalsSummary(measure=m.key(), label=m.label, better=m.better, suppress_below=settings.suppress_below,
+                          rows=records(table))
+
+
+@router.post("/chart", response_model=ChartSummary, responses=REFUSALS)
+def chart(engine: EngineDep, settings: SettingsDep, body: ChartRequest | None = None) -> ChartSummary:
+    """One place's control chart (or the trust's), with the trust's beside a place's."""
+    from carelens.feedback.comparison import chart_of, place_chart
+
+    body = body or ChartRequest()
+    m = _measure(body.measure)
+    place = body.place if body.level is not None and body.place else None
+    points, trust = place_chart(engine, body.filters, m, level=body.level, place=place, period=body.period,
+                                baseline=body.baseline, suppress_below=settings.suppress_below)
+    trust_chart = chart_of(trust, m, baseline=body.baseline) if place else points.iloc[0:0]
+    return ChartSummary(measure=m.key(), label=m.label, chart=m.chart, better=m.better, place=place,
+                        provisional=bool(points.attrs.get("provisional", True)),
+                        hidden_periods=int(points.attrs.get("hidden", 0)), suppress_below=settings.suppress_below,
+                        points=records(points.reindex(columns=POINT_FIELDS)),
+                        trust=records(trust_chart.reindex(columns=POINT_FIELDS)))
+
+
+@router.post("/change", response_model=ChangeSummary, responses=REFUSALS)
+def change(engine: EngineDep, settings: SettingsDep, body: ChangeRequest | None = None) -> ChangeSummary:
+    """Each place in one period against another: by default the latest month against the one before."""
+    from carelens.feedback.comparison import Period, period_change
+    from carelens.feedback.store.trends import latest_periods
+
+    body = body or ChangeRequest()
+    m = _measure(body.measure)
+    current = _span(body.current_from, body.current_to, "current")
+    if current is None:
+        months = latest_periods(engine, body.filters, "month")
+        if not months:
+            raise CarelensError("no dated comments match these filters", field="filters")
+        current = Period(months[-1][1], months[-1][2])
+    previous = _span(body.previous_from, body.previous_to, "previous")
+    table = period_change(engine, body.filters, m, level=body.level, current=current, previous=previous,
+                          suppress_below=settings.suppress_below)
+    before = table.attrs["previous"]
+    return ChangeSummary(measure=m.key(), label=m.label, current_from=current.start.isoformat(),
+                         current_to=current.end.isoformat(), previous_from=before.start.isoformat(),
+                         previous_to=before.end.isoformat(), suppress_below=settings.suppress_below,
+                         rows=records(table[CHANGE_FIELDS]))
+
+
+def _span(start: date | None, end: date | None, name: str):
+    """A period from two optional days: both or neither."""
+    from carelens.feedback.comparison import Period
+
+    if start is None and end is None:
+        return None
+    if start is None or end is None or start > end:
+        raise CarelensError(f"{name}_from and {name}_to go together, the first not after the second",
+                            field=f"{name}_from")
+    return Period(start, end)
