@@ -88,6 +88,9 @@ def test_this_month_against_last_names_the_ward_as_a_change_beyond_chance(engine
     assert ward["change"] < -0.3 and ward["significant"]
     assert table["significant"].sum() <= 3
     assert table.attrs["previous"].end == latest_month(engine).start - pd.Timedelta(days=1)
+    worst = comparison.period_change(engine, None, Measure("fft_good"), level=3, current=latest_month(engine),
+                                     suppress_below=10, worst_first=True)
+    assert worst["place"].iloc[0] == WARD and sorted(worst["place"]) == sorted(table["place"])
 
 
 def test_against_the_trust_the_ward_is_below_its_funnel(engine):

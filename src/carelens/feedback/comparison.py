@@ -142,11 +142,14 @@ def _totals(engine, filters: CommentFilters | None, measure: Measure, level: int
 
 
 def period_change(engine: sa.Engine, filters: CommentFilters | None, measure: Measure, *, level: int | None,
-                  current: Period, previous: Period | None = None, suppress_below: int | None = None) -> pd.DataFrame:
+                  current: Period, previous: Period | None = None, suppress_below: int | None = None,
+                  worst_first: bool = False) -> pd.DataFrame:
     """Each place in ``current`` against ``previous`` (default: the period of the same length before):
     place, now, before, change (percentage points for shares), respondents now and before, and
     ``significant``: for shares, a two-proportion z-test beyond 3 standard errors (the charts' own
-    standard: a change that large is unlikely to be chance); suppressed cells are missing."""
+    standard: a change that large is unlikely to be chance); suppressed cells are missing. Places in
+    natural order, or ``worst_first``: changes beyond chance, then the biggest moves the wrong way.
+    """
     previous = previous or current.previous()
     now = _totals(engine, filters, measure, level, current, suppress_below)
     before = _totals(engine, filters, measure, level, previous, suppress_below)
@@ -166,7 +169,12 @@ def period_change(engine: sa.Engine, filters: CommentFilters | None, measure: Me
         sig.append(bool(se > 0 and abs(rec["value_now"] - rec["value_before"]) > 3 * se))
     out["significant"] = sig
     out.attrs.update({"current": current, "previous": previous})
-    return out.sort_values("place", key=lambda c: c.map(natural_key), kind="stable").reset_index(drop=True)
+    out = out.sort_values("place", key=lambda c: c.map(natural_key), kind="stable")
+    if worst_first:  # changes beyond chance first, then the largest moves the wrong way; unknown changes last
+        worse = -out["change"] if measure.better == "higher" else out["change"]
+        out = out.assign(_w=worse.fillna(-np.inf)).sort_values(["significant", "_w"], ascending=False,
+                                                                kind="stable").drop(columns="_w")
+    return out.reset_index(drop=True)
 
 
 def compare_with_trust(engine: sa.Engine, filters: CommentFilters | None, measure: Measure, *, level: int,

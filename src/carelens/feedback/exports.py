@@ -148,7 +148,8 @@ def _comparison_parts(engine: sa.Engine, filters: CommentFilters, level_names: t
     if current is None:
         return {}
     fft = Measure("fft_good")
-    change = comparison.period_change(engine, filters, fft, level=level, current=current, suppress_below=n)
+    change = comparison.period_change(engine, filters, fft, level=level, current=current, suppress_below=n,
+                                      worst_first=True)
     change = change[change["now"].notna() | change["before"].notna()]
     trust = comparison.period_change(engine, filters, fft, level=None, current=current, suppress_below=n)
     top = queries.topic_summary(engine, filters, suppress_below=n)

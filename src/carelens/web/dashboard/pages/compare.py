@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 from htmltools import Tag, TagList, tags
 from shiny import module, reactive, render, ui
@@ -67,17 +68,26 @@ def page_ui():
     )
 
 
-def variation_icon(variation: str) -> Tag:
-    """The Making Data Count icon of a class of variation: a coloured circle with a letter, and its words."""
-    from carelens.feedback.spc import VARIATION
+def variation_icon(variation: str, better: str | None = None) -> Tag:
+    """The Making Data Count icon of a class of variation: a coloured circle with a letter, and its words.
+
+    As in MDC's icons, an improvement or a concern carries H or L (the figure went high or low) when
+    ``better`` (which way is better) is known; the words beside it are for screen readers and for
+    anyone who does not tell the colours apart.
+    """
+    from carelens.feedback.spc import IMPROVEMENT, VARIATION
 
     v = VARIATION[variation]
-    circle = tags.svg(tags.circle(cx="10", cy="10", r="9", fill=v.colour, stroke="#212b32", stroke_width="1"),
-                      tags.text(v.letter, x="10", y="14", text_anchor="middle", font_size="11", font_weight="bold",
-                                fill="#212b32" if variation != "neither" else "#ffffff"),
-                      width="20", height="20", viewBox="0 0 20 20", aria_hidden="true", focusable="false",
-                      class_="mdc-icon")
-    return tags.span(circle, tags.span(v.label, style=f"color:{v.text_colour}"), class_=f"mdc mdc-{variation.replace(' ', '-')}")
+    letter = v.letter
+    if better in ("higher", "lower") and variation in ("improvement", "concern"):
+        letter = "H" if (variation == IMPROVEMENT) == (better == "higher") else "L"
+    circle = Tag("svg", Tag("circle", cx="10", cy="10", r="9", fill=v.colour, stroke="#212b32", stroke_width="1"),
+                 Tag("text", letter, x="10", y="14", text_anchor="middle", font_size="11", font_weight="bold",
+                     fill="#212b32" if variation != "neither" else "#ffffff"),
+                 width="20", height="20", viewBox="0 0 20 20", aria_hidden="true", focusable="false",
+                 class_="mdc-icon")
+    return tags.span(circle, tags.span(v.label, style=f"color:{v.text_colour}"),
+                     class_=f"mdc mdc-{variation.replace(' ', '-')}")
 
 
 def _read_button(label: str, custom: str, what: str) -> Tag:
@@ -91,7 +101,7 @@ def _read_button(label: str, custom: str, what: str) -> Tag:
 @module.server
 def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
     from carelens.feedback import comparison
-    from carelens.feedback.spc import COMMON, VARIATION
+    from carelens.feedback.spc import COMMON, VARIATION, funnel_limits
     from carelens.feedback.store.filters import natural_sorted
     from carelens.feedback.store.trends import Measure, latest_periods
 
@@ -166,7 +176,7 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
         rows = []
         for rec in table.to_dict("records"):
             custom = place_element(level(), rec["place"], rec["start"], rec["end"], m.key())
-            rows.append([Cell(rec["place"], header=True), rec["period"], variation_icon(rec["variation"]), rec["rules"],
+            rows.append([Cell(rec["place"], header=True), rec["period"], variation_icon(rec["variation"], m.better), rec["rules"],
                          fmt(rec["value"], m), fmt(rec["centre"], m), f"{rec['respondents']:,}",
                          _read_button("Read comments", custom, f"Read the comments of {rec['place']}, {rec['period']}")])
         return html_table([levels[level() - 1], "Period", "Variation", "Why", "This period", "Usually", "Respondents",
@@ -197,8 +207,8 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
         if data.attrs.get("hidden"):
             notes.append(f"{data.attrs['hidden']} period(s) from fewer than {n} respondents are not shown")
         words = (f"{place}, {last['period']}: {fmt(last['value'], m)} against {fmt(last['centre'], m)} usually "
-                 f"({m.label.lower()}; {'higher' if m.better == 'higher' else 'lower'} is better).")
-        return ui.div(variation_icon(str(last["variation"])), ui.p(words), *(ui.p(x, class_="hint") for x in notes),
+                 f"({m.label[0].lower() + m.label[1:]}; {'higher' if m.better == 'higher' else 'lower'} is better).")
+        return ui.div(variation_icon(str(last["variation"]), m.better), ui.p(words), *(ui.p(x, class_="hint") for x in notes),
                       class_="spc-verdict", role="status")
 
     @render.ui
@@ -270,7 +280,8 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
         if now is None:
             return ui.p("No dated comments.", class_="hint")
         m = measure()
-        table = comparison.period_change(app.engine, fb.filters(), m, level=level(), current=now, suppress_below=n)
+        table = comparison.period_change(app.engine, fb.filters(), m, level=level(), current=now, suppress_below=n,
+                                         worst_first=True)
         before = table.attrs["previous"]
         rows = []
         for rec in table.to_dict("records"):
@@ -284,7 +295,8 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
                          "Yes" if rec["significant"] else "", f"{rec['respondents_now']:,}",
                          _read_button("Read comments", custom, f"Read this period's comments of {rec['place']}")])
         head = ui.p(f"{now.name} against {before.name}. “More than chance”: a change of more than three standard "
-                    f"errors. Places with fewer than {n} respondents in a period show –.", class_="hint")
+                    f"errors. The biggest moves for the worse first; places with fewer than {n} respondents in a period "
+                    "show –.", class_="hint")
         return TagList(head, html_table([levels[level() - 1], before.name, now.name, "Change", "More than chance",
                                          "Respondents now", element("span", "Comments", class_="visually-hidden")],
                                         rows, table_id="change_table", classes="table table-sm change-table"))
@@ -305,13 +317,16 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
         colour = {"above": VARIATION["improvement" if m.better == "higher" else "concern"].colour,
                   "below": VARIATION["concern" if m.better == "higher" else "improvement"].colour, "": VARIATION[COMMON].colour}
         custom = [place_element(level(), p, now.start, now.end, m.key()) for p in table["place"]]
+        # the funnel drawn smoothly over every size between the smallest and largest place
+        sizes = np.linspace(max(1.0, table["denominator"].min() * 0.9), table["denominator"].max() * 1.05, 60)
+        low, high = funnel_limits(sizes, float(table["trust"].iloc[0]))
         fig = {"data": [
-            {"type": "scatter", "mode": "lines", "name": "Limits (3 sigma)", "x": table["denominator"], "y": table["upper"],
+            {"type": "scatter", "mode": "lines", "name": "Limits (3 sigma)", "x": sizes, "y": high,
              "line": {"color": "#425563", "dash": "dash", "width": 1}, "hoverinfo": "skip", "legendgroup": "l"},
-            {"type": "scatter", "mode": "lines", "showlegend": False, "x": table["denominator"], "y": table["lower"],
+            {"type": "scatter", "mode": "lines", "showlegend": False, "x": sizes, "y": low,
              "line": {"color": "#425563", "dash": "dash", "width": 1}, "hoverinfo": "skip", "legendgroup": "l"},
-            {"type": "scatter", "mode": "lines", "name": "Whole trust", "x": table["denominator"], "y": table["trust"],
-             "line": {"color": "#212b32", "width": 1.5}, "hoverinfo": "skip"},
+            {"type": "scatter", "mode": "lines", "name": "Whole trust", "x": [sizes[0], sizes[-1]],
+             "y": [table["trust"].iloc[0]] * 2, "line": {"color": "#212b32", "width": 1.5}, "hoverinfo": "skip"},
             {"type": "scatter", "mode": "markers", "name": levels[level() - 1], "x": table["denominator"],
              "y": table["value"], "text": table["place"], "customdata": custom,
              "marker": {"size": 11, "color": [colour[o] for o in table["outside"]], "line": {"color": "#212b32", "width": 1}},

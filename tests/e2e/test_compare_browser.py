@@ -1,0 +1,115 @@
+"""The Compare places page in Debian's chromium (issue 12): a ward built into the data to get worse in
+the last month shows as a Making Data Count concern in the signals table and on its control chart;
+a chart point and a table row (by mouse and by keyboard) open that ward's comments; "This month vs
+last" names the ward as a change beyond chance. Screenshots of the page go to docs/images/ when
+``CARELENS_DOC_SHOTS`` is set (docs/dashboard.md shows them), else to tests/e2e/screenshots/."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.dashboard_server import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, require_browser, running_server
+
+pytestmark = pytest.mark.browser
+WARD = "Ward 10"
+DOC_SHOTS = Path(__file__).parents[2] / "docs" / "images"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _shot(page, name: str, locator=None) -> None:
+    folder = DOC_SHOTS if os.environ.get("CARELENS_DOC_SHOTS") else SCREENSHOTS
+    folder.mkdir(parents=True, exist_ok=True)
+    (locator or page).screenshot(path=str(folder / f"{name}.png"))
+
+
+@pytest.fixture()
+def store(tmp_path) -> Path:
+    """A store with a year of two-question returns in which Ward 10 turns poor in the last month."""
+    from carelens.db import get_engine
+    from carelens.feedback.ingest import load_comments
+    from carelens.feedback.model_cache import cached_model
+    from carelens.feedback.synth import generate_returns
+
+    db = tmp_path / "store.duckdb"
+    engine = get_engine(db)
+    load_comments(generate_returns(4800, seed=11, months=12, worse={WARD: 11}), engine=engine, model=cached_model(),
+                  progress=False)
+    engine.dispose()
+    return db
+
+
+def test_a_ward_getting_worse_is_flagged_charted_and_opens_its_comments(browser, store, tmp_path):
+    with running_server(store, tmp_path) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        page.get_by_role("tab", name="Compare places", exact=True).click()
+
+        # the signals table: the ward first, a concern outside the limits
+        table = page.locator("#compare-signals table.signals-table")
+        table.wait_for()
+        first = table.locator("tbody tr").first
+        assert first.locator("th").inner_text() == WARD
+        assert "Special cause: concern" in first.inner_text() and "outside the limits" in first.inner_text()
+        _shot(page, "compare-signals", page.locator(".card", has=table))
+
+        # keyboard: Tab to the row's "Read comments" button and press Enter
+        button = first.get_by_role("button", name=f"Read the comments of {WARD}, 2025-12")
+        button.focus()
+        page.keyboard.press("Enter")
+        dialog = page.locator(".modal-dialog")
+        dialog.wait_for()
+        assert dialog.locator(".modal-title").inner_text() == f"Comments: {WARD}, 1 to 31 December 2025"
+        dialog.locator("tr[data-comment-id]").first.wait_for()
+        assert dialog.locator("tr[data-comment-id]").count() > 5
+        dialog.get_by_role("button", name="Close").click()
+        dialog.wait_for(state="hidden")
+
+        # the ward's control chart: the last point is a concern; clicking it opens the same comments
+        page.locator("#compare-place").select_option(WARD)
+        verdict = page.locator("#compare-verdict .spc-verdict")
+        verdict.wait_for()
+        page.wait_for_function("document.querySelector('#compare-verdict').innerText.includes('Ward 10, 2025-12')")
+        assert "Special cause: concern" in verdict.inner_text()
+        assert "provisional" in page.locator("#compare-verdict").inner_text()  # 12 points
+        chart = page.locator("[data-chart=spc]")
+        chart.locator(".scatterlayer .trace").last.locator(".points path").last.wait_for()
+        _shot(page, "compare-control-chart", page.locator(".card", has=chart))
+        point = chart.locator(".scatterlayer .trace").last.locator(".points path").last
+        box = point.bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        dialog.wait_for()
+        assert dialog.locator(".modal-title").inner_text() == f"Comments: {WARD}, 1 to 31 December 2025"
+        page.get_by_role("button", name="Close").click()
+        dialog.wait_for(state="hidden")
+
+        # this month against last: the ward's fall is more than chance
+        page.get_by_role("button", name="This month vs last").click()
+        change = page.locator("#compare-change table.change-table")
+        change.wait_for()
+        page.wait_for_function("document.querySelector('#compare-change').innerText.includes('1 to 31 December 2025 "
+                               "against 1 to 30 November 2025')")
+        row = change.locator("tbody tr").first  # the biggest fall first
+        assert row.locator("th").inner_text() == WARD and "Yes" in row.inner_text() and "-" in row.locator("td").nth(2).inner_text()
+        _shot(page, "compare-this-month-vs-last", page.locator(".card", has=change))
+        funnel = page.locator("[data-chart=funnel]")
+        funnel.scroll_into_view_if_needed()
+        funnel.locator(".scatterlayer .trace .points path").first.wait_for()
+        _shot(page, "compare-funnel", page.locator(".card", has=funnel))
+        assert not errors, errors
+        page.close()
