@@ -35,15 +35,15 @@ def _shot(page, name: str, locator=None) -> None:
     (locator or page).screenshot(path=str(folder / f"{name}.png"))
 
 
-@pytest.fixture()
-def store(tmp_path) -> Path:
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
     """A store with a year of two-question returns in which Ward 10 turns poor in the last month."""
     from carelens.db import get_engine
     from carelens.feedback.ingest import load_comments
     from carelens.feedback.model_cache import cached_model
     from carelens.feedback.synth import generate_returns
 
-    db = tmp_path / "store.duckdb"
+    db = tmp_path_factory.mktemp("compare") / "store.duckdb"
     engine = get_engine(db)
     load_comments(generate_returns(4800, seed=11, months=12, worse={WARD: 11}), engine=engine, model=cached_model(),
                   progress=False)
@@ -112,4 +112,34 @@ def test_a_ward_getting_worse_is_flagged_charted_and_opens_its_comments(browser,
         funnel.locator(".scatterlayer .trace .points path").first.wait_for()
         _shot(page, "compare-funnel", page.locator(".card", has=funnel))
         assert not errors, errors
+        page.close()
+
+
+def _selected(page, input_id: str) -> list[str]:
+    return page.evaluate(f"Array.from(document.querySelector('#{input_id}').selectedOptions).map(o => o.value)")
+
+
+def test_a_bookmarked_view_opens_with_its_page_and_filters_and_the_address_follows_changes(browser, store, tmp_path):
+    with running_server(store, tmp_path) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(f"{url}?page=comments&l1=Medicine&l3=Ward+10&sentiment=4&sentiment=5&l3=Not+a+ward")
+        page.locator("#comments-table .comment-table").wait_for()
+        assert page.get_by_role("tab", name="Comments", exact=True).get_attribute("aria-selected") == "true"
+        page.wait_for_function("document.querySelector('#filters-loc_3').selectedOptions.length == 1")
+        assert _selected(page, "filters-loc_1") == ["Medicine"] and _selected(page, "filters-loc_3") == [WARD]
+        assert page.locator("#filters-sentiment input:checked").count() == 2
+        labels = page.locator(".comment-table .badge").all_inner_texts()
+        assert labels and all("negative" in t.lower() for t in labels)
+        # the division narrows the wards offered
+        page.locator("#filters-loc_3-selectized").click()
+        offered = page.locator(".selectize-dropdown:visible .option").all_inner_texts()
+        assert offered and not {"Ward 20", "Labour Ward"} & set(offered)
+        page.keyboard.press("Escape")
+        # the address follows a change of page and of filters
+        page.get_by_role("tab", name="Compare places", exact=True).click()
+        page.wait_for_function("location.search.includes('page=compare')")
+        assert "l3=Ward+10" in page.evaluate("location.search")
+        page.get_by_role("button", name="Clear all filters").click()
+        page.wait_for_function("location.search == '?page=compare'")
         page.close()

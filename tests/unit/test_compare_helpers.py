@@ -78,3 +78,28 @@ def test_a_short_comment_staff_flagged_is_quoted_and_an_empty_one_is_not():
                           "flagged": [True, True, False], "date": pd.to_datetime(["2024-01-01"] * 3),
                           "topics": [[]] * 3})
     assert select_quotes(frame)["text"].tolist() == ["Brilliant midwives"]
+
+
+def test_a_view_round_trips_through_the_address_bar():
+    from carelens.web.dashboard.bookmark import from_query, to_query
+
+    view = CommentFilters(location_1=["Surgery"], location_3=["Ward 10", "Day Surgery Unit"], date_from=date(2025, 11, 1),
+                          date_to=date(2025, 11, 30), sentiment=[4, 5], fft_score=[5], topic=["Parking"],
+                          demographics={"Age group": ["65-74"]}, search="rude staff")
+    query = to_query(view, "compare")
+    assert query.startswith("?page=compare&q=rude+staff&from=2025-11-01&to=2025-11-30&l1=Surgery&l3=Ward+10")
+    back = from_query(query)
+    assert back["page"] == "compare" and back["search"] == "rude staff"
+    assert back["dates"] == (date(2025, 11, 1), date(2025, 11, 30))
+    assert back["lists"] == {"loc_1": ["Surgery"], "loc_3": ["Ward 10", "Day Surgery Unit"], "fft": ["5"],
+                             "topic": ["Parking"], "sentiment": ["4", "5"]}
+    assert back["demographics"] == {"Age group": ["65-74"]}
+    assert to_query(CommentFilters()) == ""
+
+
+def test_a_mangled_address_opens_without_filters_instead_of_failing():
+    from carelens.web.dashboard.bookmark import from_query
+
+    back = from_query("?from=2025-13-45&to=yesterday&d.=x&l3=&unknown=1&q=" + "w" * 500)
+    assert back["dates"] == (None, None) and back["lists"] == {} and back["demographics"] == {}
+    assert len(back["search"]) == 200

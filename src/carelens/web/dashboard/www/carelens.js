@@ -87,3 +87,15 @@
     if (target.closest(".dna-print")) window.print();
   });
 })();
+
+/* The address bar follows the view (page and filters) so it can be bookmarked (dashboard/bookmark.py). */
+(function () {
+  function register() {
+    Shiny.addCustomMessageHandler("carelens-url", function (m) {
+      var target = window.location.pathname + (m.query || "");
+      if (target !== window.location.pathname + window.location.search) history.replaceState(null, "", target);
+    });
+  }
+  if (window.Shiny && Shiny.addCustomMessageHandler) register();
+  else document.addEventListener("DOMContentLoaded", register);
+})();
