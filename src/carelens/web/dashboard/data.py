@@ -17,6 +17,20 @@ from carelens.feedback.store.filters import FFT_ANSWERS, SENTIMENTS, CommentFilt
 SENTIMENT_NAMES = SENTIMENTS
 # Colour-blind-safe diverging palette (blue = positive ... orange/red = negative), NHS tones.
 SENTIMENT_COLOURS = {1: "#005eb8", 2: "#41b6e6", 3: "#aeb7bd", 4: "#ed8b00", 5: "#a6192e"}
+# the badge text on each colour: at least 4.5:1 (WCAG 2.1 AA; white on the orange was 2.5:1)
+SENTIMENT_TEXT = {1: "#ffffff", 2: "#212b32", 3: "#212b32", 4: "#212b32", 5: "#ffffff"}
+NO_SENTIMENT_COLOUR = "#425563"  # white on it 7.6:1 (the grey it replaces gave 3.8:1)
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    """WCAG 2.1 contrast ratio of two "#rrggbb" colours (1 to 21; AA asks 4.5 for text)."""
+    def luminance(colour: str) -> float:
+        channels = [int(colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    light, dark = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
 GROUP_NAMES = {"positive": "Positive", "neutral": "Neutral / mixed", "negative": "Negative"}
 GROUP_COLOURS = {"positive": "#005eb8", "neutral": "#aeb7bd", "negative": "#ed8b00"}
 GROUP_SCORES = {"positive": [1, 2], "neutral": [3], "negative": [4, 5]}

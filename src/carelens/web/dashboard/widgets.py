@@ -14,7 +14,7 @@ import pandas as pd
 from shiny import ui
 from shiny.module import resolve_id
 
-from carelens.web.dashboard.data import SENTIMENT_COLOURS, SENTIMENT_NAMES, highlight
+from carelens.web.dashboard.data import SENTIMENT_COLOURS, SENTIMENT_NAMES, SENTIMENT_TEXT, highlight
 from carelens.web.dashboard.html_table import Cell, Markup, element, html_table, is_missing, join
 
 FONT = "Arial, Helvetica, sans-serif"
@@ -86,7 +86,8 @@ def sentiment_badge(value) -> Markup:
     if is_missing(value):
         return element("span", "No sentiment", class_="badge sent-na")
     v = int(value)
-    return element("span", SENTIMENT_NAMES[v], class_=f"badge sent-{v}", style=f"background:{SENTIMENT_COLOURS[v]}")
+    return element("span", SENTIMENT_NAMES[v], class_=f"badge sent-{v}",
+                   style=f"background:{SENTIMENT_COLOURS[v]};color:{SENTIMENT_TEXT[v]}")
 
 
 def _flag_buttons(cid: str, flag_input: str, flagged: str, is_flagged: bool = False) -> Markup:
