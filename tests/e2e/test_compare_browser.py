@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.e2e.dashboard_server import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, require_browser, running_server
@@ -77,6 +78,13 @@ def test_a_ward_getting_worse_is_flagged_charted_and_opens_its_comments(browser,
         assert dialog.locator(".modal-title").inner_text() == f"Comments: {WARD}, 1 to 31 December 2025"
         dialog.locator("tr[data-comment-id]").first.wait_for()
         assert dialog.locator("tr[data-comment-id]").count() > 5
+        # every comment behind the row, as a spreadsheet
+        behind = int(dialog.locator(".count").inner_text().split()[0].replace(",", ""))
+        with page.expect_download() as dl:
+            dialog.get_by_role("link", name="Download these comments (CSV)").click()
+        frame = pd.read_csv(dl.value.path(), encoding="utf-8-sig")
+        assert len(frame) == behind and set(frame["Ward / team"]) == {WARD}
+        assert set(pd.to_datetime(frame["date"]).dt.strftime("%Y-%m")) == {"2025-12"}
         dialog.get_by_role("button", name="Close").click()
         dialog.wait_for(state="hidden")
 
@@ -142,4 +150,16 @@ def test_a_bookmarked_view_opens_with_its_page_and_filters_and_the_address_follo
         assert "l3=Ward+10" in page.evaluate("location.search")
         page.get_by_role("button", name="Clear all filters").click()
         page.wait_for_function("location.search == '?page=compare'")
+        # the comment list pages through everything, 200 at a time
+        page.get_by_role("tab", name="Comments", exact=True).click()
+        position = page.locator("#comments-position")
+        page.wait_for_function("document.querySelector('#comments-position').innerText.startsWith('Comments 1–200 of')")
+        first_key = page.locator(".comment-table tbody tr").first.get_attribute("data-comment-id")
+        page.get_by_role("button", name="Next 200").click()
+        page.wait_for_function("document.querySelector('#comments-position').innerText.startsWith('Comments 201–400')")
+        page.wait_for_function(f"document.querySelector('.comment-table tbody tr').dataset.commentId != '{first_key}'")
+        assert page.locator(".comment-table tbody tr").count() == 200
+        page.get_by_role("button", name="Previous 200").click()
+        page.wait_for_function("document.querySelector('#comments-position').innerText.startsWith('Comments 1–200')")
+        assert "of" in position.inner_text()
         page.close()

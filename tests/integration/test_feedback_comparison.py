@@ -149,9 +149,14 @@ def test_the_api_answers_signals_charts_and_changes(client):
     assert r.status_code == 200 and len(body["points"]) == 12 and len(body["trust"]) == 12
     assert body["points"][-1]["variation"] == "concern" and body["points"][-1]["outside"]
     r = client.post("/comparison/change", json={"level": 3, "measure": "fft_good"}, headers=h)
-    rows = {row["place"]: row for row in r.json()["rows"]}
-    assert r.status_code == 200 and rows[WARD]["significant"] and rows[WARD]["change"] < 0
+    rows = r.json()["rows"]
+    assert r.status_code == 200 and rows[0]["place"] == WARD and rows[0]["significant"] and rows[0]["change"] < 0
     r = client.post("/comparison/signals", json={"measure": "topic_share"}, headers=h)
     assert r.status_code == 422 and "topic" in r.text
-    r = client.post("/comparison/change", json={"current_from": "2025-03-01"}, headers=h)
-    assert r.status_code == 400 and "current_to" in r.json()["detail"]
+    r = client.post("/comparison/change", json={"current": {"first": "2025-11-30", "last": "2025-11-01"},
+                                                "previous": {"first": "2025-01-01", "last": "2025-01-31"}}, headers=h)
+    body = r.json()
+    assert r.status_code == 200 and (body["current_from"], body["current_to"]) == ("2025-11-01", "2025-11-30")
+    assert body["previous_from"] == "2025-01-01" and body["rows"]
+    r = client.post("/comparison/change", json={"filters": {"location_3": ["No such ward"]}}, headers=h)
+    assert r.status_code == 200 and r.json()["rows"] == [] and r.json()["current_from"] is None

@@ -103,3 +103,14 @@ def test_a_mangled_address_opens_without_filters_instead_of_failing():
     back = from_query("?from=2025-13-45&to=yesterday&d.=x&l3=&unknown=1&q=" + "w" * 500)
     assert back["dates"] == (None, None) and back["lists"] == {} and back["demographics"] == {}
     assert len(back["search"]) == 200
+
+
+def test_comment_pages_stay_within_the_list():
+    from carelens.web.dashboard.pages.comments import page_span
+
+    assert page_span(0, 450) == (0, 1, 200)
+    assert page_span(2, 450) == (2, 401, 450)
+    assert page_span(9, 450) == (2, 401, 450)  # past the end: the last page
+    assert page_span(-1, 450) == (0, 1, 200)
+    assert page_span(0, 0) == (0, 0, 0)
+    assert page_span(1, 400) == (1, 201, 400)

@@ -61,6 +61,22 @@ def comments_for_export(engine: sa.Engine, filters: CommentFilters, level_names:
     if queries.comments_suppressed(filters, queries.filtered_respondents(engine, filters), n):
         return pd.DataFrame({"note": [f"{total} comments match a demographic filter, from fewer than {n} people, so "
                                       "they are withheld to protect the people who wrote them."]})
+    return _spreadsheet(frame, level_names)
+
+
+def comments_behind_for_export(engine: sa.Engine, filters: CommentFilters, extra: list[CommentFilters],
+                               level_names: tuple[str, ...], suppress_below: int | None = None) -> pd.DataFrame:
+    """Every comment behind a clicked chart element or table row (``queries.comments_behind``), laid
+    out as :func:`comments_for_export`; withheld (one ``note`` row) as the element's own list is."""
+    frame, total, withheld = queries.comments_behind(engine, filters, extra, limit=None, suppress_below=suppress_below)
+    if withheld:
+        return pd.DataFrame({"note": [f"{total} comments from fewer than {threshold(suppress_below)} people: withheld "
+                                      "to protect the people who wrote them."]})
+    return _spreadsheet(frame, level_names)
+
+
+def _spreadsheet(frame: pd.DataFrame, level_names: tuple[str, ...]) -> pd.DataFrame:
+    """Comments as staff read them in a spreadsheet: lists joined, dates as days, columns named."""
     out = frame.drop(columns=["n_topics"], errors="ignore").copy()
     for col in ("topics", "categories"):
         out[col] = out[col].map(lambda ts: "; ".join(ts or []))

@@ -16,12 +16,13 @@ from carelens.web.api.models import FiltersIn, IsoDate, StrictIn, int_between
 MEASURE_HELP = ("What is charted: fft_good (% of FFT answers good or very good, per respondent), mean_sentiment "
                 "(XmR chart), topic_share:<sub-category> (% of respondents mentioning it) or "
                 "topic_negative:<sub-category> (% of its comments that are negative).")
+MEASURE_PATTERN = r"^(fft_good|mean_sentiment|(topic_share|topic_negative):.+)$"
 Variation = Literal["improvement", "concern", "neither", "common cause"]
 
 
 class _ComparisonIn(StrictIn):
     filters: FiltersIn = Field(default_factory=FiltersIn)
-    measure: str = Field("fft_good", max_length=300, description=MEASURE_HELP)
+    measure: str = Field("fft_good", max_length=300, pattern=MEASURE_PATTERN, description=MEASURE_HELP)
     period: Literal["month", "quarter"] = Field("month", description="What each point of a chart covers.")
 
     @field_validator("measure")
@@ -45,13 +46,18 @@ class ChartRequest(_ComparisonIn):
     baseline: int_between(2, 120) | None = Field(None, description="Limits from the first N periods (default: all).")
 
 
+class DaySpan(StrictIn):
+    """Days from ``first`` to ``last``, both included (given backwards, read forwards)."""
+
+    first: IsoDate
+    last: IsoDate
+
+
 class ChangeRequest(_ComparisonIn):
     level: int_between(1, 3) = Field(3, description="Location level compared.")
-    current_from: IsoDate | None = Field(None, description="First day of the period (default: the latest month).")
-    current_to: IsoDate | None = Field(None, description="Last day of the period.")
-    previous_from: IsoDate | None = Field(None, description="First day of the period compared with "
-                                                            "(default: the same length just before).")
-    previous_to: IsoDate | None = Field(None, description="Last day of the period compared with.")
+    current: DaySpan | None = Field(None, description="The period (default: the latest month with comments).")
+    previous: DaySpan | None = Field(None, description="The period compared with (default: the same length just "
+                                                       "before; a whole month: the month before).")
 
 
 class SignalRow(BaseModel):
@@ -117,9 +123,9 @@ class ChangeRow(BaseModel):
 class ChangeSummary(BaseModel):
     measure: str
     label: str
-    current_from: str
-    current_to: str
-    previous_from: str
-    previous_to: str
+    current_from: str | None = Field(description="None when no dated comment matches the filters (no rows).")
+    current_to: str | None
+    previous_from: str | None
+    previous_to: str | None
     suppress_below: int
     rows: list[ChangeRow]

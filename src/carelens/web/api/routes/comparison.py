@@ -11,7 +11,6 @@ from datetime import date
 
 from fastapi import APIRouter
 
-from carelens.errors import CarelensError
 from carelens.web.api.comparison_models import (
     ChangeRequest,
     ChangeSummary,
@@ -71,21 +70,22 @@ def chart(engine: EngineDep, settings: SettingsDep, body: ChartRequest | None = 
 
 @router.post("/change", response_model=ChangeSummary, responses=REFUSALS)
 def change(engine: EngineDep, settings: SettingsDep, body: ChangeRequest | None = None) -> ChangeSummary:
-    """Each place in one period against another: by default the latest month against the one before."""
+    """Each place in one period against another (the biggest moves for the worse first): by default
+    the latest month against the one before."""
     from carelens.feedback.comparison import Period, period_change
     from carelens.feedback.store.trends import latest_periods
 
     body = body or ChangeRequest()
     m = _measure(body.measure)
-    current = _span(body.current_from, body.current_to, "current")
+    current = _period(body.current)
     if current is None:
         months = latest_periods(engine, body.filters, "month")
-        if not months:
-            raise CarelensError("no dated comments match these filters", field="filters")
+        if not months:  # nothing dated to compare: an empty answer, not an error
+            return ChangeSummary(measure=m.key(), label=m.label, current_from=None, current_to=None,
+                                 previous_from=None, previous_to=None, suppress_below=settings.suppress_below, rows=[])
         current = Period(months[-1][1], months[-1][2])
-    previous = _span(body.previous_from, body.previous_to, "previous")
-    table = period_change(engine, body.filters, m, level=body.level, current=current, previous=previous,
-                          suppress_below=settings.suppress_below)
+    table = period_change(engine, body.filters, m, level=body.level, current=current, previous=_period(body.previous),
+                          suppress_below=settings.suppress_below, worst_first=True)
     before = table.attrs["previous"]
     return ChangeSummary(measure=m.key(), label=m.label, current_from=current.start.isoformat(),
                          current_to=current.end.isoformat(), previous_from=before.start.isoformat(),
@@ -93,13 +93,10 @@ def change(engine: EngineDep, settings: SettingsDep, body: ChangeRequest | None 
                          rows=records(table[CHANGE_FIELDS]))
 
 
-def _span(start: date | None, end: date | None, name: str):
-    """A period from two optional days: both or neither."""
+def _period(span):
+    """A request's span of days as a ``Period`` (None stays None; a span given backwards is read forwards)."""
     from carelens.feedback.comparison import Period
 
-    if start is None and end is None:
+    if span is None:
         return None
-    if start is None or end is None or start > end:
-        raise CarelensError(f"{name}_from and {name}_to go together, the first not after the second",
-                            field=f"{name}_from")
-    return Period(start, end)
+    return Period(min(span.first, span.last), max(span.first, span.last))
