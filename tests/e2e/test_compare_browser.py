@@ -36,18 +36,22 @@ def _shot(page, name: str, locator=None) -> None:
     (locator or page).screenshot(path=str(folder / f"{name}.png"))
 
 
+def _returns() -> pd.DataFrame:
+    from carelens.feedback.synth import generate_returns
+
+    return generate_returns(4800, seed=11, months=12, worse={WARD: 11})
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> Path:
     """A store with a year of two-question returns in which Ward 10 turns poor in the last month."""
     from carelens.db import get_engine
     from carelens.feedback.ingest import load_comments
     from carelens.feedback.model_cache import cached_model
-    from carelens.feedback.synth import generate_returns
 
     db = tmp_path_factory.mktemp("compare") / "store.duckdb"
     engine = get_engine(db)
-    load_comments(generate_returns(4800, seed=11, months=12, worse={WARD: 11}), engine=engine, model=cached_model(),
-                  progress=False)
+    load_comments(_returns(), engine=engine, model=cached_model(), progress=False)
     engine.dispose()
     return db
 
@@ -162,4 +166,50 @@ def test_a_bookmarked_view_opens_with_its_page_and_filters_and_the_address_follo
         page.get_by_role("button", name="Previous 200").click()
         page.wait_for_function("document.querySelector('#comments-position').innerText.startsWith('Comments 1–200')")
         assert "of" in position.inner_text()
+        page.close()
+
+
+def _few_people_many_comments() -> tuple[str, str, int, int]:
+    """A (ward, ethnicity) held by fewer than 10 respondents who wrote 10 or more comments between them."""
+    from carelens.feedback.synth import BETTER_QUESTION, GOOD_QUESTION
+
+    frame = _returns()
+    answers = (frame[[GOOD_QUESTION, BETTER_QUESTION]] != "").sum(axis=1).clip(lower=1)
+    groups = frame.assign(answers=answers).groupby(["Ward / team", "Ethnicity"])["answers"].agg(["size", "sum"])
+    few = groups[(groups["size"] < 10) & (groups["sum"] >= 10)].sort_values("sum", ascending=False)
+    (ward, ethnicity), row = next(few.iterrows())
+    return ward, ethnicity, int(row["size"]), int(row["sum"])
+
+
+def test_who_we_hear_from_and_suppression_per_respondent(browser, store, tmp_path):
+    from urllib.parse import urlencode
+
+    ward, ethnicity, people, comments = _few_people_many_comments()
+    with running_server(store, tmp_path) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        # 10 or more comments, but from fewer than 10 people picked out by ethnicity: withheld
+        page.goto(f"{url}?{urlencode({'page': 'comments', 'l3': ward, 'd.Ethnicity': ethnicity})}")
+        page.locator("#comments-table .privacy-note").wait_for()
+        assert f"{comments:,} comments match" in page.locator("#comments-table .count").inner_text()
+        assert page.locator(".comment-table").count() == 0
+        # who we hear from: every demographic field, the ward against every respondent, small values hidden
+        page.get_by_role("button", name="Clear all filters").click()
+        page.get_by_role("tab", name="Who we hear from", exact=True).click()
+        cards = page.locator("#demographics-fields .card")
+        cards.first.wait_for()
+        assert cards.count() == 3
+        assert {h.strip() for h in cards.locator(".card-header").all_inner_texts()} == {"Age group", "Gender",
+                                                                                          "Ethnicity"}
+        _pick_ward = page.locator("#filters-loc_3-selectized")
+        _pick_ward.click()
+        _pick_ward.fill(WARD)
+        page.locator(".selectize-dropdown:visible .option", has_text=WARD).first.click()
+        page.keyboard.press("Escape")
+        gender = cards.filter(has_text="Gender").locator("table")
+        page.wait_for_function("Array.from(document.querySelectorAll('#demographics-fields table')).some("
+                               "t => t.innerText.includes('–'))")
+        assert "Prefer not to say" in gender.inner_text()
+        cards.first.locator(".plotly-graph-div").wait_for()
+        _shot(page, "who-we-hear-from", cards.filter(has_text="Age group"))
         page.close()

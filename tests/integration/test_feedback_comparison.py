@@ -160,3 +160,32 @@ def test_the_api_answers_signals_charts_and_changes(client):
     assert body["previous_from"] == "2025-01-01" and body["rows"]
     r = client.post("/comparison/change", json={"filters": {"location_3": ["No such ward"]}}, headers=h)
     assert r.status_code == 200 and r.json()["rows"] == [] and r.json()["current_from"] is None
+
+
+def test_who_we_hear_from_counts_each_respondent_once_and_suppresses_small_values(engine, returns):
+    from carelens.feedback.store.demographics import NOT_STATED, respondents_by_demographic
+
+    table = respondents_by_demographic(engine, CommentFilters(location_3=[WARD]), suppress_below=10)
+    assert set(table["field"]) == {"Age group", "Gender", "Ethnicity"}
+    ward = returns[returns["Ward / team"] == WARD]
+    gender = table[table["field"] == "Gender"].set_index("value")
+    for value, count in ward["Gender"].value_counts().items():
+        if count >= 10:
+            assert gender.loc[value, "respondents"] == count and not gender.loc[value, "suppressed"]
+            assert gender.loc[value, "share"] == pytest.approx(count / len(ward))
+        else:
+            assert gender.loc[value, "suppressed"] and pd.isna(gender.loc[value, "respondents"])
+    assert gender["trust_respondents"].sum() == returns["Gender"].value_counts()[lambda c: c >= 10].sum()
+    shares = table[table["field"] == "Ethnicity"].set_index("value")["trust_share"]
+    assert shares.dropna().sum() <= 1 and NOT_STATED not in shares.index  # "Not stated" is a value in this data
+    everyone = respondents_by_demographic(engine, None, suppress_below=0)
+    assert everyone.groupby("field")["respondents"].sum().eq(len(returns)).all()
+
+
+def test_the_api_answers_who_we_hear_from(client):
+    r = client.post("/comparison/demographics", json={"filters": {"location_1": ["Medicine"]}},
+                    headers={"X-API-Key": KEY})
+    assert r.status_code == 200, r.text
+    rows = r.json()["rows"]
+    assert {row["field"] for row in rows} == {"Age group", "Gender", "Ethnicity"}
+    assert all((row["respondents"] is None) == row["suppressed"] for row in rows)

@@ -114,3 +114,11 @@ def test_comment_pages_stay_within_the_list():
     assert page_span(-1, 450) == (0, 1, 200)
     assert page_span(0, 0) == (0, 0, 0)
     assert page_span(1, 400) == (1, 201, 400)
+
+
+def test_age_bands_sort_as_ages():
+    from carelens.feedback.store.demographics import _band
+    from carelens.feedback.store.filters import natural_key
+
+    bands = ["75+", "18-34", "Under 18", "35-54", "<16", "55-74"]
+    assert sorted(bands, key=lambda v: natural_key(_band(v))) == ["<16", "Under 18", "18-34", "35-54", "55-74", "75+"]

@@ -49,8 +49,8 @@ def search_words(search: str) -> list[str]:
 
 def natural_key(text: object) -> tuple:
     """Sort key that reads numbers as numbers ("Ward 2" before "Ward 10"), letters without case."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.casefold())
-                 for part in re.split(r"(\d+)", str(text)) if part != "")
+    return tuple((0, int(part), "") if part.isascii() and part.isdigit() else (1, 0, part.casefold())
+                 for part in re.split(r"([0-9]+)", str(text)) if part != "")
 
 
 def natural_sorted(values) -> list[str]:

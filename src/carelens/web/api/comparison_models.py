@@ -129,3 +129,22 @@ class ChangeSummary(BaseModel):
     previous_to: str | None
     suppress_below: int
     rows: list[ChangeRow]
+
+
+class DemographicsRequest(StrictIn):
+    filters: FiltersIn = Field(default_factory=FiltersIn)
+
+
+class DemographicRow(BaseModel):
+    field: str
+    value: str = Field(description='The value; blank values are "(not stated)".')
+    respondents: int | None = Field(description="Respondents in the selection (null: suppressed).")
+    share: float | None = Field(description="Their share of the selection's respondents (0..1).")
+    trust_respondents: int | None = Field(description="Respondents in the whole store with this value.")
+    trust_share: float | None
+    suppressed: bool = Field(description="Fewer respondents in the selection than the privacy limit.")
+
+
+class DemographicsSummary(BaseModel):
+    suppress_below: int
+    rows: list[DemographicRow]

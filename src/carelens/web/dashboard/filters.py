@@ -75,6 +75,7 @@ def filters_server(input, output, session, app: AppContext, options: Callable[[]
     sent_choices: dict[str, object] = {}
     bookmark: dict = {}  # what the address asked for, read once when the store's choices first arrive
     restored = reactive.value(False)
+    demo_restored: list[bool] = []  # non-empty once the demographic controls were first made
 
     def asked(name: str, choices) -> list[str]:
         """The bookmarked values of a list input that are among its choices (grouped choices flattened)."""
@@ -170,8 +171,11 @@ def filters_server(input, output, session, app: AppContext, options: Callable[[]
     @render.ui
     def demographics():
         demo = options().get("demographics", {})
-        with reactive.isolate():  # a bookmarked view's demographic filters, when the controls are first made
-            wanted = {} if restored() else from_query(session.clientdata.url_search() or "")["demographics"]
+        wanted = {}
+        if demo and not demo_restored:  # a bookmarked view's demographic filters, when the controls are first made
+            with reactive.isolate():
+                wanted = from_query(session.clientdata.url_search() or "")["demographics"]
+            demo_restored.append(True)
         return ui.TagList(*[
             ui.input_selectize(f"demo_{i}", name.replace("_", " ").capitalize(), choices=values,
                                selected=[v for v in wanted.get(name, []) if v in values],

@@ -20,6 +20,7 @@ PAGES: list[str] = [
     "carelens.web.dashboard.pages.compare",
     "carelens.web.dashboard.pages.comments",
     "carelens.web.dashboard.pages.complex",
+    "carelens.web.dashboard.pages.demographics",
     "carelens.web.dashboard.pages.framework",
     "carelens.web.dashboard.pages.upload",
     "carelens.web.dashboard.pages.export",

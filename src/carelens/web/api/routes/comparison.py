@@ -1,4 +1,5 @@
-"""``POST /comparison/<kind>``: where is it getting worse? The Compare page's figures for a client.
+"""``POST /comparison/<kind>``: where is it getting worse, and who are we hearing from? The Compare
+and "Who we hear from" pages' figures for a client.
 
 Control charts in the NHS "Making Data Count" style (``feedback.spc``), the places whose latest
 period is a special cause, and one period against another (``feedback.comparison``). Cells from
@@ -16,6 +17,8 @@ from carelens.web.api.comparison_models import (
     ChangeSummary,
     ChartRequest,
     ChartSummary,
+    DemographicsRequest,
+    DemographicsSummary,
     SignalsRequest,
     SignalsSummary,
 )
@@ -100,3 +103,14 @@ def _period(span):
     if span is None:
         return None
     return Period(min(span.first, span.last), max(span.first, span.last))
+
+
+@router.post("/demographics", response_model=DemographicsSummary, responses=REFUSALS)
+def demographics(engine: EngineDep, settings: SettingsDep, body: DemographicsRequest | None = None) -> DemographicsSummary:
+    """Who are we hearing from: respondents by each demographic field in the selection, beside every
+    respondent in the store; each person once; values from fewer respondents than the limit suppressed."""
+    from carelens.feedback.store.demographics import respondents_by_demographic
+
+    table = respondents_by_demographic(engine, (body or DemographicsRequest()).filters,
+                                       suppress_below=settings.suppress_below)
+    return DemographicsSummary(suppress_below=settings.suppress_below, rows=records(table))
