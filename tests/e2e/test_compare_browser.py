@@ -213,3 +213,45 @@ def test_who_we_hear_from_and_suppression_per_respondent(browser, store, tmp_pat
         cards.first.locator(".plotly-graph-div").wait_for()
         _shot(page, "who-we-hear-from", cards.filter(has_text="Age group"))
         page.close()
+
+
+def test_spellings_merged_on_the_admin_page_show_as_one_ward_and_can_be_unmerged(browser, tmp_path):
+    from carelens.db import get_engine
+    from carelens.feedback.ingest import load_comments
+    from carelens.feedback.model_cache import cached_model
+
+    db = tmp_path / "spellings.duckdb"
+    engine = get_engine(db)
+    for ward, prefix in (("Ward 10", "a"), ("ward 10 ", "b"), ("Wd10", "c")):
+        frame = pd.DataFrame({"Comment ID": [f"{prefix}{i}" for i in range(4)], "Date": ["01/03/2025"] * 4,
+                              "Ward": [ward] * 4, "Comments": [f"Kind staff, visit {prefix}{i}" for i in range(4)]})
+        load_comments(frame, engine=engine, model=cached_model(), progress=False, mapping={"location_3": "Ward"})
+    engine.dispose()
+    with running_server(db, tmp_path) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        page.get_by_role("tab", name="Spellings", exact=True).click()
+        page.locator("#spellings-field").select_option("location_3")
+        for spelling in ("Wd10", "ward 10"):
+            box = page.locator("#spellings-spellings-selectized")
+            box.click()
+            box.fill(spelling)
+            page.locator(".selectize-dropdown:visible .option", has_text=spelling).first.click()
+        page.keyboard.press("Escape")
+        page.locator("#spellings-canonical").fill("Ward 10")
+        page.get_by_role("button", name="Merge", exact=True).click()
+        table = page.locator("#spellings-aliases table.aliases-table")
+        table.wait_for()
+        assert table.locator("tbody tr").count() == 2
+        # the ward filter now offers one Ward 10 holding all 12 comments
+        page.get_by_role("tab", name="Comments", exact=True).click()
+        page.locator("#filters-loc_3-selectized").click()
+        page.wait_for_function("Array.from(document.querySelectorAll('.selectize-dropdown:not([style*=\"none\"]) "
+                               ".option')).map(o => o.innerText).join('|') === 'Ward 10'")
+        page.keyboard.press("Escape")
+        # removing a merge brings that spelling back
+        page.get_by_role("tab", name="Spellings", exact=True).click()
+        table.get_by_role("button", name="Remove the merge of wd10 into Ward 10").click()
+        page.wait_for_function("document.querySelectorAll('#spellings-aliases tbody tr').length == 1")
+        page.close()

@@ -339,7 +339,14 @@ def alias_remove(
     spellings: list[str] = typer.Argument(..., metavar="SPELLING...", help="The spellings to show as stored again."),
     db: str | None = opt.store("to remove the aliases from"),
 ) -> None:
-    """Forget aliases: the spellings show as they were stored again."""
+    """Forget aliases: the spellings show as they were stored again.
+
+    Example:
+
+    ```
+    carelens feedback alias remove "Ward / team" "Wd 10"
+    ```
+    """
     from carelens.db import get_engine
     from carelens.feedback.store.aliases import remove_aliases
 
@@ -350,7 +357,14 @@ def alias_remove(
 
 @alias_app.command("list")
 def alias_list(db: str | None = opt.store("to read")) -> None:
-    """Every alias: field, spelling, the value it is shown as, who added it and when."""
+    """Every alias: field, spelling, the value it is shown as, who added it and when.
+
+    Example:
+
+    ```
+    carelens feedback alias list --db store.duckdb
+    ```
+    """
     from carelens.db import get_engine
     from carelens.feedback.store.aliases import list_aliases
 

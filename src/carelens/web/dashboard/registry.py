@@ -23,6 +23,7 @@ PAGES: list[str] = [
     "carelens.web.dashboard.pages.demographics",
     "carelens.web.dashboard.pages.framework",
     "carelens.web.dashboard.pages.upload",
+    "carelens.web.dashboard.pages.spellings",
     "carelens.web.dashboard.pages.export",
     "carelens.web.dashboard.pages.appointments",
     "carelens.web.dashboard.pages.demand",
