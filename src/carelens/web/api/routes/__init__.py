@@ -27,5 +27,5 @@ def routers():
         summaries,
     )
 
-    return [health.router, classify.router, comments.router, summaries.router, comparison.router, filters.router, corrections.router,
-            appointments.router]
+    return [health.router, classify.router, comments.router, summaries.router, comparison.router, filters.router,
+            corrections.router, appointments.router]
