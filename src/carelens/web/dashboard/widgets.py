@@ -64,6 +64,16 @@ def chart_slot(chart_id: str, *, clickable: bool = False) -> ui.Tag:
                   attrs)
 
 
+def read_comments_button(click: dict, what: str, label: str = "Read comments") -> ui.Tag:
+    """A button sending ``click`` to the page's ``chart_click`` input, as clicking a chart element
+    would: the keyboard's way to every drill-down (a table row beside each chart's element).
+    ``what`` is its accessible name ("Read the comments about Parking")."""
+    payload = json.dumps({"chart": "", "x": "", "y": "", "curve": "", "custom": None, **click})
+    return ui.tags.button(label, type="button", class_="btn btn-sm btn-outline-primary drill-btn", aria_label=what,
+                          onclick=f"Shiny.setInputValue({json.dumps(resolve_id('chart_click'))}, {payload}, "
+                                  "{priority: 'event'})")
+
+
 def chart_update(fig, chart_id: str, height: int = 420) -> ui.Tag:
     """Script drawing ``fig`` into :func:`chart_slot` ``chart_id`` (``fig=None`` clears it)."""
     payload = "null" if fig is None else _payload(fig, height)

@@ -9,20 +9,17 @@ keyboard (the tables' "Read comments" buttons).
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 from htmltools import Tag, TagList, tags
 from shiny import module, reactive, render, ui
-from shiny.module import resolve_id
 
 from carelens.web.dashboard.context import AppContext
 from carelens.web.dashboard.data import place_element
 from carelens.web.dashboard.feedback_context import FeedbackContext
 from carelens.web.dashboard.html_table import Cell, element, html_table
 from carelens.web.dashboard.registry import Page
-from carelens.web.dashboard.widgets import chart_slot, chart_update, empty_store_note
+from carelens.web.dashboard.widgets import chart_slot, chart_update, empty_store_note, read_comments_button
 
 TRUST = "(the whole trust)"
 BASELINES = {"all": "All periods", "6": "The first 6 periods", "12": "The first 12 periods"}
@@ -92,10 +89,7 @@ def variation_icon(variation: str, better: str | None = None) -> Tag:
 
 def _read_button(label: str, custom: str, what: str) -> Tag:
     """A button that opens the comments behind a table row (the keyboard's way to drill through)."""
-    payload = json.dumps({"chart": "signal", "x": "", "y": "", "curve": "", "custom": custom})
-    return tags.button(label, type="button", class_="btn btn-sm btn-outline-primary drill-btn", aria_label=what,
-                       onclick=f"Shiny.setInputValue({json.dumps(resolve_id('chart_click'))}, {payload}, "
-                               "{priority: 'event'})")
+    return read_comments_button({"chart": "signal", "custom": custom}, what, label)
 
 
 @module.server

@@ -8,9 +8,9 @@ from shiny import module, reactive, render, ui
 from carelens.web.dashboard.context import AppContext
 from carelens.web.dashboard.data import FFT_COLOURS, FFT_NAMES, GROUP_COLOURS, GROUP_NAMES
 from carelens.web.dashboard.feedback_context import FeedbackContext
-from carelens.web.dashboard.html_table import Cell, html_table
+from carelens.web.dashboard.html_table import Cell, element, html_table
 from carelens.web.dashboard.registry import Page
-from carelens.web.dashboard.widgets import chart_slot, chart_update, empty_store_note
+from carelens.web.dashboard.widgets import chart_slot, chart_update, empty_store_note, read_comments_button
 
 CATEGORY_COLOURS = ["#005eb8", "#ed8b00", "#009639", "#7c2855", "#41b6e6", "#ffb81c", "#330072", "#a6192e", "#768692", "#00a499"]
 TOP_PAIRS_TOPICS = 15
@@ -203,8 +203,12 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
             else:
                 figures = [f"{int(rec['comments']):,}", f"{100 * float(rec['share']):.1f}%",
                            *(f"{int(rec[g]):,}" for g in GROUP_NAMES)]
-            rows.append([Cell(rec["topic"], header=True), rec["category"], *figures])
-        return html_table(["Sub-category", "Category", "Comments", "Share", *GROUP_NAMES.values()], rows,
+            rows.append([Cell(rec["topic"], header=True), rec["category"], *figures,
+                         "" if rec["suppressed"] else read_comments_button(
+                             {"chart": "subcategories", "x": "", "y": rec["topic"], "curve": ""},
+                             f"Read the comments about {rec['topic']}")])
+        return html_table(["Sub-category", "Category", "Comments", "Share", *GROUP_NAMES.values(),
+                           element("span", "Comments", class_="visually-hidden")], rows,
                           classes="table table-sm summary-table")
 
 

@@ -14,6 +14,9 @@
     gd._carelensPending = null;
     gd.style.height = p[1].height + "px";
     Plotly.react(gd, p[0], p[1], p[2]).then(function () {
+      /* the toolbar's buttons out of the tab order: keyboard users reach each chart's comments through
+         the "Read comments" buttons of the tables beside it, not through a dozen zoom buttons per chart */
+      gd.querySelectorAll(".modebar-btn").forEach(function (b) { b.setAttribute("tabindex", "-1"); });
       var slot = gd.closest("[data-chart]");
       if (gd._carelensClick || !slot || !slot.dataset.clickInput) return;
       gd._carelensClick = true;
