@@ -115,3 +115,26 @@ def test_every_element_id_of_the_dashboard_is_unique_and_namespaced_by_its_page(
     assert page_ids and all(i.split("-")[0] in namespaces for i in page_ids), page_ids
     for page in pages():
         assert f'id="{page.id}-' in html, page.id  # each page's own inputs/outputs carry its id
+
+
+def test_static_assets_are_compressed_and_cached(tmp_path):
+    """plotly.js (4.8 MB) went uncompressed with no cache header on every view (issue 12)."""
+    from starlette.testclient import TestClient
+
+    from carelens.config import Settings
+    from carelens.web.app import create_app
+
+    client = TestClient(create_app(Settings(database_url=f"duckdb:///{tmp_path / 'store.duckdb'}")))
+    with client.stream("GET", "/vendor/plotly.min.js", headers={"Accept-Encoding": "gzip"}) as plotly:
+        sent = b"".join(plotly.iter_raw())  # the bytes on the wire
+    assert plotly.status_code == 200 and plotly.headers["content-encoding"] == "gzip"
+    whole = client.get("/vendor/plotly.min.js", headers={"Accept-Encoding": "identity"})
+    assert len(sent) < len(whole.content) / 3 and len(whole.content) > 1_000_000
+    assert plotly.headers["cache-control"] == "public, max-age=86400"
+    css = client.get("/www/carelens.css", headers={"Accept-Encoding": "gzip"})
+    assert css.headers["cache-control"] == "no-cache" and css.headers.get("etag")
+    again = client.get("/www/carelens.css", headers={"If-None-Match": css.headers["etag"]})
+    assert again.status_code == 304 and again.headers["cache-control"] == "no-cache"
+    page = client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert page.headers.get("content-encoding") == "gzip" and "cache-control" not in page.headers
+    assert "content-encoding" not in whole.headers

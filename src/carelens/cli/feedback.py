@@ -1,4 +1,4 @@
-"""`carelens feedback ...`: classify, train, evaluate and load (options as in docs/cli.md).
+"""`carelens feedback ...`: classify, train, evaluate, load and alias (options as in docs/cli.md).
 
 Only parsing and presenting live here; the work is in ``carelens.feedback`` (column roles in
 ``columns.py``, the evaluation in ``evaluation.py``, corrections as training rows in
@@ -298,3 +298,82 @@ def load(
     if len(result.messages) > 20:
         opt.warn(f"... and {len(result.messages) - 20:,} more")
     typer.echo(result.summary())
+
+
+alias_app = opt.typer_app(help="Merge spellings of a place or demographic value across uploads (list, add, remove).")
+app.add_typer(alias_app, name="alias")
+
+
+def _alias_field(engine, field: str) -> str:
+    from carelens.config import load_settings
+    from carelens.feedback.store.aliases import field_key
+    from carelens.feedback.store.view import store_view
+
+    return field_key(field, load_settings().location_levels, store_view(engine).demographic_fields)
+
+
+@alias_app.command("add")
+def alias_add(
+    field: str = typer.Argument(..., help="A location level (e.g. 'Ward / team', or location_3) or a demographic field."),
+    spellings: list[str] = typer.Argument(..., metavar="SPELLING...", help="The spellings to merge."),
+    canonical: str = typer.Option(..., "--as", metavar="VALUE", help="The value they stand for."),
+    db: str | None = opt.store("to record the aliases in"),
+) -> None:
+    """Show SPELLING... of FIELD as VALUE in every view, export, report and API answer (case and spaces ignored).
+
+    Example:
+
+    ```
+    carelens feedback alias add "Ward / team" "ward 10" "Wd 10" --as "Ward 10"
+    ```
+    """
+    from carelens.db import get_engine
+    from carelens.feedback.store.aliases import add_aliases
+
+    engine = get_engine(db)
+    added = add_aliases(engine, _alias_field(engine, field), spellings, canonical, by="cli")
+    typer.echo(f"{added} spelling{'' if added == 1 else 's'} of {field} now shown as {canonical!r}.")
+
+
+@alias_app.command("remove")
+def alias_remove(
+    field: str = typer.Argument(..., help="A location level or demographic field."),
+    spellings: list[str] = typer.Argument(..., metavar="SPELLING...", help="The spellings to show as stored again."),
+    db: str | None = opt.store("to remove the aliases from"),
+) -> None:
+    """Forget aliases: the spellings show as they were stored again.
+
+    Example:
+
+    ```
+    carelens feedback alias remove "Ward / team" "Wd 10"
+    ```
+    """
+    from carelens.db import get_engine
+    from carelens.feedback.store.aliases import remove_aliases
+
+    engine = get_engine(db)
+    gone = remove_aliases(engine, _alias_field(engine, field), spellings)
+    typer.echo(f"{gone} alias{'' if gone == 1 else 'es'} removed.")
+
+
+@alias_app.command("list")
+def alias_list(db: str | None = opt.store("to read")) -> None:
+    """Every alias: field, spelling, the value it is shown as, who added it and when.
+
+    Example:
+
+    ```
+    carelens feedback alias list --db store.duckdb
+    ```
+    """
+    from carelens.db import get_engine
+    from carelens.feedback.store.aliases import list_aliases
+
+    table = list_aliases(get_engine(db))
+    if table.empty:
+        typer.echo("No aliases.")
+        return
+    for rec in table.to_dict("records"):
+        typer.echo(f"{rec['field']}\t{rec['spelling']}\t-> {rec['canonical']}\t({rec['created_by'] or 'unknown'}, "
+                   f"{rec['created_at']:%Y-%m-%d %H:%M})")

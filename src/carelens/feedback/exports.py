@@ -24,7 +24,9 @@ def describe_filters(filters: CommentFilters, level_names: tuple[str, ...] = ())
     """Plain-English summary of the filters, for report headers and export notes."""
     parts: list[str] = []
     if filters.date_from or filters.date_to:
-        parts.append(f"dates {filters.date_from or 'start'} to {filters.date_to or 'latest'}")
+        from carelens.feedback.comparison import period_words
+
+        parts.append(period_words(filters.date_from, filters.date_to))
     for i, level in enumerate(level_names):
         values = getattr(filters, f"location_{i + 1}")
         if values:
@@ -56,9 +58,25 @@ def comments_for_export(engine: sa.Engine, filters: CommentFilters, level_names:
     row instead), as on every page."""
     n = threshold(suppress_below)
     frame, total = queries.filtered_comments(engine, filters)
-    if queries.comments_suppressed(filters, total, n):
-        return pd.DataFrame({"note": [f"{total} comments match a demographic filter: fewer than {n}, so they are "
-                                      "withheld to protect the people who wrote them."]})
+    if queries.comments_suppressed(filters, queries.filtered_respondents(engine, filters), n):
+        return pd.DataFrame({"note": [f"{total} comments match a demographic filter, from fewer than {n} people, so "
+                                      "they are withheld to protect the people who wrote them."]})
+    return _spreadsheet(frame, level_names)
+
+
+def comments_behind_for_export(engine: sa.Engine, filters: CommentFilters, extra: list[CommentFilters],
+                               level_names: tuple[str, ...], suppress_below: int | None = None) -> pd.DataFrame:
+    """Every comment behind a clicked chart element or table row (``queries.comments_behind``), laid
+    out as :func:`comments_for_export`; withheld (one ``note`` row) as the element's own list is."""
+    frame, total, withheld = queries.comments_behind(engine, filters, extra, limit=None, suppress_below=suppress_below)
+    if withheld:
+        return pd.DataFrame({"note": [f"{total} comments from fewer than {threshold(suppress_below)} people: withheld "
+                                      "to protect the people who wrote them."]})
+    return _spreadsheet(frame, level_names)
+
+
+def _spreadsheet(frame: pd.DataFrame, level_names: tuple[str, ...]) -> pd.DataFrame:
+    """Comments as staff read them in a spreadsheet: lists joined, dates as days, columns named."""
     out = frame.drop(columns=["n_topics"], errors="ignore").copy()
     for col in ("topics", "categories"):
         out[col] = out[col].map(lambda ts: "; ".join(ts or []))
@@ -111,14 +129,52 @@ def build_report(engine: sa.Engine, filters: CommentFilters, level_names: tuple[
         headline[f"FFT good or very good ({fft['respondents']:,} answers)"] = f"{100 * fft['share_good']:.0f}%"
     sent = queries.sentiment_by_month(engine, filters, suppress_below=n)
     sent = sent[~sent["suppressed"]].set_index("month")[["positive", "neutral", "negative"]]
+    quotes = frame.iloc[0:0] if count_suppressed(total, n) else select_quotes(frame)
     return FeedbackReport(
         title="Patient feedback report",
         filters=describe_filters(filters, level_names),
         total_comments=total,
         subcategories=queries.topic_summary(engine, filters, suppress_below=n),
         monthly_sentiment=sent,
-        quotes=frame.iloc[0:0] if count_suppressed(total, n) else select_quotes(frame),
+        quotes=quotes.assign(place=_place_of(quotes, level_names)),
         suppress_below=n,
         not_in_chart=(LABELLING_NOT_POSSIBLE,),
         headline=headline,
+        **_comparison_parts(engine, filters, level_names, n),
     )
+
+
+def _place_of(frame: pd.DataFrame, level_names: tuple[str, ...]) -> list[str]:
+    """Each comment's most precise place (its ward or team, else its directorate, else its division)."""
+    levels = [f"location_{i}" for i in range(len(level_names) or 3, 0, -1) if f"location_{i}" in frame]
+    places = []
+    for rec in frame[levels].to_dict("records"):
+        places.append(next((str(rec[c]) for c in levels if pd.notna(rec[c]) and str(rec[c]).strip()), ""))
+    return places
+
+
+def _comparison_parts(engine: sa.Engine, filters: CommentFilters, level_names: tuple[str, ...], n: int) -> dict:
+    """The report's period comparison (each place's % good FFT answers this period against the one
+    before) and its SPC signals, at the finest location level (``feedback.comparison``)."""
+    from carelens.feedback import comparison
+    from carelens.feedback.store.trends import Measure
+
+    level = max(1, len(level_names))
+    current = comparison.report_period(engine, filters)
+    if current is None:
+        return {}
+    fft = Measure("fft_good")
+    change = comparison.period_change(engine, filters, fft, level=level, current=current, suppress_below=n,
+                                      worst_first=True)
+    change = change[change["now"].notna() | change["before"].notna()]
+    trust = comparison.period_change(engine, filters, fft, level=None, current=current, suppress_below=n)
+    top = queries.topic_summary(engine, filters, suppress_below=n)
+    topics = top[~top["suppressed"].astype(bool) & (top["topic"] != LABELLING_NOT_POSSIBLE)]["topic"].head(5).tolist()
+    previous = change.attrs["previous"]
+    return {
+        "comparison": pd.concat([trust.assign(place="Whole trust"), change], ignore_index=True),
+        "comparison_title": f"{current.name} against {previous.name}: FFT answers good or very good, "
+                            f"by {level_names[level - 1].lower() if level_names else 'place'}",
+        "signals": comparison.report_signals(engine, filters, level=level, topics=topics, suppress_below=n),
+        "place_level": level_names[level - 1] if level_names else "Place",
+    }

@@ -33,6 +33,12 @@ class FeedbackReport:
     suppress_below: int = DEFAULT_SUPPRESS_BELOW
     not_in_chart: tuple[str, ...] = ()  # e.g. "Labelling not possible": counted in the table only
     headline: dict[str, str] = field(default_factory=dict)  # key figures shown first, e.g. {"Positive": "75%"}
+    # this period against the one before: place, before, now, change, significant, respondents_now (shares 0..1)
+    comparison: pd.DataFrame | None = None
+    comparison_title: str = ""
+    # SPC special causes in the latest period: place, measure, period, variation, rules, value, centre, share
+    signals: pd.DataFrame | None = None
+    place_level: str = "Place"
     generated: datetime = field(default_factory=datetime.now)
 
 
@@ -54,12 +60,42 @@ def render_html(report: FeedbackReport) -> str:
             "topics": "; ".join(rec.get("topics") or []),
             "sentiment": SENTIMENT_NAMES[int(rec["sentiment"]) - 1] if pd.notna(rec.get("sentiment")) else "",
             "date": pd.Timestamp(rec["date"]).strftime("%B %Y") if pd.notna(rec.get("date")) else "",
+            "place": rec.get("place") or "",
         }
         for rec in report.quotes.to_dict("records")
     ]
     return render(
         "feedback_report.html", r=report, charts=charts, quotes=quotes, table=report.subcategories.to_dict("records"), parts=GROUPS,
+        comparison=_comparison_rows(report.comparison), signals=_signal_rows(report.signals),
     )
+
+
+def _share(value) -> str:
+    return "–" if value is None or pd.isna(value) else f"{100 * value:.0f}%"
+
+
+def _comparison_rows(frame: pd.DataFrame | None) -> list[dict]:
+    """The period comparison in words: shares as %, changes in points, "–" where suppressed."""
+    if frame is None or frame.empty:
+        return []
+    return [{"place": rec["place"], "before": _share(rec["before"]), "now": _share(rec["now"]),
+             "change": "–" if pd.isna(rec["change"]) else f"{100 * rec['change']:+.0f} points",
+             "significant": "yes" if rec["significant"] else "", "respondents": f"{int(rec['respondents_now']):,}"}
+            for rec in frame.to_dict("records")]
+
+
+def _signal_rows(frame: pd.DataFrame | None) -> list[dict]:
+    if frame is None or frame.empty:
+        return []
+    from carelens.feedback.spc import VARIATION
+
+    def fmt(value, share: bool) -> str:
+        return _share(value) if share else f"{value:.2f}"
+
+    return [{"place": rec["place"], "measure": rec["measure"], "period": rec["period"],
+             "variation": VARIATION[rec["variation"]].label, "colour": VARIATION[rec["variation"]].text_colour,
+             "rules": rec["rules"], "value": fmt(rec["value"], rec["share"]), "centre": fmt(rec["centre"], rec["share"])}
+            for rec in frame.to_dict("records")]
 
 
 def render_pdf(html: str) -> bytes:
@@ -75,13 +111,14 @@ def render_pdf(html: str) -> bytes:
 
 
 def select_quotes(frame: pd.DataFrame, n_each: int = 4, min_words: int = 8) -> pd.DataFrame:
-    """Verbatim comments for a board paper: those staff marked interesting first, then the most
-    recent clear positive and negative comments that say something (at least ``min_words`` words)."""
+    """Verbatim comments for a board paper: those staff marked interesting first (whatever their
+    length: staff chose them), then the most recent clear positive and negative comments that say
+    something (at least ``min_words`` words)."""
     if frame.empty:
         return frame
     words = frame["text"].fillna("").str.split().str.len()
     usable = frame[words >= min_words]
-    flagged = usable[usable["flagged"].astype(bool)] if "flagged" in usable else usable.iloc[0:0]
+    flagged = frame[frame["flagged"].astype(bool) & (words > 0)] if "flagged" in frame else frame.iloc[0:0]
     recent = usable.sort_values("date", ascending=False) if "date" in usable else usable
     positive = recent[recent["sentiment"].isin([1, 2])].head(n_each)
     negative = recent[recent["sentiment"].isin([4, 5])].head(n_each)

@@ -50,4 +50,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   lifespan=_checkpoint_on_shutdown(settings))
     app.mount("/api", api)
     app.mount("/", create_dashboard(settings))
+    from starlette.middleware.gzip import GZipMiddleware
+
+    from carelens.web.static_cache import StaticCache
+
+    app.add_middleware(StaticCache)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)  # added last: it runs first, compressing what comes back
     return app

@@ -47,6 +47,17 @@ def search_words(search: str) -> list[str]:
     return [w for w in re.split(f"{SEARCH_SEPARATORS}+", search or "") if w]
 
 
+def natural_key(text: object) -> tuple:
+    """Sort key that reads numbers as numbers ("Ward 2" before "Ward 10"), letters without case."""
+    return tuple((0, int(part), "") if part.isascii() and part.isdigit() else (1, 0, part.casefold())
+                 for part in re.split(r"([0-9]+)", str(text)) if part != "")
+
+
+def natural_sorted(values) -> list[str]:
+    """``values`` as text, in :func:`natural_key` order."""
+    return sorted((str(v) for v in values), key=natural_key)
+
+
 class CommentFilters(BaseModel):
     """Which stored comments a view covers."""
 

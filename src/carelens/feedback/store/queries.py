@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 from scipy import sparse
 
-from carelens.feedback.store.filters import CommentFilters, search_words
+from carelens.feedback.store.filters import CommentFilters, natural_sorted, search_words
 from carelens.feedback.store.view import GROUPS, StoreView, respondents, store_view
 from carelens.privacy import comment_list_withheld, count_suppressed, suppress_small_cells
 
@@ -433,7 +433,9 @@ def filter_options(engine: sa.Engine) -> dict:
     f = view.frame
 
     def values(col: str) -> list[str]:
-        return sorted(str(v) for v in f[col].dropna().unique())
+        return natural_sorted(f[col].dropna().unique())
+
+    places = f[["location_1", "location_2", "location_3"]].drop_duplicates()
 
     cats: dict[str, list[str]] = {}
     for t in view.topics:
@@ -442,6 +444,8 @@ def filter_options(engine: sa.Engine) -> dict:
         "date_min": None if f["date"].isna().all() else f["date"].min().date().isoformat(),
         "date_max": None if f["date"].isna().all() else f["date"].max().date().isoformat(),
         "location_1": values("location_1"), "location_2": values("location_2"), "location_3": values("location_3"),
+        # each distinct (level 1, level 2, level 3) once: lets a chosen division narrow the wards offered
+        "places": [tuple(None if pd.isna(v) else str(v) for v in row) for row in places.itertuples(index=False)],
         "question": values("question"),
         "fft_score": sorted(int(v) for v in f["fft_score"].dropna().unique()),
         "categories": cats,

@@ -1,6 +1,6 @@
 """Patient feedback's tables (SQLAlchemy Core, on the store's one ``MetaData``): migrations ``0001``
-(first release) and ``0006_feedback_responses`` (responses apart from their comments, undoable
-corrections).
+(first release), ``0006_feedback_responses`` (responses apart from their comments, undoable
+corrections) and ``0007_feedback_aliases`` (spellings of a place or demographic value merged).
 
 A *response* is one respondent's return: one row of the export, with its date, place, FFT answer
 and demographics. A *comment* is one free-text answer in it, with its question (a two-question FFT
@@ -103,4 +103,17 @@ corrections = sa.Table(
     sa.Column("undone_at", sa.DateTime),
     sa.Column("undone_by", sa.String(200)),
     sa.Index("ix_fb_corrections_comment", "comment_key"),
+)
+
+# Spellings of a place or demographic value merged across uploads (``feedback.store.aliases``):
+# ``field`` is "location_1".."location_3" or "demo:<field>"; ``spelling`` is kept stripped and
+# case-folded, so "Ward 10", "ward 10 " and "WARD 10" are one spelling.
+aliases = sa.Table(
+    "fb_aliases",
+    metadata,
+    sa.Column("field", sa.String(200), primary_key=True),
+    sa.Column("spelling", sa.String(500), primary_key=True),
+    sa.Column("canonical", sa.String(500), nullable=False),
+    sa.Column("created_by", sa.String(200)),
+    sa.Column("created_at", sa.DateTime, nullable=False),
 )

@@ -40,7 +40,15 @@ from scipy import sparse
 from carelens.db.bulk import read_frame
 from carelens.db.engine import store_stamp, store_wait
 from carelens.errors import StoreBusyError
-from carelens.feedback.store.tables import comment_topics, comments, corrections, predictions, responses, uploads
+from carelens.feedback.store.tables import (
+    aliases,
+    comment_topics,
+    comments,
+    corrections,
+    predictions,
+    responses,
+    uploads,
+)
 
 GROUPS = ("positive", "neutral", "negative")
 REVISION_TTL = 2.0
@@ -97,11 +105,12 @@ _lock = threading.Lock()
 
 
 def data_revision(conn: sa.Connection) -> tuple:
-    """A cheap fingerprint of what is stored: changes after any upload, correction or undo, from any process."""
+    """A cheap fingerprint of what is stored: changes after any upload, correction, undo or alias, from any process."""
     up = conn.execute(sa.select(sa.func.count(), sa.func.max(uploads.c.loaded_at))).one()
     co = conn.execute(sa.select(sa.func.count(), sa.func.max(corrections.c.created_at),
                                 sa.func.count(corrections.c.undone_at), sa.func.max(corrections.c.undone_at))).one()
-    return (up[0], str(up[1]), co[0], str(co[1]), co[2], str(co[3]))
+    al = conn.execute(sa.select(sa.func.count(), sa.func.max(aliases.c.created_at))).one()
+    return (up[0], str(up[1]), co[0], str(co[1]), co[2], str(co[3]), al[0], str(al[1]))
 
 
 def _read_view(conn: sa.Connection, revision: tuple) -> StoreView:
@@ -175,6 +184,9 @@ def _read_view(conn: sa.Connection, revision: tuple) -> StoreView:
         demo_fields = [str(c) for c in demo.columns]
         for c in demo_fields:
             frame[f"demo:{c}"] = demo[c].astype("string").to_numpy()
+    from carelens.feedback.store.aliases import apply_aliases
+
+    apply_aliases(frame, read_frame(conn, sa.select(aliases.c.field, aliases.c.spelling, aliases.c.canonical)))
     view.frame = frame.drop(columns="demographics")
     view.demographic_fields = demo_fields
     return view

@@ -331,6 +331,9 @@ class FilterOptions(BaseModel):
     categories: dict[str, list[str]] = Field(description="Topics by category.")
     demographics: dict[str, list[str]] = Field(description="Values by demographic field.")
     comments: int
+    places: list[list[str | None]] = Field(
+        default_factory=list, description="Each distinct (location 1, location 2, location 3) once: which wards "
+                                          "lie in which division, for controls that narrow each other.")
 
 
 # --------------------------------------------------------------------------- corrections

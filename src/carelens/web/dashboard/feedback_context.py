@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -147,7 +148,9 @@ def _drill_through(output, session, fb: FeedbackContext, drill: reactive.Value) 
         with reactive.isolate():
             title = f"Comments: {element_title(drill()['click'])}"
         dialog = ui.modal(ui.output_ui(session.ns("drill_comments")), title=title, easy_close=True, size="xl",
-                          footer=ui.modal_button("Close"))
+                          footer=ui.TagList(ui.download_button(session.ns("drill_csv"), "Download these comments (CSV)",
+                                                               class_="btn-outline-primary"),
+                                            ui.modal_button("Close")))
         session.on_flushed(lambda: ui.modal_show(dialog, session=session), once=True)
 
     fb._open_drill = open_drill
@@ -167,6 +170,18 @@ def _drill_through(output, session, fb: FeedbackContext, drill: reactive.Value) 
         else:
             body = comment_table(frame, shown["search"], total=total, flag_input=fb.flag_input)
         return ui.TagList(ui.p(f"{total:,} comments", class_="count"), body)
+
+    @render.download_button(filename=lambda: f"carelens-comments-{date.today().isoformat()}.csv")
+    def drill_csv():
+        """Every comment behind the element (the dialog lists the first DRILL_ROWS), as the Export page's CSV."""
+        from carelens.feedback.exports import comments_behind_for_export
+
+        shown = drill()
+        if shown is None:
+            return
+        frame = comments_behind_for_export(fb.app.engine, shown["filters"], element_filters(shown["click"]),
+                                           tuple(fb.app.settings.location_levels), fb.app.settings.suppress_below)
+        yield frame.to_csv(index=False).encode("utf-8-sig")
 
     return show
 

@@ -26,6 +26,19 @@ def topic_choices(categories: dict[str, list[str]]) -> dict[str, dict[str, str]]
     return {cat: {t: t for t in topics} for cat, topics in categories.items()}
 
 
+def narrowed_places(places: list[tuple], chosen: list[list[str]]) -> list[list[str]]:
+    """The choices of each location level given what is chosen at the levels above it: choosing a
+    division offers only its directorates and wards (a level with nothing chosen narrows nothing).
+    ``places`` are the store's distinct (level 1, level 2, level 3); ``chosen`` the selection per level."""
+    from carelens.feedback.store.filters import natural_sorted
+
+    out = []
+    for level in range(len(chosen)):
+        rows = [p for p in places if all(not chosen[up] or p[up] in chosen[up] for up in range(level))]
+        out.append(natural_sorted({p[level] for p in rows if p[level] is not None}))
+    return out
+
+
 @module.ui
 def filters_ui(settings: Settings) -> ui.Sidebar:
     return ui.sidebar(
@@ -55,9 +68,19 @@ def filters_server(input, output, session, app: AppContext, options: Callable[[]
     ``options`` is the store's ``filter_options`` (reactive); ``shown_on`` the page ids beside which
     the sidebar shows.
     """
+    from carelens.web.dashboard.bookmark import from_query, to_query
+
     n_levels = len(app.settings.location_levels)
     last_span: list = [None, None]
     sent_choices: dict[str, object] = {}
+    bookmark: dict = {}  # what the address asked for, read once when the store's choices first arrive
+    restored = reactive.value(False)
+    demo_restored: list[bool] = []  # non-empty once the demographic controls were first made
+
+    def asked(name: str, choices) -> list[str]:
+        """The bookmarked values of a list input that are among its choices (grouped choices flattened)."""
+        flat = {v for group in choices.values() for v in group} if isinstance(choices, dict) else set(choices)
+        return [v for v in bookmark.get("lists", {}).get(name, []) if v in flat]
 
     @reactive.effect
     def _show_where_it_applies() -> None:
@@ -75,19 +98,65 @@ def filters_server(input, output, session, app: AppContext, options: Callable[[]
         if not opts.get("comments"):
             return
         with reactive.isolate():
+            first = not restored()
+            if first:  # a bookmarked view: its filters are set with the first choices sent
+                bookmark.update(from_query(session.clientdata.url_search() or ""))
             start, end = opts["date_min"], opts["date_max"]
             if [start, end] != last_span:
                 chosen = input.dates() or (None, None)
                 whole = last_span[0] is None or chosen[0] is None or [str(c) for c in chosen] == [str(x) for x in last_span]
+                if first and any(bookmark["dates"]):
+                    chosen, whole = (bookmark["dates"][0] or start, bookmark["dates"][1] or end), False
                 ui.update_date_range("dates", start=start if whole else chosen[0], end=end if whole else chosen[1],
                                      min=start, max=end)
                 last_span[:] = [start, end]
-            wanted = {f"loc_{i + 1}": opts[f"location_{i + 1}"] for i in range(n_levels)}
+            wanted = place_choices(opts)
             wanted |= {"question": opts["question"], "category": list(opts["categories"]),
                        "topic": topic_choices(opts["categories"])}
             for name, choices in wanted.items():
-                if sent_choices.get(name) != choices:
-                    ui.update_selectize(name, choices=choices, selected=list(input[name]() or ()))
+                if sent_choices.get(name) != choices or (first and asked(name, choices)):
+                    selected = asked(name, choices) if first else list(input[name]() or ())
+                    ui.update_selectize(name, choices=choices, selected=selected)
+                    sent_choices[name] = choices
+            if first:
+                if bookmark["search"]:
+                    ui.update_text("search", value=bookmark["search"])
+                for name in ("fft", "sentiment"):
+                    if asked(name, [str(k) for k in range(1, 7)]):
+                        ui.update_checkbox_group(name, selected=asked(name, [str(k) for k in range(1, 7)]))
+                page = bookmark.get("page")
+                if page and page != app.current_page():
+                    ui.update_navs("nav", selected=page, session=session.root_scope())
+                restored.set(True)
+
+    @reactive.effect
+    async def _address_follows_the_view() -> None:
+        """After a bookmarked view is restored, the address bar follows every filter and page change."""
+        if not restored():
+            return
+        await session.send_custom_message("carelens-url", {"query": to_query(filters(), app.current_page())})
+
+    def place_choices(opts: dict) -> dict[str, list[str]]:
+        """Each location control's choices, narrowed by the levels above it (read without dependency)."""
+        with reactive.isolate():
+            chosen = [list(input[f"loc_{i + 1}"]() or ()) for i in range(n_levels)]
+        if "places" not in opts:
+            return {f"loc_{i + 1}": opts[f"location_{i + 1}"] for i in range(n_levels)}
+        return {f"loc_{i + 1}": values for i, values in enumerate(narrowed_places(opts["places"], chosen))}
+
+    @reactive.effect
+    def _narrow_places() -> None:
+        """A chosen division narrows the directorates and wards offered; a choice no longer offered is dropped."""
+        for i in range(n_levels - 1):
+            input[f"loc_{i + 1}"]()  # depend on every level that narrows another
+        opts = options()
+        if not opts.get("comments"):
+            return
+        with reactive.isolate():
+            for name, choices in place_choices(opts).items():
+                if name != "loc_1" and sent_choices.get(name) != choices:
+                    ui.update_selectize(name, choices=choices,
+                                        selected=[v for v in input[name]() or () if v in choices])
                     sent_choices[name] = choices
 
     @reactive.effect
@@ -102,8 +171,14 @@ def filters_server(input, output, session, app: AppContext, options: Callable[[]
     @render.ui
     def demographics():
         demo = options().get("demographics", {})
+        wanted = {}
+        if demo and not demo_restored:  # a bookmarked view's demographic filters, when the controls are first made
+            with reactive.isolate():
+                wanted = from_query(session.clientdata.url_search() or "")["demographics"]
+            demo_restored.append(True)
         return ui.TagList(*[
             ui.input_selectize(f"demo_{i}", name.replace("_", " ").capitalize(), choices=values,
+                               selected=[v for v in wanted.get(name, []) if v in values],
                                multiple=True, options={"placeholder": "All"})
             for i, (name, values) in enumerate(demo.items())
         ])

@@ -17,10 +17,13 @@ from typing import Any
 # Order is the menu order. A new page: append "carelens.web.dashboard.pages.<name>".
 PAGES: list[str] = [
     "carelens.web.dashboard.pages.overview",
+    "carelens.web.dashboard.pages.compare",
     "carelens.web.dashboard.pages.comments",
     "carelens.web.dashboard.pages.complex",
+    "carelens.web.dashboard.pages.demographics",
     "carelens.web.dashboard.pages.framework",
     "carelens.web.dashboard.pages.upload",
+    "carelens.web.dashboard.pages.spellings",
     "carelens.web.dashboard.pages.export",
     "carelens.web.dashboard.pages.appointments",
     "carelens.web.dashboard.pages.demand",

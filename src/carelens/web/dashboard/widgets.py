@@ -14,7 +14,7 @@ import pandas as pd
 from shiny import ui
 from shiny.module import resolve_id
 
-from carelens.web.dashboard.data import SENTIMENT_COLOURS, SENTIMENT_NAMES, highlight
+from carelens.web.dashboard.data import SENTIMENT_COLOURS, SENTIMENT_NAMES, SENTIMENT_TEXT, highlight
 from carelens.web.dashboard.html_table import Cell, Markup, element, html_table, is_missing, join
 
 FONT = "Arial, Helvetica, sans-serif"
@@ -64,6 +64,16 @@ def chart_slot(chart_id: str, *, clickable: bool = False) -> ui.Tag:
                   attrs)
 
 
+def read_comments_button(click: dict, what: str, label: str = "Read comments") -> ui.Tag:
+    """A button sending ``click`` to the page's ``chart_click`` input, as clicking a chart element
+    would: the keyboard's way to every drill-down (a table row beside each chart's element).
+    ``what`` is its accessible name ("Read the comments about Parking")."""
+    payload = json.dumps({"chart": "", "x": "", "y": "", "curve": "", "custom": None, **click})
+    return ui.tags.button(label, type="button", class_="btn btn-sm btn-outline-primary drill-btn", aria_label=what,
+                          onclick=f"Shiny.setInputValue({json.dumps(resolve_id('chart_click'))}, {payload}, "
+                                  "{priority: 'event'})")
+
+
 def chart_update(fig, chart_id: str, height: int = 420) -> ui.Tag:
     """Script drawing ``fig`` into :func:`chart_slot` ``chart_id`` (``fig=None`` clears it)."""
     payload = "null" if fig is None else _payload(fig, height)
@@ -86,7 +96,8 @@ def sentiment_badge(value) -> Markup:
     if is_missing(value):
         return element("span", "No sentiment", class_="badge sent-na")
     v = int(value)
-    return element("span", SENTIMENT_NAMES[v], class_=f"badge sent-{v}", style=f"background:{SENTIMENT_COLOURS[v]}")
+    return element("span", SENTIMENT_NAMES[v], class_=f"badge sent-{v}",
+                   style=f"background:{SENTIMENT_COLOURS[v]};color:{SENTIMENT_TEXT[v]}")
 
 
 def _flag_buttons(cid: str, flag_input: str, flagged: str, is_flagged: bool = False) -> Markup:

@@ -16,7 +16,16 @@ PROTECTED = [Depends(current_caller), Depends(unicode_body)]
 
 def routers():
     """The routers in mounting order (imported here so a broken route module stops ``create_api``)."""
-    from carelens.web.api.routes import appointments, classify, comments, corrections, filters, health, summaries
+    from carelens.web.api.routes import (
+        appointments,
+        classify,
+        comments,
+        comparison,
+        corrections,
+        filters,
+        health,
+        summaries,
+    )
 
-    return [health.router, classify.router, comments.router, summaries.router, filters.router, corrections.router,
-            appointments.router]
+    return [health.router, classify.router, comments.router, summaries.router, comparison.router, filters.router,
+            corrections.router, appointments.router]

@@ -91,7 +91,6 @@ def complex_comments(engine: EngineDep, settings: SettingsDep, body: SummaryRequ
     """
     queries = _queries()
     frame = queries.complex_comments(engine, _filters(body))
-    people = len(set(frame["response_key"])) if "response_key" in frame else len(frame)
-    if queries.comments_suppressed(_filters(body), people, settings.suppress_below):
+    if queries.comments_suppressed(_filters(body), frame["response_key"].nunique(), settings.suppress_below):
         return ComplexSummary(kind="complex", suppress_below=settings.suppress_below, rows=[], withheld=True)
     return ComplexSummary(kind="complex", suppress_below=settings.suppress_below, rows=records(frame))

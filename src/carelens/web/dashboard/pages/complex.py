@@ -33,7 +33,7 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
             return empty_store_note()
         frame = complex_comments(app.engine, fb.filters(), min_topics=MIN_TOPICS, min_length=MIN_LENGTH, limit=None)
         count = ui.h3(f"{len(frame):,} complex comments", class_="count")
-        if comments_suppressed(fb.filters(), len(frame), app.settings.suppress_below):
+        if comments_suppressed(fb.filters(), frame["response_key"].nunique(), app.settings.suppress_below):
             return ui.TagList(count, privacy_note(app.settings.suppress_below))
         return ui.TagList(count, fb.comment_table(frame.head(200), total=len(frame)))
 

@@ -8,9 +8,9 @@ from shiny import module, reactive, render, ui
 from carelens.web.dashboard.context import AppContext
 from carelens.web.dashboard.data import FFT_COLOURS, FFT_NAMES, GROUP_COLOURS, GROUP_NAMES
 from carelens.web.dashboard.feedback_context import FeedbackContext
-from carelens.web.dashboard.html_table import Cell, html_table
+from carelens.web.dashboard.html_table import Cell, element, html_table
 from carelens.web.dashboard.registry import Page
-from carelens.web.dashboard.widgets import chart_slot, chart_update, empty_store_note
+from carelens.web.dashboard.widgets import chart_slot, chart_update, empty_store_note, read_comments_button
 
 CATEGORY_COLOURS = ["#005eb8", "#ed8b00", "#009639", "#7c2855", "#41b6e6", "#ffb81c", "#330072", "#a6192e", "#768692", "#00a499"]
 TOP_PAIRS_TOPICS = 15
@@ -121,7 +121,8 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
         fig = {"data": [{"type": "scatter", "mode": "lines+markers", "name": col, "x": wide.index, "y": wide[col],
                          "line": {"color": CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)]}}
                         for i, col in enumerate(wide.columns)],
-               "layout": {"yaxis": {"title": {"text": "Comments"}}, "xaxis": {"type": "category"}}}
+               "layout": {"yaxis": {"title": {"text": "Comments", "standoff": 12}, "automargin": True},
+                          "xaxis": {"type": "category", "automargin": True}}}
         return chart_update(fig, "categories_time")
 
     @render.ui
@@ -132,11 +133,16 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
         sent = sent[~sent["suppressed"]]
         if sent.empty:
             return ui.TagList(chart_update(None, "sentiment_time"), hidden)
+        # shares of the comments WITH a sentiment, so each month adds to 100 %
+        rated = sent[list(GROUP_NAMES)].astype(float).sum(axis=1).replace(0, float("nan"))
         fig = {"data": [{"type": "bar", "name": name, "x": sent["month"],
-                         "y": (100 * sent[group].astype(float) / sent["comments"].astype(float)).round(1),
+                         "y": (100 * sent[group].astype(float) / rated).round(1),
                          "marker": {"color": GROUP_COLOURS[group]}, "hovertemplate": "%{x}: %{y}%<extra>" + name + "</extra>"}
                         for group, name in GROUP_NAMES.items()],
-               "layout": {"barmode": "stack", "yaxis": {"title": {"text": "% of comments"}}, "xaxis": {"type": "category"}}}
+               "layout": {"barmode": "stack", "legend": {"traceorder": "normal"},
+                          "yaxis": {"title": {"text": "% of comments with a sentiment", "standoff": 12}, "range": [0, 100],
+                                    "automargin": True},
+                          "xaxis": {"type": "category", "automargin": True}}}
         return chart_update(fig, "sentiment_time")
 
     @render.ui
@@ -156,8 +162,10 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
                          "marker": {"color": FFT_COLOURS[k]}, "customdata": list(zip(counts, answered, good)),
                          "hovertemplate": "%{x}: %{y}% " + FFT_NAMES[k].lower()
                          + " (%{customdata[0]:,} of %{customdata[1]:,} answers)<br>%{customdata[2]}% good or very good<extra></extra>"})
-        fig = {"data": data, "layout": {"barmode": "stack", "yaxis": {"title": {"text": "% of FFT answers"}, "range": [0, 100]},
-                                        "xaxis": {"type": "category"}, "legend": {"traceorder": "normal"}}}
+        fig = {"data": data, "layout": {"barmode": "stack", "legend": {"traceorder": "normal"},
+                                        "yaxis": {"title": {"text": "% of FFT answers", "standoff": 12}, "range": [0, 100],
+                                                  "automargin": True},
+                                        "xaxis": {"type": "category", "automargin": True}}}
         return ui.TagList(chart_update(fig, "fft_time", height=380),
                           ui.p("\"Don't know\" answers are left out of the percentages.", class_="hint"))
 
@@ -172,7 +180,8 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
         # x ticks: short names (full names in the hover and on the y axis), so the grid keeps its width
         short = [t if len(t) <= SHORT_LABEL else t[: SHORT_LABEL - 1].rstrip() + "…" for t in top]
         fig = {"data": [{
-            "type": "heatmap", "z": grid.to_numpy(), "x": top, "y": top, "colorscale": "Blues", "hoverongaps": False,
+            "type": "heatmap", "z": grid.to_numpy(), "x": top, "y": top, "colorscale": "Blues", "reversescale": True,
+            "hoverongaps": False,  # plotly's "Blues" runs dark to light: reversed, the largest counts are darkest
             "xgap": 2, "ygap": 2, "text": grid.map(lambda v: "" if pd.isna(v) else f"{int(v):,}").to_numpy(),
             "texttemplate": "%{text}", "colorbar": {"title": {"text": "Comments"}},
             "hovertemplate": "%{y}<br>+ %{x}<br>%{z:,} comments mention both<extra></extra>",
@@ -194,8 +203,12 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
             else:
                 figures = [f"{int(rec['comments']):,}", f"{100 * float(rec['share']):.1f}%",
                            *(f"{int(rec[g]):,}" for g in GROUP_NAMES)]
-            rows.append([Cell(rec["topic"], header=True), rec["category"], *figures])
-        return html_table(["Sub-category", "Category", "Comments", "Share", *GROUP_NAMES.values()], rows,
+            rows.append([Cell(rec["topic"], header=True), rec["category"], *figures,
+                         "" if rec["suppressed"] else read_comments_button(
+                             {"chart": "subcategories", "x": "", "y": rec["topic"], "curve": ""},
+                             f"Read the comments about {rec['topic']}")])
+        return html_table(["Sub-category", "Category", "Comments", "Share", *GROUP_NAMES.values(),
+                           element("span", "Comments", class_="visually-hidden")], rows,
                           classes="table table-sm summary-table")
 
 

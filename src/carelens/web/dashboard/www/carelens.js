@@ -14,6 +14,9 @@
     gd._carelensPending = null;
     gd.style.height = p[1].height + "px";
     Plotly.react(gd, p[0], p[1], p[2]).then(function () {
+      /* the toolbar's buttons out of the tab order: keyboard users reach each chart's comments through
+         the "Read comments" buttons of the tables beside it, not through a dozen zoom buttons per chart */
+      gd.querySelectorAll(".modebar-btn").forEach(function (b) { b.setAttribute("tabindex", "-1"); });
       var slot = gd.closest("[data-chart]");
       if (gd._carelensClick || !slot || !slot.dataset.clickInput) return;
       gd._carelensClick = true;
@@ -86,4 +89,16 @@
     }
     if (target.closest(".dna-print")) window.print();
   });
+})();
+
+/* The address bar follows the view (page and filters) so it can be bookmarked (dashboard/bookmark.py). */
+(function () {
+  function register() {
+    Shiny.addCustomMessageHandler("carelens-url", function (m) {
+      var target = window.location.pathname + (m.query || "");
+      if (target !== window.location.pathname + window.location.search) history.replaceState(null, "", target);
+    });
+  }
+  if (window.Shiny && Shiny.addCustomMessageHandler) register();
+  else document.addEventListener("DOMContentLoaded", register);
 })();

@@ -1,0 +1,194 @@
+"""Statistical process control in the NHS "Making Data Count" style: is a ward getting worse, or is
+this month's figure just noise?
+
+Pure functions over arrays (no store, no web), so every rule is unit-tested against hand-worked
+examples (``tests/unit/test_spc.py``).
+
+- :func:`p_chart` for proportions (% of respondents answering "good" or "very good", the share of
+  respondents mentioning a topic, the share of a topic's comments that are negative): centre line
+  p̄ = Σ numerators / Σ denominators; each point's limits p̄ ± 3·√(p̄(1−p̄)/nᵢ), so a month with few
+  respondents has wide limits; clipped to 0..1.
+- :func:`xmr_chart` for a measure without a denominator (a mean sentiment score): centre line the
+  mean; limits mean ± 2.66 × the mean moving range (the average |xᵢ − xᵢ₋₁|).
+
+The special-cause rules NHS boards use (Making Data Count, NHS England / Improvement), each marking
+every point that takes part:
+
+1. **Outside the limits**: a point above the upper or below the lower 3-sigma limit.
+2. **Shift**: a run of :data:`RUN` (7) or more consecutive points on the same side of the centre
+   line. A point exactly on the centre line ends a run.
+3. **Trend**: :data:`RUN` (7) or more consecutive points each higher than the one before (or each
+   lower). An equal value ends a trend.
+
+A signal is *improvement* or *concern* by its direction and the measure's better direction (for %
+good, higher is better; for % negative, lower is better); a point in signals of both directions is
+*neither*. Points in no signal are *common cause* variation. Each class has the MDC colour and icon
+(:data:`VARIATION`).
+
+Limits come from every point, or from the first ``baseline`` points (MDC: freeze the limits on a
+baseline period, then judge new points against it). Fewer than :data:`MIN_POINTS` points give
+provisional limits (``provisional``); the page says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+RUN = 7  # points in a shift or a trend (NHS Making Data Count uses 7)
+MIN_POINTS = 15  # fewer points than this: limits are provisional (Making Data Count's guidance)
+XMR_SCALE = 2.66  # 3 / d2 for moving ranges of two points (d2 = 1.128)
+
+IMPROVEMENT, CONCERN, NEITHER, COMMON = "improvement", "concern", "neither", "common cause"
+
+
+@dataclass(frozen=True)
+class Variation:
+    """How a class of variation is shown: words, the MDC colour, the icon's letter."""
+
+    label: str
+    colour: str  # marker and icon colour (Making Data Count palette)
+    text_colour: str  # text on white with at least 4.5:1 contrast (WCAG 2.1 AA)
+    letter: str
+
+
+VARIATION = {
+    IMPROVEMENT: Variation("Special cause: improvement", "#289de0", "#005eb8", "I"),
+    CONCERN: Variation("Special cause: concern", "#fab428", "#8a4b00", "C"),
+    NEITHER: Variation("Special cause: neither better nor worse", "#361475", "#361475", "N"),
+    COMMON: Variation("Common cause variation", "#7b7d7d", "#4c4e4e", "~"),
+}
+
+
+def _runs(flags: np.ndarray, min_length: int) -> np.ndarray:
+    """True at every point that belongs to a run of ``min_length`` or more consecutive True values."""
+    out = np.zeros(len(flags), dtype=bool)
+    start = None
+    for i, flag in enumerate(list(flags) + [False]):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            if i - start >= min_length:
+                out[start:i] = True
+            start = None
+    return out
+
+
+def shifts(values: np.ndarray, centre: np.ndarray | float, run: int = RUN) -> tuple[np.ndarray, np.ndarray]:
+    """(points in a run above the centre line, points in a run below it), runs of ``run`` or more."""
+    values = np.asarray(values, dtype=float)
+    diff = values - np.broadcast_to(np.asarray(centre, dtype=float), values.shape)
+    return _runs(diff > 0, run), _runs(diff < 0, run)
+
+
+def trends(values: np.ndarray, run: int = RUN) -> tuple[np.ndarray, np.ndarray]:
+    """(points in an increasing trend, points in a decreasing one) of ``run`` or more points."""
+    values = np.asarray(values, dtype=float)
+    up, down = np.zeros(len(values), dtype=bool), np.zeros(len(values), dtype=bool)
+    if len(values) < 2:
+        return up, down
+    step = np.diff(values)
+    # a trend of k points has k-1 steps in one direction: mark both ends of each step in the run
+    for steps, out in ((step > 0, up), (step < 0, down)):
+        in_run = _runs(steps, run - 1)
+        out[:-1] |= in_run
+        out[1:] |= in_run
+    return up, down
+
+
+def classify_points(values: np.ndarray, centre, upper, lower, better: str) -> pd.DataFrame:
+    """Every rule's flags for each point and its variation class (:data:`IMPROVEMENT`, ...)."""
+    if better not in ("higher", "lower"):
+        raise ValueError("better must be 'higher' or 'lower'")
+    values = np.asarray(values, dtype=float)
+    above_limit = values > np.asarray(upper, dtype=float)
+    below_limit = values < np.asarray(lower, dtype=float)
+    run_above, run_below = shifts(values, centre)
+    trend_up, trend_down = trends(values)
+    high = above_limit | run_above | trend_up
+    low = below_limit | run_below | trend_down
+    good, bad = (high, low) if better == "higher" else (low, high)
+    variation = np.where(good & bad, NEITHER, np.where(good, IMPROVEMENT, np.where(bad, CONCERN, COMMON)))
+    return pd.DataFrame({"outside": above_limit | below_limit, "shift": run_above | run_below,
+                         "trend": trend_up | trend_down, "variation": variation})
+
+
+def _frame(periods, values, centre, upper, lower, better: str, baseline: int | None, extra: dict) -> pd.DataFrame:
+    flags = classify_points(values, centre, upper, lower, better)
+    out = pd.DataFrame({"period": list(periods), "value": values, "centre": centre, "upper": upper, "lower": lower,
+                        **extra})
+    out = pd.concat([out, flags], axis=1)
+    out.attrs.update({"better": better, "baseline": baseline, "provisional": len(values) < MIN_POINTS})
+    return out
+
+
+def p_chart(periods: Sequence, numerators: Sequence[float], denominators: Sequence[float], *, better: str = "higher",
+            baseline: int | None = None) -> pd.DataFrame:
+    """A p-chart: one row per period with ``value`` (proportion), ``centre``, ``upper``, ``lower``,
+    the rules' flags (``outside``, ``shift``, ``trend``) and ``variation``.
+
+    Periods with a denominator of 0 are left out. ``baseline``: compute the centre and limits from
+    the first ``baseline`` periods only.
+    """
+    num = np.asarray(numerators, dtype=float)
+    den = np.asarray(denominators, dtype=float)
+    keep = den > 0
+    periods = [p for p, k in zip(periods, keep) if k]
+    num, den = num[keep], den[keep]
+    if (num < 0).any() or (num > den).any():
+        raise ValueError("each numerator must be between 0 and its denominator")
+    base = slice(0, baseline) if baseline else slice(None)
+    total = den[base].sum()
+    pbar = float(num[base].sum() / total) if total else float("nan")
+    sigma = np.sqrt(pbar * (1 - pbar) / den) if len(den) else np.zeros(0)
+    centre = np.full(len(den), pbar)
+    upper = np.minimum(1.0, pbar + 3 * sigma)
+    lower = np.maximum(0.0, pbar - 3 * sigma)
+    return _frame(periods, num / den if len(den) else num, centre, upper, lower, better, baseline,
+                  {"numerator": num, "denominator": den})
+
+
+def xmr_chart(periods: Sequence, values: Sequence[float], *, better: str = "higher",
+              baseline: int | None = None) -> pd.DataFrame:
+    """An XmR (individuals) chart: like :func:`p_chart`, with ``moving_range`` per point.
+
+    Missing values are left out. Limits: mean ± 2.66 × mean moving range of the baseline points.
+    """
+    x = np.asarray(values, dtype=float)
+    keep = ~np.isnan(x)
+    periods = [p for p, k in zip(periods, keep) if k]
+    x = x[keep]
+    moving = np.r_[np.nan, np.abs(np.diff(x))] if len(x) else np.zeros(0)
+    base = slice(0, baseline) if baseline else slice(None)
+    mean = float(x[base].mean()) if len(x[base]) else float("nan")
+    mr = moving[base][1:]
+    mr_bar = float(mr.mean()) if len(mr) else float("nan")
+    centre = np.full(len(x), mean)
+    return _frame(periods, x, centre, centre + XMR_SCALE * mr_bar, centre - XMR_SCALE * mr_bar, better, baseline,
+                  {"moving_range": moving})
+
+
+def latest_signal(chart: pd.DataFrame) -> dict | None:
+    """The last period's special cause, if it has one: {variation, rules (words), value, centre,
+    period}; None for common cause or an empty chart."""
+    if chart.empty:
+        return None
+    last = chart.iloc[-1]
+    if last["variation"] == COMMON:
+        return None
+    rules = [words for flag, words in (("outside", "outside the limits"), ("shift", f"a run of {RUN}+ on one side"),
+                                       ("trend", f"a trend of {RUN}+")) if bool(last[flag])]
+    return {"variation": str(last["variation"]), "rules": ", ".join(rules), "value": float(last["value"]),
+            "centre": float(last["centre"]), "period": last["period"]}
+
+
+def funnel_limits(denominators: Sequence[float], proportion: float) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper) 3-sigma limits around ``proportion`` for groups of the given sizes: a unit's
+    proportion outside them differs from the whole (the trust) by more than chance."""
+    n = np.asarray(denominators, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sigma = np.sqrt(proportion * (1 - proportion) / n)
+    return np.maximum(0.0, proportion - 3 * sigma), np.minimum(1.0, proportion + 3 * sigma)

@@ -1,0 +1,116 @@
+"""``POST /comparison/<kind>``: where is it getting worse, and who are we hearing from? The Compare
+and "Who we hear from" pages' figures for a client.
+
+Control charts in the NHS "Making Data Count" style (``feedback.spc``), the places whose latest
+period is a special cause, and one period against another (``feedback.comparison``). Cells from
+fewer respondents than ``suppress_below`` are not charted, as on every page.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter
+
+from carelens.web.api.comparison_models import (
+    ChangeRequest,
+    ChangeSummary,
+    ChartRequest,
+    ChartSummary,
+    DemographicsRequest,
+    DemographicsSummary,
+    SignalsRequest,
+    SignalsSummary,
+)
+from carelens.web.api.deps import EngineDep, SettingsDep
+from carelens.web.api.errors import responses
+from carelens.web.api.routes import PROTECTED
+from carelens.web.api.routes.frames import records
+
+router = APIRouter(prefix="/comparison", tags=["comparison"], dependencies=PROTECTED)
+REFUSALS = responses(400, 401, 413, 422)
+POINT_FIELDS = ["period", "start", "end", "value", "centre", "upper", "lower", "respondents", "outside", "shift",
+                "trend", "variation"]
+CHANGE_FIELDS = ["place", "before", "now", "change", "respondents_now", "respondents_before", "significant"]
+
+
+def _measure(key: str):
+    from carelens.feedback.store.trends import Measure
+
+    return Measure.from_key(key)
+
+
+@router.post("/signals", response_model=SignalsSummary, responses=REFUSALS)
+def signals(engine: EngineDep, settings: SettingsDep, body: SignalsRequest | None = None) -> SignalsSummary:
+    """Places at a location level whose chart's latest point is a special cause (concerns first)."""
+    from carelens.feedback.comparison import signals as find
+
+    body = body or SignalsRequest()
+    m = _measure(body.measure)
+    table = find(engine, body.filters, m, level=body.level, period=body.period, baseline=body.baseline,
+                 suppress_below=settings.suppress_below, include_common=body.include_common)
+    return SignalsSummary(measure=m.key(), label=m.label, better=m.better, suppress_below=settings.suppress_below,
+                          rows=records(table))
+
+
+@router.post("/chart", response_model=ChartSummary, responses=REFUSALS)
+def chart(engine: EngineDep, settings: SettingsDep, body: ChartRequest | None = None) -> ChartSummary:
+    """One place's control chart (or the trust's), with the trust's beside a place's."""
+    from carelens.feedback.comparison import chart_of, place_chart
+
+    body = body or ChartRequest()
+    m = _measure(body.measure)
+    place = body.place if body.level is not None and body.place else None
+    points, trust = place_chart(engine, body.filters, m, level=body.level, place=place, period=body.period,
+                                baseline=body.baseline, suppress_below=settings.suppress_below)
+    trust_chart = chart_of(trust, m, baseline=body.baseline) if place else points.iloc[0:0]
+    return ChartSummary(measure=m.key(), label=m.label, chart=m.chart, better=m.better, place=place,
+                        provisional=bool(points.attrs.get("provisional", True)),
+                        hidden_periods=int(points.attrs.get("hidden", 0)), suppress_below=settings.suppress_below,
+                        points=records(points.reindex(columns=POINT_FIELDS)),
+                        trust=records(trust_chart.reindex(columns=POINT_FIELDS)))
+
+
+@router.post("/change", response_model=ChangeSummary, responses=REFUSALS)
+def change(engine: EngineDep, settings: SettingsDep, body: ChangeRequest | None = None) -> ChangeSummary:
+    """Each place in one period against another (the biggest moves for the worse first): by default
+    the latest month against the one before."""
+    from carelens.feedback.comparison import Period, period_change
+    from carelens.feedback.store.trends import latest_periods
+
+    body = body or ChangeRequest()
+    m = _measure(body.measure)
+    current = _period(body.current)
+    if current is None:
+        months = latest_periods(engine, body.filters, "month")
+        if not months:  # nothing dated to compare: an empty answer, not an error
+            return ChangeSummary(measure=m.key(), label=m.label, current_from=None, current_to=None,
+                                 previous_from=None, previous_to=None, suppress_below=settings.suppress_below, rows=[])
+        current = Period(months[-1][1], months[-1][2])
+    table = period_change(engine, body.filters, m, level=body.level, current=current, previous=_period(body.previous),
+                          suppress_below=settings.suppress_below, worst_first=True)
+    before = table.attrs["previous"]
+    return ChangeSummary(measure=m.key(), label=m.label, current_from=current.start.isoformat(),
+                         current_to=current.end.isoformat(), previous_from=before.start.isoformat(),
+                         previous_to=before.end.isoformat(), suppress_below=settings.suppress_below,
+                         rows=records(table[CHANGE_FIELDS]))
+
+
+def _period(span):
+    """A request's span of days as a ``Period`` (None stays None; a span given backwards is read forwards)."""
+    from carelens.feedback.comparison import Period
+
+    if span is None:
+        return None
+    return Period(min(span.first, span.last), max(span.first, span.last))
+
+
+@router.post("/demographics", response_model=DemographicsSummary, responses=REFUSALS)
+def demographics(engine: EngineDep, settings: SettingsDep, body: DemographicsRequest | None = None) -> DemographicsSummary:
+    """Who are we hearing from: respondents by each demographic field in the selection, beside every
+    respondent in the store; each person once; values from fewer respondents than the limit suppressed."""
+    from carelens.feedback.store.demographics import respondents_by_demographic
+
+    table = respondents_by_demographic(engine, (body or DemographicsRequest()).filters,
+                                       suppress_below=settings.suppress_below)
+    return DemographicsSummary(suppress_below=settings.suppress_below, rows=records(table))
