@@ -54,3 +54,7 @@ class ParamsError(CarelensError):
 
 class StoreError(CarelensError):
     """The database store could not complete an operation; nothing was changed."""
+
+
+class AccessError(CarelensError):
+    """A user, key or sign-in could not be created, changed or used (a name taken, a weak password)."""
