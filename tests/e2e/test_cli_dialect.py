@@ -53,6 +53,8 @@ def test_every_command_is_in_the_docs():
         "feedback classify", "feedback train", "feedback evaluate", "feedback load", "appointments train",
         "appointments evaluate", "appointments score", "demand run", "demand synth", "demand validate",
         "db upgrade", "db current", "demo", "serve", "config show",
+        "users add", "users list", "users set", "users disable", "users enable", "users reset-password",
+        "keys create", "keys list", "keys revoke", "audit list", "audit prune",
     }
     for name in IDS:
         assert f"carelens {name}" in DOCS, name

@@ -68,11 +68,12 @@ def revoke_key(engine: sa.Engine, name: str, *, actor: Principal | str | None = 
         audit.record(conn, actor, "key_revoke", name, {"role": row["role"]})
 
 
-def list_keys(engine: sa.Engine) -> pd.DataFrame:
+def list_keys(engine: sa.Engine, level_names: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Every key's name, role, scope and history (never the key or its hash)."""
     with engine.connect() as conn:
         rows = conn.execute(sa.select(keys).order_by(keys.c.name)).mappings().all()
-    frame = pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in keys.columns])
-    frame["scope"] = [Scope.from_json(s).describe() if s else "" for s in frame["scope"]]
+    frame = pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in keys.columns]).astype(object)
+    frame["scope"] = [Scope.from_json(s).describe(level_names) if isinstance(s, str) and s else "" for s in frame["scope"]]
     return frame[LIST_COLUMNS]
 
 

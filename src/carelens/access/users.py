@@ -107,11 +107,12 @@ def set_password(engine: sa.Engine, username: str, password: str, *, actor: Prin
         audit.record(conn, actor, "user_password", row["username"], {"reset": True})
 
 
-def list_users(engine: sa.Engine) -> pd.DataFrame:
+def list_users(engine: sa.Engine, level_names: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Every user (no password hashes), locations described with the trust's ``level_names``."""
     with engine.connect() as conn:
         rows = conn.execute(sa.select(users).order_by(users.c.username)).mappings().all()
-    frame = pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in users.columns])
-    frame["scope"] = [_scope_text(s) for s in frame["scope"]]
+    frame = pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in users.columns]).astype(object)
+    frame["scope"] = [_scope_text(s, level_names) for s in frame["scope"]]
     frame["sign_in"] = ["password" if h else "single sign-on / proxy" for h in frame["password_hash"]]
     return frame[LIST_COLUMNS]
 
@@ -227,8 +228,8 @@ def _actor_name(actor: Principal | str | None) -> str | None:
     return actor.name if isinstance(actor, Principal) else actor
 
 
-def _scope_text(text: str | None) -> str:
-    return Scope.from_json(text).describe() if text else ""
+def _scope_text(text: str | None, level_names: tuple[str, ...] = ()) -> str:
+    return Scope.from_json(text).describe(level_names) if isinstance(text, str) and text else ""
 
 
 def _readable(values: dict[str, Any]) -> dict[str, Any]:
