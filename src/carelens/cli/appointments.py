@@ -270,6 +270,9 @@ def score(
         from carelens.db import get_engine
 
         n = publish_scores(get_engine(db), frame, scores, loaded.card)
+        from carelens.cli.access import record
+
+        record(db, "publish_scores", loaded.version, {"appointments": n})
         written += f"; {n:,} published to the call list"
     bands = scores["risk_band"].value_counts()
     typer.echo(

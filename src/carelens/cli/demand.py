@@ -66,6 +66,9 @@ def run_command(
     write_outputs(result, output, tables)
     if db:
         run_id = write_to_store(result, db, tables)
+        from carelens.cli.access import record
+
+        record(db, "run_projection", str(run_id), {"runs": int((result.model_runs > 0).sum())})
         typer.echo(f"stored as run_id {run_id}")
     n = int((result.model_runs > 0).sum())
     typer.echo(f"{n} runs in {time.perf_counter() - started:.1f} s; wrote {output}/summary.csv")

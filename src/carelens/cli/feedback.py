@@ -277,7 +277,12 @@ def load(
     pairs = opt.renamed(column, mapping, new="--column", old="--map", default=[])
     column_file = opt.renamed(column_file, mapping_file, new="--column-file", old="--mapping-file")
     roles = parse_mapping_args(None, column_file) | opt.column_roles(pairs, LOAD_ROLES, comment_text=text_column)
-    result = load_comments(input_file, db=db, mapping=roles, model_path=model_dir, strict=strict, source=str(input_file))
+    from carelens.access import cli_principal
+    from carelens.cli.access import record
+
+    result = load_comments(input_file, db=db, mapping=roles, model_path=model_dir, strict=strict, source=str(input_file),
+                           loaded_by=cli_principal().name)
+    record(db, "upload", Path(input_file).name, {"rows_read": result.rows_read, "rows_added": result.rows_added})
     for message in result.messages[:20]:
         opt.warn(message)
     if len(result.messages) > 20:
