@@ -8,8 +8,6 @@ redaction and the small-number rule are the store's, and ``carelens.privacy``'s)
 
 from __future__ import annotations
 
-import io
-
 import pandas as pd
 import sqlalchemy as sa
 
@@ -55,10 +53,10 @@ def comments_for_export(engine: sa.Engine, filters: CommentFilters, level_names:
     A list picked out by a demographic filter of fewer than the threshold is withheld (one ``note``
     row instead), as on every page."""
     n = threshold(suppress_below)
-    frame, total = queries.filtered_comments(engine, filters)
+    frame, total = queries.filtered_comments(engine, filters, suppress_below=n)
     if queries.comments_suppressed(filters, total, n):
-        return pd.DataFrame({"note": [f"{total} comments match a demographic filter: fewer than {n}, so they are "
-                                      "withheld to protect the people who wrote them."]})
+        return pd.DataFrame({"note": [f"Fewer than {n} comments match a demographic filter, so they are withheld "
+                                      "to protect the people who wrote them."]})
     out = frame.drop(columns=["n_topics"], errors="ignore").copy()
     for col in ("topics", "categories"):
         out[col] = out[col].map(lambda ts: "; ".join(ts or []))
@@ -87,20 +85,26 @@ def summaries_for_export(engine: sa.Engine, filters: CommentFilters,
 
 
 def to_xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
-    """An Excel workbook with one sheet per table (names cut to Excel's 31 characters)."""
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
-    return buf.getvalue()
+    """An Excel workbook with one sheet per table (names cut to Excel's 31 characters), no text cell
+    a formula (:func:`carelens.tables.xlsx_bytes`)."""
+    from carelens.tables import xlsx_bytes
+
+    return xlsx_bytes(sheets)
+
+
+def to_csv(frame: pd.DataFrame) -> bytes:
+    """A table as CSV for a spreadsheet, formulas neutralised (:func:`carelens.tables.csv_bytes`)."""
+    from carelens.tables import csv_bytes
+
+    return csv_bytes(frame)
 
 
 def build_report(engine: sa.Engine, filters: CommentFilters, level_names: tuple[str, ...],
                  suppress_below: int | None = None) -> FeedbackReport:
     """The board report for these filters (suppressed summaries, redacted verbatim comments)."""
     n = threshold(suppress_below)
-    frame, total = queries.filtered_comments(engine, filters)
-    headline = {"Comments": f"{total:,}"}
+    frame, total = queries.filtered_comments(engine, filters, suppress_below=n)
+    headline = {"Comments": f"fewer than {n}" if count_suppressed(total, n) else f"{total:,}"}
     t = queries.summary_totals(engine, filters, suppress_below=n)
     rated = sum(t[g] or 0 for g in ("positive", "neutral", "negative"))
     if not t["suppressed"] and rated:
@@ -114,7 +118,7 @@ def build_report(engine: sa.Engine, filters: CommentFilters, level_names: tuple[
     return FeedbackReport(
         title="Patient feedback report",
         filters=describe_filters(filters, level_names),
-        total_comments=total,
+        total_comments=None if count_suppressed(total, n) else total,
         subcategories=queries.topic_summary(engine, filters, suppress_below=n),
         monthly_sentiment=sent,
         quotes=frame.iloc[0:0] if count_suppressed(total, n) else select_quotes(frame),

@@ -1,7 +1,8 @@
 """Staff flags on comments: "interesting", or "wrongly categorised" with the right topics.
 
 Corrections are kept as an append-only log (who, when, what), so a retrain can use the latest
-word on each comment and an audit can see every change.
+word on each comment and an audit can see every change. A note is redacted before it is stored
+(an NHS number or a phone number typed into it is not kept).
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ def record_correction(
             raise StoreError(f"unknown topic {unknown[0]!r}", field="topics")
     if sentiment is not None and sentiment not in (1, 2, 3, 4, 5):
         raise StoreError("sentiment must be 1 to 5", field="sentiment")
+    if note:
+        from carelens.feedback.redaction import redact
+
+        note = redact(note)  # a note is free text staff type: kept, like comments, without personal details
     correction_id = new_id()
     with engine.begin() as conn:
         exists = conn.execute(sa.select(comments.c.comment_key).where(comments.c.comment_key == comment_key)).first()
