@@ -1,7 +1,11 @@
-"""One ASGI app: the REST API at ``/api`` and the Shiny dashboard at ``/``, in one process.
+"""One ASGI app: the REST API at ``/api``, the sign-in pages at ``/auth`` and the Shiny dashboard at
+``/``, in one process, behind one gate (``web.security.middleware.SecurityMiddleware``).
 
 Why one process: a trust runs ``carelens serve`` (or deploys this app on Posit Connect / any ASGI
-host) and gets the dashboard and the API together, sharing settings and the store.
+host) and gets the dashboard and the API together, sharing settings and the store. Why one gate
+around all of it: nothing can be reached around it (the dashboard's websocket, its static files,
+its downloads and uploads, the API) without an identity, and every state change is checked for
+where it comes from (docs/security.md).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from carelens.errors import CarelensError
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The API mounted at ``/api`` and the dashboard at ``/``.
+    """The API mounted at ``/api``, sign-in at ``/auth``, the dashboard at ``/``, behind the security gate.
 
     An API that cannot be imported stops start-up with the reason (a :class:`CarelensError`, one
     line from ``carelens serve``): serving the dashboard alone would be a silent outage for every
@@ -27,9 +31,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     except ImportError as exc:
         raise CarelensError(f"the REST API cannot be loaded, so carelens serve does not start: {exc} "
                             "(reinstall carelens with its dependencies)") from exc
+    from carelens.db import get_engine
     from carelens.web.dashboard.app import create_dashboard
+    from carelens.web.security.headers import csp
+    from carelens.web.security.middleware import SecurityMiddleware
+    from carelens.web.security.signin import signin_router
 
+    engine = get_engine(settings.database_url)
+    dashboard = create_dashboard(settings)
     app = FastAPI(title="carelens", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/api", api)
-    app.mount("/", create_dashboard(settings))
+    app.include_router(signin_router(settings, engine), prefix="/auth")
+    app.mount("/", dashboard)
+    app.add_middleware(SecurityMiddleware, settings=settings, engine=engine,
+                       dashboard_csp=csp(dashboard.carelens_script_hashes))
     return app

@@ -249,6 +249,12 @@ def comment_in_scope(engine: sa.Engine, comment_key: str, filters: CommentFilter
     return bool(comment_row(engine, comment_key, filters))
 
 
+def keys_in_scope(engine: sa.Engine, filters: CommentFilters) -> set[str]:
+    """The keys of the stored comments ``filters`` select (with their scopes)."""
+    view = store_view(engine)
+    return set(view.frame["comment_key"].to_numpy()[filter_mask(view, filters)])
+
+
 def comment_row(engine: sa.Engine, comment_key: str, filters: CommentFilters | None = None) -> dict:
     """One stored comment's fields, {} when there is none or it is outside the scopes of ``filters``
     (only their scopes count: a correction may be made on any comment its maker may see)."""

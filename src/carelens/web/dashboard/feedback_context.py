@@ -16,6 +16,7 @@ return. The dialogs are a Shiny module namespaced ``feedback-`` (``feedback-flag
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +42,7 @@ class FeedbackContext:
     app: AppContext
     filters: Callable[[], CommentFilters]  # reactive: the sidebar's selection
     options: Callable[[], dict]  # reactive: ``queries.filter_options`` (``comments``: how many are stored)
-    total: Callable[[], int]  # reactive: how many comments pass the filters
+    total: Callable[[], int]  # reactive: how many comments pass the filters (for shares; show it with count_text)
     load_error: Callable[[], str]  # reactive: why the store could not be read ("" when it could)
     flag_input: str = ""  # the input id comment tables send flag and correction requests to
     _version: Callable[[], str] = field(default=lambda: "", repr=False)
@@ -57,6 +58,13 @@ class FeedbackContext:
         """Say this session wrote to the store: every feedback output redraws now, not at the next poll."""
         with reactive.isolate():
             self._refresh.set(self._refresh() + 1)
+
+    def count_text(self, n: int | None) -> str:
+        """A count as a page may show it: "fewer than N" under the privacy threshold."""
+        from carelens.privacy import count_suppressed
+
+        limit = self.app.settings.suppress_below
+        return f"fewer than {limit}" if n is None or count_suppressed(n, limit) else f"{n:,}"
 
     def search(self) -> str:
         """The search box's words, for highlighting hits in listed comments."""
@@ -80,6 +88,9 @@ def feedback_context(app: AppContext, filter_pages: frozenset[str]) -> FeedbackC
     engine = app.engine
     load_error = reactive.value("")
     refresh = reactive.value(0)
+    # the user's location scope goes into every query through the filters; no scope, no feedback
+    scope = app.user.feedback_scope() if app.user is not None else None
+    in_scope = CommentFilters().scoped(scope)
 
     def _version() -> str:
         try:
@@ -95,18 +106,24 @@ def feedback_context(app: AppContext, filter_pages: frozenset[str]) -> FeedbackC
         refresh()
         v = version()
         if v.startswith("error:"):
-            load_error.set(v[6:])
-            return {"comments": 0, "categories": {}, "demographics": {}}
+            # the reason goes to the server's log only: a driver's message may name a server path
+            logging.getLogger("carelens").warning("the comment store could not be read: %s", v[6:])
+            load_error.set("The server's log says why. Ask the administrator of this server.")
+            return {"comments": 0, "has_comments": False, "categories": {}, "demographics": {}}
         load_error.set("")
-        return queries.filter_options(engine)
+        return queries.filter_options(engine, in_scope, suppress_below=app.settings.suppress_below)
 
-    filters = filters_server(FILTERS_ID, app, options, filter_pages)
+    chosen = filters_server(FILTERS_ID, app, options, filter_pages)
+
+    @reactive.calc
+    def filters() -> CommentFilters:
+        return chosen().scoped(scope)
 
     @reactive.calc
     def total() -> int:
         version()
         refresh()
-        return int(queries.filtered_comments(engine, filters(), limit=0)[1]) if options().get("comments") else 0
+        return int(queries.filtered_comments(engine, filters(), limit=0)[1]) if options().get("has_comments") else 0
 
     fb = FeedbackContext(app=app, filters=filters, options=options, total=total, load_error=load_error,
                          _version=version, _refresh=refresh)
@@ -165,7 +182,8 @@ def _drill_through(output, session, fb: FeedbackContext, drill: reactive.Value) 
             body = ui.p(f"Fewer than {fb.app.settings.suppress_below} comments: not shown, to protect privacy.")
         else:
             body = comment_table(frame, shown["search"], total=total, flag_input=fb.flag_input)
-        return ui.TagList(ui.p(f"{total:,} comments", class_="count"), body)
+            fb.app.audit("view", "drill-through", {"element": element_title(shown["click"]), "comments": total})
+        return ui.TagList(ui.p(f"{fb.count_text(total)} comments", class_="count"), body)
 
     return show
 
@@ -177,11 +195,21 @@ def _flags(input, fb: FeedbackContext, drill: reactive.Value, reopen_drill: Call
     included. Only one dialog shows at a time, so correcting topics from the drill-through dialog
     replaces it; saving or cancelling opens it again, with the correction shown.
     """
+    from carelens.access.roles import Permission
     from carelens.feedback.framework import model_framework
     from carelens.feedback.store.corrections import record_correction
-    from carelens.feedback.store.queries import comment_topics
+    from carelens.feedback.store.queries import comment_in_scope, comment_topics
 
-    engine, settings = fb.app.engine, fb.app.settings
+    engine, settings, app = fb.app.engine, fb.app.settings, fb.app
+
+    def may_change(key: str, action: str) -> bool:
+        """A flag or correction only by a user who may make one, on a comment they may see (a
+        request naming another comment's key, sent by hand over the websocket, is refused)."""
+        if app.may(Permission.FEEDBACK_CORRECT) and comment_in_scope(engine, key, fb.filters()):
+            return True
+        app.audit(action, key, {"reason": "outside the user's role or scope"}, outcome="refused")
+        ui.notification_show("You cannot change that comment.", type="error")
+        return False
     pending: reactive.Value[str] = reactive.value("")
     from_drill: reactive.Value[bool] = reactive.value(False)
 
@@ -191,14 +219,20 @@ def _flags(input, fb: FeedbackContext, drill: reactive.Value, reopen_drill: Call
         req = input.flag_request() or {}
         key, kind = str(req.get("id", "")), req.get("kind")
         if kind == "interesting":
-            try:
-                record_correction(engine, key, "interesting")
-            except (CarelensError, sa.exc.SQLAlchemyError) as exc:
-                ui.notification_show(f"Could not save the flag: {exc}", type="error")
+            if not may_change(key, "flag"):
                 return
+            try:
+                record_correction(engine, key, "interesting", created_by=app.user.name)
+            except (CarelensError, sa.exc.SQLAlchemyError) as exc:
+                app.audit("flag", key, None, outcome="failed")
+                ui.notification_show(f"Could not save the flag: {_message(exc)}", type="error")
+                return
+            app.audit("flag", key)
             ui.notification_show("Marked as interesting.", type="message", duration=3)
             fb.data_changed()
         elif kind == "wrong_topics":
+            if not may_change(key, "correct"):
+                return
             pending.set(key)
             from_drill.set(bool(req.get("dialog")) and drill() is not None)
             labels = model_framework(settings.feedback_model).label_names
@@ -206,7 +240,8 @@ def _flags(input, fb: FeedbackContext, drill: reactive.Value, reopen_drill: Call
                       if from_drill() else ui.modal_button("Cancel"))
             ui.modal_show(ui.modal(
                 ui.p("Choose the topics this comment should have. Corrections are kept and used when the model is retrained."),
-                ui.input_selectize("correct_topics", "Correct topics", choices=labels, selected=comment_topics(engine, key),
+                ui.input_selectize("correct_topics", "Correct topics", choices=labels,
+                                   selected=comment_topics(engine, key, fb.filters()),
                                    multiple=True, width="100%"),
                 title="Correct the topics", easy_close=True,
                 footer=ui.TagList(cancel, ui.input_action_button("correct_save", "Save correction", class_="btn-primary")),
@@ -222,12 +257,18 @@ def _flags(input, fb: FeedbackContext, drill: reactive.Value, reopen_drill: Call
     @reactive.effect
     @reactive.event(input.correct_save)
     def _save() -> None:
+        key = pending()
+        if not may_change(key, "correct"):
+            return
+        topics = list(input.correct_topics() or ())
         try:
-            record_correction(engine, pending(), "wrong_topics", topics=list(input.correct_topics() or ()),
+            record_correction(engine, key, "wrong_topics", topics=topics, created_by=app.user.name,
                               valid_topics=model_framework(settings.feedback_model).label_names)
         except (CarelensError, sa.exc.SQLAlchemyError) as exc:
-            ui.notification_show(f"Could not save the correction: {exc}", type="error")
+            app.audit("correct", key, {"topics": topics}, outcome="failed")
+            ui.notification_show(f"Could not save the correction: {_message(exc)}", type="error")
             return
+        app.audit("correct", key, {"topics": topics})
         _close()
         ui.notification_show("Correction saved.", type="message", duration=3)
         fb.data_changed()
@@ -236,3 +277,8 @@ def _flags(input, fb: FeedbackContext, drill: reactive.Value, reopen_drill: Call
     @reactive.event(input.correct_cancel)
     def _cancel() -> None:
         _close()
+
+
+def _message(exc: Exception) -> str:
+    """A user error's line; anything else only its kind (a driver's message may name a server path)."""
+    return str(exc) if isinstance(exc, CarelensError) else f"the store refused it ({type(exc).__name__})"

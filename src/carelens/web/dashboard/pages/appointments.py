@@ -13,6 +13,7 @@ import pandas as pd
 from shiny import module, reactive, render, ui
 from sqlalchemy.exc import SQLAlchemyError
 
+from carelens.access.roles import Permission
 from carelens.web.dashboard.context import AppContext
 from carelens.web.dashboard.html_table import frame_table
 from carelens.web.dashboard.registry import Page
@@ -111,10 +112,13 @@ def page_server(input, output, session, app: AppContext):
             message.set(("warning", "Choose an appointment first."))
             return
         try:
-            store.record_call(app.engine, appointment, input.call_outcome(), note=input.call_note() or "")
+            store.record_call(app.engine, appointment, input.call_outcome(), note=input.call_note() or "",
+                              recorded_by=app.user.name if app.user else "")
         except CarelensError as exc:
+            app.audit("record_call", appointment, {"outcome": input.call_outcome()}, outcome="failed")
             message.set(("danger", str(exc)))
             return
+        app.audit("record_call", appointment, {"outcome": input.call_outcome()})
         message.set(("success", f"Call recorded for appointment {appointment}."))
         ui.update_text("call_note", value="")
         changed.set(changed() + 1)
@@ -172,4 +176,4 @@ def page_server(input, output, session, app: AppContext):
                              "mean_predicted": "Predicted", "auroc": "AUROC", "ece": "ECE"}, table_id="monitoring_table")
 
 
-PAGE = Page(id="appointments", title="Missed appointments", ui=page_ui, server=page_server)
+PAGE = Page(permission=Permission.CALL_LIST, id="appointments", title="Missed appointments", ui=page_ui, server=page_server)

@@ -28,10 +28,11 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
     @render.ui
     def table():
         fb.touch()
-        if not fb.options().get("comments"):
+        if not fb.options().get("has_comments"):
             return empty_store_note()
-        frame, total = filtered_comments(app.engine, fb.filters(), limit=PAGE_SIZE)
-        count = ui.h3(f"{total:,} comment{'' if total == 1 else 's'} match{'es' if total == 1 else ''}", class_="count")
+        frame, total = filtered_comments(app.engine, fb.filters(), limit=PAGE_SIZE, suppress_below=app.settings.suppress_below)
+        count = ui.h3(f"{fb.count_text(total)} comment{'' if total == 1 else 's'} match{'es' if total == 1 else ''}",
+                      class_="count")
         if comments_suppressed(fb.filters(), total, app.settings.suppress_below):
             return ui.TagList(count, privacy_note(app.settings.suppress_below))
         return ui.TagList(count, fb.comment_table(frame, total=total))

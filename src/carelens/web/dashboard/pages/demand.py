@@ -15,6 +15,7 @@ from typing import Any
 from shiny import module, reactive, render, ui
 
 from carelens.demand.scenarios import SOURCES, Projection, fan_years, load_scenario, project
+from carelens.access.roles import Permission
 from carelens.web.dashboard.context import AppContext
 from carelens.web.dashboard.html_table import frame_table
 from carelens.web.dashboard.jobs import BackgroundJob
@@ -211,6 +212,7 @@ def page_server(input, output, session, app: AppContext):
         problem.set(None)
         runs = max(1, min(int(input.runs() or 64), 1024))
         years = fan_years(params.start_year, params.end_year, int(input.points() or 4))
+        app.audit("run_projection", scenario_id(), {"runs": runs, "years": list(years)})
         projection.start(params, data, years, runs, scenario_id())
 
     @render.ui
@@ -322,4 +324,4 @@ def page_server(input, output, session, app: AppContext):
         return _table(res.summary, {"pod": "Point of delivery", "measure": "Measure", **STATS}, "summary_table")
 
 
-PAGE = Page(id="demand", title="Demand and capacity", ui=page_ui, server=page_server)
+PAGE = Page(permission=Permission.DEMAND, id="demand", title="Demand and capacity", ui=page_ui, server=page_server)

@@ -53,7 +53,7 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
 
     def ready() -> bool:
         fb.touch()
-        return bool(fb.options().get("comments"))
+        return bool(fb.options().get("has_comments"))
 
     @reactive.effect
     @reactive.event(input.chart_click)
@@ -76,10 +76,11 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
         respondents, good = fft["respondents"], fft["share_good"]
         span = f"{t['date_from']} to {t['date_to']}" if t["date_from"] else "no dates"
         return ui.layout_columns(
-            ui.value_box("Comments", f"{t['comments']:,}", f"{span} · {fb.options()['comments']:,} stored"),
+            ui.value_box("Comments", fb.count_text(t["comments"]), f"{span} · {fb.count_text(fb.options()['comments'])} stored"),
             ui.value_box("Positive", pct("positive"), "of comments with a sentiment"),
             ui.value_box("Negative", pct("negative"), "of comments with a sentiment"),
-            ui.value_box("FFT good or very good", "–" if good is None else f"{100 * good:.0f}%", f"{respondents:,} FFT answers"),
+            ui.value_box("FFT good or very good", "–" if good is None else f"{100 * good:.0f}%",
+                         f"{fb.count_text(respondents)} FFT answers"),
             col_widths=[3, 3, 3, 3],
         )
 

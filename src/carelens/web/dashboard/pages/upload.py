@@ -7,8 +7,11 @@ transaction is the store layer's ``carelens.feedback.loading`` (the same code as
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from shiny import module, reactive, render, ui
 
+from carelens.access.roles import Permission
 from carelens.web.dashboard.context import AppContext
 from carelens.web.dashboard.feedback_context import FeedbackContext
 from carelens.web.dashboard.html_table import frame_table
@@ -27,6 +30,7 @@ FIELDS: dict[str, str] = {
     "location_3": "Location level 3",
 }
 NOT_MAPPED = "(not in this file)"
+FILE_TYPES = (".csv", ".txt", ".xlsx", ".parquet")  # what the API's upload takes, too
 CHOOSE = "(choose the column with the comments)"
 
 
@@ -61,20 +65,21 @@ def page_ui():
              "twice adds nothing.", class_="hint"),
         ui.card(
             ui.card_header("1. Choose a file"),
-            ui.input_file("file", None, accept=[".csv", ".xlsx", ".xls", ".parquet"], button_label="Choose file…",
+            ui.input_file("file", None, accept=list(FILE_TYPES), button_label="Choose file…",
                           placeholder="No file chosen"),
+            ui.output_ui("limit"),
         ),
         ui.output_ui("mapping"),
         ui.output_ui("result"),
     )
 
 
-def load_file(frame, engine, mapping: dict, source: str, model_path: str | None, on_progress):
+def load_file(frame, engine, mapping: dict, source: str, model_path: str | None, loaded_by: str, on_progress):
     """The upload's background job: ``load_comments``, reporting progress as rows are classified."""
     from carelens.feedback.loading import load_comments
 
     return load_comments(frame, engine=engine, mapping=mapping, source=source, progress=False,
-                         on_progress=on_progress, model_path=model_path)
+                         on_progress=on_progress, model_path=model_path, loaded_by=loaded_by)
 
 
 @module.server
@@ -101,6 +106,18 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
         outcome.set(None)
         if not files:
             return
+        name = files[0]["name"]
+        # the same limits as the API's upload (the server also refuses a larger body before it is stored)
+        if Path(name).suffix.lower() not in FILE_TYPES:
+            table.set(None)
+            outcome.set({"error": f"{name}: not a CSV, Excel (.xlsx) or parquet file."})
+            app.audit("upload", name, {"reason": "file type"}, outcome="refused")
+            return
+        if int(files[0].get("size") or 0) > app.settings.max_request_bytes:
+            table.set(None)
+            outcome.set({"error": f"{name}: larger than the limit of {app.settings.max_request_bytes / 1e6:,.0f} MB."})
+            app.audit("upload", name, {"reason": "size", "bytes": int(files[0]["size"])}, outcome="refused")
+            return
         try:
             frame = read_table(files[0]["datapath"], dtype_str=True)
         except CarelensError as exc:
@@ -108,6 +125,10 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
             outcome.set({"error": f"{files[0]['name']}: {exc}"})
             return
         table.set((files[0]["name"], files[0]["datapath"], frame))
+
+    @render.ui
+    def limit():
+        return ui.p(f"CSV, Excel (.xlsx) or parquet, up to {app.settings.max_request_bytes / 1e6:,.0f} MB.", class_="hint")
 
     @render.ui
     def mapping():
@@ -163,7 +184,7 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
             return
         chosen["demographics"] = list(input.map_demographics() or ())
         outcome.set(None)
-        loading.start(frame, app.engine, chosen, name, app.settings.feedback_model)
+        loading.start(frame, app.engine, chosen, name, app.settings.feedback_model, app.user.name)
 
     @reactive.effect
     def _loaded() -> None:
@@ -171,10 +192,18 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
         status = loading.status()
         with reactive.isolate():
             if status == "success":
-                outcome.set({"report": loading.result()})
+                report = loading.result()
+                outcome.set({"report": report})
+                app.audit("upload", report.source,
+                          {"rows_read": report.rows_read, "rows_added": report.rows_added})
                 fb.data_changed()
-            elif status == "error":  # CarelensError names file/row/field; anything else still gets a line
-                outcome.set({"error": str(loading.error())})
+            elif status == "error":  # CarelensError names file/row/field; anything else only its kind
+                from carelens.errors import CarelensError
+
+                error = loading.error()
+                app.audit("upload", None, {"error": type(error).__name__}, outcome="failed")
+                outcome.set({"error": str(error) if isinstance(error, CarelensError)
+                             else f"the load failed ({type(error).__name__}); the server's log has the details"})
 
     @render.ui
     def result():
@@ -202,4 +231,5 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
         )
 
 
-PAGE = Page(id="upload", title="Upload", ui=page_ui, server=page_server, feedback=True, filters=False)
+PAGE = Page(id="upload", title="Upload", ui=page_ui, server=page_server, feedback=True, filters=False,
+            permission=Permission.FEEDBACK_UPLOAD)
