@@ -106,10 +106,10 @@ def build_report(engine: sa.Engine, filters: CommentFilters, level_names: tuple[
     frame, total = queries.filtered_comments(engine, filters, suppress_below=n)
     headline = {"Comments": f"fewer than {n}" if count_suppressed(total, n) else f"{total:,}"}
     t = queries.summary_totals(engine, filters, suppress_below=n)
-    rated = sum(t[g] or 0 for g in ("positive", "neutral", "negative"))
-    if not t["suppressed"] and rated:
-        headline["Positive comments"] = f"{100 * t['positive'] / rated:.0f}%"
-        headline["Negative comments"] = f"{100 * t['negative'] / rated:.0f}%"
+    shares = queries.sentiment_shares(t)
+    for group, label in (("positive", "Positive comments"), ("negative", "Negative comments")):
+        if shares[group] is not None:
+            headline[label] = f"{100 * shares[group]:.0f}%"
     fft = queries.fft_totals(engine, filters, suppress_below=n)
     if fft["share_good"] is not None:
         headline[f"FFT good or very good ({fft['respondents']:,} answers)"] = f"{100 * fft['share_good']:.0f}%"

@@ -288,6 +288,17 @@ def summary_totals(engine: sa.Engine, filters: CommentFilters | None = None, *,
             **{g: None if pd.isna(split[g]) else int(split[g]) for g in GROUPS}}
 
 
+def sentiment_shares(totals: dict) -> dict[str, float | None]:
+    """Each sentiment group's share of :func:`summary_totals`' comments with a sentiment; None for a
+    hidden group (fewer than the threshold). When some group is hidden the others' shares are of all
+    the comments (the number with a sentiment would give the hidden one away)."""
+    counts = {g: totals.get(g) for g in GROUPS}
+    if totals.get("suppressed") or not totals.get("comments"):
+        return {g: None for g in GROUPS}
+    whole = sum(counts.values()) if all(v is not None for v in counts.values()) else totals["comments"]
+    return {g: None if v is None or not whole else v / whole for g, v in counts.items()}
+
+
 def _group_onehot(codes: np.ndarray) -> sparse.csr_matrix:
     ok = codes >= 0
     return sparse.csr_matrix((np.ones(int(ok.sum()), dtype=np.int32), (np.flatnonzero(ok), codes[ok])), shape=(len(codes), 3))

@@ -108,9 +108,13 @@ def create_dashboard(settings: Settings) -> App:
 
     dashboard = App(app_ui, server, static_assets={"/vendor": _plotly_js_dir(), "/www": WWW})
     dashboard.sanitize_errors = True  # an unexpected error shows a generic line, never a trace or a path
+    from htmltools import HTMLDocument
+
     from carelens.web.security.headers import inline_script_hashes
 
-    dashboard.carelens_script_hashes = inline_script_hashes(str(page_for(_EVERYONE)))  # type: ignore[attr-defined]
+    # the whole document, head dependencies included (Shiny's busy indicator, the date picker's set-up)
+    everything = HTMLDocument(page_for(_EVERYONE)).render(lib_prefix="lib/")["html"]
+    dashboard.carelens_script_hashes = inline_script_hashes(everything)  # type: ignore[attr-defined]
     return dashboard
 
 

@@ -99,7 +99,7 @@ def page_server(input, output, session, app: AppContext):
     from carelens.errors import CarelensError
 
     changed = reactive.value(0)
-    secret: reactive.Value[tuple[str, str] | None] = reactive.value(None)  # (what, the password or key): shown once
+    one_time: reactive.Value[tuple[str, str] | None] = reactive.value(None)  # (what, the password or key): shown once
     levels = app.settings.location_levels
 
     def bump() -> None:
@@ -153,7 +153,7 @@ def page_server(input, output, session, app: AppContext):
 
     @render.ui
     def secret():
-        shown = secret()
+        shown = one_time()
         if shown is None:
             return ui.TagList()
         what, value = shown
@@ -178,7 +178,7 @@ def page_server(input, output, session, app: AppContext):
         def work():
             row = users.add_user(app.engine, input.new_username(), role=parse_role(input.new_role()),
                                  scope=scope_of(input.new_places()), password=password, actor=app.user)
-            secret.set((f"Password of {row['username']}", password) if password else None)
+            one_time.set((f"Password of {row['username']}", password) if password else None)
 
         attempt(work, "Added.")
 
@@ -195,7 +195,7 @@ def page_server(input, output, session, app: AppContext):
 
         def work():
             users.set_password(app.engine, input.who(), password, actor=app.user)
-            secret.set((f"New password of {input.who()}", password))
+            one_time.set((f"New password of {input.who()}", password))
 
         attempt(work, "Password reset; the user is signed out everywhere.")
 
@@ -219,7 +219,7 @@ def page_server(input, output, session, app: AppContext):
         def work():
             key = keys.create_key(app.engine, input.key_name().strip(), role=parse_role(input.key_role()),
                                   scope=scope_of(input.key_places()), actor=app.user)
-            secret.set((f"API key {input.key_name().strip()}", key))
+            one_time.set((f"API key {input.key_name().strip()}", key))
 
         attempt(work, "Key created.")
 

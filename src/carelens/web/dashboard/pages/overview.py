@@ -67,10 +67,10 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
                 return ui.div(ui.h3("The comment store could not be opened"), ui.p(fb.load_error()), class_="empty-store")
             return empty_store_note()
         t = queries.summary_totals(app.engine, fb.filters(), suppress_below=n)
-        rated = sum(t[g] or 0 for g in ("positive", "neutral", "negative"))
+        shares = queries.sentiment_shares(t)
 
         def pct(key):
-            return "–" if t["suppressed"] or not rated else f"{100 * t[key] / rated:.0f}%"
+            return "–" if shares[key] is None else f"{100 * shares[key]:.0f}%"
 
         fft = queries.fft_totals(app.engine, fb.filters(), suppress_below=n)
         respondents, good = fft["respondents"], fft["share_good"]
@@ -194,7 +194,7 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
                 figures = [Cell(f"fewer than {n} comments (hidden)", colspan=5, class_="suppressed")]
             else:
                 figures = [f"{int(rec['comments']):,}", f"{100 * float(rec['share']):.1f}%",
-                           *(f"{int(rec[g]):,}" for g in GROUP_NAMES)]
+                           *(f"under {n}" if pd.isna(rec[g]) else f"{int(rec[g]):,}" for g in GROUP_NAMES)]
             rows.append([Cell(rec["topic"], header=True), rec["category"], *figures])
         return html_table(["Sub-category", "Category", "Comments", "Share", *GROUP_NAMES.values()], rows,
                           classes="table table-sm summary-table")
