@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+# bypass_csp: Playwright's wait_for_function evaluates a string in the page, which the dashboard's
+# Content Security Policy forbids (no 'unsafe-eval'); the policy itself is tested, with every page
+# of every role, in test_access_browser.py.
+
 import json
 
 import pytest
 
-from tests.e2e.dashboard_server import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, require_browser, running_server
+from tests.e2e.dashboard_server import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, require_browser, running_server, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -44,11 +48,11 @@ def test_planner_runs_a_scenario_changes_assumptions_and_reads_capacity(tmp_path
 
     with sync_playwright() as p, running_server(tmp_path / "store.duckdb", tmp_path) as url:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        page = browser.new_page(bypass_csp=True, viewport={"width": 1400, "height": 1200})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.set_default_timeout(90_000)
-        page.goto(url)
+        sign_in(page, url, "planner")
         page.get_by_role("tab", name="Demand and capacity", exact=True).click()
         # the synthetic scenario loads by itself, and its assumptions fill the controls
         page.locator(".demand-scenario").wait_for()

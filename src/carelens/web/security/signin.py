@@ -153,9 +153,10 @@ def signin_router(settings: Settings, engine: sa.Engine) -> APIRouter:
     def logout(request: Request, csrf: str = Form("", max_length=200)) -> Response:
         session = request.scope.get("carelens.session")
         principal = request.scope.get("carelens.principal")
-        if session is not None and secrets.compare_digest(csrf.encode(), session.csrf_token.encode()):
-            sessions.end_by_id(engine, session.session_id)
-            audit.record(engine, principal, "sign_out", principal.label if principal else None)
+        if session is None or not secrets.compare_digest(csrf.encode(), session.csrf_token.encode()):
+            return RedirectResponse(root(request) + "/", status_code=303)  # a forged sign-out does nothing
+        sessions.end_by_id(engine, session.session_id)
+        audit.record(engine, principal, "sign_out", principal.label if principal else None)
         response = _back(request, "signed_out")
         clear_session_cookie(response, request)
         return response
