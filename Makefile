@@ -14,7 +14,7 @@ UV := $(TOOLS)/bin/uv
 LOCK := $(UV) pip compile pyproject.toml --universal --fork-strategy fewest --python-version 3.11 \
 	--generate-hashes --custom-compile-command "make lock" --quiet
 
-.PHONY: setup setup-test demo test serve lock check-lock bench clean
+.PHONY: setup setup-test demo test serve lock check-lock manifest rsconnect bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -46,8 +46,22 @@ serve: setup
 	$(BIN)/carelens serve
 
 $(UV):
-	$(PY) -m venv $(TOOLS)
+	test -x $(TOOLS)/bin/python || $(PY) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install -q "uv==$(UV_VERSION)"
+
+# Posit Connect: the bundle (app.py, the carelens package, the runtime lock as requirements.txt) and
+# its manifest, written by rsconnect-python's `write-manifest fastapi` (docs/deploy.md). rsconnect
+# lives in the tools folder, like uv, and is never part of carelens's own environment.
+RSCONNECT_VERSION := 1.32.0
+RSCONNECT := $(TOOLS)/bin/rsconnect
+$(RSCONNECT):
+	test -x $(TOOLS)/bin/python || $(PY) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q "rsconnect-python==$(RSCONNECT_VERSION)"
+
+rsconnect: $(RSCONNECT)
+
+manifest: | $(RSCONNECT)
+	$(TOOLS)/bin/python deploy/posit-connect/bundle.py build/posit-connect --rsconnect $(CURDIR)/$(RSCONNECT)
 
 # Re-pin every dependency to the newest versions pyproject.toml allows (from PyPI, or UV_INDEX_URL),
 # then check each pin has a wheel for Linux x86_64/aarch64 on Python 3.11/3.12. The runtime

@@ -168,7 +168,7 @@ def speed_train(n_rows: int, threads: int) -> dict:
     }
 
 
-def speed_score(n_future: int, tmp: Path, threads: int) -> dict:
+def speed_score(n_future: int, tmp: Path, threads: int, explains: tuple[str, ...] = ("none", "banded")) -> dict:
     from carelens.appointments.io import write_scores_db
     from carelens.appointments.persistence import load_model
     from carelens.appointments.schema import normalise
@@ -185,7 +185,7 @@ def speed_score(n_future: int, tmp: Path, threads: int) -> dict:
     # ...scores a table of six months' outcomes plus a year of booked appointments (~1M rows).
     raw = generate_appointments(n_rows=int(n_future * 1.275), seed=2, start="2023-01-01", end="2023-06-30", future_days=365)
     result: dict = {"rows": len(raw), "threads": threads}
-    for explain in ("none", "banded"):
+    for explain in explains:
         load_before = _load()
         start, cpu = time.perf_counter(), time.process_time()
         appts = normalise(raw)
@@ -199,6 +199,8 @@ def speed_score(n_future: int, tmp: Path, threads: int) -> dict:
         result["scored"] = len(scores)
         result["explained"] = int((scores["reasons"] != "").sum())
     result["bands"] = scores["risk_band"].value_counts().to_dict()
+    if "banded" not in explains:
+        return result
     load_before = _load()
     start = time.perf_counter()
     write_scores_db(with_version(scores, loaded.version), f"duckdb:///{tmp / 'scores.duckdb'}", "dna_scores")
@@ -240,7 +242,9 @@ def main() -> None:
             result = {
                 "quality": lambda: quality(Path(args.arg)),
                 "train": lambda: speed_train(*map(int, args.arg.split(":"))),
-                "score": lambda: speed_score(int(args.arg.split(":")[0]), Path(tmp), int(args.arg.split(":")[1])),
+                "score": lambda: speed_score(int(args.arg.split(":")[0]), Path(tmp), int(args.arg.split(":")[1]),
+                                             tuple(args.arg.split(":")[2].split(",")) if args.arg.count(":") > 1
+                                             else ("none", "banded")),
             }[args.step]()
         result["peak_mb"] = round(_peak_mb())
         print(json.dumps(result, default=float))

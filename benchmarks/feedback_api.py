@@ -132,7 +132,8 @@ def bench_peer(texts: list[str], workdir: Path) -> dict | None:
 
 
 def bench_load(n: int, targets: dict[str, str], workdir: Path) -> dict:
-    from carelens.feedback.loading import cached_model, load_comments
+    from carelens.feedback.ingest import load_comments
+    from carelens.feedback.model_cache import cached_model
     from carelens.feedback.synth import generate_comments
     from carelens.db import get_engine
 

@@ -81,7 +81,8 @@ def _presidio(python: str, texts: list[str]) -> tuple[list[list[tuple[int, int, 
 _LOAD_SCRIPT = """
 import json, tempfile, time
 from pathlib import Path
-from carelens.feedback.loading import cached_model, load_comments
+from carelens.feedback.ingest import load_comments
+from carelens.feedback.model_cache import cached_model
 from carelens.feedback.synth import generate_comments
 tmp = Path(tempfile.mkdtemp())
 path = tmp / "export.csv"

@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     max_batch: int = Field(5_000, ge=1, le=1_000_000, description="Most comments per API request.")
     max_request_bytes: int = Field(20_000_000, ge=1_000, le=2_000_000_000,
                                    description="Largest API request or dashboard upload, in bytes.")
+    store_wait_seconds: float = Field(
+        30.0, ge=0, le=3_600,
+        description="How long a command waits for the DuckDB store while another process is using it.")
     suppress_below: int = Field(DEFAULT_SUPPRESS_BELOW, ge=1, le=1_000, description="Breakdowns covering fewer than this many are hidden.")
     # --- access control (docs/security.md) ---
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60, description="A signed-in session ends after this long unused.")

@@ -132,8 +132,12 @@ def parse_dates(
     bounds: DateBounds,
     file: str | None = None,
     today: date | None = None,
+    first_row: int = 2,
 ) -> ParsedDates:
     """Read a column of dates (or date-times) by the rules in this module's docstring.
+
+    ``first_row`` is the spreadsheet row number of the first value (2: the header is row 1), for
+    the rows an error names.
 
     Raises :class:`~carelens.errors.TableError` only for a column that mixes day-first and
     month-first values; every other problem is returned by row in the masks, never dropped.
@@ -175,7 +179,7 @@ def parse_dates(
             numeric[s] = (int(m[1]), int(m[2]), m[3], m[4])
             continue
         found[s] = _worded(s)
-    order = _order(numeric, text, column, file)
+    order = _order(numeric, text, column, file, first_row)
     for s, (a, b, year, rest) in numeric.items():
         day, month = (a, b) if order == DAY_FIRST else (b, a)
         found[s] = _build(_full_year(year), month, day, rest)
@@ -219,7 +223,7 @@ def _worded(s: str) -> datetime | None:
 
 
 def _order(numeric: dict[str, tuple[int, int, str, str | None]], text: pd.Series, column: str,
-           file: str | None) -> str:
+           file: str | None, first_row: int = 2) -> str:
     """Day first unless the values prove month first; a column proving both is refused."""
     day_proof = next((s for s, (a, b, _, _) in numeric.items() if 12 < a <= 31 and 1 <= b <= 12), None)
     month_proof = next((s for s, (a, b, _, _) in numeric.items() if 12 < b <= 31 and 1 <= a <= 12), None)
@@ -227,8 +231,8 @@ def _order(numeric: dict[str, tuple[int, int, str, str | None]], text: pd.Series
         return DAY_FIRST
     if day_proof is None:
         return MONTH_FIRST
-    row_day = int(np.flatnonzero((text == day_proof).fillna(False).to_numpy(dtype=bool))[0]) + 2
-    row_month = int(np.flatnonzero((text == month_proof).fillna(False).to_numpy(dtype=bool))[0]) + 2
+    row_day = int(np.flatnonzero((text == day_proof).fillna(False).to_numpy(dtype=bool))[0]) + first_row
+    row_month = int(np.flatnonzero((text == month_proof).fillna(False).to_numpy(dtype=bool))[0]) + first_row
     raise TableError(
         f"the column mixes day-first dates (row {row_day}: {day_proof!r}) and month-first dates "
         f"(row {row_month}: {month_proof!r}), so dates such as 03/04/2024 cannot be read safely; "
@@ -239,8 +243,9 @@ def _order(numeric: dict[str, tuple[int, int, str, str | None]], text: pd.Series
 
 def problem_lines(parsed: ParsedDates, raw: pd.Series, *, column: str, bounds: DateBounds,
                   source: str | None = None, then: str = "", limit: int | None = None,
-                  today: date | None = None) -> list[tuple[int, str]]:
-    """(row, one line) for each unreadable or implausible value; rows as a spreadsheet numbers them."""
+                  today: date | None = None, first_row: int = 2) -> list[tuple[int, str]]:
+    """(row, one line) for each unreadable or implausible value; rows as a spreadsheet numbers them
+    (``first_row``: the number of the first value's row, 2 when the header is row 1)."""
     where = f"{source}, " if source else ""
     raw = raw.reset_index(drop=True)
     out = []
@@ -250,7 +255,7 @@ def problem_lines(parsed: ParsedDates, raw: pd.Series, *, column: str, bounds: D
             what = f"unreadable date {shown!r}"
         else:
             what = f"implausible date {shown!r} (expected {bounds.describe(today)})"
-        out.append((int(i) + 2, f"{where}row {i + 2}, field '{column}': {what}{then}"))
+        out.append((int(i) + first_row, f"{where}row {i + first_row}, field '{column}': {what}{then}"))
         if limit is not None and len(out) >= limit:
             break
     return out

@@ -174,16 +174,17 @@ def _suspect_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return replacement, mojibake
 
 
-def _suspect_text_warnings(frame: pd.DataFrame) -> list[str]:
-    """One line per kind of damaged text, with the count and the first row (header = row 1)."""
+def _suspect_text_warnings(frame: pd.DataFrame, first_row: int = 2) -> list[str]:
+    """One line per kind of damaged text, with the count and the first row (``first_row``: the
+    spreadsheet number of the first data row)."""
     replacement, mojibake = _suspect_rows(frame)
     out = []
     if replacement.any():
         out.append(f"{int(replacement.sum()):,} row(s) hold the replacement character \ufffd, so some text was lost "
-                   f"before or while reading (first: row {int(replacement.argmax()) + 2})")
+                   f"before or while reading (first: row {int(replacement.argmax()) + first_row})")
     if mojibake.any():
         out.append(f"{int(mojibake.sum()):,} row(s) hold likely mojibake such as 'cafÃ©' or 'donâ€™t' (UTF-8 text once "
-                   f"read with the wrong encoding; first: row {int(mojibake.argmax()) + 2}); kept as written")
+                   f"read with the wrong encoding; first: row {int(mojibake.argmax()) + first_row}); kept as written")
     return out
 
 
@@ -212,12 +213,18 @@ def read_table(
     *,
     sheet: str | int | None = None,
     dtype_str: bool = False,
+    header_row: int = 1,
 ) -> pd.DataFrame:
     """Read a CSV/XLSX/parquet file into a DataFrame, keeping every row and column.
 
     ``dtype_str=True`` reads every column as text (IDs such as "007" keep their zeros); blank
     cells stay missing either way. Fully blank rows are kept: dropping them would change row
     numbering that users see in error messages and outputs.
+
+    ``header_row``: the spreadsheet row (1 = first) that holds the column names, for exports with
+    title rows above the header (common in XLSX); the rows above it are not read. The frame's
+    ``attrs["header_row"]`` keeps it, so row numbers in messages are the file's
+    (:func:`first_data_row`).
     """
     path = Path(path)
     if not path.exists():
@@ -225,6 +232,12 @@ def read_table(
     if path.is_dir():
         raise TableError("expected a file but found a folder", file=str(path))
     suffix = _suffix(path)
+    if not isinstance(header_row, int) or header_row < 1:
+        raise TableError(f"the header row must be a row number from 1, not {header_row!r}", file=str(path),
+                         field="header_row")
+    if header_row > 1 and suffix in (".parquet", ".pq"):
+        raise TableError("a parquet file has no title rows: its header is always row 1", file=str(path),
+                         field="header_row")
     if suffix not in READABLE_SUFFIXES:
         raise TableError(
             f"unsupported file type '{suffix or '(none)'}'; use one of "
@@ -243,13 +256,14 @@ def read_table(
                 sheet_name=0 if sheet is None else sheet,
                 dtype=str if dtype_str else None,
                 engine="openpyxl",
+                header=header_row - 1,
             )
         else:
             raw = path.read_bytes()
             if not raw.strip():
                 raise TableError("the file is empty (no header row)", file=str(path))
             decoded = _decode(raw)
-            text = decoded.text
+            text = _from_line(decoded.text, header_row, path)
             delimiter = _sniff_delimiter(text, "\t" if suffix == ".tsv" else ",")
             frame = pd.read_csv(
                 io.StringIO(text),
@@ -275,6 +289,8 @@ def read_table(
             file=str(path),
         ) from exc
     frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
+    if frame.columns.duplicated().any():
+        frame.columns = _unique_names(list(frame.columns))
     warnings = [decoded.note] if decoded is not None and decoded.note else []
     # CSV exports often end with rows that are entirely empty; they carry no data but we keep
     # interior blank rows so row numbers match the file. Only trailing all-blank rows are dropped.
@@ -285,10 +301,39 @@ def read_table(
             frame = frame.iloc[: (last[-1] + 1) if len(last) else 0]
     # Scanning every cell costs ~0.1 s per 100,000 rows; a CSV's decoded text tells at once if it is needed.
     if decoded is None or "\ufffd" in decoded.text or _MOJIBAKE.search(decoded.text):
-        warnings += _suspect_text_warnings(frame)
+        warnings += _suspect_text_warnings(frame, header_row + 1)
     frame.attrs["read_warnings"] = warnings
+    frame.attrs["header_row"] = header_row
     frame.attrs["encoding"] = decoded.encoding if decoded is not None else None
     return frame
+
+
+def _from_line(text: str, line: int, path: Path) -> str:
+    """``text`` from its ``line``-th line on (1 = all of it)."""
+    start = 0
+    for _ in range(line - 1):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            raise TableError(f"the file has fewer than {line} lines, so row {line} cannot be the header",
+                             file=str(path), field="header_row")
+    return text[start:]
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Column names made unique the way pandas does for CSV ("Comment", "Comment.1")."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        n = seen.get(name, 0)
+        seen[name] = n + 1
+        out.append(name if n == 0 else f"{name}.{n}")
+    return out
+
+
+def first_data_row(frame: pd.DataFrame) -> int:
+    """The spreadsheet row number of ``frame``'s first row (2 unless it was read with a header row
+    further down), so messages name rows as the file numbers them."""
+    return int(frame.attrs.get("header_row", 1)) + 1
 
 
 def require_columns(
@@ -386,9 +431,14 @@ def _xlsx_value(value):
     return value
 
 
-def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a frame by extension: CSV (UTF-8 with BOM so Excel opens it correctly) and XLSX with
-    spreadsheet formulas neutralised (:func:`csv_bytes`, :func:`xlsx_bytes`), parquet as is."""
+def write_table(frame: pd.DataFrame, path: str | Path, *, for_spreadsheet: bool = False) -> Path:
+    """Write a frame by extension: CSV (UTF-8 with BOM so Excel opens it correctly), XLSX (no text
+    cell is ever a formula: :func:`xlsx_bytes`), parquet as is.
+
+    ``for_spreadsheet``: the CSV is for a person to open in Excel (comments, call lists, the audit
+    log), so a text cell a spreadsheet would run as a formula gets a leading ``'``
+    (:func:`csv_bytes`). Without it a CSV holds exactly the data (it is read back unchanged: a
+    file for another program)."""
     path = Path(path)
     suffix = _suffix(path)
     if suffix not in WRITABLE_SUFFIXES:
@@ -399,7 +449,7 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         if suffix == ".csv":
-            path.write_bytes(csv_bytes(frame))
+            path.write_bytes(csv_bytes(frame) if for_spreadsheet else frame.to_csv(index=False).encode("utf-8-sig"))
         elif suffix == ".xlsx":
             if len(frame) > EXCEL_MAX_ROWS:
                 raise TableError(

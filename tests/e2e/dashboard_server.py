@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -104,3 +106,67 @@ def running_server(db: Path, home: Path, timeout: float = 60, staff: dict | None
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def clean_env(home: Path, api_key: str | None = None, **extra: str) -> dict:
+    """This process's environment without any CARELENS_ setting but the shared data's, for a
+    carelens process on ``home`` (its default store and settings)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARELENS_") or k == "CARELENS_SHARED_DATA"}
+    env["CARELENS_HOME"] = str(home)
+    if api_key:
+        env["CARELENS_API_KEYS"] = api_key
+    return {**env, **extra}
+
+
+def carelens_command(home: Path, *args: str, api_key: str | None = None, timeout: float = 300,
+                     **env: str) -> subprocess.CompletedProcess:
+    """Run one ``carelens`` command as its own process on ``home``."""
+    return subprocess.run([sys.executable, "-m", "carelens.cli.app", *args], env=clean_env(home, api_key, **env),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+class ServeProcess:
+    """``carelens serve`` as its own process on ``home``'s store, up once ``/api/health`` answers;
+    ``request`` calls the API with ``api_key``; ``stop()`` sends SIGTERM as systemd does."""
+
+    def __init__(self, home: Path, *args: str, api_key: str | None = None, timeout: float = 120) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.api_key = api_key
+        self.log_path = home / f"serve-{self.port}.log"
+        self.log = self.log_path.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "carelens.cli.app", "serve", "--port", str(self.port), *args],
+            env=clean_env(home, api_key), stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"carelens serve exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                if self.request("/api/health").get("status"):
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("carelens serve did not start in time")
+            time.sleep(0.3)
+
+    def request(self, path: str, body: dict | None = None) -> dict:
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json", **({"X-API-Key": self.api_key} if self.api_key else {})}
+        req = urllib.request.Request(self.url + path, data=data, headers=headers)
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            return json.loads(resp.read())
+
+    def stop(self) -> bool:
+        """SIGTERM, as systemd stops it; True if it shut down cleanly (uvicorn finishes its shutdown,
+        then exits by the signal it caught: -15; 0 if the process ends on its own) with no traceback."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode in (0, -signal.SIGTERM) and "Traceback" not in self.log_path.read_text()

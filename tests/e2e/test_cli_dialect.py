@@ -51,8 +51,9 @@ def run(args, capsys):
 def test_every_command_is_in_the_docs():
     assert set(IDS) == {
         "feedback classify", "feedback train", "feedback evaluate", "feedback load", "appointments train",
-        "appointments evaluate", "appointments score", "demand run", "demand synth", "demand validate",
-        "db upgrade", "db current", "demo", "serve", "config show",
+        "appointments evaluate", "appointments score", "appointments call-list", "demand run", "demand synth",
+        "demand validate", "demand scenarios", "demand compare", "demand export",
+        "db upgrade", "db current", "db backup", "db restore", "demo", "serve", "config show",
         "users add", "users list", "users set", "users disable", "users enable", "users reset-password",
         "keys create", "keys list", "keys revoke", "audit list", "audit prune",
     }
@@ -90,7 +91,7 @@ def test_one_spelling_for_one_idea(path, command):
         if "--model" in p.opts:
             assert p.metavar == "DIR"
     column_options = {n for n in names if n.endswith("-column") and n != "--column"}  # roles: --column ROLE=NAME
-    assert column_options <= {"--text-column"}, column_options
+    assert column_options <= {"--text-column", "--contact-column"}, column_options  # a list of columns for a purpose
     if "--text-column" in names:
         assert "--column" in names  # the shorthand is for one of the --column roles
 
@@ -99,7 +100,7 @@ def test_roles_listed_by_the_cli_are_the_capabilities_roles():
     from carelens.appointments.schema import Columns
     from carelens.cli import appointments as appointments_cli
     from carelens.cli import feedback as feedback_cli
-    from carelens.feedback.loading import FIELDS
+    from carelens.feedback.ingest.mapping import FIELDS
 
     assert appointments_cli.ROLES == tuple(f.name for f in fields(Columns))
     assert feedback_cli.LOAD_ROLES == (*FIELDS, "demographics")
@@ -266,12 +267,12 @@ def test_appointments_validation_window_in_weeks_and_bad_lengths(appts, tmp_path
 def test_appointments_evaluate_output_and_old_json_html(appts, tmp_path, capsys):
     _, table, model, warehouse = appts
     code, _, err = run(["appointments", "evaluate", str(table), "--model", str(model), "--since", "2023-09-01",
-                        "-o", str(tmp_path / "one.json")], capsys)
+                        "-o", str(tmp_path / "one.json"), "--allow-in-sample"], capsys)  # the model's own months
     assert code == 0, err
     assert json.loads((tmp_path / "one.json").read_text())["n"] > 50
     code, _, err = run(["appointments", "evaluate", "--db", f"duckdb:///{warehouse}", "--table", "appts",
-                        "--model", str(model), "--json", str(tmp_path / "ev.json"), "--html", str(tmp_path / "ev.html")],
-                       capsys)
+                        "--model", str(model), "--json", str(tmp_path / "ev.json"), "--html", str(tmp_path / "ev.html"),
+                        "--allow-in-sample"], capsys)
     assert code == 0, err
     assert "--json is deprecated" in err and "--html is deprecated" in err and "use --source-db" in err
     assert json.loads((tmp_path / "ev.json").read_text())["n"] > 50 and "plotly" in (tmp_path / "ev.html").read_text()

@@ -50,8 +50,9 @@ def _shot(page, name: str) -> None:
 
 
 def _export_file(tmp_path: Path) -> Path:
-    """400 synthetic comments plus rows a real export has: personal details, a bad date, a bad score and a
-    repeated ID; the comment column has a name carelens cannot guess, so staff must map it."""
+    """400 synthetic comments plus rows a real export has: personal details, a bad date, a bad score and an
+    ID used twice (for two different responses: both are kept, and it is said); the comment column has a
+    name carelens cannot guess, so staff must map it."""
     from carelens.feedback.synth import generate_comments
 
     frame = generate_comments(N_COMMENTS, seed=7).rename(columns={"FFT answer": "Your comments"})
@@ -69,7 +70,7 @@ def _export_file(tmp_path: Path) -> Path:
     return path
 
 
-STORED = N_COMMENTS + 3  # the repeated ID is skipped (and reported)
+STORED = N_COMMENTS + 4  # the reused ID's second response is kept (and reported)
 
 
 def _wait_count(page, selector: str, predicate: str) -> int:
@@ -84,14 +85,24 @@ def _wait_count(page, selector: str, predicate: str) -> int:
 def _click_chart(page, chart: str, element: str = ".trace.bars .point path", top: bool = False) -> None:
     """Click the first element of a chart (``top``: the first trace's top bar), scrolling to it
     first (charts below the fold are drawn when they come into view)."""
+    from playwright.sync_api import Error as PlaywrightError
+
     page.locator(f"[data-chart={chart}]").scroll_into_view_if_needed()
-    if top:
-        locator = page.locator(f"[data-chart={chart}] .trace.bars").first.locator(".point path").last
-    else:
-        locator = page.locator(f"[data-chart={chart}] {element}").first
-    locator.scroll_into_view_if_needed()
-    box = locator.bounding_box()
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for attempt in range(5):  # a chart redrawn by new data between finding a bar and clicking it
+        if top:
+            locator = page.locator(f"[data-chart={chart}] .trace.bars").first.locator(".point path").last
+        else:
+            locator = page.locator(f"[data-chart={chart}] {element}").first
+        try:
+            locator.scroll_into_view_if_needed(timeout=15_000)
+            box = locator.bounding_box(timeout=15_000)
+        except PlaywrightError:
+            box = None
+        if box is not None:
+            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            return
+        page.wait_for_timeout(500)
+    raise AssertionError(f"no element to click in chart {chart!r}")
 
 
 def _pick(page, input_id: str, text: str, tries: int = 3) -> None:
@@ -137,24 +148,28 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
         page.get_by_role("button", name="Check and load comments").wait_for()
         assert page.locator("#upload-map_date").input_value() == "Date"
         assert page.locator("#upload-map_fft_score").input_value() == "FFT score"
-        assert page.locator("#upload-map_comment_text").input_value().startswith("(choose")
+        assert page.locator("#upload-map_text option").count() == 0  # no comment column guessed
         preview = page.locator("#upload-mapping table.preview").inner_text()
         assert "Jane Smith" not in preview and "07700" not in preview  # redacted even in the preview
-        page.locator("#upload-map_comment_text").select_option("Your comments")
+        _pick(page, "upload-map_text", "Your comments")
         _shot(page, "02-upload-mapping")
         page.get_by_role("button", name="Check and load comments").click()
         result = page.locator(".alert-success", has_text="Comments loaded")
         result.wait_for(timeout=90_000)
         text = result.inner_text()
-        assert f"{N_COMMENTS + 4:,} rows read; {STORED:,} comments added" in text and "2 with problems" in text
+        assert f"{N_COMMENTS + 4:,} rows read; {STORED:,} comments added ({STORED:,} new responses)" in text
+        assert "2 with problems" in text and "1 kept as separate responses" in text
         assert f"row {N_COMMENTS + 3}, field 'Date': unreadable date '31/02/2025'" in text
         assert f"row {N_COMMENTS + 4}, field 'FFT score': FFT score must be 1 to 6" in text
-        assert f"row {N_COMMENTS + 5}: same comment ID 'X-3' as row {N_COMMENTS + 4}" in text
+        assert f"row {N_COMMENTS + 5}: comment ID 'X-3' is also on row {N_COMMENTS + 4}" in text
         result.scroll_into_view_if_needed()
         _shot(page, "03-upload-done")
-        # the same file again adds nothing
+        # the same file again adds nothing, and says so in a neutral box, not a green one
         page.get_by_role("button", name="Check and load comments").click()
-        page.locator(".alert-success", has_text=f"0 comments added; {STORED:,} already stored").wait_for(timeout=60_000)
+        same = page.locator(".alert-secondary.load-result", has_text="Nothing new to load")
+        same.wait_for(timeout=60_000)
+        assert f"0 comments added; {STORED:,} rows already stored" in same.inner_text()
+        assert page.locator(".alert-success.load-result").count() == 0
 
         # overview with charts
         page.get_by_role("tab", name="Overview", exact=True).click()

@@ -33,6 +33,12 @@ def test_demo_runs_every_capability_and_fills_the_store(tmp_path, capsys):
     assert count(store, "select count(*) from fb_comments") == export["Comment ID"].nunique()
     assert count(store, "select count(*) from dna_scored_appointments") == len(scores)
     assert count(store, "select count(*) from demand_scenario_runs") == 1
+    from carelens.demand.scenario import DEMO_SCENARIO
+    from carelens.demand.store import list_scenarios, load_scenario
+
+    kept = list_scenarios(store).set_index("name").loc[DEMO_SCENARIO]  # the page opens it first
+    assert kept.has_data and kept.can_open and kept.runs == 4
+    assert load_scenario(store, DEMO_SCENARIO).years == [2023, 2026, 2029, 2032, 2035]
 
     # an admin account to sign in with, its password printed once (and it works)
     from carelens.access import users

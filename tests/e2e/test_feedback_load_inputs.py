@@ -18,7 +18,7 @@ def run(args, capsys):
 def stored_dates(db) -> dict[str, str | None]:
     engine = sa.create_engine(f"duckdb:///{db}")
     with engine.connect() as conn:
-        rows = conn.exec_driver_sql("select comment_id, cast(date as varchar) from fb_comments").fetchall()
+        rows = conn.exec_driver_sql("select response_id, cast(date as varchar) from fb_responses").fetchall()  # one response per row
     engine.dispose()
     return dict(rows)
 

@@ -29,24 +29,31 @@ TRAIN_ARGS = ["--text-column", "comment", "--column", "labels=codes", "--column"
 
 
 def test_load_reports_bad_rows_by_number_and_field_and_adds_nothing_twice(tmp_path, capsys):
+    """Rows with problems load (the bad cell blank) and are named; an exact repeat of a row is
+    skipped; an ID repeated with other content is a different response, kept and said (issue 17:
+    two wards' files both numbering from 1 must not lose one ward's comments)."""
     export = tmp_path / "export.csv"
     pd.DataFrame({
-        "Ref": ["R1", "R2", "R3", "R3", None],
-        "Received": ["03/02/2025", "32/13/2024", "04/02/2025", "04/02/2025", "2025-02-06"],
-        "Score": ["1", "2", "7", "Very good", "Poor"],
-        "What you told us": ["Nurse Jane Smith rang me on 07700 900123", "Cold food", "Long wait", "Dup", "Dr Patel was kind"],
+        "Ref": ["R1", "R2", "R3", "R3", None, "R1"],
+        "Received": ["03/02/2025", "32/13/2024", "04/02/2025", "04/02/2025", "2025-02-06", "03/02/2025"],
+        "Score": ["1", "2", "7", "Very good", "Poor", "1"],
+        "What you told us": ["Nurse Jane Smith rang me on 07700 900123", "Cold food", "Long wait", "Dup", "Dr Patel was kind",
+                             "Nurse Jane Smith rang me on 07700 900123"],
     }).to_csv(export, index=False)
     db = tmp_path / "s.duckdb"
     args = ["feedback", "load", str(export), "--db", str(db), "--column", "comment_text=What you told us",
             "--column", "comment_id=Ref"]
     code, out, err = run(args, capsys)
     assert code == 0, err
-    assert "read 5 rows; added 4" in out and "repeated in file 1" in out and "with problems 2" in out
+    assert "read 6 rows; added 5" in out and "repeated in file 1" in out and "with problems 2" in out
+    assert "1 kept apart" in out
     assert "row 3, field 'Received': unreadable date '32/13/2024'" in err
     assert "row 4, field 'Score': FFT score must be 1 to 6" in err
-    assert "row 5: same comment ID 'R3' as row 4; skipped" in err
+    assert "row 5: comment ID 'R3' is also on row 4 with a different date, FFT answer" in err
+    assert "kept as a separate response" in err
+    assert "row 7: same comment ID 'R1' and content as row 2; skipped" in err
     code, out, _ = run(args, capsys)
-    assert code == 0 and "added 0; already stored 4" in out
+    assert code == 0 and "added 0; already stored 5" in out and "nothing new" in out
 
     from carelens.db import get_engine
 
@@ -55,8 +62,34 @@ def test_load_reports_bad_rows_by_number_and_field_and_adds_nothing_twice(tmp_pa
         keys = sorted(r[0] for r in conn.exec_driver_sql("select comment_key from fb_comments"))
         texts = [r[0] for r in conn.exec_driver_sql("select text_redacted from fb_comments")]
     engine.dispose()
-    assert keys[1:] == ["id:R1", "id:R2", "id:R3"] and keys[0].startswith("hash:")  # a blank ID is hashed, not "id:nan"
+    assert keys[1:4] == ["id:R1", "id:R2", "id:R3"] and keys[0].startswith("hash:")  # a blank ID is hashed, not "id:nan"
+    assert keys[4].startswith("id:R3#")  # the second R3, kept under a key of its own
     assert "Nurse [name] rang me on [phone]" in texts
+
+
+def test_a_second_wards_file_reusing_ids_is_kept_and_said(tmp_path, capsys):
+    """Issue 17 item 3: Ward A's March file (IDs 1-3), then Ward B's April file (IDs 1-3, other
+    texts and dates): all six responses are stored, and the second load says what happened."""
+    ward_a, ward_b = tmp_path / "ward_a.csv", tmp_path / "ward_b.csv"
+    pd.DataFrame({"Comment ID": ["1", "2", "3"], "Date": ["01/03/2025", "02/03/2025", "03/03/2025"],
+                  "Ward": ["Ward A"] * 3, "FFT answer": ["Kind staff", "Cold food", "Long wait"]}).to_csv(ward_a, index=False)
+    pd.DataFrame({"Comment ID": ["1", "2", "3"], "Date": ["01/04/2025", "02/04/2025", "03/04/2025"],
+                  "Ward": ["Ward B"] * 3, "FFT answer": ["Clean ward", "Rude porter", "Quick discharge"]}).to_csv(ward_b, index=False)
+    db = tmp_path / "s.duckdb"
+    assert run(["feedback", "load", str(ward_a), "--db", str(db)], capsys)[0] == 0
+    code, out, err = run(["feedback", "load", str(ward_b), "--db", str(db)], capsys)
+    assert code == 0, err
+    assert "added 3; already stored 0" in out and "3 kept apart" in out
+    assert f"{ward_b}, row 2: comment ID '1' is already stored (from {ward_a}" in err and "kept as a separate response" in err
+    code, out, _ = run(["feedback", "load", str(ward_b), "--db", str(db)], capsys)
+    assert "added 0; already stored 3" in out  # and Ward B's file again is recognised
+    from carelens.db import get_engine
+
+    engine = get_engine(db)
+    with engine.connect() as conn:
+        wards = dict(conn.exec_driver_sql("select location_3, count(*) from fb_responses group by 1").fetchall())
+    engine.dispose()
+    assert wards == {"Ward A": 3, "Ward B": 3}
 
 
 def test_load_errors_are_one_line(tmp_path, capsys):

@@ -19,6 +19,23 @@ from carelens.db.migrate import upgrade
 
 RELEASE_REVISION = "0002_appointments"
 
+# Release 0.1.0's feedback tables as its code wrote them (one row per comment, no undo): the
+# declarations in carelens.feedback.store.tables have moved on since (revision 0006).
+_old = sa.MetaData()
+FEEDBACK_TABLES = {
+    "uploads": sa.Table("fb_uploads", _old, *(sa.Column(c) for c in (
+        "upload_id", "source", "loaded_at", "rows_read", "rows_added", "rows_skipped", "model_version", "loaded_by"))),
+    "comments": sa.Table("fb_comments", _old, *(sa.Column(c) for c in (
+        "comment_key", "comment_id", "upload_id", "date", "comment_text", "text_redacted", "question", "fft_score",
+        "location_1", "location_2", "location_3", "demographics"))),
+    "predictions": sa.Table("fb_predictions", _old, *(sa.Column(c) for c in (
+        "comment_key", "model_version", "sentiment", "probabilities", "predicted_at"))),
+    "comment_topics": sa.Table("fb_comment_topics", _old, *(sa.Column(c) for c in (
+        "comment_key", "model_version", "topic", "category"))),
+    "corrections": sa.Table("fb_corrections", _old, *(sa.Column(c) for c in (
+        "correction_id", "comment_key", "kind", "topics", "sentiment", "note", "created_by", "created_at"))),
+}
+
 
 def migrate_like_release(engine: sa.Engine) -> None:
     """The schema release 0.1.0's ``get_engine`` created on first use."""

@@ -33,14 +33,17 @@ ROUTES = {
     **{("POST", f"/summaries/{k}"): Permission.FEEDBACK_READ for k in SUMMARIES},
     ("GET", "/filters"): Permission.FEEDBACK_READ,
     ("POST", "/corrections"): Permission.FEEDBACK_CORRECT,
+    ("POST", "/corrections/undo"): Permission.FEEDBACK_CORRECT,
+    ("PUT", "/corrections/flag"): Permission.FEEDBACK_CORRECT,
     ("GET", "/corrections"): Permission.FEEDBACK_READ,
+    ("GET", "/appointments/scores"): Permission.CALL_LIST,
 }
 COUNT_FIELDS = {"comments", "positive", "neutral", "negative", "respondents", *(f"score_{k}" for k in range(1, 7))}
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    from carelens.feedback.loading import load_comments
+    from carelens.feedback.ingest import load_comments
 
     home = tmp_path_factory.mktemp("access")
     s = Settings(home=home, database_url=f"duckdb:///{home / 'store.duckdb'}", api_key_hashes=[hash_api_key("old-key")],
@@ -72,6 +75,8 @@ def _request(client, method: str, path: str, key: str, comment_key: str):
         ("POST", "/comments/upload"): {"files": {"file": ("m.csv", io.BytesIO(csv), "text/csv")}},
         ("POST", "/comments"): {"json": {"rows": [{"FFT answer": "Matrix row", "Ward / team": "Matrix ward"}], "source": "m"}},
         ("POST", "/corrections"): {"json": {"comment_key": comment_key, "kind": "interesting"}},
+        ("POST", "/corrections/undo"): {"json": {"comment_key": comment_key}},
+        ("PUT", "/corrections/flag"): {"json": {"comment_key": comment_key, "flagged": True}},
     }.get((method, path), {"json": {"filters": {}}} if method == "POST" else {})
     return client.request(method, path, headers=H(key), **kwargs)
 
@@ -156,10 +161,15 @@ def test_a_ward_managers_key_reads_only_their_ward_whatever_the_filters_say(clie
 def test_a_ward_managers_key_cannot_flag_or_see_corrections_outside_their_ward(client, store):
     _, engine, export, role_keys = store
     key = role_keys[Role.VIEWER]
-    outside = f"id:{export.loc[export['Ward / team'] != WARD, 'Comment ID'].iloc[0]}"
+    outside = f"id:{export.loc[export['Ward / team'] != WARD, 'Comment ID'].iloc[-1]}"  # not flagged before
     inside = f"id:{_in_ward(export)['Comment ID'].iloc[0]}"
     r = client.post("/corrections", json={"comment_key": outside, "kind": "interesting"}, headers=H(key))
     assert r.status_code == 404  # answered as if it did not exist
+    # nor take a flag off, or undo a correction, there
+    assert client.put("/corrections/flag", json={"comment_key": outside, "flagged": False}, headers=H(key)).status_code == 404
+    assert client.post("/corrections/undo", json={"comment_key": outside}, headers=H(key)).status_code == 404
+    undo_events = audit.events(engine, actor="key:key-viewer", action="undo_correction")
+    assert undo_events["outcome"].iloc[0] == "refused" and outside in undo_events["detail"].iloc[0]
     lead = role_keys[Role.FEEDBACK_LEAD]
     assert client.post("/corrections", json={"comment_key": outside, "kind": "interesting", "note": "call 07700 900123"},
                        headers=H(lead)).status_code == 201

@@ -168,7 +168,7 @@ def test_sixteen_loads_of_the_same_rows_at_once_store_each_comment_once(tmp_path
 @pytest.mark.postgres
 def test_concurrent_loads_on_postgresql_store_each_comment_once(postgres_schema_url):
     from carelens.db import get_engine
-    from carelens.feedback.loading import load_comments
+    from carelens.feedback.ingest import load_comments
 
     engine = get_engine(postgres_schema_url)
     try:

@@ -33,7 +33,7 @@ HERE = Path(__file__).parent
 @pytest.fixture(scope="module")
 def api_url(tmp_path_factory):
     from carelens.db import get_engine
-    from carelens.feedback.loading import load_comments
+    from carelens.feedback.ingest import load_comments
     from carelens.feedback.synth import generate_comments
 
     home = tmp_path_factory.mktemp("schemathesis")

@@ -19,8 +19,15 @@ from carelens.db.introspect import describe
 from carelens.db.migrate import current_revision, head_revision, upgrade
 from carelens.db.schema import load_all_tables
 from carelens.errors import StoreError
-from tests.integration.release_0_1_store import RELEASE_REVISION, migrate_like_release, write_demand_results
+from tests.integration.release_0_1_store import (
+    FEEDBACK_TABLES,
+    RELEASE_REVISION,
+    migrate_like_release,
+    write_demand_results,
+)
 
+# some of the tables revisions after release 0.1.0 add (0005: kept scenarios, their year-by-year totals and data)
+ADDED_SINCE_RELEASE = {"demand_scenarios", "demand_run_totals", "demand_datasets", "demand_dataset_tables"}
 DEMAND_TABLES = ["demand_scenario_runs", "demand_summary", "demand_summary_by_site", "demand_summary_by_age_sex",
                  "demand_summary_by_specialty", "demand_waterfall", "demand_avoided_activity", "demand_capacity",
                  "demand_capacity_totals", "demand_runs"]
@@ -74,11 +81,11 @@ def _shape(engine: sa.Engine) -> dict:
         return describe(conn)
 
 
-def _rows(engine: sa.Engine, table: str) -> list[tuple]:
-    """A table's rows as a sorted list, numbers compared to 12 significant digits (so a figure stored
-    as text by release 0.1.0 and the same figure as a double compare equal)."""
+def _rows(engine: sa.Engine, table: str, sql: str | None = None) -> list[tuple]:
+    """A table's rows (or a query's) as a sorted list, numbers compared to 12 significant digits (so
+    a figure stored as text by release 0.1.0 and the same figure as a double compare equal)."""
     with engine.connect() as conn:
-        frame = pd.read_sql(sa.text(f"SELECT * FROM {table}"), conn)
+        frame = pd.read_sql(sa.text(sql or f"SELECT * FROM {table}"), conn)
     frame = frame[sorted(frame.columns)]
 
     def cell(value) -> str:
@@ -97,7 +104,9 @@ def _rows(engine: sa.Engine, table: str) -> list[tuple]:
 def _fill_release_store(engine: sa.Engine, projection) -> None:
     """Rows in every table release 0.1.0 had, written as it wrote them."""
     from carelens.appointments.store import dna_calls, dna_models, dna_scores
-    from carelens.feedback.store.tables import comment_topics, comments, corrections, predictions, uploads
+
+    uploads, comments, predictions, comment_topics, corrections = (FEEDBACK_TABLES[t] for t in (
+        "uploads", "comments", "predictions", "comment_topics", "corrections"))
 
     now = datetime(2026, 11, 3, 9, 30)
     with engine.begin() as conn:
@@ -156,6 +165,15 @@ def test_the_migrations_create_exactly_the_tables_the_capabilities_declare(new_d
     declared.dispose()
 
 
+# Revision 0006 split fb_comments into responses and comments and added columns to two tables.
+CHANGED_BY_0006 = {"fb_comments": None, "fb_uploads": ["comments_added"], "fb_corrections": ["undone_at", "undone_by"]}
+# fb_comments as release 0.1.0 had it, read back from the upgraded store
+COMMENTS_AS_RELEASE = (
+    "SELECT c.comment_key, r.response_id AS comment_id, c.upload_id, r.date, c.comment_text, c.text_redacted, "
+    "c.question, r.fft_score, r.location_1, r.location_2, r.location_3, r.demographics "
+    "FROM fb_comments c JOIN fb_responses r ON r.response_key = c.response_key")
+
+
 def test_a_release_0_1_store_upgrades_in_place_keeping_every_row(new_database, projection):
     old = _release_store(new_database(), projection)
     tables = _all_tables(old)
@@ -166,12 +184,54 @@ def test_a_release_0_1_store_upgrades_in_place_keeping_every_row(new_database, p
     upgrade(old)
 
     assert current_revision(old) == head_revision()
-    assert _all_tables(old) == tables
+    added = set(_all_tables(old)) - set(tables)  # every table kept; later revisions add new ones
+    assert set(tables) <= set(_all_tables(old))
+    assert ADDED_SINCE_RELEASE | {"fb_responses"} <= added
+    for table in added - {"fb_responses"}:  # new and empty (fb_responses is filled: see below)
+        assert _rows(old, table) == [], table
     for table in tables:
-        assert _rows(old, table) == before[table], table
+        if table not in CHANGED_BY_0006:
+            assert _rows(old, table) == before[table], table
+    # every comment of release 0.1.0 is now a response with that one comment, every value kept
+    assert _rows(old, "fb_comments", COMMENTS_AS_RELEASE) == before["fb_comments"]
+    with old.connect() as conn:
+        responses = conn.execute(sa.text("SELECT count(*), count(DISTINCT response_key) FROM fb_responses")).one()
+        keys = conn.execute(sa.text("SELECT count(*) FROM fb_comments WHERE response_key <> comment_key")).scalar()
+    assert tuple(responses) == (len(before["fb_comments"]),) * 2 and keys == 0
+    for table, added in CHANGED_BY_0006.items():  # the other tables: old columns as they were, new ones empty
+        if added:
+            kept = [c for c in _shape(old)[table].columns if c[0] not in added]
+            sql = f"SELECT {', '.join(c[0] for c in kept)} FROM {table}"
+            assert _rows(old, table, sql) == before[table], table
+            assert _rows(old, table, f"SELECT {', '.join(added)} FROM {table}") == [("NULL",) * len(added)] * len(before[table])
     fresh = get_engine(new_database())
     assert _shape(old) == _shape(fresh)
     old.dispose()
+
+
+def test_an_upgraded_store_shows_its_comments_and_loading_their_file_again_adds_nothing(new_database, projection):
+    """What staff see after the upgrade: the same comments, flags and topics; and the export they
+    loaded under release 0.1.0 (ID-keyed and ID-less rows) is recognised, not stored twice."""
+    from carelens.feedback.ingest import load_comments
+    from carelens.feedback.model_cache import cached_model
+    from carelens.feedback.store import CommentFilters, queries
+
+    url = new_database()
+    old = _release_store(url, projection)
+    upgrade(old)
+    old.dispose()
+    engine = get_engine(url)
+    page, total = queries.filtered_comments(engine)
+    assert total == 3 and sorted(page["comment_key"]) == ["id:0", "id:1", "id:2"]
+    flagged = queries.filtered_comments(engine, CommentFilters(flagged_only=True))[0]
+    assert flagged["comment_key"].tolist() == ["id:0"] and list(flagged["topics"][0]) == ["Parking", "Staff"]
+    assert queries.fft_totals(engine, suppress_below=0)["respondents"] == 3
+    export = pd.DataFrame({"Comment ID": ["0", "1", "2"], "Date": ["01/10/2026", "02/10/2026", "03/10/2026"],
+                           "FFT answer": ["text 0", "text 1", "text 2"], "FFT score": ["1", "2", "3"],
+                           "Division": ["Surgery"] * 3, "Ward / team": ["Ward 1"] * 3, "FFT question": ["Q"] * 3})
+    again = load_comments(export, engine=engine, model=cached_model(), progress=False)
+    assert (again.rows_added, again.rows_already_stored, again.comments_added) == (0, 3, 0), again.summary()
+    assert queries.filtered_comments(engine)[1] == 3
 
 
 def test_an_upgraded_store_takes_new_projections(new_database, projection):
@@ -218,3 +278,57 @@ def test_going_back_to_release_0_1_and_upgrading_again_keeps_its_new_rows(new_da
     assert {t: _rows(old, t) for t in DEMAND_TABLES} == before
     assert _shape(old) == _shape(get_engine(new_database()))
     old.dispose()
+
+
+def test_an_upgraded_store_lists_its_old_runs_and_keeps_named_scenarios(new_database, projection, tmp_path):
+    """Issue 15: a store with release 0.1.0's projections upgrades in place; they are listed (under a
+    name made of their scenario and run id) beside scenarios kept since, which keep their data."""
+    from carelens.demand import load_data, load_params
+    from carelens.demand.scenario import run_scenario
+    from carelens.demand.store import list_scenarios, load_scenario, load_stored_data, save_scenario
+    from carelens.demand.synth import synthesise
+
+    url = new_database()
+    _release_store(url, projection).dispose()
+    root = synthesise(tmp_path / "trust", spells=1_000, seed=3)
+    data = load_data(root)
+    kept = run_scenario(load_params(root / "params.json"), data, name="After the upgrade", runs=2, points=2)
+    save_scenario(kept, url, data)
+    listed = list_scenarios(url)
+    assert len(listed) == 3
+    old = listed[~listed.can_open]
+    assert len(old) == 2 and old.name.str.startswith("synthetic (run ").all() and not old.has_data.any()
+    new = listed[listed.can_open].iloc[0]
+    assert new["name"] == "After the upgrade" and new.has_data
+    assert load_scenario(url, "After the upgrade").tables["summary"].shape == kept.tables["summary"].shape
+    assert load_stored_data(url, kept.data_fingerprint).fyear == 2023
+    with pytest.raises(StoreError, match="stored without its params"):
+        load_scenario(url, old.name.iloc[0])
+    with get_engine(url).connect() as conn:  # the old runs' rows are untouched
+        assert conn.execute(sa.text("SELECT count(*) FROM demand_scenario_runs")).scalar() == 3
+
+
+def test_a_new_duckdb_store_opens_again_after_its_process_stopped_before_a_checkpoint(tmp_path):
+    """A fresh store runs every revision in one transaction; if the process then stops without a
+    checkpoint (a killed process), DuckDB replays its write-ahead log on the next open.
+    DuckDB 2.0 cannot replay a rename of a table created in the same transaction, so no revision may
+    rename one (0006 copies aside instead). carelens' own connections checkpoint as they are handed
+    back, so the process here migrates on one connection with checkpoints turned off, then dies."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "fresh.duckdb"
+    code = (
+        "import os, sqlalchemy as sa; from carelens.db.migrate import upgrade; "
+        "e = sa.create_engine('duckdb:///' + os.environ['STORE'], poolclass=sa.pool.StaticPool); "
+        "c = e.connect(); c.exec_driver_sql('PRAGMA disable_checkpoint_on_shutdown'); "
+        "c.exec_driver_sql(\"SET checkpoint_threshold = '10GB'\"); c.commit(); c.close(); "
+        "upgrade(e); os._exit(0)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env={**__import__("os").environ, "STORE": str(db)})
+    assert db.with_name(db.name + ".wal").exists()  # the log was left to replay
+    engine = get_engine(db, migrate=False)
+    with engine.connect() as conn:  # opening it replays the log
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head_revision()
+        assert conn.exec_driver_sql("SELECT count(*) FROM fb_comments").scalar() == 0
+    engine.dispose()

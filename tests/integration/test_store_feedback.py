@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from carelens.db import current_revision, get_engine
 from carelens.errors import StoreError
-from carelens.feedback.loading import cached_model, load_comments
+from carelens.feedback.ingest import load_comments
+from carelens.feedback.model_cache import cached_model
 from carelens.feedback.retraining import corrections_training_frame
 from carelens.feedback.synth import generate_comments
 from carelens.feedback.store import CommentFilters, queries

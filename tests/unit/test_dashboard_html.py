@@ -89,8 +89,8 @@ def test_any_text_in_a_comment_never_becomes_markup(text, place, topics, search)
     assert {tag for tag, _ in parsed.tags} <= {"table", "thead", "tbody", "tr", "th", "td", "span", "div", "mark",
                                                "button", "p"}
     assert {name for _, attrs in parsed.tags for name in attrs} <= {
-        "class", "style", "scope", "data-comment-id", "aria-label", "type", "data-flag-kind", "data-flag-input",
-        "data-comment-key"}
+        "class", "style", "scope", "data-comment-id", "aria-label", "aria-pressed", "type", "data-flag-kind",
+        "data-flag-input", "data-comment-key"}
 
 
 def test_cells_can_be_row_headers_and_spans_and_markup_passes_only_when_made_by_the_helpers():

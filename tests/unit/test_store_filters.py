@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from carelens.errors import TableError
-from carelens.feedback.loading import detect_mapping, parse_fft_score, parse_mapping_args, prepare_rows
+from carelens.feedback.ingest.mapping import detect_mapping, parse_mapping_args
+from carelens.feedback.ingest.matching import candidate_keys
+from carelens.feedback.ingest.validation import parse_fft_score, prepare_rows
 from carelens.feedback.store.filters import CommentFilters
 from carelens.feedback.store.queries import _term_pattern, search_terms
 
@@ -62,8 +64,9 @@ def test_rows_without_ids_are_keyed_by_content_so_a_reload_matches():
     frame = pd.DataFrame({"FFT answer": ["same", "same", "other"]})
     rows, _, _ = prepare_rows(frame, detect_mapping(list(frame.columns)))
     again, _, _ = prepare_rows(frame.copy(), detect_mapping(list(frame.columns)))
-    assert rows["comment_key"].tolist() == again["comment_key"].tolist()
-    assert rows["comment_key"][0] == rows["comment_key"][1] != rows["comment_key"][2]
+    keys, keys_again = candidate_keys(rows), candidate_keys(again)  # keys moved to ingest.matching
+    assert keys == keys_again
+    assert keys[0] == keys[1] != keys[2]
 
 
 @given(st.integers(1, 6))

@@ -8,7 +8,7 @@ Nothing here knows a capability's meaning; capabilities and entry points ask it:
   :mod:`~carelens.access.passwords`), :mod:`~carelens.access.keys` (API keys, hashed, revocable at
   once), :mod:`~carelens.access.sessions` (browser sessions, expiring, with CSRF tokens).
 - :mod:`~carelens.access.audit`: the append-only audit log.
-- :mod:`~carelens.access.tables`: their tables (migration ``0004_access``).
+- :mod:`~carelens.access.tables`: their tables (migration ``0007_access``).
 
 How the web app uses them (sign-in pages, the trusted header, single sign-on, Origin checks) is
 ``carelens.web.security``; see docs/security.md.

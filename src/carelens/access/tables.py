@@ -1,4 +1,4 @@
-"""Access control's tables (SQLAlchemy Core, on the store's one ``MetaData``), created by migration ``0004_access``.
+"""Access control's tables (SQLAlchemy Core, on the store's one ``MetaData``), created by migration ``0007_access``.
 
 - ``access_users``: staff who sign in (a password hash only for local accounts; single sign-on and
   trusted-header users have none), their role and location scope, lock-out state.

@@ -25,8 +25,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from carelens.appointments.features import FEATURES
-
 if TYPE_CHECKING:
     from carelens.appointments.model import DNAModel
 
@@ -47,8 +45,10 @@ def contributions(model: DNAModel, X: pd.DataFrame, groups: Mapping[str, list[st
     """
     Z = model._encode(X)
     ref_row = model._encode(pd.DataFrame({k: [v] for k, v in model.reference_.items()}))[0]
-    columns = {g: [FEATURES.index(n) for n in names] for g, names in groups.items()}
-    out = {g: np.zeros(len(Z)) for g in columns}
+    position = {name: j for j, name in enumerate(model._features()[0])}
+    columns = {g: [position[n] for n in names if n in position] for g, names in groups.items()}
+    columns = {g: idx for g, idx in columns.items() if idx}  # a group whose features were all dropped
+    out = {g: np.zeros(len(Z)) for g in groups}
     per_tree = per_tree_predictor(model)
     for start in range(0, len(Z), CHUNK_ROWS):
         chunk = Z[start : start + CHUNK_ROWS]
@@ -85,10 +85,11 @@ def per_tree_predictor(model: DNAModel) -> Callable[..., None] | None:
         bitsets, f_idx_map = booster._bin_mapper.make_known_categories_bitsets()
         baseline = float(np.ravel(booster._baseline_prediction)[0])
         # Trees index the booster's *prepared* columns (categorical ones moved first): map back.
-        original = np.arange(len(FEATURES))
+        n_features = len(model._features()[0])
+        original = np.arange(n_features)
         prepared = getattr(booster, "_preprocessor", None)
         if prepared is not None:
-            original = np.full(len(FEATURES), -1)
+            original = np.full(n_features, -1)
             for name, _, cols in prepared.transformers_:
                 where = prepared.output_indices_[name]
                 cols = np.flatnonzero(cols) if np.asarray(cols).dtype == bool else np.asarray(cols, dtype=int)

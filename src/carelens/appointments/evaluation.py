@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from carelens.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class CostModel:
@@ -27,6 +29,27 @@ class CostModel:
     call_cost: float = 4.0
     slot_value: float = 120.0
     reminder_effect: float = 0.3
+
+    def __post_init__(self) -> None:
+        """Costs a person can type but no clinic can have (a negative call cost, a reminder that
+        prevents 700 % of DNAs) are refused in one line naming the setting."""
+        checks = (
+            ("call_cost", "the cost of one reminder call (£)", 0.0, 1e6),
+            ("slot_value", "the value of a used outpatient slot (£)", 0.0, 1e7),
+            ("reminder_effect", "the share of would-be DNAs a reminder prevents", 0.0, 1.0),
+        )
+        for name, what, low, high in checks:
+            value = getattr(self, name)
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                number = float("nan")
+            if not np.isfinite(number) or not low <= number <= high:
+                raise ConfigError(f"{name.replace('_', ' ')} is {what}: a number from {low:g} to {high:,g}, not {value!r}",
+                                  field=name)
+        if self.slot_value == 0 or self.reminder_effect == 0:
+            raise ConfigError("slot value and reminder effect must be above 0 (the net benefit of a reminder divides by "
+                              "them)", field="slot_value" if self.slot_value == 0 else "reminder_effect")
 
     @property
     def threshold(self) -> float:

@@ -14,8 +14,13 @@ stays linear.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
+
+from carelens.appointments.schema import FEATURE_PREFIX
+from carelens.errors import ConfigError
 
 MINUTES_PER_DAY = 24 * 60
 DEFAULT_GAP_DAYS = 3.0
@@ -39,6 +44,31 @@ PATIENT_FEATURES = ["age", "imd_decile", "distance_km"]
 CATEGORICAL_FEATURES = ["specialty", "site", "consultation_medium", "first_attendance", "sex"]
 NUMERIC_FEATURES = HISTORY_FEATURES + BOOKING_FEATURES + CALENDAR_FEATURES + PATIENT_FEATURES
 FEATURES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
+
+
+MAX_GAP_DAYS = 366.0
+
+
+def check_gap_days(gap_days: float) -> float:
+    """The history gap as a number of days, refused when it would leak or mean nothing.
+
+    A negative gap lets outcomes recorded *after* the scoring moment into the features (the model
+    then "predicts" what it was told: AUROC 1.000 on its card and nothing in real use), so it is
+    never accepted; nor is NaN, infinity or more than a year."""
+    try:
+        value = float(gap_days)
+    except (TypeError, ValueError):
+        raise ConfigError(f"the history gap must be a number of days, not {gap_days!r}", field="gap_days") from None
+    if not math.isfinite(value) or value < 0 or value > MAX_GAP_DAYS:
+        raise ConfigError(
+            f"the history gap must be 0 to {MAX_GAP_DAYS:g} days, not {gap_days!r} (a negative gap would let outcomes "
+            "known only after the scoring moment into the model)", field="gap_days")
+    return value
+
+
+def trust_feature_names(frame: pd.DataFrame) -> list[str]:
+    """The trust's own feature columns of a normalised frame (``feature:<name>``), in order."""
+    return [c for c in frame.columns if str(c).startswith(FEATURE_PREFIX)]
 
 
 def _minutes(values: pd.Series) -> np.ndarray:
@@ -92,6 +122,7 @@ def build_features(
     patient, past or future, this one included), the common mistake that inflates published AUROCs; it exists only
     so the benchmark can show the difference and must never be used to train a real model.
     """
+    gap_days = check_gap_days(gap_days)
     n = len(appointments)
     codes = pd.factorize(appointments["patient_id"])[0].astype(np.int64)
     t = _minutes(appointments["appointment_datetime"])
@@ -166,6 +197,8 @@ def build_features(
 
     when = appointments["appointment_datetime"].dt
     feats["hour"] = (when.hour + when.minute / 60.0).to_numpy(dtype="float64")
+    if n and not (t % MINUTES_PER_DAY).any():  # dates without times: the slot's hour is unknown, not midnight
+        feats["hour"] = np.full(n, np.nan)
     feats["weekday"] = when.dayofweek.to_numpy(dtype="float64")
     feats["month"] = when.month.to_numpy(dtype="float64")
     for name in PATIENT_FEATURES:
@@ -174,6 +207,12 @@ def build_features(
     out = pd.DataFrame({name: np.asarray(feats[name], dtype="float32") for name in NUMERIC_FEATURES})
     for name in CATEGORICAL_FEATURES:
         out[name] = as_category(appointments[name]).array
+    for name in trust_feature_names(appointments):  # the trust's own predictors, as normalise read them
+        values = appointments[name]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            out[name] = as_category(values).array
+        else:
+            out[name] = values.to_numpy(dtype="float32")
     out.index = appointments.index
     return out
 

@@ -19,15 +19,26 @@ from carelens.tables import read_table, write_table
 def read_appointments(
     path: str | Path | None = None, *, db_url: str | None = None, table: str | None = None,
     columns: dict[str, str] | None = None, allow_booking_after: bool = True, card: dict | None = None,
+    features: list[str] | dict[str, str] | None = None, contacts: list[str] | None = None,
+    status_map: list[str] | str | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """The appointments to train on, evaluate or score, read and normalised, and a label for
     messages. ``frame.attrs["warnings"]`` holds what the user should hear: the reader's and the
     validation's warnings and, given a saved model's ``card``, the columns the model learnt from
-    that this table lacks (their information is lost to the scores, so it must be said)."""
+    that this table lacks (their information is lost to the scores, so it must be said).
+
+    ``features``, ``contacts``, ``status_map``: as :func:`carelens.appointments.schema.normalise`.
+    Given a ``card`` (evaluate, score), the trust's features and status map default to the
+    model's, and a feature or contact column the table lacks is a warning, not an error."""
     from carelens.appointments.schema import Columns, normalise
 
+    if card is not None:
+        features = features if features is not None else (card.get("trust_features") or None)
+        status_map = status_map or card.get("status_map") or None
     raw, label = read_appointments_source(path, db_url=db_url, table=table)
-    frame = normalise(raw, Columns.from_mapping(columns), file=label, allow_booking_after=allow_booking_after)
+    frame = normalise(raw, Columns.from_mapping(columns), file=label, allow_booking_after=allow_booking_after,
+                      features=features, contacts=contacts, status_map=status_map,
+                      missing_features="warn" if card is not None else "error")
     warnings = list(frame.attrs.get("warnings", []))
     if card is not None:
         lost = sorted(set(frame.attrs.get("absent", [])) - set(card.get("absent_columns", [])))
@@ -45,9 +56,8 @@ def read_appointments_source(
     if db_url or table:
         if not (db_url and table):
             raise TableError("reading from a database needs both --source-db URL and --table NAME")
-        from sqlalchemy import inspect, literal_column, select
-        from sqlalchemy import table as table_clause
-        from sqlalchemy.exc import SQLAlchemyError
+        from sqlalchemy import inspect
+        from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
         from carelens.db import open_engine
         from carelens.db.schema import split_table_name
@@ -59,17 +69,28 @@ def read_appointments_source(
             with engine.connect() as conn:
                 if not inspect(conn).has_table(name, schema=schema):
                     raise TableError("table not found in the database", file=label)
-                # A lightweight (quoted) table clause: no reflection, which some dialects lack.
-                query = select(literal_column("*")).select_from(table_clause(name, schema=schema))
-                frame = pd.read_sql(query, conn)
+                frame = pd.read_sql(source_query(table), conn)
         except SQLAlchemyError as exc:
-            raise StoreError(f"could not read the table: {exc}".splitlines()[0], file=label) from exc
+            reason = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+            raise StoreError(f"could not read the table: {reason}".splitlines()[0], file=label) from exc
         finally:
             engine.dispose()
         return frame, label
     if path is None:
         raise TableError("give a FILE, or --source-db URL and --table NAME")
     return read_table(path), str(path)
+
+
+def source_query(table: str):
+    """``SELECT *`` from the user's table (``schema.table``, ``[dbo].[Outpatients]``): a lightweight
+    table clause, quoted by the database's dialect, with no reflection (which some dialects lack)."""
+    from sqlalchemy import literal_column, select
+    from sqlalchemy import table as table_clause
+
+    from carelens.db.schema import split_table_name
+
+    schema, name = split_table_name(table)
+    return select(literal_column("*")).select_from(table_clause(name, schema=schema))
 
 
 def write_scores_file(scores: pd.DataFrame, path: str | Path) -> Path:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from carelens.appointments.model import DNAModel
 from carelens.errors import ModelError
 from carelens.model_cards import write_card
@@ -66,7 +68,36 @@ class LoadedModel:
 
     @property
     def gap_days(self) -> float:
-        return float(self.card.get("gap_days", 3.0))
+        """The card's history gap, checked: a card edited to a negative gap would leak outcomes."""
+        from carelens.appointments.features import check_gap_days
+        from carelens.errors import ConfigError
+
+        try:
+            return check_gap_days(self.card.get("gap_days", 3.0))
+        except ConfigError as exc:
+            raise ModelError(exc.message, file=str(self.directory / "card.json"), field="gap_days") from exc
+
+    @property
+    def trained_until(self) -> pd.Timestamp | None:
+        """The last appointment the saved model learnt from (None on cards written before it was kept)."""
+        value = self.card.get("trained_until")
+        if value is None:
+            return None
+        try:
+            return pd.Timestamp(value)
+        except (TypeError, ValueError):
+            raise ModelError(f"trained_until is not a date: {value!r}", file=str(self.directory / "card.json"),
+                             field="trained_until") from None
+
+    @property
+    def trust_features(self) -> dict[str, str]:
+        """The trust's own feature columns the model needs at scoring time, {column: kind}."""
+        features = self.card.get("trust_features") or {}
+        if not isinstance(features, dict) or not all(isinstance(k, str) and v in ("numeric", "categorical")
+                                                     for k, v in features.items()):
+            raise ModelError("trust_features must map column names to numeric or categorical",
+                             file=str(self.directory / "card.json"), field="trust_features")
+        return features
 
 
 def save_model(model: DNAModel, directory: str | Path, card: dict[str, Any]) -> str:

@@ -166,3 +166,87 @@ def generate_appointments(
     frame = frame.sort_values(["appointment_datetime", "patient_id"], kind="stable").reset_index(drop=True)
     frame.insert(0, "appointment_id", [f"OP{i:08d}" for i in range(1, len(frame) + 1)])
     return frame
+
+
+# The columns of a widely used public no-show table from another health system (about 110,000
+# appointments over six weeks), which carelens' users meet as "a real export shaped differently".
+FOREIGN_COLUMNS = {
+    "appointment_id": "AppointmentID", "patient_id": "PatientId", "appointment_datetime": "AppointmentDay",
+    "booked_datetime": "ScheduledDay", "attendance_status": "No-show", "age": "Age", "sex": "Gender",
+}
+FOREIGN_FEATURES = ["Neighbourhood", "Scholarship", "Hipertension", "Diabetes", "Alcoholism", "SMS_received"]
+
+
+def reshape_like_foreign_export(
+    appointments: pd.DataFrame, *, start: str | pd.Timestamp, weeks: int = 6, seed: int = 0, future_days: int = 0,
+) -> pd.DataFrame:
+    """A warehouse-style table (``generate_appointments`` or the shared export) turned into the
+    shape of another health system's export, the way real exports differ from carelens' columns.
+
+    - Only ``weeks`` weeks of appointments from ``start`` (history before them is not in the
+      export); cancellations dropped (that table has none); appointments in the ``future_days``
+      after those weeks kept with a blank outcome.
+    - Columns renamed (``FOREIGN_COLUMNS``); the outcome is "No-show": "Yes" (missed) / "No";
+      appointment dates **without times** ("2024-05-02T00:00:00Z"), booking times with them.
+    - Specialty, site, medium, first/follow-up, ethnic group, IMD decile and distance **dropped**.
+    - The table's own 0/1 columns and neighbourhood, built honestly (each from facts known before
+      the appointment, and chance; an outcome is changed only *through* a flag, never a flag set
+      from the outcome):
+      - ``Neighbourhood``: the postcode district, as is.
+      - ``Scholarship`` (a welfare benefit): drawn from the dropped IMD decile (45 % of people in
+        deciles 1-2, 25 % in 3-4, 10 % in 5-6, 4 % in 7-10), so it carries deprivation's signal.
+      - ``Hipertension``, ``Diabetes``: drawn from age (hypertension 5 % at 20 rising to 55 % at
+        80; diabetes a third of that), no effect of their own.
+      - ``SMS_received``: a reminder text, sent by chance to 60 % of appointments booked at least
+        2 days ahead. A reminder prevents 30 % of would-be DNAs, so 30 % of texted appointments
+        that were missed in the source become attended (chosen at random).
+      - ``Alcoholism``: 3 % of patients, by chance; 15 % of their attended appointments become
+        missed.
+    """
+    rng = np.random.default_rng(seed)
+    frame = appointments.copy()
+    when = pd.to_datetime(frame["appointment_datetime"])
+    booked = pd.to_datetime(frame["booked_datetime"])
+    first = pd.Timestamp(start).normalize()
+    last = first + pd.Timedelta(weeks=weeks)
+    status = pd.to_numeric(frame["attendance_status"], errors="coerce")
+    in_weeks = (when >= first) & (when < last)
+    future = (when >= last) & (when < last + pd.Timedelta(days=future_days))
+    keep = (in_weeks & status.isin([3, 5, 6, 7])) | future
+    frame, when, booked, status = frame[keep], when[keep], booked[keep], status[keep].where(in_weeks[keep])
+    n = len(frame)
+    patients = frame["patient_id"].astype(str)
+    codes, uniq = pd.factorize(patients)
+    imd = pd.to_numeric(frame["imd_decile"], errors="coerce").fillna(5).to_numpy()
+    p_benefit = np.select([imd <= 2, imd <= 4, imd <= 6], [0.45, 0.25, 0.10], 0.04)
+    benefit = (rng.random(len(uniq)) < pd.Series(p_benefit).groupby(codes).first().to_numpy())[codes]
+    age = pd.to_numeric(frame["age"], errors="coerce").fillna(40).to_numpy()
+    p_hyper = np.clip(0.05 + (age - 20) / 60 * 0.5, 0.02, 0.6)
+    per_patient_age = pd.Series(p_hyper).groupby(codes).first().to_numpy()
+    hyper = (rng.random(len(uniq)) < per_patient_age)[codes]
+    diabetes = (rng.random(len(uniq)) < per_patient_age / 3)[codes]
+    alcohol = (rng.random(len(uniq)) < 0.03)[codes]
+    lead_days = ((when.dt.normalize() - booked.dt.normalize()).dt.days).to_numpy()
+    sms = (lead_days >= 2) & (rng.random(n) < 0.6)
+    missed = status.isin([3, 7]).to_numpy()
+    attended = status.isin([5, 6]).to_numpy()
+    prevented = sms & missed & (rng.random(n) < 0.3)
+    relapsed = alcohol & attended & (rng.random(n) < 0.15)
+    outcome = np.where(missed, "Yes", np.where(attended, "No", ""))
+    outcome = np.where(prevented, "No", np.where(relapsed, "Yes", outcome))
+    out = pd.DataFrame({
+        "PatientId": patients.to_numpy(),
+        "AppointmentID": frame["appointment_id"].astype(str).to_numpy(),
+        "Gender": frame["sex"].astype(str).to_numpy(),
+        "ScheduledDay": booked.dt.strftime("%Y-%m-%dT%H:%M:%SZ").to_numpy(),
+        "AppointmentDay": when.dt.strftime("%Y-%m-%dT00:00:00Z").to_numpy(),
+        "Age": age.astype(int),
+        "Neighbourhood": frame["postcode_district"].astype(str).to_numpy(),
+        "Scholarship": benefit.astype(int),
+        "Hipertension": hyper.astype(int),
+        "Diabetes": diabetes.astype(int),
+        "Alcoholism": alcohol.astype(int),
+        "SMS_received": sms.astype(int),
+        "No-show": outcome,
+    })
+    return out.reset_index(drop=True)

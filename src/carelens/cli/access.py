@@ -336,7 +336,7 @@ def audit_list(
     frame = audit.events(engine, since=since_d, until=until_d, actor=user, action=action, outcome=outcome,
                          limit=None if output is not None else limit)
     if output is not None:
-        write_table(frame, target)
+        write_table(frame, target, for_spreadsheet=True)
         audit.record(engine, cli_principal(), "audit_export", target.name,
                      {"events": len(frame), "since": since, "until": until, "user": user, "action": action})
         typer.echo(f"{len(frame):,} events written to {target}")

@@ -1,6 +1,10 @@
-"""`carelens db ...`: the store's schema (migrations run automatically on first use too)."""
+"""`carelens db ...`: the store's schema (migrations run automatically on first use too), backup and restore."""
 
 from __future__ import annotations
+
+from pathlib import Path
+
+import typer
 
 from carelens.cli import options as opt
 
@@ -40,3 +44,55 @@ def current(db: str | None = opt.store()) -> None:
     from carelens.db import current_revision, get_engine
 
     typer.echo(current_revision(get_engine(db, migrate=False)) or "empty (no schema yet)")
+
+
+@app.command()
+def backup(
+    output: Path = opt.output("New DuckDB file for the backup (never overwritten; readable by its owner only)."),
+    db: str | None = opt.store("to back up"),
+) -> None:
+    """Copy a DuckDB store into a new DuckDB file: a consistent snapshot, even while `carelens serve`
+    runs (any DuckDB, or `carelens serve --db FILE`, opens it). A PostgreSQL store is backed up with
+    pg_dump: the command says what to run.
+
+    Example:
+
+    ```
+    carelens db backup -o /var/backups/carelens/carelens-2025-01-31.duckdb
+    ```
+    """
+    from carelens.db.backup import backup_store
+
+    summary = backup_store(db, output)
+    typer.echo(f"backed up to {Path(output).expanduser().resolve()}: {summary.describe()}")
+
+
+@app.command()
+def restore(
+    backup: Path = typer.Argument(..., help="A backup written by `carelens db backup`."),
+    db: str | None = opt.store("to restore into"),
+    yes: bool = typer.Option(False, "--yes", help="Replace a store that holds data without asking."),
+) -> None:
+    """Replace everything in a DuckDB store with a backup, in one transaction (a failure leaves the
+    store as it was; an older backup is then migrated). A running `carelens serve` shows the
+    restored data within seconds.
+
+    Example:
+
+    ```
+    carelens db restore /var/backups/carelens/carelens-2025-01-31.duckdb --yes
+    ```
+    """
+    import sys
+
+    from carelens.db.backup import restore_store, store_summary
+    from carelens.errors import StoreError
+
+    before = store_summary(db)
+    if before is not None and any(before.rows.values()) and not yes:
+        asked = sys.stdin.isatty() and typer.confirm(
+            f"The store holds {before.describe()}. Replace it with {backup}?", err=True)
+        if not asked:
+            raise StoreError(f"not restored: the store holds {before.describe()}; add --yes to replace it")
+    _, after = restore_store(db, backup)
+    typer.echo(f"restored from {Path(backup).expanduser().resolve()}: {after.describe()}")

@@ -22,31 +22,44 @@ OLD_OUT = opt.old("--out", "-o/--output")
 def run_command(
     params: Path = typer.Argument(..., metavar="PARAMS", help="Scenario params JSON (NHP format)."),
     data: Path = DATA,
-    output: Path | None = opt.output("Output folder (summary.csv, capacity.csv, runs.parquet, ...).", required=False),
+    output: Path | None = opt.output("Output folder (summary.csv, capacity.csv, trajectories.csv, runs.parquet, ...).",
+                                     required=False),
     runs: int | None = typer.Option(None, "--runs", help="Monte Carlo runs (default: the params' model_runs)."),
     seed: int | None = opt.seed("Override the params' seed (the same seed gives the same projection)."),
     workers: int = opt.workers("Worker processes.", 2),
     capacity: Path | None = typer.Option(None, "--capacity", metavar="FILE", help="Capacity assumptions JSON (overrides)."),
     dataset: str | None = typer.Option(None, "--dataset", help="NHP dataset name (default: the params', else the only one)."),
-    db: str | None = opt.store("to also write the results to (tables demand_*)"),
+    db: str | None = opt.store("to keep the scenario in (tables demand_*)"),
+    name: str | None = typer.Option(None, "--name", metavar="NAME",
+                                    help="Keep the projection as a scenario of this name in the store (--db), with "
+                                         "its params and data, to open, compare and export later."),
+    replace: bool = typer.Option(False, "--replace", help="Replace a kept scenario of the same --name."),
+    years: int = typer.Option(1, "--years", metavar="N",
+                              help="Projection years from the baseline to the horizon, for the year-by-year "
+                                   "trajectories (1: the horizon only; each year costs as much as the horizon)."),
     out: Path | None = OLD_OUT,
 ) -> None:
     """Project activity to the horizon year, with capacity, and write OUTPUT/summary.csv and friends.
+
+    With --name the projection is kept in the store as a scenario (its params, the data it ran
+    on, who ran it and when); `carelens demand scenarios` lists them, `compare` compares them and
+    `export` writes one as a workbook or report.
 
     Example:
 
     ```
     carelens demand run trust/params.json -d trust -o projection \\
-        --runs 256 --db store.duckdb
+        --runs 256 --years 4 --name "Baseline 2035" --db store.duckdb
     ```
     """
     import time
     import warnings
 
-    from carelens.demand import load_params, run_model
+    from carelens.demand import load_params
     from carelens.demand.data import load_data_for
-    from carelens.demand.outputs import result_tables, write_outputs
-    from carelens.demand.store import write_to_store
+    from carelens.demand.outputs import output_folder, write_outputs
+    from carelens.demand.scenario import check_name, run_scenario
+    from carelens.demand.store import check_name_free, default_name, save_scenario
     from carelens.errors import ConfigError, ParamsError
 
     output = opt.renamed(output, out, new="-o/--output", old="--out")
@@ -55,23 +68,33 @@ def run_command(
     p = load_params(params, capacity=capacity)
     if runs is not None and runs < 0:
         raise ParamsError("must be 0 or more", field="--runs")
+    if not 1 <= years <= 30:
+        raise ParamsError("must be from 1 (the horizon only) to 30", field="--years")
+    if seed is not None and seed < 0:
+        raise ParamsError("must be 0 or more", field="--seed")
+    if name is not None:
+        name = check_name(name)
+        if not replace:
+            check_name_free(db, name)
+    output_folder(output)  # a bad folder or a name already taken is refused before minutes of work
     d = load_data_for(data, p, dataset=dataset)
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = run_model(p, d, runs=runs, workers=workers, seed=seed, progress=True)
+        scenario = run_scenario(p, d, name=name or "unsaved", runs=runs, workers=workers, seed=seed, points=years,
+                                progress=True)
     for w in caught:
         opt.warn(str(w.message))
-    tables = result_tables(result)
-    write_outputs(result, output, tables)
-    if db:
-        run_id = write_to_store(result, db, tables)
+    write_outputs(scenario, output)
+    if name or db:
+        scenario.name = name or default_name(db, scenario)
+        run_id = save_scenario(scenario, db, d, replace=replace)
         from carelens.cli.access import record
 
-        record(db, "run_projection", str(run_id), {"runs": int((result.model_runs > 0).sum())})
-        typer.echo(f"stored as run_id {run_id}")
-    n = int((result.model_runs > 0).sum())
-    typer.echo(f"{n} runs in {time.perf_counter() - started:.1f} s; wrote {output}/summary.csv")
+        record(db, "run_projection", scenario.name, {"run_id": run_id, "runs": scenario.runs, "replace": replace})
+        typer.echo(f"stored as scenario {scenario.name!r} (run_id {run_id})")
+    per_year = f" for each of {len(scenario.years) - 1} projection years" if len(scenario.years) > 2 else ""
+    typer.echo(f"{scenario.runs} runs{per_year} in {time.perf_counter() - started:.1f} s; wrote {output}/summary.csv")
 
 
 @app.command("synth")
@@ -124,3 +147,118 @@ def validate_command(
         for message in engine.warnings:
             opt.warn(message)
     typer.echo(f"{params}: valid")
+
+
+DOWNLOADS = (".xlsx", ".html", ".pdf")
+
+
+def _check_download(output: Path) -> None:
+    """A download's name is checked before any work (a wrong extension found after a minute is a minute lost)."""
+    from carelens.errors import ConfigError
+
+    if output.suffix.lower() not in DOWNLOADS:
+        raise ConfigError(f"write {', '.join(DOWNLOADS)}; not {output.suffix or 'a name without an extension'}",
+                          file=str(output), field="--output")
+    if output.is_dir():
+        raise ConfigError("is a folder: give a file name", file=str(output), field="--output")
+
+
+def _download(content_for: dict, output: Path) -> Path:
+    """Write ``output`` in the format its extension names (``content_for[ext]()`` makes the bytes)."""
+    from carelens.demand.workbook import write_file
+
+    return write_file(content_for[output.suffix.lower()](), output)
+
+
+@app.command("scenarios")
+def scenarios_command(
+    db: str | None = opt.store("the scenarios are kept in"),
+) -> None:
+    """List the scenarios kept in the store, newest first.
+
+    Example:
+
+    ```
+    carelens demand scenarios --db store.duckdb
+    ```
+    """
+    from carelens.demand.store import list_scenarios
+
+    listed = list_scenarios(db)
+    if listed.empty:
+        typer.echo("no scenarios stored yet: carelens demand run PARAMS -d DATA -o OUT --name NAME")
+        return
+    shown = listed.assign(
+        run=listed["created"].astype(str).str[:16].str.replace("T", " "),
+        years=listed["start_year"].astype("Int64").astype(str) + "-" + listed["end_year"].astype("Int64").astype(str),
+        data=listed["data_fingerprint"].fillna("").str[:12],
+        note=listed["can_open"].map({True: "", False: "stored before scenarios were kept: cannot be opened"}))
+    shown = shown[["name", "run", "created_by", "runs", "years", "data", "note"]].fillna("")
+    shown.columns = ["scenario", "run at (UTC)", "by", "runs", "years", "data", ""]
+    typer.echo(shown.to_string(index=False))
+
+
+@app.command("compare")
+def compare_command(
+    names: list[str] = typer.Argument(..., metavar="NAME...", help="Two or more stored scenarios."),
+    output: Path | None = opt.output("Also write the comparison: .xlsx (a tab per table), .html or .pdf.",
+                                     required=False),
+    db: str | None = opt.store("the scenarios are kept in"),
+) -> None:
+    """Compare stored scenarios: what differs in their assumptions first, then beds, theatres and
+    clinic rooms (principal, P10-P90); with -o, every table (activity by point of delivery,
+    waterfalls, year by year) in a workbook or report.
+
+    Example:
+
+    ```
+    carelens demand compare "Baseline 2035" "Occupancy 85%" -o compare.xlsx
+    ```
+    """
+    from carelens.demand.compare import compare, in_words
+    from carelens.demand.store import load_scenario
+
+    if output is not None:
+        _check_download(output)
+    comparison = compare([load_scenario(db, n) for n in names])
+    differences = comparison.differences()
+    typer.echo(f"{len(differences)} of {len(comparison.parameters)} parameters differ:")
+    for row in differences.itertuples(index=False):
+        typer.echo(f"  {row[0]}: " + " | ".join(f"{n} {v}" for n, v in zip(comparison.names, row[1:])))
+    capacity = in_words(comparison.capacity, ["resource", "ward_type"])
+    typer.echo("\n" + capacity.to_string(index=False))
+    if output is not None:
+        from carelens.demand.report import comparison_report, report_pdf
+        from carelens.demand.workbook import comparison_workbook
+
+        written = _download({".xlsx": lambda: comparison_workbook(comparison),
+                             ".html": lambda: comparison_report(comparison).encode("utf-8"),
+                             ".pdf": lambda: report_pdf(comparison_report(comparison))}, output)
+        typer.echo(f"wrote {written}")
+
+
+@app.command("export")
+def export_command(
+    name: str = typer.Argument(..., metavar="NAME", help="A stored scenario."),
+    output: Path = opt.output("The file to write: .xlsx (a cover sheet and a tab per table), .html or .pdf "
+                              "(the parameters-and-results report)."),
+    db: str | None = opt.store("the scenarios are kept in"),
+) -> None:
+    """Write a stored scenario as a workbook or a report to take away.
+
+    Example:
+
+    ```
+    carelens demand export "Baseline 2035" -o baseline.pdf
+    ```
+    """
+    from carelens.demand.report import report_pdf, scenario_report
+    from carelens.demand.store import load_scenario
+    from carelens.demand.workbook import scenario_workbook
+
+    _check_download(output)
+    scenario = load_scenario(db, name)
+    written = _download({".xlsx": lambda: scenario_workbook(scenario),
+                         ".html": lambda: scenario_report(scenario).encode("utf-8"),
+                         ".pdf": lambda: report_pdf(scenario_report(scenario))}, output)
+    typer.echo(f"wrote {written}")

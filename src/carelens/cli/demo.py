@@ -80,19 +80,29 @@ def register(app: typer.Typer) -> None:
             done.append(f"feedback: {export} -> {classified}; loaded into the store")
 
         if "appointments" in parts:
+            import pandas as pd
+
             from carelens.appointments.synth import generate_appointments
 
             _step(f"Missed appointments: {patients:,} synthetic patients, train, evaluate, score upcoming")
             yesterday = date.today() - timedelta(days=1)
             table = out / "appointments.csv"
-            generate_appointments(
+            generated = generate_appointments(
                 patients, seed=seed, start=f"{yesterday - timedelta(days=2 * 365):%Y-%m-%d}", end=f"{yesterday:%Y-%m-%d}",
                 future_days=21,
-            ).to_csv(table, index=False)
+            )
+            generated.to_csv(table, index=False)
+            # Train on the history before the last three months, then evaluate on those months, which
+            # the saved model never saw (evaluating on its own training rows would flatter it).
+            later = yesterday - timedelta(days=91)
+            history = out / "appointments_until_3_months_ago.csv"
+            when = pd.to_datetime(generated["appointment_datetime"])
+            generated[when < pd.Timestamp(later)].to_csv(history, index=False)
             model = out / "dna-model"
-            _call(["appointments", "train", str(table), "-o", str(model)])
+            _call(["appointments", "train", str(history), "-o", str(model)])
             evaluation = out / "dna-evaluation.html"
-            _call(["appointments", "evaluate", str(table), "--model", str(model), "-o", str(evaluation)])
+            _call(["appointments", "evaluate", str(table), "--model", str(model), "--since", f"{later:%Y-%m-%d}",
+                   "-o", str(evaluation)])
             scores = out / "dna_scores.csv"
             _call(["appointments", "score", str(table), "--model", str(model), "-o", str(scores),
                    "--publish", "--db", url])
@@ -100,13 +110,15 @@ def register(app: typer.Typer) -> None:
                         "call list published")
 
         if "demand" in parts:
+            from carelens.demand.scenario import DEMO_SCENARIO
+
             _step(f"Demand and capacity: a synthetic {spells:,}-spell trust, {runs} Monte Carlo runs")
             trust = out / "demand-trust"
             _call(["demand", "synth", "-o", str(trust), "--spells", str(spells), "--seed", str(seed)])
             projection = out / "demand-projection"
             _call(["demand", "run", str(trust / "params.json"), "-d", str(trust), "-o", str(projection),
-                   "--runs", str(runs), "--db", url])
-            done.append(f"demand: {projection}/summary.csv, capacity.csv, waterfall.csv; stored")
+                   "--runs", str(runs), "--years", "4", "--db", url, "--name", DEMO_SCENARIO, "--replace"])
+            done.append(f"demand: {projection}/summary.csv, trajectories.csv; kept as scenario {DEMO_SCENARIO!r}")
 
         _step("Sign-in: an admin account for the dashboard")
         admin = _admin_account(url)

@@ -39,7 +39,8 @@ def classify(
     output: Path = opt.output("Output file: .csv, .xlsx or .parquet (every input row and column, plus topics, "
                               "categories and sentiment)."),
     column: list[str] | None = opt.columns(CLASSIFY_ROLES),
-    text_column: str | None = opt.text_column(),
+    text_column: list[str] | None = opt.text_columns(),
+    header_row: int = opt.header_row(),
     model_dir: Path | None = opt.model(),
     score_column: str | None = OLD_SCORE,
     id_column: str | None = opt.old("--id-column", "--column comment_id=NAME"),
@@ -48,59 +49,64 @@ def classify(
     words (topic_sentiment, topic_evidence); keeps every input row and column.
 
     The FFT score (a sentiment feature) and the comment ID (checked for duplicates) are found by
-    their common names unless --column names them.
+    their common names unless --column names them. Several text columns (one per question of the
+    return) each get their own topics, categories and sentiment columns, named after them.
 
     Example:
 
     ```
     carelens feedback classify fft_export.csv -o tagged.xlsx \\
-        --text-column "What was good?"
+        --text-column "What was good?" --text-column "What could be better?"
     ```
     """
     import pandas as pd
 
-    from carelens.feedback.columns import ID_COLUMNS, optional_column
-    from carelens.feedback.columns import text_column as find_text_column
+    from carelens.feedback.columns import ID_COLUMNS, optional_column, text_columns
     from carelens.feedback.model import FeedbackModel
     from carelens.feedback.training import FFT_SCORE_COLUMNS
     from carelens.progress import progress_task
-    from carelens.tables import ensure_unique, write_table
+    from carelens.tables import ensure_unique, first_data_row, write_table
 
-    roles = opt.old_roles(opt.column_roles(column, CLASSIFY_ROLES, comment_text=text_column),
+    roles = opt.old_roles(opt.column_roles(column, CLASSIFY_ROLES, repeatable=("comment_text",), comment_text=text_column),
                           fft_score=("--score-column", score_column), comment_id=("--id-column", id_column))
     opt.table_output(output)
-    frame = opt.read_input(input_file)
-    text_col = find_text_column(frame, roles.get("comment_text"), str(input_file))
+    frame = opt.read_input(input_file, header_row)
+    text_cols = text_columns(frame, roles.get("comment_text"), str(input_file))
     score_col = optional_column(frame, roles.get("fft_score"), FFT_SCORE_COLUMNS, str(input_file))
     id_col = optional_column(frame, roles.get("comment_id"), ID_COLUMNS, str(input_file))
     if id_col:
-        dups = ensure_unique(frame, id_col)
+        offset = first_data_row(frame) - 2
+        dups = [r + offset for r in ensure_unique(frame, id_col)]
         if dups:
             opt.warn(f"{input_file}: {len(dups)} duplicate value(s) in '{id_col}' (rows {', '.join(map(str, dups[:5]))}"
                      f"{'…' if len(dups) > 5 else ''}); all rows are kept and classified")
     model = FeedbackModel.load(model_dir)
-    texts = frame[text_col].tolist()
     scores = frame[score_col].tolist() if score_col else None
-    parts = []
-    with progress_task("Classifying comments", len(texts)) as advance:
-        for start in range(0, len(texts), CHUNK):
-            chunk = slice(start, start + CHUNK)
-            parts.append(model.classify(texts[chunk], fft_scores=scores[chunk] if scores else None))
-            advance(len(texts[chunk]))
-    result = pd.concat(parts, ignore_index=True) if parts else model.classify([])
     out = frame.copy()
-    for name, values in (
-        ("topics", result["topics_text"]),
-        ("categories", result["categories"].map("; ".join)),
-        ("sentiment", result["sentiment"]),
-        ("topic_sentiment", result["topic_sentiment"]),
-        ("topic_evidence", result["topic_evidence"]),
-    ):
-        column_name = name if name not in frame.columns else f"{name} (carelens)"
-        out[column_name] = values.set_axis(out.index)
-    write_table(out, output)
-    blank = int((result["topics_text"] == model.framework.labelling_not_possible).sum())
-    typer.echo(f"classified {len(out):,} comments ({blank:,} with no usable text) with model {model.version} -> {output}")
+    blank = 0
+    with progress_task("Classifying comments", len(frame) * len(text_cols)) as advance:
+        for text_col in text_cols:
+            texts = frame[text_col].tolist()
+            parts = []
+            for start in range(0, len(texts), CHUNK):
+                chunk = slice(start, start + CHUNK)
+                parts.append(model.classify(texts[chunk], fft_scores=scores[chunk] if scores else None))
+                advance(len(texts[chunk]))
+            result = pd.concat(parts, ignore_index=True) if parts else model.classify([])
+            for name, values in (
+                ("topics", result["topics_text"]),
+                ("categories", result["categories"].map("; ".join)),
+                ("sentiment", result["sentiment"]),
+                ("topic_sentiment", result["topic_sentiment"]),
+                ("topic_evidence", result["topic_evidence"]),
+            ):
+                column_name = name if len(text_cols) == 1 else f"{name} ({text_col})"
+                column_name = column_name if column_name not in frame.columns else f"{column_name} (carelens)"
+                out[column_name] = values.set_axis(out.index)
+            blank += int((result["topics_text"] == model.framework.labelling_not_possible).sum())
+    write_table(out, output, for_spreadsheet=True)
+    what = f"{len(out):,} comments" if len(text_cols) == 1 else f"{len(out):,} rows x {len(text_cols)} text columns"
+    typer.echo(f"classified {what} ({blank:,} with no usable text) with model {model.version} -> {output}")
 
 
 @app.command()
@@ -252,7 +258,8 @@ def load(
     input_file: Path = typer.Argument(..., metavar="FILE", help="Trust FFT export: CSV, XLSX or parquet."),
     db: str | None = opt.store("to load into"),
     column: list[str] | None = opt.columns(LOAD_ROLES),
-    text_column: str | None = opt.text_column(),
+    text_column: list[str] | None = opt.text_columns(),
+    header_row: int = opt.header_row(),
     column_file: Path | None = typer.Option(None, "--column-file", metavar="FILE",
                                             help="YAML or JSON file of role: column pairs (--column wins)."),
     model_dir: Path | None = opt.model(),
@@ -260,28 +267,33 @@ def load(
     mapping: list[str] | None = opt.old("--map", "--column"),
     mapping_file: Path | None = opt.old("--mapping-file", "--column-file"),
 ) -> None:
-    """Validate, classify and store comments in one transaction; loading the same file twice adds nothing.
+    """Validate, classify and store a trust's FFT returns in one transaction; loading the same file twice adds nothing.
 
-    Roles not named are found by common export names; demographics is a comma-separated list of
-    columns.
+    Each row is one respondent's return (FFT answer, date, place, demographics); each text column
+    is one free-text question of it, stored as a comment of that return (--text-column or --column
+    comment_text= several times). Roles not named are found by common export names; demographics
+    is a comma-separated list of columns. Loading the file again with another text column adds that
+    column's answers to the returns already stored.
 
     Example:
 
     ```
-    carelens feedback load fft_march.xlsx --db store.duckdb \\
-        --column comment_id=Ref --column date=Received
+    carelens feedback load fft_march.xlsx --db store.duckdb --header-row 3 \\
+        --text-column "What was good?" --text-column "What could be better?"
     ```
     """
-    from carelens.feedback.loading import load_comments, parse_mapping_args
+    from carelens.feedback.ingest import load_comments
+    from carelens.feedback.ingest.mapping import parse_mapping_args
 
     pairs = opt.renamed(column, mapping, new="--column", old="--map", default=[])
     column_file = opt.renamed(column_file, mapping_file, new="--column-file", old="--mapping-file")
-    roles = parse_mapping_args(None, column_file) | opt.column_roles(pairs, LOAD_ROLES, comment_text=text_column)
+    roles = parse_mapping_args(None, column_file) | opt.column_roles(pairs, LOAD_ROLES, repeatable=("comment_text",),
+                                                                     comment_text=text_column)
     from carelens.access import cli_principal
     from carelens.cli.access import record
 
     result = load_comments(input_file, db=db, mapping=roles, model_path=model_dir, strict=strict, source=str(input_file),
-                           loaded_by=cli_principal().name)
+                           header_row=header_row, loaded_by=cli_principal().name)
     record(db, "upload", Path(input_file).name, {"rows_read": result.rows_read, "rows_added": result.rows_added})
     for message in result.messages[:20]:
         opt.warn(message)

@@ -58,12 +58,13 @@ def _given(value: Any) -> bool:
     return value is not None and value is not False and value != [] and value != ()
 
 
-def read_input(path: Path):
+def read_input(path: Path, header_row: int = 1):
     """The command's input table, every cell as text, with the reader's warnings (an encoding
-    fallback, damaged characters: ``frame.attrs["read_warnings"]``) printed one line each."""
+    fallback, damaged characters: ``frame.attrs["read_warnings"]``) printed one line each.
+    ``header_row``: the row holding the column names (``--header-row``)."""
     from carelens.tables import read_table, read_warnings
 
-    frame = read_table(path, dtype_str=True)
+    frame = read_table(path, dtype_str=True, header_row=header_row)
     for message in read_warnings(frame, str(path)):
         warn(message)
     return frame
@@ -94,6 +95,21 @@ def text_column() -> Any:
     return typer.Option(None, "--text-column", metavar="NAME",
                         help="Comment text column; the same as --column comment_text=NAME "
                              "(default: \"FFT answer\" or a common name).")
+
+
+def text_columns() -> Any:
+    """``--text-column``, repeatable: one per free-text question of a return."""
+    return typer.Option(None, "--text-column", metavar="NAME",
+                        help="Comment text column, repeatable (one per free-text question, e.g. \"What was good?\" "
+                             "and \"What could be better?\"); the same as --column comment_text=NAME "
+                             "(default: \"FFT answer\", a common name, or every common question column).")
+
+
+def header_row() -> Any:
+    """``--header-row N``: the row that holds the column names (title rows above it are skipped)."""
+    return typer.Option(1, "--header-row", metavar="N", min=1,
+                        help="The row of the file that holds the column names, counting from 1 (for exports "
+                             "with title rows above the header).")
 
 
 def model(help: str = "Model folder (default: the packaged model).", *, required: bool = False) -> Any:
@@ -141,14 +157,31 @@ def parse_pairs(pairs: Iterable[str] | None, option: str = "--column") -> dict[s
     return out
 
 
-def column_roles(pairs: Iterable[str] | None, roles: Iterable[str] | None = None,
-                 **shorthands: str | None) -> dict[str, str]:
+def column_roles(pairs: Iterable[str] | None, roles: Iterable[str] | None = None, *,
+                 repeatable: Iterable[str] = (), **shorthands: str | list[str] | None) -> dict[str, Any]:
     """The ``--column`` pairs with shorthands (``comment_text="Feedback"`` from ``--text-column``)
-    folded in; with ``roles`` given, an unknown role is refused naming the roles there are."""
-    mapping = parse_pairs(pairs)
+    folded in; with ``roles`` given, an unknown role is refused naming the roles there are.
+
+    A role in ``repeatable`` (``comment_text`` in ``feedback load``: one column per question) may
+    be given several times; its value is then the list of columns, in order."""
+    repeatable = set(repeatable)
+    mapping: dict[str, Any] = {}
+    for pair in pairs or []:
+        role, column = next(iter(parse_pairs([pair]).items()))
+        if role in repeatable:
+            mapping.setdefault(role, [])
+            if column not in mapping[role]:
+                mapping[role].append(column)
+        else:
+            mapping[role] = column
     for role, name in shorthands.items():
-        if name:
-            mapping.setdefault(role, name)
+        names = [n for n in (name if isinstance(name, (list, tuple)) else [name]) if n]
+        if not names:
+            continue
+        if role in repeatable:
+            mapping[role] = list(dict.fromkeys([*mapping.get(role, []), *names]))
+        else:
+            mapping.setdefault(role, names[0])
     if roles is not None:
         known = list(roles)
         unknown = [r for r in mapping if r not in known]

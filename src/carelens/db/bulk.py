@@ -30,6 +30,8 @@ from carelens.db.schema import quoted, quoted_column
 from carelens.errors import StoreError
 
 BATCH_ROWS = 5_000
+MSSQL_MAX_PARAMETERS = 2_100  # SQL Server's limit of parameters in one statement
+MSSQL_MAX_VALUES_ROWS = 1_000  # and of rows in one INSERT ... VALUES list
 
 
 def insert_frame(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> int:
@@ -111,6 +113,7 @@ def _registered(conn: sa.Connection, frame: pd.DataFrame) -> Iterator[str]:
 
     duck = conn.connection.driver_connection
     name = f"carelens_frame_{uuid.uuid4().hex[:12]}"
+    _finish(duck)  # an earlier statement on this connection may not have been read to its end
     duck.register(name, frame)
     try:
         yield name
@@ -121,10 +124,23 @@ def _registered(conn: sa.Connection, frame: pd.DataFrame) -> Iterator[str]:
             pass  # the transaction is aborted; the rollback drops the view with it
 
 
+def _finish(duck) -> None:
+    """Read the statement's answer (its row count) to the end. Why: DuckDB may hand back a large
+    write before it has finished; the connection then refuses its next registered frame with
+    "connection has an unfinished result from execute()"."""
+    import duckdb
+
+    try:
+        duck.fetchall()
+    except duckdb.Error:
+        pass  # nothing was left to read
+
+
 def _duckdb_insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
     cols = _columns(conn, frame.columns)
     with _registered(conn, frame) as view:
-        conn.connection.driver_connection.execute(f"INSERT INTO {quoted(conn, table)} ({cols}) SELECT {cols} FROM {view}")
+        duck = conn.connection.driver_connection
+        _finish(duck.execute(f"INSERT INTO {quoted(conn, table)} ({cols}) SELECT {cols} FROM {view}"))
 
 
 def _duckdb_upsert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, key: list[str]) -> None:
@@ -133,9 +149,9 @@ def _duckdb_upsert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, ke
     action = ("DO UPDATE SET " + ", ".join(f"{quoted_column(conn, c)} = excluded.{quoted_column(conn, c)}" for c in others)
               if others else "DO NOTHING")
     with _registered(conn, frame) as view:
-        conn.connection.driver_connection.execute(
+        _finish(conn.connection.driver_connection.execute(
             f"INSERT INTO {quoted(conn, table)} ({cols}) SELECT {cols} FROM {view} "
-            f"ON CONFLICT ({_columns(conn, key)}) {action}")
+            f"ON CONFLICT ({_columns(conn, key)}) {action}"))
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -168,26 +184,63 @@ def _batches(records: list, size: int) -> Iterator[list]:
         yield records[start:start + size]
 
 
-def _batched_insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
-    for batch in _batches(_records(frame).to_dict("records"), BATCH_ROWS):
-        conn.execute(table.insert(), batch)
+def insert_statements(table: sa.Table, frame: pd.DataFrame, dialect: sa.Dialect) -> Iterator[tuple[sa.Executable, list | None]]:
+    """The (statement, executemany rows or None) pairs that insert ``frame`` on a database without a
+    bulk path of its own.
+
+    SQL Server gets multi-row ``INSERT ... VALUES (...), (...)`` statements, each within its limits
+    of 2,100 parameters per statement and 1,000 rows per ``VALUES`` list (so one statement per ~350
+    scores rather than one round trip per row); other databases get SQLAlchemy's executemany in
+    batches of :data:`BATCH_ROWS`. Separate from execution so the SQL Server statements can be
+    compiled and checked without a server.
+    """
+    records = _records(frame).to_dict("records")
+    if dialect.name == "mssql":
+        rows = max(1, min(MSSQL_MAX_VALUES_ROWS, (MSSQL_MAX_PARAMETERS - 1) // max(1, len(frame.columns))))
+        for batch in _batches(records, rows):
+            yield sa.insert(table).values(batch), None
+        return
+    for batch in _batches(records, BATCH_ROWS):
+        yield table.insert(), batch
 
 
-def _batched_upsert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, key: list[str]) -> None:
-    """Delete the stored rows with the frame's keys, then insert: batched, portable SQL only.
+def delete_statements(table: sa.Table, frame: pd.DataFrame, key: list[str], dialect: sa.Dialect) -> Iterator[sa.Delete]:
+    """``DELETE`` statements removing the stored rows that ``frame``'s keys replace (portable SQL).
 
     Rows are deleted per value of the trailing key columns with the first key column in chunked
-    ``IN`` lists (no tuple ``IN``, which SQL Server lacks).
+    ``IN`` lists (no tuple ``IN``, which SQL Server lacks), each statement under SQL Server's
+    2,100-parameter limit.
     """
     first, rest = key[0], key[1:]
+    chunk = (MSSQL_MAX_PARAMETERS - 1 - len(rest)) if dialect.name == "mssql" else BATCH_ROWS
     groups = frame.groupby(rest, dropna=False, sort=False)[first] if rest else [((), frame[first])]
     for values, firsts in groups:
         values = values if isinstance(values, tuple) else (values,)
         where = [table.c[k] == v for k, v in zip(rest, values)]
-        ids = firsts.tolist()
-        for chunk in _batches(ids, in_list_chunk(conn)):
-            conn.execute(sa.delete(table).where(*where, table.c[first].in_(chunk)))
+        for ids in _batches(firsts.tolist(), chunk):
+            yield sa.delete(table).where(*where, table.c[first].in_(ids))
+
+
+def _batched_insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
+    for statement, rows in insert_statements(table, frame, conn.dialect):
+        conn.execute(statement, rows) if rows is not None else conn.execute(statement)
+
+
+def _batched_upsert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, key: list[str]) -> None:
+    """Delete the stored rows with the frame's keys, then insert: the caller's one transaction makes
+    it a replacement (SQL Server's MERGE would need a staging table per call for no gain here)."""
+    for statement in delete_statements(table, frame, key, conn.dialect):
+        conn.execute(statement)
     _batched_insert(conn, table, frame)
+
+
+def execute_write(conn: sa.Connection, statement: sa.Executable) -> None:
+    """Run one write statement (a DELETE, an UPDATE, a single INSERT) to its end, so that a
+    registered frame can follow it on the same connection (see :func:`_finish`)."""
+    with _driver_errors(conn):
+        conn.execute(statement)
+        if conn.dialect.name == "duckdb":
+            _finish(conn.connection.driver_connection)
 
 
 # --------------------------------------------------------------------------- reading

@@ -14,6 +14,28 @@ import sqlalchemy as sa
 from carelens.errors import StoreError
 
 
+_duckdb_registered = False
+
+
+def register_duckdb() -> None:
+    """Teach Alembic DuckDB (its DDL is PostgreSQL-like and transactional); once per process.
+
+    Needed by every Alembic use, not only upgrades: reading the current revision
+    (:func:`current_revision`) builds a migration context too (without this, ``carelens db
+    current`` once ended in a traceback).
+    """
+    global _duckdb_registered
+    if _duckdb_registered:
+        return
+    from alembic.ddl.impl import DefaultImpl
+
+    class DuckDBImpl(DefaultImpl):  # defining the class registers it with Alembic
+        __dialect__ = "duckdb"
+        transactional_ddl = True
+
+    _duckdb_registered = True
+
+
 def _config():
     from alembic.config import Config
 
@@ -49,6 +71,7 @@ def current_revision(engine: sa.Engine) -> str | None:
     """The revision the store is at (None: no carelens schema yet)."""
     from alembic.runtime.migration import MigrationContext
 
+    register_duckdb()
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -58,3 +81,10 @@ def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def known_revisions() -> set[str]:
+    """Every revision this version of carelens knows (a backup from a newer one is refused)."""
+    from alembic.script import ScriptDirectory
+
+    return {script.revision for script in ScriptDirectory.from_config(_config()).walk_revisions()}

@@ -56,18 +56,29 @@ def now_utc() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+# one part of a table name: plain (letters, digits, _), or SQL Server's [brackets] / standard "quotes"
+# around any printable name but the closing delimiter (spaces allowed: [Outpatient Appointments])
+_PART = r'(?:[A-Za-z_][A-Za-z0-9_]*|\[[^\]\x00-\x1f]+\]|"[^"\x00-\x1f]+")'
+_NAME = re.compile(rf"^(?P<schema>{_PART}\.)?(?P<table>{_PART})$")
+
+
+def _unquote(part: str) -> str:
+    return part[1:-1] if part[:1] in '["' else part
 
 
 def split_table_name(name: str) -> tuple[str | None, str]:
-    """``"schema.table"`` or ``"table"`` typed by a user -> (schema or None, table).
+    """``"schema.table"`` or ``"table"`` typed by a user -> (schema or None, table), unquoted.
 
-    Only letters, digits and ``_``: the name is then safe to quote and never carries SQL.
+    SQL Server spellings are accepted as users copy them from their tools: ``[dbo].[Outpatients]``,
+    ``dbo.[Outpatient Appointments]``, ``"dbo"."Outpatients"``. The parts are kept as names, never
+    as SQL: SQLAlchemy quotes them for the database at hand (``[dbo].[Outpatients]`` on SQL Server).
     """
-    if not _NAME.match(name or ""):
-        raise TableError(f"invalid table name {name!r}: use letters, digits and _ (optionally schema.table)")
-    schema, _, table = name.rpartition(".")
-    return (schema or None), table
+    match = _NAME.match((name or "").strip())
+    if not match or not _unquote(match["table"]).strip():
+        raise TableError(f"invalid table name {name!r}: use letters, digits and _, optionally schema.table; "
+                         "a name with other characters in [brackets] or \"quotes\" (e.g. [dbo].[Outpatients])")
+    schema = match["schema"]
+    return (_unquote(schema[:-1]) if schema else None), _unquote(match["table"])
 
 
 def quoted(conn: sa.Connection, table: sa.Table | sa.TableClause) -> str:

@@ -8,10 +8,12 @@ tables default to empty (the step they feed then changes nothing).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from carelens.errors import TableError
@@ -81,7 +83,7 @@ def load_data(root: str | Path, dataset: str | None = None, fyear: int | None = 
     for table in TABLES:
         sdir = _nhp_dir(root, table, dataset, fyear)
         if sdir is not None:
-            frame = pd.concat([pd.read_parquet(f) for f in sorted(sdir.glob("*.parquet"))], ignore_index=True)
+            frame = pd.concat([_read_parquet(f) for f in sorted(sdir.glob("*.parquet"))], ignore_index=True)
             found_year = found_year or int(sdir.parent.name.split("=", 1)[1])
             found_set = found_set or sdir.name.split("=", 1)[1]
             where = str(sdir)
@@ -100,7 +102,8 @@ def load_data(root: str | Path, dataset: str | None = None, fyear: int | None = 
             frame = read_table(path)
             where = str(path)
         require_columns(frame, REQUIRED_COLUMNS[table], file=where, purpose=f"the demand model's '{table}' table")
-        tables[table] = _normalise(table, frame, where)
+        header_rows = 0 if sdir is not None or where.endswith(".parquet") else 1  # a CSV's first row is its header
+        tables[table] = _normalise(table, frame, where, header_rows=header_rows)
     try:  # hand back the memory parquet decoding used (pyarrow keeps it pooled otherwise)
         import pyarrow as pa
 
@@ -122,23 +125,126 @@ def load_data_for(root: str | Path, params: Params, dataset: str | None = None) 
     return load_data(root, dataset=dataset, fyear=fyear)
 
 
-def _normalise(table: str, frame: pd.DataFrame, where: str) -> pd.DataFrame:
-    """Coerce key columns to the types the engine relies on, naming the column on failure."""
+def data_from_tables(frames: dict[str, pd.DataFrame], source: str, fyear: int | None = None,
+                     dataset: str | None = None) -> TrustData:
+    """A trust's data from tables already in memory (a scenario's data kept in the store), checked
+    as :func:`load_data` checks files; ``source`` names it in messages (never a server path)."""
+    tables: dict[str, pd.DataFrame] = {}
+    for table in TABLES:
+        frame = frames.get(table)
+        if frame is None:
+            if table in REQUIRED_TABLES:
+                raise TableError(f"required table '{table}' not found", file=source)
+            tables[table] = _empty(table)
+            continue
+        where = f"{source}/{table}"
+        require_columns(frame, REQUIRED_COLUMNS[table], file=where, purpose=f"the demand model's '{table}' table")
+        tables[table] = _normalise(table, frame, where, header_rows=0)
+    return TrustData(tables=tables, root=source, fyear=fyear, dataset=dataset)
+
+
+def data_fingerprint(data: TrustData) -> str:
+    """SHA-256 of every table as carelens reads it (64 hex characters): the same values give the
+    same fingerprint whichever folder layout they came in (or read back from the store), and any
+    changed value, row or column changes it.
+
+    Why of the tables read rather than of the files: the files' bytes change with a re-export, a
+    parquet writer's version or a compression setting while the data a projection ran on does not.
+    """
+    digest = hashlib.sha256()
+    for name in TABLES:
+        frame = data.tables.get(name)
+        rows = 0 if frame is None else len(frame)
+        digest.update(f"{name}:{rows};".encode())
+        if not rows:
+            continue
+        for column in sorted(frame.columns, key=str):
+            digest.update(f"{column};".encode())
+            digest.update(_column_bytes(frame[column]))
+    return digest.hexdigest()
+
+
+def _column_bytes(values: pd.Series) -> bytes:
+    """What a column holds, as bytes to hash. A categorical column gives its categories and codes
+    (its categories are sorted by :func:`_normalise`, so equal values give equal bytes) rather
+    than a hash per row: a million distinct row ids hash in a tenth of the time."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        import pyarrow as pa
+
+        text = pa.array(np.asarray(values.cat.categories, dtype=object).astype(str), type=pa.large_string())
+        offsets, data = text.buffers()[1:]
+        return bytes(offsets) + bytes(data) + values.cat.codes.to_numpy().astype(np.int64).tobytes()
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        values = values.astype(object)
+    return pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes()
+
+
+def describe_data(data: TrustData) -> str:
+    """The data in a planner's words: its NHP dataset name, size and baseline year (no paths)."""
+    n = {k: len(data[k]) for k in ("ip", "op", "aae")}
+    year = f"; baseline {data.fyear}/{(data.fyear + 1) % 100:02d}" if data.fyear else ""
+    name = f"{data.dataset}: " if data.dataset else ""
+    return f"{name}{n['ip']:,} inpatient spells, {n['op']:,} outpatient rows, {n['aae']:,} A&E rows{year}"
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 - a corrupt or foreign file: arrow, OS or thrift errors
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        raise TableError(f"could not read the parquet file ({reason})", file=str(path)) from None
+
+
+#: Counts and sizes that cannot be negative (a negative attendance would be drawn as a Poisson rate).
+COUNTS = {"age", "rn", "speldur", "attendances", "tele_attendances", "arrivals", "count"}
+WHOLE_NUMBERS = COUNTS | {"sex", "imd_quintile"}
+#: Shares between 0 and 1 (a strategy's sample rate, a spell's share of bed days in an area).
+SHARES = {"sample_rate", "group_pcnt"}
+DECIMALS = SHARES | {"activity", "level_up", "level_down", "zero_sum"}
+FLAGS = {"is_wla", "is_main_icb", "is_adult", "is_first", "is_gp_ref", "is_cons_cons_ref", "has_procedures",
+         "is_frequent_attender", "is_left_before_treatment", "is_low_cost_referred_or_discharged",
+         "is_discharged_no_treatment"}
+
+
+def _refuse(frame: pd.DataFrame, bad: pd.Series, where: str, col: str, what: str, header_rows: int) -> None:
+    """One line naming the first offending row (as a spreadsheet numbers it) and its value."""
+    if bad.any():
+        pos = int(bad.to_numpy().nonzero()[0][0])
+        value = frame[col].iloc[pos]
+        raise TableError(f"{what}, not {value!r}" + (f" ({int(bad.sum()):,} rows)" if bad.sum() > 1 else ""),
+                         file=where, row=pos + 1 + header_rows, field=col)
+
+
+def _numbers(frame: pd.DataFrame, col: str, where: str, header_rows: int) -> pd.Series:
+    """The column as floats; a value that is not a number (text, blank) is refused, never made NaN."""
+    original = frame[col]
+    values = pd.to_numeric(original, errors="coerce").astype(float)
+    _refuse(frame, values.isna() & original.notna(), where, col, "must be a number", header_rows)
+    _refuse(frame, original.isna(), where, col, "must be a number", header_rows)
+    _refuse(frame, pd.Series(~np.isfinite(values.to_numpy()), index=frame.index), where, col,
+            "must be a finite number", header_rows)
+    return values
+
+
+def _normalise(table: str, frame: pd.DataFrame, where: str, header_rows: int = 1) -> pd.DataFrame:
+    """Coerce key columns to the types the engine relies on; a value that cannot be used is refused
+    with one line naming the file, the row and the column (never coerced to NaN and run)."""
     frame = frame.copy()
-    ints = {"age", "sex", "rn", "speldur", "attendances", "tele_attendances", "arrivals", "imd_quintile", "count"}
     for col in frame.columns:
-        if col in ints:
-            try:
-                frame[col] = pd.to_numeric(frame[col], errors="raise").astype("int64")
-            except (ValueError, TypeError):
-                raise TableError("must be whole numbers", file=where, field=col) from None
-        elif col in {"is_wla", "is_main_icb", "is_adult", "is_first", "is_gp_ref", "is_cons_cons_ref",
-                     "has_procedures", "is_frequent_attender", "is_left_before_treatment",
-                     "is_low_cost_referred_or_discharged", "is_discharged_no_treatment"}:
+        if col in WHOLE_NUMBERS:
+            values = _numbers(frame, col, where, header_rows)
+            _refuse(frame, values != values.round(), where, col, "must be a whole number", header_rows)
+            if col in COUNTS:
+                _refuse(frame, values < 0, where, col, "cannot be negative", header_rows)
+            frame[col] = values.astype("int64")
+        elif col in FLAGS:
             if not pd.api.types.is_bool_dtype(frame[col]):
                 frame[col] = frame[col].astype(str).str.strip().str.lower().isin(["true", "1", "t", "yes"])
-        elif col in {"sample_rate", "group_pcnt", "activity", "level_up", "level_down", "zero_sum"}:
-            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+        elif col in DECIMALS:
+            values = _numbers(frame, col, where, header_rows)
+            if col in SHARES:
+                _refuse(frame, (values < 0) | (values > 1), where, col, "must be between 0 and 1", header_rows)
+            frame[col] = values
         elif not pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(frame[col]):
             # categories: factorising and grouping on them is fast; values become plain str
             col_values = frame[col]

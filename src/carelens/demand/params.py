@@ -8,6 +8,7 @@ the field that is wrong, instead of a crash deep inside a Monte Carlo run.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -18,6 +19,10 @@ import jsonschema
 from carelens.errors import ParamsError
 
 SCHEMA_FILE = "params.schema.json"
+#: The most Monte Carlo runs one scenario may ask for (``model_runs``, ``--runs``): every run keeps a
+#: dense (output key x measure) array, so a typo such as 1000000000 would exhaust memory after
+#: minutes of work instead of being refused at once. NHP's own scenarios use 256.
+MAX_RUNS = 4096
 
 #: Capacity assumptions used when the params carry no ``capacity`` key. Documented in docs/demand.md.
 DEFAULT_CAPACITY: dict[str, Any] = {
@@ -87,10 +92,6 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _path_of(error: jsonschema.ValidationError) -> str:
-    return ".".join(str(p) for p in error.absolute_path) or "(top level)"
-
-
 def _check_intervals(node: Any, path: list[str], source: str) -> None:
     """Every ``[lo, hi]`` pair must have lo <= hi: NHP silently draws nonsense otherwise."""
     if isinstance(node, dict):
@@ -101,15 +102,55 @@ def _check_intervals(node: Any, path: list[str], source: str) -> None:
             raise ParamsError(f"interval has lo {node[0]} > hi {node[1]}", file=source, field=".".join(path))
 
 
+def _check_finite(node: Any, path: list[str], source: str) -> None:
+    """JSON readers accept ``NaN`` and ``Infinity`` (and ``1e400`` becomes infinity); no assumption
+    can be either, and a schema's bounds do not catch NaN (every comparison with it is false)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _check_finite(value, [*path, str(key)], source)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            _check_finite(value, [*path, str(i)], source)
+    elif isinstance(node, float) and not math.isfinite(node):
+        raise ParamsError(f"{node} is not a number carelens can use", file=source, field=".".join(path))
+
+
+def _first_error(validator: jsonschema.Draft202012Validator, instance: Any, source: str, prefix: str = "") -> None:
+    """Raise the schema's first error (the shallowest) as one ``ParamsError`` naming the field; the
+    schema's description of a bound says why it is there (e.g. occupancy 0 means infinite beds)."""
+    errors = sorted(validator.iter_errors(instance), key=lambda e: (len(list(e.absolute_path)), str(e.message)))
+    if not errors:
+        return
+    err = errors[0]
+    field = ".".join(str(p) for p in err.absolute_path)
+    field = (prefix + field if field else prefix.rstrip(".")) if prefix else (field or "(top level)")
+    why = err.schema.get("description") if isinstance(err.schema, dict) else None
+    bound = err.validator in ("exclusiveMinimum", "minimum", "maximum")
+    message = f"{err.message} ({why})" if why and bound else err.message
+    raise ParamsError(message, file=source, field=field)
+
+
+def _capacity_validator() -> jsonschema.Draft202012Validator:
+    full = schema()
+    return jsonschema.Draft202012Validator({"$defs": full["$defs"], **full["properties"]["capacity"]})
+
+
+def check_capacity(capacity: dict[str, Any], source: str) -> None:
+    """Capacity assumptions checked against the published schema (``ParamsError`` naming the field):
+    occupancy and utilisation above 0 and at most 1 (0 would mean infinite beds), days open at least 1,
+    numbers that are numbers (a text "0.9" is refused, not read)."""
+    _check_finite(capacity, ["capacity"], source)
+    _first_error(_capacity_validator(), capacity, source, prefix="capacity.")
+
+
 def params_from_dict(
     raw: dict[str, Any], *, source: str = "<params>", capacity: dict[str, Any] | None = None
 ) -> Params:
     """Validate a params mapping and return :class:`Params` (``ParamsError`` naming the field)."""
-    validator = jsonschema.Draft202012Validator(schema())
-    errors = sorted(validator.iter_errors(raw), key=lambda e: (len(list(e.absolute_path)), str(e.message)))
-    if errors:
-        err = errors[0]
-        raise ParamsError(err.message, file=source, field=_path_of(err))
+    if not isinstance(raw, dict):
+        raise ParamsError("must be a JSON object", file=source)
+    _check_finite(raw, [], source)
+    _first_error(jsonschema.Draft202012Validator(schema()), raw, source)
     _check_intervals({k: v for k, v in raw.items() if k != "capacity"}, [], source)
     if int(raw["end_year"]) < int(raw["start_year"]):
         raise ParamsError("end_year is before start_year", file=source, field="end_year")
@@ -120,6 +161,10 @@ def params_from_dict(
             file=source,
             field="demographic_factors.variant_probabilities",
         )
+    if capacity is not None:
+        if not isinstance(capacity, dict):
+            raise ParamsError("capacity assumptions must be a JSON object", file=source, field="capacity")
+        check_capacity(capacity, source)
     cap = _merge(DEFAULT_CAPACITY, capacity or {})
     cap = _merge(cap, raw.get("capacity", {}))
     return Params(raw=raw, capacity=cap, source=source)
@@ -145,9 +190,15 @@ def load_params(path: str | Path, capacity: str | Path | None = None, source: st
         cpath = Path(capacity)
         try:
             cap = json.loads(cpath.read_text(encoding="utf-8"))
-        except (FileNotFoundError, json.JSONDecodeError) as exc:
-            raise ParamsError(f"cannot read capacity file: {exc}", file=str(cpath)) from None
+        except FileNotFoundError:
+            raise ParamsError("file not found", file=str(cpath)) from None
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            why = f"{exc.msg} (line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+            raise ParamsError(f"cannot read capacity file: {why}", file=str(cpath)) from None
+        if not isinstance(cap, dict):
+            raise ParamsError("must be a JSON object", file=str(cpath))
         cap = cap.get("capacity", cap)
+        check_capacity(cap, str(cpath))  # named by its own file, before the merge
     return params_from_dict(raw, source=name, capacity=cap)
 
 
@@ -234,5 +285,7 @@ def adjust(params: Params, *, end_year: int | None = None, variant: str | None =
         cap["theatre"]["utilisation"] = float(theatre_utilisation)
     if clinic_utilisation is not None:
         cap["clinic"]["utilisation"] = float(clinic_utilisation)
+    if runs is not None and not 0 <= int(runs) <= MAX_RUNS:
+        raise ParamsError(f"must be between 0 and {MAX_RUNS:,}", file=params.source, field="model_runs")
     raw.pop("capacity", None)
     return params_from_dict(raw, source=params.source, capacity=cap)

@@ -209,3 +209,40 @@ def fan_chart(fan: pd.DataFrame, activity: str, measure: str) -> pd.DataFrame:
     out = pd.DataFrame({"p10": q[0.1], "p50": q[0.5], "p90": q[0.9], "principal": mean}, index=q.index)
     out.index.name = "year"
     return out
+
+
+def capacity_run_totals(result: Results) -> pd.DataFrame:
+    """Per run capacity totals, in the long shape of :func:`~carelens.demand.runner.activity_totals`:
+    activity = the resource (beds, theatres, clinic_rooms), measure = its ward or theatre type, and
+    ``total`` for all of that resource (the sum per run, so its quantiles are those of the runs)."""
+    items, mat = _capacity_runs(result)
+    frames = []
+    for resource in pd.unique(items["resource"]):
+        of_resource = (items["resource"] == resource).to_numpy()
+        kinds = items.loc[of_resource, "ward_type"].to_numpy()
+        for kind in [*pd.unique(kinds), "total"]:
+            cols = of_resource.copy()
+            if kind != "total":
+                cols &= (items["ward_type"] == kind).to_numpy()
+            frames.append(pd.DataFrame({"activity": resource, "measure": kind, "model_run": result.model_runs,
+                                        "value": mat[:, cols].sum(axis=1)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def trajectories(run_totals: pd.DataFrame) -> pd.DataFrame:
+    """Year by year from the baseline to the horizon, for every activity and capacity total in
+    ``run_totals`` (year, activity, measure, model_run, value): activity, measure, year, baseline,
+    principal, p10, p50, p90 (each year's own runs; the baseline year is the data as is)."""
+    frames = []
+    pairs = run_totals[["activity", "measure"]].drop_duplicates().itertuples(index=False)
+    for activity, measure in pairs:
+        fan = fan_chart(run_totals, activity, measure).reset_index()
+        base = run_totals[(run_totals.activity == activity) & (run_totals.measure == measure)
+                          & (run_totals.model_run == 0)].groupby("year")["value"].first()
+        fan.insert(0, "measure", measure)
+        fan.insert(0, "activity", activity)
+        fan.insert(3, "baseline", fan["year"].map(base).astype(float))
+        frames.append(fan[["activity", "measure", "year", "baseline", "principal", "p10", "p50", "p90"]])
+    if not frames:
+        return pd.DataFrame(columns=["activity", "measure", "year", "baseline", "principal", "p10", "p50", "p90"])
+    return pd.concat(frames, ignore_index=True)

@@ -39,8 +39,13 @@ def _age_group(age: np.ndarray) -> np.ndarray:
 
 def _write(root: Path, table: str, frame: pd.DataFrame, year: int, dataset: str) -> None:
     folder = root / table / f"fyear={year}" / f"dataset={dataset}"
-    folder.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(folder / "0.parquet", index=False)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(folder / "0.parquet", index=False)
+    except OSError as exc:
+        from carelens.errors import TableError
+
+        raise TableError(f"cannot write the trust: {exc.strerror or exc}", file=str(folder), field="output") from None
 
 
 def _populations(rng: np.random.Generator, start: int, sexes: list[int], ages: range, scale: float,
@@ -59,8 +64,21 @@ def _populations(rng: np.random.Generator, start: int, sexes: list[int], ages: r
 
 def synthesise(out: str | Path, spells: int = 100_000, seed: int = 1, start_year: int = 2023,
                dataset: str = "synthetic", write_params: bool = True) -> Path:
-    """Write every NHP table for a synthetic trust under ``out``; return ``out``."""
+    """Write every NHP table for a synthetic trust under ``out``; return ``out``.
+
+    ``spells`` from 1 to 50,000,000 and ``seed`` from 0, else ``ParamsError`` naming the field
+    (a negative count would otherwise fail deep inside numpy)."""
+    from carelens.errors import ParamsError, TableError
+
+    if not 1 <= int(spells) <= 50_000_000:
+        raise ParamsError("the number of spells must be from 1 to 50,000,000", field="spells")
+    if int(seed) < 0:
+        raise ParamsError("the seed must be 0 or more", field="seed")
+    if not 1990 <= int(start_year) <= 2090:
+        raise ParamsError("the baseline year must be from 1990 to 2090", field="start_year")
     root = Path(out)
+    if root.exists() and not root.is_dir():
+        raise TableError("is a file, not a folder: give a folder for the trust", file=str(root), field="output")
     rng = np.random.default_rng(seed)
     n = int(spells)
     # ---------------- inpatients
@@ -233,3 +251,23 @@ def sample_params(start_year: int = 2023, dataset: str = "synthetic", end_year: 
                    for t in ("adult_surgical", "adult_non-surgical", "child_surgical", "child_non-surgical")},
         },
     }
+
+
+def synthetic_data(spells: int = 20_000, seed: int = 11, start_year: int = 2023) -> tuple:
+    """A synthetic trust in memory, with its matching params: ``(TrustData, Params)``. Written to a
+    temporary folder, read, and the folder removed (nothing on the server refers to it after)."""
+    import shutil
+    import tempfile
+
+    from carelens.demand.data import load_data
+    from carelens.demand.params import params_from_dict
+
+    folder = Path(tempfile.mkdtemp(prefix="carelens-synthetic-"))
+    try:
+        synthesise(folder, spells=spells, seed=seed, start_year=start_year, write_params=False)
+        data = load_data(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    data.root = f"carelens synthetic trust ({spells:,} spells)"
+    params = params_from_dict(sample_params(start_year=start_year), source="carelens sample params")
+    return data, params

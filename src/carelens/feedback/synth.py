@@ -99,3 +99,61 @@ def generate_comments(n: int = 2_000, seed: int = 0, start: str = "2024-04-01", 
                                     p=[0.72, 0.06, 0.08, 0.04, 0.03, 0.02, 0.05]),
         })
     return pd.DataFrame(rows)
+
+
+GOOD_QUESTION = "What was good?"
+BETTER_QUESTION = "What could be better?"
+FFT_QUESTION = "Overall, how was your experience of our service?"
+FFT_WORDS = {1: "Very good", 2: "Good", 3: "Neither good nor poor", 4: "Poor", 5: "Very poor", 6: "Don't know"}
+AGE_BANDS = ("Under 18", "18-34", "35-54", "55-74", "75+")
+
+
+def generate_returns(n: int = 1_000, seed: int = 0, start: str = "2025-01-01", months: int = 12,
+                     worse: dict[str, int] | None = None) -> pd.DataFrame:
+    """A two-question FFT return as trusts export it: one row per respondent with the FFT answer in
+    words, "What was good?" and "What could be better?" (either may be blank), places and
+    demographics.
+
+    ``worse`` builds a signal into the data: ``{ward: month}`` makes that ward's answers turn poor
+    from that month (0-based) on (most respondents "Poor" or "Very poor", with negative comments),
+    which the comparison page's control charts must flag.
+    """
+    rng = np.random.default_rng(seed)
+    topics = list(PHRASES)
+    weights = np.array([TOPIC_WEIGHTS.get(t, 0.6) for t in topics])
+    weights = weights / weights.sum()
+    first = pd.Timestamp(start)
+    worse = worse or {}
+    wards = [(d, dr, w) for d, drs in LOCATIONS.items() for dr, ws in drs.items() for w in ws]
+    rows = []
+    for i in range(n):
+        division, directorate, ward = wards[rng.integers(len(wards))]
+        month = int(rng.integers(months))
+        day = first + pd.DateOffset(months=month) + pd.Timedelta(days=int(rng.integers(28)))
+        poor = ward in worse and month >= worse[ward]
+        p = [0.05, 0.1, 0.1, 0.4, 0.35, 0.0] if poor else [0.62, 0.2, 0.06, 0.05, 0.05, 0.02]
+        score = int(rng.choice([1, 2, 3, 4, 5, 6], p=p))
+
+        def phrase(positive: bool) -> str:
+            k = int(rng.choice([1, 2], p=[0.7, 0.3]))
+            chosen = rng.choice(len(topics), size=k, replace=False, p=weights)
+            text = ", and ".join(PHRASES[topics[j]][0 if positive else 1] for j in chosen)
+            return text[0].upper() + text[1:] + "."
+
+        good = "" if rng.random() < (0.6 if poor else 0.15) else phrase(True)
+        better = "" if rng.random() < (0.1 if poor else 0.45) else phrase(False)
+        rows.append({
+            "Comment ID": f"R{seed:02d}-{i + 1:06d}",
+            "Date": day.strftime("%d/%m/%Y"),
+            "Division": division,
+            "Directorate": directorate,
+            "Ward / team": ward,
+            FFT_QUESTION: FFT_WORDS[score],
+            GOOD_QUESTION: good,
+            BETTER_QUESTION: better,
+            "Age group": AGE_BANDS[int(rng.choice(5, p=[0.08, 0.22, 0.28, 0.27, 0.15]))],
+            "Gender": rng.choice(["Female", "Male", "Prefer not to say"], p=[0.54, 0.44, 0.02]),
+            "Ethnicity": rng.choice(["White British", "White other", "Asian or Asian British", "Black or Black British",
+                                     "Mixed", "Other", "Not stated"], p=[0.72, 0.06, 0.08, 0.04, 0.03, 0.02, 0.05]),
+        })
+    return pd.DataFrame(rows)

@@ -71,3 +71,75 @@ def plotly_fragments(figures: list) -> list[str]:
     import plotly.io as pio
 
     return [pio.to_html(fig, include_plotlyjs=(i == 0), full_html=False) for i, fig in enumerate(figures)]
+
+
+def band_chart(x: list, lo: list, mid: list, hi: list, title: str, mean: list | None = None,
+               ylabel: str = "") -> str:
+    """A fan: the band from ``lo`` to ``hi`` (e.g. P10 to P90) over ``x``, ``mid`` as a line, and an
+    optional dotted ``mean``."""
+    plt = _setup()
+    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    ax.fill_between(x, lo, hi, color="#005eb8", alpha=0.25, linewidth=0, label="P10 to P90")
+    ax.plot(x, mid, color="#005eb8", marker="o", label="P50")
+    if mean is not None:
+        ax.plot(x, mean, color="#212b32", linestyle=":", label="Principal (mean)")
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.set_ylabel(ylabel)
+    ax.set_xticks(list(x))
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    return _svg(fig)
+
+
+def waterfall_chart(labels: list[str], changes: list[float], title: str, total_label: str = "Projection") -> str:
+    """Steps from a starting value (``changes[0]``) through each change to the total. The axis starts
+    near the start, not at zero, so steps of a few per cent are visible."""
+    plt = _setup()
+    starts, level = [], 0.0
+    for i, change in enumerate(changes):
+        starts.append(0.0 if i == 0 else level)
+        level = change if i == 0 else level + change
+    values = list(changes) + [level]
+    bottoms = starts + [0.0]
+    tops = [b + v for b, v in zip(bottoms, values)]
+    colours = ["#005eb8"] + ["#007f3b" if c >= 0 else "#d5281b" for c in changes[1:]] + ["#003087"]
+    fig, ax = plt.subplots(figsize=(7.5, 0.28 * len(values) + 1.4))
+    names = list(labels) + [total_label]
+    ax.barh(names[::-1], values[::-1], left=bottoms[::-1], color=colours[::-1])
+    levels = [v for i, (b, top) in enumerate(zip(bottoms, tops)) for v in ((top,) if i in (0, len(tops) - 1)
+                                                                            else (b, top))]
+    low, high = min(levels), max(levels)
+    pad = max((high - low) * 0.15, abs(high) * 0.01, 1e-9)
+    ax.set_xlim(low - pad, high + pad)
+    ax.set_title(title, loc="left", fontsize=11)
+    return _svg(fig)
+
+
+def s_curve(values: list[float], title: str, xlabel: str, marks: dict[str, float] | None = None) -> str:
+    """Each run's value against the share of runs at or below it (sorted values: an S-curve), with
+    optional vertical ``marks`` (e.g. the baseline)."""
+    plt = _setup()
+    ordered = sorted(values)
+    n = len(ordered)
+    fig, ax = plt.subplots(figsize=(7.5, 3.0))
+    ax.plot(ordered, [100 * (i + 1) / n for i in range(n)], color="#005eb8", marker=".", linestyle="-")
+    for name, value in (marks or {}).items():
+        ax.axvline(value, color="#768692", linestyle="--")
+        ax.annotate(name, (value, 5), fontsize=8, color="#425563", rotation=90, va="bottom", ha="right")
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("% of runs at or below")
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left", fontsize=11)
+    return _svg(fig)
+
+
+def lines_chart(x: list, series: dict[str, list], title: str, ylabel: str = "") -> str:
+    """One line per named series over ``x`` (e.g. each scenario's principal, year by year)."""
+    plt = _setup()
+    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    for name, values in series.items():
+        ax.plot(x, values, marker="o", label=name)
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.set_ylabel(ylabel)
+    ax.set_xticks(list(x))
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    return _svg(fig)

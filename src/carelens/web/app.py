@@ -10,10 +10,27 @@ where it comes from (docs/security.md).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from carelens.config import Settings, load_settings
 from carelens.errors import CarelensError
+
+
+def _checkpoint_on_shutdown(settings: Settings):
+    """On shutdown (SIGTERM from systemd, Ctrl+C, Posit Connect stopping a process), write a
+    DuckDB store's WAL into its file, so a copy of the ``.duckdb`` file holds every load."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        from carelens.db import checkpoint, get_engine
+
+        checkpoint(get_engine(settings.database_url, migrate=False))
+
+    return lifespan
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -39,7 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     engine = get_engine(settings.database_url)
     dashboard = create_dashboard(settings)
-    app = FastAPI(title="carelens", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="carelens", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=_checkpoint_on_shutdown(settings))
     app.mount("/api", api)
     app.include_router(signin_router(settings, engine), prefix="/auth")
     app.mount("/", dashboard)

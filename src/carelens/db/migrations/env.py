@@ -8,17 +8,11 @@ table modules are imported only when the caller asks to compare with them
 from __future__ import annotations
 
 from alembic import context
-from alembic.ddl.impl import DefaultImpl
 
+from carelens.db.migrate import register_duckdb
 from carelens.db.schema import load_all_tables, metadata
 
-
-class DuckDBImpl(DefaultImpl):
-    """Alembic knows no DuckDB; its DDL is PostgreSQL-like and transactional."""
-
-    __dialect__ = "duckdb"
-    transactional_ddl = True
-
+register_duckdb()
 
 config = context.config
 engine = config.attributes["engine"]

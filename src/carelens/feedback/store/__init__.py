@@ -2,7 +2,7 @@
 
 - :mod:`~carelens.feedback.store.tables`: ``fb_*`` tables (migration ``0001``).
 - Write side: :mod:`~carelens.feedback.store.comments` (one load in one transaction, idempotent;
-  driven by :func:`carelens.feedback.loading.load_comments`) and
+  driven by :func:`carelens.feedback.ingest.load_comments`) and
   :mod:`~carelens.feedback.store.corrections` (staff flags and corrections).
 - Read side for the dashboard, API and exports: :mod:`~carelens.feedback.store.view` (the
   in-memory view of a store, cached per database) and :mod:`~carelens.feedback.store.queries`

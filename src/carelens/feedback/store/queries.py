@@ -4,14 +4,15 @@ Every query works on the cached in-memory view (:mod:`carelens.feedback.store.vi
 become numpy masks (memoised, since one dashboard refresh asks several summaries of the same
 filters); summaries are bincounts and sparse products; search runs RE2 over an Arrow array.
 
-Privacy: the small-number rule is :mod:`carelens.privacy`'s, applied here, before anything leaves
-the store layer, to every summary, total, label list and comment list:
-- a breakdown row covering fewer than ``suppress_below`` comments (default: the setting) is not
-  returned at all (no count, date or label of it); inside a returned row, every count under the
-  threshold is missing, and so is a second one where a single hidden count could be worked out
-  from the row's total (:func:`carelens.privacy.suppress_counts`);
+Privacy: the small-number rule is :mod:`carelens.privacy`'s, counted in *respondents* (a return
+with two answers is one person), applied here, before anything leaves the store layer, to every
+summary, total, label list and comment list:
+- a breakdown row whose comments come from fewer than ``suppress_below`` respondents (default: the
+  setting) is not returned at all (no count, date or label of it); inside a returned row, every
+  count under the threshold is missing, and so is a second one where a single hidden count could
+  be worked out from the row's total (:func:`carelens.privacy.suppress_counts`);
 - a total under the threshold returns no count and no date span;
-- a comment list of fewer than that many picked out by a demographic filter is withheld
+- a comment list from fewer than that many picked out by a demographic filter is withheld
   (:func:`comments_suppressed`); in any list, a demographic value shared by fewer than the
   threshold of the matching comments is blanked (:func:`filtered_comments`);
 - the labels the filters offer (places, questions, demographic values) are those of at least
@@ -36,7 +37,7 @@ from scipy import sparse
 
 from carelens.access.roles import Scope
 from carelens.feedback.store.filters import CommentFilters, search_words
-from carelens.feedback.store.view import GROUPS, StoreView, store_view
+from carelens.feedback.store.view import GROUPS, StoreView, respondents, store_view
 from carelens.privacy import (
     comment_list_withheld,
     count_suppressed,
@@ -159,9 +160,9 @@ def _compute_mask(view: StoreView, filters: CommentFilters) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- comments
-COMMENT_FIELDS = ["comment_key", "comment_id", "date", "text", "question", "fft_score", "location_1",
+COMMENT_FIELDS = ["comment_key", "response_key", "comment_id", "date", "text", "question", "fft_score", "location_1",
                   "location_2", "location_3", "topics", "categories", "sentiment", "n_topics", "flagged",
-                  "corrected"]
+                  "corrected", "model_topics", "model_sentiment"]
 
 
 def _rows(view: StoreView, positions: np.ndarray, extra: list[str] | None = None) -> pd.DataFrame:
@@ -201,10 +202,17 @@ def _demo_codes(view: StoreView, name: str) -> tuple[np.ndarray, pd.Index]:
 
 
 def comments_suppressed(filters: CommentFilters | None, total: int, suppress_below: int | None = None) -> bool:
-    """Whether a list of ``total`` comments selected by ``filters`` must be withheld: fewer than
-    ``suppress_below`` comments picked out by a demographic filter (:mod:`carelens.privacy`)."""
+    """Whether a list of comments selected by ``filters``, from ``total`` respondents
+    (:func:`filtered_respondents`), must be withheld: fewer than ``suppress_below`` picked out by a
+    demographic filter (:mod:`carelens.privacy`)."""
     return comment_list_withheld(total, suppress_below,
                                  picked_by_demographics=filters is not None and any(filters.demographics.values()))
+
+
+def filtered_respondents(engine: sa.Engine, filters: CommentFilters | None = None) -> int:
+    """How many respondents the comments matching ``filters`` come from."""
+    view = store_view(engine)
+    return int(respondents(view, filter_mask(view, filters))[0])
 
 
 def complex_comments(engine: sa.Engine, filters: CommentFilters | None = None, *, min_topics: int = 4,
@@ -225,22 +233,22 @@ def comments_behind(engine: sa.Engine, filters: CommentFilters | None, extra: li
     (the element's own filters, e.g. a month and an FFT answer, or both topics of a heatmap square).
 
     Returns (the first ``limit``, newest first; how many match; whether they are withheld). Those
-    comments are a breakdown cell seen from the other side, so the count rule applies: fewer than
-    the threshold and no comment, and no count (None), is returned.
+    comments are a breakdown cell seen from the other side, so the count rule applies: from fewer
+    respondents than the threshold and no comment, and no count (None), is returned.
     """
     view = store_view(engine)
     mask = filter_mask(view, filters)
     for f in extra:
         mask &= filter_mask(view, f)
     idx = np.flatnonzero(mask)
-    if count_suppressed(len(idx), suppress_below):
+    if count_suppressed(int(respondents(view, mask)[0]), suppress_below):
         return _rows(view, idx[:0]), None, True
     return _rows(view, idx[:limit] if limit is not None else idx), len(idx), False
 
 
 def comment_topics(engine: sa.Engine, comment_key: str, filters: CommentFilters | None = None) -> list[str]:
-    """The topics every view shows for a stored comment (the model's: a staff correction is kept
-    beside them, for retraining); [] if there is no such comment, or it is outside ``filters``' scopes."""
+    """The topics every view shows for a stored comment (a staff correction where there is one,
+    else the model's); [] if there is no such comment, or it is outside ``filters``' scopes."""
     return list(comment_row(engine, comment_key, filters).get("topics", []))
 
 
@@ -255,33 +263,63 @@ def keys_in_scope(engine: sa.Engine, filters: CommentFilters) -> set[str]:
     return set(view.frame["comment_key"].to_numpy()[filter_mask(view, filters)])
 
 
+def _in_scopes(view: StoreView, row: int, filters: CommentFilters | None) -> bool:
+    return all(scope_mask(view, scope)[row] for scope in (filters.scopes if filters is not None else ()))
+
+
 def comment_row(engine: sa.Engine, comment_key: str, filters: CommentFilters | None = None) -> dict:
     """One stored comment's fields, {} when there is none or it is outside the scopes of ``filters``
     (only their scopes count: a correction may be made on any comment its maker may see)."""
     view = store_view(engine)
-    hit = np.flatnonzero((view.frame["comment_key"] == comment_key).to_numpy())
-    if not len(hit):
+    row = view.position(comment_key)
+    if row is None or not _in_scopes(view, row, filters):
         return {}
-    for scope in (filters.scopes if filters is not None else ()):
-        if not scope_mask(view, scope)[hit[0]]:
-            return {}
-    return _rows(view, hit[:1]).iloc[0].to_dict()
+    return _rows(view, np.array([row])).iloc[0].to_dict()
+
+
+def comment_labels(engine: sa.Engine, comment_key: str, filters: CommentFilters | None = None) -> dict | None:
+    """What views show for one comment and what the model gave: ``topics``, ``sentiment``,
+    ``model_topics``, ``model_sentiment``, ``corrected``, ``flagged`` (None: no such comment, or
+    outside ``filters``' scopes)."""
+    view = store_view(engine)
+    row = view.position(comment_key)
+    if row is None or not _in_scopes(view, row, filters):
+        return None
+    f = view.frame
+
+    def value(col: str):
+        v = f[col].iat[row]
+        return None if pd.isna(v) else int(v)
+
+    return {"topics": list(f["topics"].iat[row]), "model_topics": list(f["model_topics"].iat[row]),
+            "sentiment": value("sentiment"), "model_sentiment": value("model_sentiment"),
+            "corrected": bool(f["corrected"].iat[row]), "flagged": bool(f["flagged"].iat[row])}
 
 
 # --------------------------------------------------------------------------- summaries
+def _cells(codes: np.ndarray, n_cells: int, keep: np.ndarray | None = None) -> sparse.csr_matrix:
+    """Comments x cells one-hot of ``codes`` (a code per comment; -1 or ``keep`` False: no cell)."""
+    ok = codes >= 0 if keep is None else (codes >= 0) & keep
+    rows = np.flatnonzero(ok)
+    return sparse.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, codes[ok])), shape=(len(codes), n_cells))
+
+
 def summary_totals(engine: sa.Engine, filters: CommentFilters | None = None, *,
                    suppress_below: int | None = None) -> dict:
-    """Headline numbers: comments, date span, sentiment split (suppressed when under the limit)."""
+    """Headline numbers: comments, respondents, date span, sentiment split (suppressed when the
+    comments come from fewer respondents than the limit)."""
     view = store_view(engine)
     mask = filter_mask(view, filters)
     n = int(mask.sum())
+    people = int(respondents(view, mask)[0])
     dates = view.frame["date"][mask]
     counts = np.bincount(view.group_code[mask][view.group_code[mask] >= 0], minlength=3)
-    if count_suppressed(n, suppress_below):  # no count, no date span: nothing of a small cell leaves
-        return {"comments": None, "date_from": None, "date_to": None, "suppressed": True, **{g: None for g in GROUPS}}
+    if count_suppressed(people, suppress_below):  # no count, no date span: nothing of a small cell leaves
+        return {"comments": None, "respondents": None, "date_from": None, "date_to": None, "suppressed": True,
+                **{g: None for g in GROUPS}}
     split = suppress_counts(pd.DataFrame([counts], columns=list(GROUPS)), list(GROUPS), suppress_below,
                             partition=True).iloc[0]
-    return {"comments": n,
+    return {"comments": n, "respondents": people,
             "date_from": None if dates.isna().all() else dates.min().date().isoformat(),
             "date_to": None if dates.isna().all() else dates.max().date().isoformat(),
             "suppressed": False,
@@ -306,9 +344,9 @@ def _group_onehot(codes: np.ndarray) -> sparse.csr_matrix:
 
 def topic_summary(engine: sa.Engine, filters: CommentFilters | None = None, *,
                   suppress_below: int | None = None) -> pd.DataFrame:
-    """Per sub-category: comments, share of all filtered comments, positive/neutral/negative counts.
+    """Per sub-category: comments, respondents, share of all filtered comments, positive/neutral/negative counts.
 
-    Sorted by comments, most first; cells under ``suppress_below`` comments are suppressed.
+    Sorted by comments, most first; cells from fewer respondents than ``suppress_below`` are suppressed.
     """
     view = store_view(engine)
     mask = filter_mask(view, filters)
@@ -317,32 +355,38 @@ def topic_summary(engine: sa.Engine, filters: CommentFilters | None = None, *,
     counts = np.asarray(m.sum(axis=0)).ravel()
     split = (m.T @ _group_onehot(view.group_code[mask])).toarray()
     frame = pd.DataFrame({"topic": view.topics, "category": [view.topic_category[t] for t in view.topics],
-                          "comments": counts.astype(int), "share": counts / total if total else 0.0,
+                          "comments": counts.astype(int), "respondents": respondents(view, mask, view.topic_matrix),
+                          "share": counts / total if total else 0.0,
                           "positive": split[:, 0], "neutral": split[:, 1], "negative": split[:, 2]})
     frame = frame[frame["comments"] > 0].sort_values("comments", ascending=False, kind="stable").reset_index(drop=True)
-    frame = drop_suppressed_rows(frame, "comments", suppress_below)
+    frame = drop_suppressed_rows(frame, "respondents", suppress_below)
     return suppress_counts(frame, ["positive", "neutral", "negative"], suppress_below, partition=True)
 
 
 def categories_by_month(engine: sa.Engine, filters: CommentFilters | None = None, *,
                         suppress_below: int | None = None) -> pd.DataFrame:
-    """Comments per (month, category); long format: month, category, comments, suppressed."""
+    """Comments and respondents per (month, category); long format: month, category, comments,
+    respondents, suppressed."""
     view = store_view(engine)
     mask = filter_mask(view, filters) & (view.month_code >= 0)
-    codes = view.month_code[mask]
-    cats = view.category_matrix[mask]
-    n_months = len(view.months)
-    table = np.column_stack([np.bincount(codes[cats[:, j]], minlength=n_months) for j in range(len(view.categories))]) \
-        if view.categories else np.zeros((n_months, 0), dtype=int)
+    n_months, n_cats = len(view.months), len(view.categories)
+    rows, cats = np.nonzero(view.category_matrix & mask[:, None]) if n_cats else (np.zeros(0, int), np.zeros(0, int))
+    cell = view.month_code[rows] * n_cats + cats
+    table = np.bincount(cell, minlength=n_months * n_cats).reshape(n_months, n_cats) if n_cats else np.zeros((n_months, 0), int)
+    cells = sparse.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cell)), shape=(len(mask), n_months * n_cats))
+    people = respondents(view, mask, cells).reshape(n_months, n_cats) if n_cats else table
     mi, ci = np.nonzero(table)
     frame = pd.DataFrame({"month": np.asarray(view.months, dtype=object)[mi],
-                          "category": np.asarray(view.categories, dtype=object)[ci], "comments": table[mi, ci]})
-    return drop_suppressed_rows(frame, "comments", suppress_below)
+                          "category": np.asarray(view.categories, dtype=object)[ci], "comments": table[mi, ci],
+                          "respondents": people[mi, ci]})
+    return drop_suppressed_rows(frame, "respondents", suppress_below)
 
 
 def sentiment_by_month(engine: sa.Engine, filters: CommentFilters | None = None, *,
                        suppress_below: int | None = None) -> pd.DataFrame:
-    """Per month: comments, mean sentiment (1..5), positive/neutral/negative counts."""
+    """Per month: comments, respondents, comments with a sentiment (``with_sentiment``: the base of
+    shares, so positive + neutral + negative = 100 %), mean sentiment (1..5), and the
+    positive/neutral/negative counts."""
     view = store_view(engine)
     mask = filter_mask(view, filters) & (view.month_code >= 0)
     codes, groups = view.month_code[mask], view.group_code[mask]
@@ -353,26 +397,40 @@ def sentiment_by_month(engine: sa.Engine, filters: CommentFilters | None = None,
     s_n = np.bincount(codes[has], minlength=n_months)
     s_sum = np.bincount(codes[has], weights=sent[has], minlength=n_months)
     split = [np.bincount(codes[groups == g], minlength=n_months) for g in range(3)]
+    people = respondents(view, mask, _cells(view.month_code, n_months))
     keep = comments_n > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(s_n > 0, s_sum / np.maximum(s_n, 1), np.nan)
-    frame = pd.DataFrame({"month": np.asarray(view.months, dtype=object), "comments": comments_n, "mean_sentiment": mean,
+    frame = pd.DataFrame({"month": np.asarray(view.months, dtype=object), "comments": comments_n, "respondents": people,
+                          "with_sentiment": s_n, "mean_sentiment": mean,
                           "positive": split[0], "neutral": split[1], "negative": split[2]})[keep].reset_index(drop=True)
-    frame = drop_suppressed_rows(frame, "comments", suppress_below)
+    frame = drop_suppressed_rows(frame, "respondents", suppress_below)
     return suppress_counts(frame, ["positive", "neutral", "negative"], suppress_below, partition=True)
+
+
+def response_scores(view: StoreView, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(month code, FFT score as float, NaN when none) of each respondent with a comment under
+    ``mask``: an FFT answer counts once per respondent, however many comments they wrote."""
+    first = view.first_of_response()
+    seen = np.zeros(view.n_responses, dtype=bool)
+    seen[view.response_code[mask]] = True
+    rows = first[seen]
+    return view.month_code[rows], view.frame["fft_score"].to_numpy(dtype=float, na_value=np.nan)[rows]
 
 
 def fft_by_month(engine: sa.Engine, filters: CommentFilters | None = None, *,
                  suppress_below: int | None = None) -> pd.DataFrame:
     """Per month: respondents with a score 1-5, mean FFT score and share good (1-2) over them, and the
-    count of each answer ``score_1`` .. ``score_6`` (6 = "don't know", not in the mean or the share)."""
+    count of each answer ``score_1`` .. ``score_6`` (6 = "don't know", not in the mean or the share).
+    Each respondent counts once, however many comments they wrote."""
     view = store_view(engine)
-    score = view.frame["fft_score"].to_numpy(dtype=float, na_value=np.nan)
-    base = filter_mask(view, filters) & (view.month_code >= 0)
+    months, score = response_scores(view, filter_mask(view, filters))
+    dated = months >= 0
+    months, score = months[dated], score[dated]
     n_months = len(view.months)
-    per_score = {k: np.bincount(view.month_code[base & (score == k)], minlength=n_months) for k in range(1, 7)}
-    mask = base & (score <= 5)
-    codes, s = view.month_code[mask], score[mask]
+    per_score = {k: np.bincount(months[score == k], minlength=n_months) for k in range(1, 7)}
+    rated = score <= 5
+    codes, s = months[rated], score[rated]
     n = np.bincount(codes, minlength=n_months)
     total = np.bincount(codes, weights=s, minlength=n_months)
     good = np.bincount(codes[s <= 2], minlength=n_months)
@@ -386,17 +444,47 @@ def fft_by_month(engine: sa.Engine, filters: CommentFilters | None = None, *,
     return suppress_counts(frame, ["score_6"], suppress_below)
 
 
+def _pair_cells(view: StoreView, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(comment row, pair code a * T + b with a < b) for every pair of topics within each of ``rows``."""
+    m = view.topic_matrix[rows]
+    counts = np.diff(m.indptr)
+    out_rows, out_codes = [], []
+    t = len(view.topics)
+    for k in np.unique(counts[counts >= 2]):
+        which = np.flatnonzero(counts == k)
+        starts = m.indptr[which]
+        cols = m.indices[starts[:, None] + np.arange(k)]  # each row's k topic columns (sorted)
+        a, b = np.triu_indices(k, 1)
+        out_rows.append(np.repeat(rows[which], len(a)))
+        out_codes.append((cols[:, a] * t + cols[:, b]).ravel())
+    if not out_rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(out_rows), np.concatenate(out_codes).astype(np.int64)
+
+
 def topic_cooccurrence(engine: sa.Engine, filters: CommentFilters | None = None, *,
                        suppress_below: int | None = None) -> pd.DataFrame:
-    """Pairs of sub-categories in the same comment: topic_a, topic_b, comments (a < b), suppressed."""
+    """Pairs of sub-categories in the same comment: topic_a, topic_b, comments, respondents (a < b),
+    suppressed."""
     view = store_view(engine)
-    m = view.topic_matrix[np.flatnonzero(filter_mask(view, filters))]
+    mask = filter_mask(view, filters)
+    m = view.topic_matrix[np.flatnonzero(mask)]
     co = (m.T @ m).toarray()
-    a, b = np.triu_indices(len(view.topics), k=1)
+    t = len(view.topics)
+    a, b = np.triu_indices(t, k=1)
+    comments_n = co[a, b]
+    if view.one_comment_each:
+        people = comments_n
+    else:
+        rows, codes = _pair_cells(view, np.flatnonzero(mask))
+        seen = pd.unique(view.response_code[rows] * (t * t) + codes)  # each (respondent, pair) once
+        people_by_code = np.bincount(seen % (t * t), minlength=t * t)
+        people = people_by_code[a * t + b]
     frame = pd.DataFrame({"topic_a": np.asarray(view.topics, dtype=object)[a],
-                          "topic_b": np.asarray(view.topics, dtype=object)[b], "comments": co[a, b]})
+                          "topic_b": np.asarray(view.topics, dtype=object)[b], "comments": comments_n,
+                          "respondents": people})
     frame = frame[frame["comments"] > 0].sort_values("comments", ascending=False, kind="stable").reset_index(drop=True)
-    return drop_suppressed_rows(frame, "comments", suppress_below)
+    return drop_suppressed_rows(frame, "respondents", suppress_below)
 
 
 def fft_totals(engine: sa.Engine, filters: CommentFilters | None = None, *,
@@ -408,11 +496,11 @@ def fft_totals(engine: sa.Engine, filters: CommentFilters | None = None, *,
     people behind it if the total is large enough, even where single months are not.
     """
     fft = fft_by_month(engine, filters, suppress_below=0)
-    respondents = int(fft["respondents"].astype(float).sum()) if len(fft) else 0
-    if count_suppressed(respondents, suppress_below):
+    respondents_n = int(fft["respondents"].astype(float).sum()) if len(fft) else 0
+    if count_suppressed(respondents_n, suppress_below):
         return {"respondents": None, "share_good": None, "suppressed": True}
-    good = float((fft["share_good"].astype(float) * fft["respondents"].astype(float)).sum()) / respondents
-    return {"respondents": respondents, "share_good": good, "suppressed": False}
+    good = float((fft["share_good"].astype(float) * fft["respondents"].astype(float)).sum()) / respondents_n
+    return {"respondents": respondents_n, "share_good": good, "suppressed": False}
 
 
 def cooccurrence_grid(engine: sa.Engine, filters: CommentFilters | None = None, *, top: int = 15,

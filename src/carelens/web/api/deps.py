@@ -35,8 +35,8 @@ EngineDep = Annotated[sa.Engine, Depends(get_store)]
 
 
 def get_model(settings: SettingsDep):
-    """The feedback model, read once per process (``feedback.loading.cached_model``)."""
-    from carelens.feedback.loading import cached_model
+    """The feedback model, read once per process (``feedback.model_cache.cached_model``)."""
+    from carelens.feedback.model_cache import cached_model
 
     return cached_model(settings.feedback_model)
 

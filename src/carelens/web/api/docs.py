@@ -139,7 +139,7 @@ def _topic_names(settings: Settings) -> list[str]:
     """The model's framework labels (what a correction may name); [] when the model cannot be read,
     in which case the correction route itself reports the model problem."""
     from carelens.errors import CarelensError
-    from carelens.feedback.loading import cached_model
+    from carelens.feedback.model_cache import cached_model
 
     try:
         return [label.name for label in cached_model(settings.feedback_model).framework.labels]

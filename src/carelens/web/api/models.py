@@ -97,10 +97,20 @@ Demographics = Annotated[
 ]
 
 
-class MappingIn(StrictIn):
-    """Which column feeds each field; fields left out are detected from common export names."""
+TextColumns = Annotated[
+    list[Annotated[str, Field(max_length=500)]],
+    BeforeValidator(lambda value: [value] if isinstance(value, str) else value),
+    WithJsonSchema({"anyOf": [{"type": "string", "maxLength": 500},
+                              {"type": "array", "items": {"type": "string", "maxLength": 500}, "minItems": 1}]}),
+]
 
-    comment_text: str | None = Field(None, max_length=500)
+
+class MappingIn(StrictIn):
+    """Which column feeds each field. A field left out is detected from common export names; a field
+    given as null is not in this file (never guessed)."""
+
+    comment_text: TextColumns | None = Field(None, description="The free-text column, or a list of them: one per "
+                                             "question of the return (each answer is stored with its column's name).")
     comment_id: str | None = Field(None, max_length=500)
     date: str | None = Field(None, max_length=500)
     question: str | None = Field(None, max_length=500)
@@ -111,8 +121,8 @@ class MappingIn(StrictIn):
     demographics: Demographics | None = Field(None, description="Demographic columns: a list, or one comma-separated text.")
 
     def overrides(self) -> dict[str, Any]:
-        """The fields given, as ``feedback.loading.load_comments`` takes them."""
-        return self.model_dump(exclude_none=True)
+        """The fields given (null: not in this file), as ``feedback.ingest.load_comments`` takes them."""
+        return self.model_dump(exclude_unset=True)
 
 
 Cell = str | int | float | bool | None
@@ -133,7 +143,7 @@ class LoadRowsRequest(StrictIn):
 
 
 class ColumnMappingOut(BaseModel):
-    comment_text: str | None
+    comment_text: str | list[str] | None = Field(description="The text column, or the list of them when several were read.")
     comment_id: str | None
     date: str | None
     question: str | None
@@ -156,6 +166,10 @@ class LoadResponse(BaseModel):
     seconds: float
     mapping: ColumnMappingOut
     messages: list[str]
+    responses_added: int = Field(description="New returns (respondents) stored.")
+    comments_added: int = Field(description="Free-text answers stored, to new returns or to returns stored before.")
+    rows_kept_apart: int = Field(description="Rows whose ID another, different return already had: stored as their own.")
+    added_nothing: bool = Field(description="True when the store is unchanged (say so to the user: not a success).")
 
 
 # --------------------------------------------------------------------------- reading comments
@@ -169,7 +183,8 @@ class CommentsQuery(StrictIn):
 
 class StoredComment(BaseModel):
     comment_key: str
-    comment_id: str | None
+    response_key: str = Field(description="The return (respondent) this comment is an answer of.")
+    comment_id: str | None = Field(description="The trust's ID of the return.")
     date: str | None
     text: str = Field(description="Redacted comment text.")
     question: str | None
@@ -177,9 +192,11 @@ class StoredComment(BaseModel):
     location_1: str | None
     location_2: str | None
     location_3: str | None
-    topics: list[str]
+    topics: list[str] = Field(description="What every view shows: a staff correction where there is one, else the model's.")
     categories: list[str]
     sentiment: int | None
+    model_topics: list[str] = Field(description="The model's topics, kept beside any correction.")
+    model_sentiment: int | None = Field(description="The model's sentiment, kept beside any correction.")
     flagged: bool
     corrected: bool
     demographics: dict[str, str | None] = Field(default_factory=dict)
@@ -199,13 +216,14 @@ class SummaryRequest(StrictIn):
 
 
 class Suppressed(BaseModel):
-    suppressed: bool = Field(description="True when this row covers fewer comments than the privacy limit: its "
-                             "figures are null (totals). A breakdown row covering fewer is not returned at all; "
-                             "inside a returned row, a count under the limit is null.")
+    suppressed: bool = Field(description="True when this row's comments come from fewer respondents than the "
+                             "privacy limit: its figures are null (totals). A breakdown row from fewer is not "
+                             "returned at all; inside a returned row, a count under the limit is null.")
 
 
 class TotalsRow(Suppressed):
     comments: int | None = Field(description="null when suppressed (fewer than the privacy limit), like the dates.")
+    respondents: int | None = Field(description="null when suppressed, like the comments.")
     date_from: str | None
     date_to: str | None
     positive: int | None
@@ -217,6 +235,7 @@ class TopicRow(Suppressed):
     topic: str
     category: str
     comments: int | None
+    respondents: int | None
     share: float | None
     positive: int | None
     neutral: int | None
@@ -227,11 +246,14 @@ class CategoryMonthRow(Suppressed):
     month: str
     category: str
     comments: int | None
+    respondents: int | None
 
 
 class SentimentMonthRow(Suppressed):
     month: str
     comments: int | None
+    respondents: int | None
+    with_sentiment: int | None = Field(description="Comments with a sentiment: the base of the positive/neutral/negative shares.")
     mean_sentiment: float | None
     positive: int | None
     neutral: int | None
@@ -255,6 +277,7 @@ class CooccurrenceRow(Suppressed):
     topic_a: str
     topic_b: str
     comments: int | None
+    respondents: int | None
 
 
 class ComplexComment(StoredComment):
@@ -331,7 +354,35 @@ class TopicCorrectionIn(StrictIn):
     note: str | None = Field(None, max_length=5_000)
 
 
-CorrectionIn = Annotated[FlagIn | TopicCorrectionIn, Field(discriminator="kind")]
+class SentimentCorrectionIn(StrictIn):
+    """Record a comment's right sentiment (its topics stay as they are)."""
+
+    comment_key: str = Field(..., min_length=1, max_length=200)
+    kind: Literal["sentiment"]
+    sentiment: int_between(1, 5) = Field(description="1 very positive .. 5 very negative.")
+    note: str | None = Field(None, max_length=5_000)
+
+
+CorrectionIn = Annotated[FlagIn | TopicCorrectionIn | SentimentCorrectionIn, Field(discriminator="kind")]
+
+
+class CommentKeyIn(StrictIn):
+    comment_key: str = Field(..., min_length=1, max_length=200)
+
+
+class FlagStateIn(CommentKeyIn):
+    """Set a comment's "interesting" flag on or off (a comment has at most one flag)."""
+
+    flagged: bool
+
+
+class FlagStateOut(BaseModel):
+    comment_key: str
+    flagged: bool
+
+
+class UndoOut(BaseModel):
+    undone: str | None = Field(description="The correction taken back, or null when there was none to undo.")
 
 
 class CorrectionOut(BaseModel):
@@ -347,6 +398,8 @@ class CorrectionRecord(BaseModel):
     note: str | None
     created_by: str | None = Field(description="Who recorded it (the API key's tag, or a dashboard user).")
     created_at: datetime = Field(description="When, in UTC.")
+    undone_at: datetime | None = Field(None, description="When it was undone (a flag: taken off), in UTC; null if it stands.")
+    undone_by: str | None = Field(None, description="Who undid it.")
 
 
 class Health(BaseModel):

@@ -1,7 +1,7 @@
 """What patient-feedback pages share in one browser session, and only they.
 
 - the sidebar's filters as one ``CommentFilters`` (:mod:`~carelens.web.dashboard.filters`);
-- the store's data version (``feedback.store.view.data_revision``, polled every few seconds, so
+- the store's data version (``feedback.store.view.poll_revision``, polled every few seconds, so
   comments loaded from the CLI show up) and :meth:`FeedbackContext.data_changed` for writes made
   from this session;
 - drill-through: :meth:`FeedbackContext.open_drill` lists the comments behind a clicked chart
@@ -83,19 +83,20 @@ class FeedbackContext:
 def feedback_context(app: AppContext, filter_pages: frozenset[str]) -> FeedbackContext:
     """Build the session's feedback context (call from the app's server function)."""
     from carelens.feedback.store import queries
-    from carelens.feedback.store.view import data_revision
+    from carelens.feedback.store.view import poll_revision
 
     engine = app.engine
     load_error = reactive.value("")
     refresh = reactive.value(0)
+    last_version: list[str | None] = [None]
     # the user's location scope goes into every query through the filters; no scope, no feedback
     scope = app.user.feedback_scope() if app.user is not None else None
     in_scope = CommentFilters().scoped(scope)
 
     def _version() -> str:
         try:
-            with engine.connect() as conn:
-                return str(data_revision(conn))
+            last_version[0] = poll_revision(engine, last_version[0])  # busy store: the last answer stands
+            return last_version[0]
         except Exception as exc:  # noqa: BLE001 - store unreachable: keep the page alive and say so
             return f"error:{type(exc).__name__}: {exc}"
 
@@ -189,16 +190,24 @@ def _drill_through(output, session, fb: FeedbackContext, drill: reactive.Value) 
 
 
 def _flags(input, fb: FeedbackContext, drill: reactive.Value, reopen_drill: Callable[[], None]) -> None:
-    """Mark a comment interesting, or correct its topics (stored; used when retraining).
+    """Flag a comment as interesting (a second click takes the flag off), or correct its topics and
+    sentiment, or undo its last correction.
 
-    Either way ``fb.data_changed()`` redraws every comment table, the drill-through dialog's
-    included. Only one dialog shows at a time, so correcting topics from the drill-through dialog
-    replaces it; saving or cancelling opens it again, with the correction shown.
+    Every change is recorded with who and when (``feedback.store.corrections``) and patches the
+    store's in-memory view in place, so saving returns at once; ``fb.data_changed()`` then redraws
+    every view, the drill-through dialog's included. Only one dialog shows at a time, so correcting
+    from the drill-through dialog replaces it; saving or cancelling opens it again, with the
+    correction shown.
     """
     from carelens.access.roles import Permission
     from carelens.feedback.framework import model_framework
-    from carelens.feedback.store.corrections import record_correction
-    from carelens.feedback.store.queries import comment_in_scope, comment_topics
+    from carelens.feedback.store.corrections import (
+        list_corrections,
+        record_correction,
+        toggle_flag,
+        undo_correction,
+    )
+    from carelens.feedback.store.queries import comment_in_scope, comment_labels
 
     engine, settings, app = fb.app.engine, fb.app.settings, fb.app
 
@@ -213,6 +222,10 @@ def _flags(input, fb: FeedbackContext, drill: reactive.Value, reopen_drill: Call
     pending: reactive.Value[str] = reactive.value("")
     from_drill: reactive.Value[bool] = reactive.value(False)
 
+    def who() -> str:
+        """Who made a change: the signed-in user (``user:alice``)."""
+        return app.user.name
+
     @reactive.effect
     @reactive.event(input.flag_request)
     def _flag() -> None:
@@ -222,30 +235,25 @@ def _flags(input, fb: FeedbackContext, drill: reactive.Value, reopen_drill: Call
             if not may_change(key, "flag"):
                 return
             try:
-                record_correction(engine, key, "interesting", created_by=app.user.name)
+                now_flagged = toggle_flag(engine, key, by=who())
             except (CarelensError, sa.exc.SQLAlchemyError) as exc:
                 app.audit("flag", key, None, outcome="failed")
                 ui.notification_show(f"Could not save the flag: {_message(exc)}", type="error")
                 return
-            app.audit("flag", key)
-            ui.notification_show("Marked as interesting.", type="message", duration=3)
+            app.audit("flag" if now_flagged else "unflag", key)
+            ui.notification_show("Marked as interesting." if now_flagged else "Flag removed.", type="message", duration=3)
             fb.data_changed()
         elif kind == "wrong_topics":
             if not may_change(key, "correct"):
                 return
+            labels = comment_labels(engine, key, fb.filters())
+            if labels is None:
+                ui.notification_show("That comment is no longer in the store.", type="error")
+                return
             pending.set(key)
             from_drill.set(bool(req.get("dialog")) and drill() is not None)
-            labels = model_framework(settings.feedback_model).label_names
-            cancel = (ui.input_action_button("correct_cancel", "Cancel", class_="btn-outline-secondary")
-                      if from_drill() else ui.modal_button("Cancel"))
-            ui.modal_show(ui.modal(
-                ui.p("Choose the topics this comment should have. Corrections are kept and used when the model is retrained."),
-                ui.input_selectize("correct_topics", "Correct topics", choices=labels,
-                                   selected=comment_topics(engine, key, fb.filters()),
-                                   multiple=True, width="100%"),
-                title="Correct the topics", easy_close=True,
-                footer=ui.TagList(cancel, ui.input_action_button("correct_save", "Save correction", class_="btn-primary")),
-            ))
+            ui.modal_show(_correction_dialog(key, labels, model_framework(settings.feedback_model).label_names,
+                                             list_corrections(engine, comment_key=key), from_drill()))
 
     def _close() -> None:
         """Back to the drill-through dialog if the correction started there, else no dialog."""
@@ -261,17 +269,37 @@ def _flags(input, fb: FeedbackContext, drill: reactive.Value, reopen_drill: Call
         if not may_change(key, "correct"):
             return
         topics = list(input.correct_topics() or ())
-        try:
-            record_correction(engine, key, "wrong_topics", topics=topics, created_by=app.user.name,
+        chosen = input.correct_sentiment()
+        sentiment = int(chosen) if chosen and chosen != "model" else None
+        try:  # topics the model had right, saved as they are, are a confirmed label for retraining
+            record_correction(engine, key, "wrong_topics", topics=topics, sentiment=sentiment, created_by=who(),
                               valid_topics=model_framework(settings.feedback_model).label_names)
         except (CarelensError, sa.exc.SQLAlchemyError) as exc:
-            app.audit("correct", key, {"topics": topics}, outcome="failed")
+            app.audit("correct", key, {"topics": topics, "sentiment": sentiment}, outcome="failed")
             ui.notification_show(f"Could not save the correction: {_message(exc)}", type="error")
             return
-        app.audit("correct", key, {"topics": topics})
+        app.audit("correct", key, {"topics": topics, "sentiment": sentiment})
         _close()
         ui.notification_show("Correction saved.", type="message", duration=3)
         fb.data_changed()
+
+    @reactive.effect
+    @reactive.event(input.correct_undo)
+    def _undo() -> None:
+        key = pending()
+        if not may_change(key, "undo_correction"):
+            return
+        try:
+            undone = undo_correction(engine, key, by=who())
+        except (CarelensError, sa.exc.SQLAlchemyError) as exc:
+            app.audit("undo_correction", key, None, outcome="failed")
+            ui.notification_show(f"Could not undo the correction: {_message(exc)}", type="error")
+            return
+        app.audit("undo_correction", key, {"undone": undone})
+        _close()
+        ui.notification_show("Correction undone." if undone else "Nothing to undo.", type="message", duration=3)
+        if undone:
+            fb.data_changed()
 
     @reactive.effect
     @reactive.event(input.correct_cancel)
@@ -282,3 +310,45 @@ def _flags(input, fb: FeedbackContext, drill: reactive.Value, reopen_drill: Call
 def _message(exc: Exception) -> str:
     """A user error's line; anything else only its kind (a driver's message may name a server path)."""
     return str(exc) if isinstance(exc, CarelensError) else f"the store refused it ({type(exc).__name__})"
+
+
+def _correction_dialog(key: str, labels: dict, label_names: list[str], history, from_drill: bool) -> ui.Tag:
+    """The "Correct this comment" dialog: the model's output, the topics and sentiment every view shows
+    now (editable), and every earlier change with who made it and when."""
+    from carelens.feedback.store.filters import SENTIMENTS
+
+    model_says = (f"The model said: {', '.join(labels['model_topics']) or 'no topic'}; sentiment "
+                  f"{SENTIMENTS.get(labels['model_sentiment'], 'none')}.")
+    sentiments = {"model": f"As the model said ({SENTIMENTS.get(labels['model_sentiment'], 'none')})",
+                  **{str(k): v for k, v in SENTIMENTS.items()}}
+    current = str(labels["sentiment"]) if labels["corrected"] and labels["sentiment"] != labels["model_sentiment"] \
+        and labels["sentiment"] is not None else "model"
+    changes = history[history["kind"].isin(["wrong_topics", "sentiment"])]
+    items = []
+    for rec in changes.to_dict("records"):
+        what = rec["topics"] or ""
+        if rec["sentiment"] is not None and rec["sentiment"] == rec["sentiment"]:
+            what = "; ".join(p for p in (what, f"sentiment {SENTIMENTS.get(int(rec['sentiment']), rec['sentiment'])}") if p)
+        when = rec["created_at"].strftime("%d %b %Y %H:%M") if rec["created_at"] is not None else ""
+        undone = rec.get("undone_at")
+        note = (f" (undone by {rec.get('undone_by') or 'someone'} {undone.strftime('%d %b %Y %H:%M')})"
+                if undone is not None and undone == undone else "")
+        items.append(ui.tags.li(f"{when}, {rec['created_by'] or 'unknown'}: {what}{note}"))
+    cancel = (ui.input_action_button("correct_cancel", "Cancel", class_="btn-outline-secondary")
+              if from_drill else ui.modal_button("Cancel"))
+    can_undo = bool(labels["corrected"])
+    return ui.modal(
+        ui.p(model_says, class_="model-said"),
+        ui.p("Choose what this comment is about and how it feels. Every view, export and report shows the "
+             "correction from now on; the model's answer is kept for retraining and for measuring it."),
+        ui.input_selectize("correct_topics", "Topics", choices=label_names, selected=labels["topics"],
+                           multiple=True, width="100%"),
+        ui.input_select("correct_sentiment", "Sentiment", choices=sentiments, selected=current),
+        ui.TagList(ui.h4("Changes so far", class_="h6"), ui.tags.ul(*items, class_="correction-history")) if items else None,
+        title="Correct this comment", easy_close=True,
+        footer=ui.TagList(
+            cancel,
+            ui.input_action_button("correct_undo", "Undo the last correction", class_="btn-outline-danger")
+            if can_undo else None,
+            ui.input_action_button("correct_save", "Save correction", class_="btn-primary")),
+    )

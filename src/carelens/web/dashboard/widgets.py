@@ -90,13 +90,16 @@ def sentiment_badge(value) -> Markup:
     return element("span", SENTIMENT_NAMES[v], class_=f"badge sent-{v}", style=f"background:{SENTIMENT_COLOURS[v]}")
 
 
-def _flag_buttons(cid: str, flag_input: str, flagged: str) -> Markup:
-    """"Interesting" and "Wrong topics?" for one comment; a click (``www/carelens.js``) sets
-    ``flag_input`` to {id, kind, dialog}. Data attributes, not inline handlers: the Content
-    Security Policy runs no inline script."""
+def _flag_buttons(cid: str, flag_input: str, flagged: str, is_flagged: bool = False) -> Markup:
+    """"Interesting" (a toggle: pressed when flagged, a second click takes the flag off) and "Wrong
+    topics?" for one comment; a click (``www/carelens.js``) sets ``flag_input`` to {id, kind, dialog}.
+    Data attributes, not inline handlers: the Content Security Policy runs no inline script."""
     return join(
-        element("button", "Interesting", class_="btn btn-sm btn-outline-primary flag-btn",
-                aria_label=f"Mark comment {cid} as interesting", type="button",
+        element("button", "Interesting ✓" if is_flagged else "Interesting",
+                class_="btn btn-sm flag-btn " + ("btn-primary" if is_flagged else "btn-outline-primary"),
+                aria_pressed="true" if is_flagged else "false",
+                aria_label=(f"Remove the interesting flag from comment {cid}" if is_flagged
+                            else f"Mark comment {cid} as interesting"), type="button",
                 data_flag_kind="interesting", data_flag_input=flag_input, data_comment_key=cid),
         " ",
         element("button", "Wrong topics?", class_="btn btn-sm btn-outline-secondary flag-btn",
@@ -122,7 +125,8 @@ def _comment_cells(rec: dict, query: str, flag_input: str | None) -> list:
         Cell(join(shown, element("div", meta, class_="c-meta")), class_="c-text"),
         Cell(join(*(element("span", t, class_="topic") for t in topics)), class_="c-topics"),
         sentiment_badge(rec.get("sentiment")),
-        Cell(_flag_buttons(cid, flag_input, flagged) if flag_input else "", class_="c-actions"),
+        Cell(_flag_buttons(cid, flag_input, flagged, not is_missing(rec.get("flagged")) and bool(rec.get("flagged")))
+             if flag_input else "", class_="c-actions"),
     ]
 
 

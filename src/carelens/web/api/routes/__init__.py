@@ -23,6 +23,7 @@ def guarded(permission: Permission) -> list:
 
 def routers():
     """The routers in mounting order (imported here so a broken route module stops ``create_api``)."""
-    from carelens.web.api.routes import classify, comments, corrections, filters, health, summaries
+    from carelens.web.api.routes import appointments, classify, comments, corrections, filters, health, summaries
 
-    return [health.router, classify.router, comments.router, summaries.router, filters.router, corrections.router]
+    return [health.router, classify.router, comments.router, summaries.router, filters.router, corrections.router,
+            appointments.router]

@@ -30,7 +30,7 @@ FILE_TYPES = (".csv", ".txt", ".xlsx", ".parquet")
 
 def _load(frame: pd.DataFrame, mapping: MappingIn, source: str, strict: bool, caller: Caller, engine, model,
           audit: dict) -> LoadResponse:
-    from carelens.feedback.loading import load_comments
+    from carelens.feedback.ingest import load_comments
 
     result = load_comments(frame, engine=engine, mapping=mapping.overrides(), model=model, source=source,
                            loaded_by=caller.name, strict=strict, progress=False)
@@ -53,7 +53,7 @@ def _mapping_field(text: str) -> MappingIn:
         raise RequestValidationError([{**e, "loc": ("body", "mapping", *e["loc"])} for e in exc.errors()]) from None
 
 
-def _read_upload(file: UploadFile, name: str, limit: int) -> pd.DataFrame:
+def _read_upload(file: UploadFile, name: str, limit: int, header_row: int = 1) -> pd.DataFrame:
     """The uploaded file as a frame of text; errors name the file as the caller sent it, never a server path."""
     from carelens.tables import read_table
 
@@ -64,7 +64,7 @@ def _read_upload(file: UploadFile, name: str, limit: int) -> pd.DataFrame:
         if path.stat().st_size > limit:
             raise ApiError(413, "field 'file': over the size limit", field="file")
         try:
-            return read_table(path, dtype_str=True)
+            return read_table(path, dtype_str=True, header_row=header_row)
         except CarelensError as exc:
             message = exc.message.replace(str(path), name).replace(tmp, "")
             raise TableError(message, file=name, row=exc.row, field=exc.field) from None
@@ -81,13 +81,15 @@ def upload(
     file: Annotated[UploadFile, File(description="CSV, XLSX or parquet export (chosen by the file name's extension).")],
     mapping: Annotated[str, Form(description='JSON object {"field": "column"}; fields left out are detected.')] = "{}",
     strict: Annotated[bool, Form(description="Refuse the whole file on the first bad row.")] = False,
+    header_row: Annotated[int, Form(ge=1, le=1_000, description="The row holding the column names (title rows above it "
+                                    "are skipped).")] = 1,
 ) -> LoadResponse:
     """Load a trust export file: validate, classify and store in one transaction (idempotent)."""
     overrides = _mapping_field(mapping)
     name = Path(file.filename or "upload.csv").name or "upload.csv"
     if Path(name).suffix.lower() not in FILE_TYPES:
         raise ApiError(415, f"field 'file': {name!r} is not CSV, XLSX or parquet", field="file")
-    frame = _read_upload(file, name, settings.max_request_bytes)
+    frame = _read_upload(file, name, settings.max_request_bytes, header_row)
     return _load(frame, overrides, name, strict, caller, engine, model, audit)
 
 
@@ -123,7 +125,7 @@ def query_comments(body: CommentsQuery, settings: SettingsDep, engine: EngineDep
     page, total = queries.filtered_comments(engine, filters, limit=body.limit, offset=body.offset,
                                             suppress_below=settings.suppress_below)
     audit["comments"] = total
-    if queries.comments_suppressed(filters, total, settings.suppress_below):
+    if queries.comments_suppressed(filters, queries.filtered_respondents(engine, filters), settings.suppress_below):
         return CommentsPage(total=None, offset=body.offset, comments=[], withheld=True)
     demo_cols = [c for c in page.columns if c.startswith("demo:")]
     out = []

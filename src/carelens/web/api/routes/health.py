@@ -14,6 +14,6 @@ router = APIRouter(tags=["service"])
 @router.get("/health", response_model=Health, responses=responses(413))
 def health() -> Health:
     """Liveness (no API key needed)."""
-    from carelens.feedback import loading
+    from carelens.feedback.model_cache import is_loaded
 
-    return Health(status="ok", version=__version__, model_loaded=bool(loading._MODELS))
+    return Health(status="ok", version=__version__, model_loaded=is_loaded())

@@ -104,6 +104,7 @@ def complex_comments(engine: EngineDep, settings: SettingsDep, caller: CallerDep
     queries = _queries()
     filters = _filters(body, caller, audit)
     frame = queries.complex_comments(engine, filters)
-    if queries.comments_suppressed(filters, len(frame), settings.suppress_below):
+    people = len(set(frame["response_key"])) if "response_key" in frame else len(frame)
+    if queries.comments_suppressed(filters, people, settings.suppress_below):
         return ComplexSummary(kind="complex", suppress_below=settings.suppress_below, rows=[], withheld=True)
     return ComplexSummary(kind="complex", suppress_below=settings.suppress_below, rows=records(frame))

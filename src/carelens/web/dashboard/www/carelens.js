@@ -91,3 +91,38 @@
     if (window.Shiny) Shiny.addCustomMessageHandler("carelens-navigate", function (m) { window.location.assign(m.url); });
   });
 })();
+
+/* The call list (missed appointments): each row's Record button and every Undo button send one
+ * event to the server, named by the nearest container's data-record-input / data-undo-input (so a
+ * page that namespaces its ids says which), and Print prints the list alone (carelens.css hides
+ * the rest of the page in print). Delegated from the document: the table is re-rendered often. */
+(function () {
+  document.addEventListener("click", function (ev) {
+    var target = ev.target;
+    if (!(target instanceof Element)) return;
+    var record = target.closest(".dna-record");
+    if (record) {
+      var control = record.closest(".dna-record-control");
+      var holder = record.closest("[data-record-input]");
+      if (!control || !holder) return;
+      Shiny.setInputValue(holder.dataset.recordInput, {
+        appointment: control.dataset.appointment,
+        outcome: control.querySelector(".dna-outcome").value,
+        note: control.querySelector(".dna-note").value,
+        nonce: Date.now() + Math.random()
+      }, {priority: "event"});
+      record.disabled = true;
+      return;
+    }
+    var undo = target.closest(".dna-undo");
+    if (undo) {
+      var from = undo.closest("[data-undo-input]");
+      if (!from) return;
+      Shiny.setInputValue(from.dataset.undoInput, {call: undo.dataset.call, nonce: Date.now() + Math.random()},
+                          {priority: "event"});
+      undo.disabled = true;
+      return;
+    }
+    if (target.closest(".dna-print")) window.print();
+  });
+})();

@@ -1,14 +1,14 @@
 """Access control: users, API keys, signed-in sessions and the audit log.
 
-Revision ID: 0004_access
-Revises: 0003_demand_results
+Revision ID: 0007_access
+Revises: 0006_feedback_responses
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_access"
-down_revision = "0003_demand_results"
+revision = "0007_access"
+down_revision = "0006_feedback_responses"
 branch_labels = None
 depends_on = None
 
