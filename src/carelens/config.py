@@ -155,7 +155,7 @@ class Settings(BaseSettings):
     oidc_client_secret: SecretStr = Field(SecretStr(""), description="The client secret registered with the identity provider.")
     oidc_username_claim: str = Field("preferred_username", description="ID-token claim that names the user.")
     oidc_provider_name: str = Field("Microsoft", description="Shown on the sign-in button: 'Sign in with ...'.")
-    audit_retention_days: int = Field(730, ge=1, le=36_500, description="Audit events older than this are removed by `carelens audit prune`.")
+    audit_retention_days: int = Field(730, ge=1, le=36_500, description="Audit events older than this are removed (by `carelens serve` daily, and by `carelens audit prune`).")
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,

@@ -2,7 +2,9 @@
 user or key, when, and with what outcome; sign-ins and failed sign-ins too.
 
 Append-only by construction: this module only inserts, and deletes only events older than the
-retention (setting ``audit_retention_days``, :func:`prune`), which is itself recorded. Every other
+retention (setting ``audit_retention_days``, :func:`prune`: ``carelens audit prune``, and
+``carelens serve`` when it starts and daily), which is itself recorded. Restoring
+an older backup (``carelens db restore``) puts the events since back (:func:`keep_through`). Every other
 module writes through :func:`record`, in the same transaction as the change it records where
 there is one (a user added and its record commit or fail together).
 
@@ -91,13 +93,43 @@ def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def prune(engine: sa.Engine, older_than_days: int, who: Principal | str | None) -> int:
-    """Delete events older than ``older_than_days`` days; record the pruning; return how many went."""
+def recent_events(engine: sa.Engine) -> list[dict[str, Any]]:
+    """Every stored event, as rows (what :func:`keep_through` puts back after a restore)."""
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(sa.select(audit)).mappings().all()]
+
+
+def keep_through(engine: sa.Engine, rows: list[dict[str, Any]]) -> int:
+    """Put back the events of ``rows`` the store no longer holds (a restore from an older backup
+    replaced the table): the log stays append-only whatever is restored. Returns how many."""
+    with engine.begin() as conn:
+        present = set(conn.execute(sa.select(audit.c.event_id)).scalars())
+        missing = [r for r in rows if r["event_id"] not in present]
+        if missing:
+            conn.execute(audit.insert(), missing)
+    return len(missing)
+
+
+def prune(engine: sa.Engine, older_than_days: int, who: Principal | str | None, *, record_nothing: bool = True) -> int:
+    """Delete events older than ``older_than_days`` days; record the pruning; return how many went.
+
+    ``record_nothing`` False: a pruning that removed nothing is not recorded (the server's daily
+    retention run, :func:`enforce_retention`, would otherwise fill the log with itself)."""
     if older_than_days < 1:
         raise ValueError("older_than_days must be at least 1")
     cutoff = now_utc() - timedelta(days=older_than_days)
     with engine.begin() as conn:
         gone = conn.execute(audit.delete().where(audit.c.happened_at < cutoff)).rowcount or 0
-        record(conn, who, "audit_prune", "audit log",
-               {"older_than_days": older_than_days, "before": cutoff.isoformat(timespec="seconds"), "removed": gone})
+        if gone or record_nothing:
+            record(conn, who, "audit_prune", "audit log",
+                   {"older_than_days": older_than_days, "before": cutoff.isoformat(timespec="seconds"), "removed": gone})
     return int(gone)
+
+
+RETENTION_ACTOR = "system:retention"
+
+
+def enforce_retention(engine: sa.Engine, retention_days: int) -> int:
+    """What ``carelens serve`` runs when it starts and once a day: events older than the setting
+    ``audit_retention_days`` go (recorded when there were any). Returns how many went."""
+    return prune(engine, retention_days, RETENTION_ACTOR, record_nothing=False)

@@ -30,11 +30,11 @@ def _locations_option():
                         "(`Ward 7`) or LEVEL=NAME (`3=Ward 7`, `Division=Surgery`).")
 
 
-def record(db: str | None, action: str, target: str, detail: dict | None = None) -> None:
+def record(db: str | None, action: str, target: str, detail: dict | None = None, outcome: str = "ok") -> None:
     """Record a command's change to the store in the audit log, as the operating-system user."""
     from carelens.access import audit, cli_principal
 
-    audit.record(_engine(db), cli_principal(), action, target, detail)
+    audit.record(_engine(db), cli_principal(), action, target, detail, outcome)
 
 
 def _engine(db: str | None):

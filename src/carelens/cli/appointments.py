@@ -362,5 +362,8 @@ def call_list(
     details = store.contact_details(engine, listing["patient_id"].astype(str).tolist()) if contacts and len(listing) else None
     frame = calllist.export_frame(listing, details)
     write_table(frame, output, for_spreadsheet=True)
+    from carelens.cli.access import record
+
+    record(db, "export", "call list", {"rows": len(frame), "contacts": details is not None, "file": Path(output).name})
     added = int((listing["quota"] != "").sum()) if "quota" in listing else 0
     typer.echo(f"{len(frame):,} patients to call written to {output}" + (f" ({added:,} added by the quota)" if added else ""))

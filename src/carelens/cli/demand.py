@@ -234,6 +234,9 @@ def compare_command(
         written = _download({".xlsx": lambda: comparison_workbook(comparison),
                              ".html": lambda: comparison_report(comparison).encode("utf-8"),
                              ".pdf": lambda: report_pdf(comparison_report(comparison))}, output)
+        from carelens.cli.access import record
+
+        record(db, "export", "demand comparison", {"scenarios": list(comparison.names), "file": Path(written).name})
         typer.echo(f"wrote {written}")
 
 
@@ -261,4 +264,7 @@ def export_command(
     written = _download({".xlsx": lambda: scenario_workbook(scenario),
                          ".html": lambda: scenario_report(scenario).encode("utf-8"),
                          ".pdf": lambda: report_pdf(scenario_report(scenario))}, output)
+    from carelens.cli.access import record
+
+    record(db, "export", f"demand scenario {name}", {"file": Path(written).name})
     typer.echo(f"wrote {written}")

@@ -10,6 +10,8 @@ where it comes from (docs/security.md).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,19 +20,43 @@ from fastapi import FastAPI
 from carelens.config import Settings, load_settings
 from carelens.errors import CarelensError
 
+RETENTION_EVERY_SECONDS = 24 * 3600
+
 
 def _checkpoint_on_shutdown(settings: Settings):
-    """On shutdown (SIGTERM from systemd, Ctrl+C, Posit Connect stopping a process), write a
-    DuckDB store's WAL into its file, so a copy of the ``.duckdb`` file holds every load."""
+    """While the server runs, the audit log's retention (:func:`_audit_retention`); on shutdown
+    (SIGTERM from systemd, Ctrl+C, Posit Connect stopping a process), write a DuckDB store's WAL
+    into its file, so a copy of the ``.duckdb`` file holds every load."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        retention = asyncio.create_task(_audit_retention(settings))
+        try:
+            yield
+        finally:
+            retention.cancel()
         from carelens.db import checkpoint, get_engine
 
         checkpoint(get_engine(settings.database_url, migrate=False))
 
     return lifespan
+
+
+async def _audit_retention(settings: Settings) -> None:
+    """The audit log's retention, enforced while the server runs: at start and then daily
+    (``audit_retention_days``); a store that cannot be written now is tried again the next day."""
+    import anyio
+
+    from carelens.access.audit import enforce_retention
+    from carelens.db import get_engine
+
+    while True:
+        try:
+            await anyio.to_thread.run_sync(enforce_retention, get_engine(settings.database_url),
+                                           settings.audit_retention_days)
+        except Exception:  # noqa: BLE001 - never stop the server over housekeeping; the log says why
+            logging.getLogger("carelens").warning("audit retention could not run", exc_info=True)
+        await asyncio.sleep(RETENTION_EVERY_SECONDS)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
