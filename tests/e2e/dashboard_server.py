@@ -55,6 +55,29 @@ def add_staff(db: Path, staff: dict[str, tuple[str, tuple[str, ...]]]) -> None:
     engine.dispose()
 
 
+def session_cookie(url: str, name: str = "admin", password: str | None = None) -> str:
+    """Sign ``name`` in through the sign-in form at ``url`` (the app's root, a proxy's prefix
+    included) as a browser would, without one; returns the ``Cookie`` header of the session."""
+    import re
+    import urllib.parse
+    from urllib.parse import urlsplit
+
+    from tests.access_helpers import PASSWORD
+
+    jar = urllib.request.HTTPCookieProcessor()
+    opener = urllib.request.build_opener(jar)
+    root = url.rstrip("/") + "/"
+    form = opener.open(root + "auth/login", timeout=60).read().decode()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+    parts = urlsplit(root)
+    opener.open(urllib.request.Request(root + "auth/login", data=urllib.parse.urlencode(
+        {"username": name, "password": password or PASSWORD, "csrf": csrf, "next": "/"}).encode(),
+        headers={"Origin": f"{parts.scheme}://{parts.netloc}"}), timeout=60)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar.cookiejar)
+    assert "carelens_session=" in cookie, "the sign-in did not give a session"
+    return cookie
+
+
 def sign_in(page, url: str, name: str = "admin", password: str | None = None) -> None:
     """Sign ``page`` in through the sign-in form as a person would, and wait for the dashboard."""
     from tests.access_helpers import PASSWORD

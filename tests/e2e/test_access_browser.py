@@ -124,25 +124,12 @@ def test_signing_out_ends_the_session_and_the_next_page_asks_to_sign_in(site):
 
 
 def test_the_websocket_refuses_another_sites_page_and_a_browser_not_signed_in(site):
-    import re
-    import urllib.parse
-    import urllib.request
-
     import websockets
 
-    from tests.access_helpers import PASSWORD
+    from tests.e2e.dashboard_server import session_cookie
 
     url, _ = site
-    # a signed-in browser's cookie, taken through the sign-in form as a browser would
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
-    form = opener.open(url + "auth/login").read().decode()
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
-    opener.open(urllib.request.Request(url + "auth/login", data=urllib.parse.urlencode(
-        {"username": "lead", "password": PASSWORD, "csrf": csrf, "next": "/"}).encode(),
-        headers={"Origin": url.rstrip("/")}))
-    jar = next(h.cookiejar for h in opener.handlers if isinstance(h, urllib.request.HTTPCookieProcessor))
-    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
-    assert "carelens_session=" in cookie
+    cookie = session_cookie(url, "lead")  # a signed-in browser's cookie
     ws = url.replace("http://", "ws://") + "websocket/"
 
     async def opened(origin: str, with_cookie: bool) -> bool:

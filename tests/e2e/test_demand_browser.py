@@ -50,7 +50,7 @@ def _other_person_opens_the_page(browser, url: str) -> float:
     """Seconds for another browser session to open the Demand page and draw the demo's fan chart."""
     other = browser.new_page(viewport={"width": 1200, "height": 900})
     started = time.monotonic()
-    other.goto(url)
+    sign_in(other, url, "planner")  # the same role in another browser (a colleague's session)
     other.get_by_role("tab", name="Demand and capacity", exact=True).click()
     other.locator(".demand-scenario").wait_for(timeout=60_000)
     _drawn(other, "fan")
@@ -204,7 +204,7 @@ def test_uploaded_data_is_read_and_named_without_server_paths(demo_store, tmp_pa
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1200})
         page.set_default_timeout(90_000)
-        page.goto(url)
+        sign_in(page, url, "planner")
         page.get_by_role("tab", name="Demand and capacity", exact=True).click()
         page.locator(".demand-scenario").wait_for()
         assert page.locator("#demand-folder").count() == 0  # no server folder can be typed

@@ -26,8 +26,9 @@ from carelens.web.dashboard.registry import Page, pages
 
 WWW = Path(__file__).parent / "www"
 SESSION_CHECK_SECONDS = 10
-# Everything a page can show, for finding the inline scripts the Content Security Policy allows.
-_EVERYONE = Principal(name="user:csp", role=Role.ADMIN, scope=Scope.all(), via="password")
+# One user of each role: together they are shown every page, whose inline scripts the Content
+# Security Policy allows (no role sees every page: an admin has no call list).
+_EACH_ROLE = [Principal(name="user:csp", role=role, scope=Scope.all(), via="password") for role in Role]
 
 
 def _plotly_js_dir() -> Path:
@@ -113,8 +114,9 @@ def create_dashboard(settings: Settings) -> App:
     from carelens.web.security.headers import inline_script_hashes
 
     # the whole document, head dependencies included (Shiny's busy indicator, the date picker's set-up)
-    everything = HTMLDocument(page_for(_EVERYONE)).render(lib_prefix="lib/")["html"]
-    dashboard.carelens_script_hashes = inline_script_hashes(everything)  # type: ignore[attr-defined]
+    documents = [HTMLDocument(page_for(user)).render(lib_prefix="lib/")["html"] for user in _EACH_ROLE]
+    hashes = sorted({h for document in documents for h in inline_script_hashes(document)})
+    dashboard.carelens_script_hashes = hashes  # type: ignore[attr-defined]
     return dashboard
 
 
