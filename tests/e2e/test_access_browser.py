@@ -18,7 +18,8 @@ pytestmark = pytest.mark.browser
 WARD = "Ward 10"
 FEEDBACK_PAGES = ["Overview", "Comments", "Complex comments", "Framework", "Export and report"]
 MENUS = {
-    "admin": [*FEEDBACK_PAGES, "Upload", "Demand and capacity", "Admin"],
+    "admin": ["Overview", "Comments", "Complex comments", "Framework", "Upload", "Export and report",
+              "Demand and capacity", "Admin"],
     "lead": FEEDBACK_PAGES,
     "ward": FEEDBACK_PAGES,
     "caller": ["Missed appointments"],
@@ -49,10 +50,11 @@ def site(tmp_path_factory):
     scores = publish(engine, "access0000", 30, soon, datetime.now())
     scores = scores.assign(risk_band="high")
     with engine.begin() as conn:
-        from carelens.appointments.store import dna_scores
+        from carelens.appointments.store import dna_models, dna_scores
         from carelens.db.bulk import upsert_frame
 
         upsert_frame(conn, dna_scores, scores)
+        conn.execute(dna_models.update().values(card=json.dumps({"model_version": "access0000"})))
         conn.execute(dna_contacts.insert(), [{"patient_id": p, "details": json.dumps({"phone": f"07700 900{i:03d}"}),
                                               "updated_at": now_utc()} for i, p in enumerate(sorted(set(scores.patient_id)))])
     engine.dispose()

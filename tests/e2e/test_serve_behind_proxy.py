@@ -36,6 +36,7 @@ from tests.e2e.dashboard_server import (
 
 KEY = "proxy-key"
 PREFIX = "/carelens"
+PAGE = {"Accept": "text/html"}  # what a browser asks for a page (anything else unsigned is a 401)
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -116,7 +117,7 @@ http {{
 def test_page_assets_websocket_and_api_through_nginx_under_the_prefix(nginx: str) -> None:
     status, headers, _ = get(nginx + PREFIX)
     assert status == 301 and headers["Location"].endswith(PREFIX + "/")
-    status, headers, _ = get(nginx + PREFIX + "/")  # not signed in: to the sign-in page, under the prefix
+    status, headers, _ = get(nginx + PREFIX + "/", PAGE)  # not signed in: to the sign-in page, under the prefix
     assert status == 303 and headers["location"].startswith(PREFIX + "/auth/login")
     assert get(nginx + PREFIX + "/auth/login")[0] == 200
     cookie = {"Cookie": session_cookie(nginx + PREFIX, "lead")}  # the session cookie's path is the prefix
@@ -175,7 +176,7 @@ def test_root_path_on_the_server_itself(served: ServeProcess) -> None:
     """What ``--root-path`` changes, without a proxy: the API documents itself under the prefix."""
     status, _, docs = get(served.url + "/api/docs", {"X-API-Key": KEY})
     assert status == 200 and f"{PREFIX}/api/openapi.json" in docs.decode()
-    status, headers, _ = get(served.url + "/")
+    status, headers, _ = get(served.url + "/", PAGE)
     assert status == 303 and headers["location"].startswith(PREFIX + "/auth/login")  # sign-in, under the prefix
     assert get(served.url + "/auth/login")[0] == 200 and get(served.url + "/api/health")[0] == 200
     assert "behind a proxy at /carelens/" in served.log_path.read_text()
