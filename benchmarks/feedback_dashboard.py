@@ -205,6 +205,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--upload-rows", type=int, default=10_000, help="0 to skip the browser upload timing")
     parser.add_argument("--scope", default="Surgery", help="The ward manager's place (any location level); '' skips")
+    parser.add_argument("--server-only", action="store_true", help="Only the in-process share (no browser)")
+    parser.add_argument("--out", default="feedback_dashboard.json", help="Result file in benchmarks/results/")
     args = parser.parse_args()
     import tempfile
 
@@ -227,10 +229,11 @@ def main() -> None:
         staff = {"ward": ("viewer", (args.scope,))} if args.scope else {}
         if args.scope:
             res[f"server side, scoped to {args.scope}"] = server_side(db, args.repeats, Scope.of(args.scope))
-        with tempfile.TemporaryDirectory() as home, running_server(db, Path(home), timeout=300, staff=staff) as url:
-            res["browser"] = browser_latency(url, args.repeats)
-            if args.scope:
-                res[f"browser, ward manager scoped to {args.scope}"] = browser_latency(url, args.repeats, "ward")
+        if not args.server_only:
+            with tempfile.TemporaryDirectory() as home, running_server(db, Path(home), timeout=300, staff=staff) as url:
+                res["browser"] = browser_latency(url, args.repeats)
+                if args.scope:
+                    res[f"browser, ward manager scoped to {args.scope}"] = browser_latency(url, args.repeats, "ward")
         res["loadavg"] = [round(x, 2) for x in os.getloadavg()]
         res["date"] = results["date"]
         results[size] = res
@@ -243,7 +246,7 @@ def main() -> None:
             for k, v in values.items():
                 print(f"  {k:45s} {v}")
         print("peer (experiencesdashboard, R Shiny): not run, R is not installed here; no ratio")
-    out = REPO / "benchmarks" / "results" / "feedback_dashboard.json"
+    out = REPO / "benchmarks" / "results" / args.out
     # sizes not run this time keep their earlier results (each size records its own date)
     previous = json.loads(out.read_text()) if out.exists() else {}
     for key, value in previous.items():
