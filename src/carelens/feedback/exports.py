@@ -50,11 +50,11 @@ def comments_for_export(engine: sa.Engine, filters: CommentFilters, level_names:
     """Every filtered comment, redacted text only; lists joined with "; " for spreadsheets; location
     columns named with the trust's level names.
 
-    A list picked out by a demographic filter of fewer than the threshold is withheld (one ``note``
-    row instead), as on every page."""
+    A list picked out by a demographic filter from fewer respondents than the threshold is
+    withheld (one ``note`` row instead), as on every page and in the API."""
     n = threshold(suppress_below)
-    frame, total = queries.filtered_comments(engine, filters, suppress_below=n)
-    if queries.comments_suppressed(filters, total, n):
+    frame, _ = queries.filtered_comments(engine, filters, suppress_below=n)
+    if queries.comments_suppressed(filters, queries.filtered_respondents(engine, filters), n):
         return pd.DataFrame({"note": [f"Fewer than {n} comments match a demographic filter, so they are withheld "
                                       "to protect the people who wrote them."]})
     out = frame.drop(columns=["n_topics"], errors="ignore").copy()

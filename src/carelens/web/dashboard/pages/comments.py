@@ -23,18 +23,20 @@ def page_ui():
 
 @module.server
 def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
-    from carelens.feedback.store.queries import comments_suppressed, filtered_comments
+    from carelens.feedback.store.queries import comments_suppressed, filtered_comments, filtered_respondents
 
     @render.ui
     def table():
         fb.touch()
         if not fb.options().get("has_comments"):
             return empty_store_note()
-        frame, total = filtered_comments(app.engine, fb.filters(), limit=PAGE_SIZE, suppress_below=app.settings.suppress_below)
-        count = ui.h3(f"{fb.count_text(total)} comment{'' if total == 1 else 's'} match{'es' if total == 1 else ''}",
-                      class_="count")
-        if comments_suppressed(fb.filters(), total, app.settings.suppress_below):
-            return ui.TagList(count, privacy_note(app.settings.suppress_below))
+        n = app.settings.suppress_below
+        frame, total = filtered_comments(app.engine, fb.filters(), limit=PAGE_SIZE, suppress_below=n)
+        if comments_suppressed(fb.filters(), filtered_respondents(app.engine, fb.filters()), n):
+            # withheld: neither the comments nor how many there are
+            return ui.TagList(ui.h3(f"{fb.count_text(None)} comments match", class_="count"), privacy_note(n))
+        # listed: their number is no secret (the list shows them)
+        count = ui.h3(f"{total:,} comment{'' if total == 1 else 's'} match{'es' if total == 1 else ''}", class_="count")
         return ui.TagList(count, fb.comment_table(frame, total=total))
 
 

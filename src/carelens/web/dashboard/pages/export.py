@@ -64,10 +64,17 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
 
     @render.ui
     def count():
+        from carelens.feedback.store import queries
+
+        total = fb.total()
+        # the download lists these comments (unless a demographic filter picks out too few, when it
+        # withholds them), so their number is no secret; a withheld list's number is not given
+        people = queries.filtered_respondents(app.engine, fb.filters())
+        listed = not queries.comments_suppressed(fb.filters(), people, n)
         return ui.TagList(
             ui.p("Everything here uses the filters on the left. Personal details are removed from every comment, "
                  f"and breakdowns of fewer than {n} comments are hidden.", class_="hint"),
-            ui.h3(f"{fb.count_text(fb.total())} comments selected", class_="count"))
+            ui.h3(f"{f'{total:,}' if listed else fb.count_text(None)} comments selected", class_="count"))
 
     @render.download_button(filename=lambda: f"carelens-comments-{stamp()}.csv")
     def comments_csv():
