@@ -156,15 +156,17 @@ def bench_load(n: int, targets: dict[str, str], workdir: Path) -> dict:
 
 
 def fill_store(engine, size: int) -> None:
-    """Repeat the stored comments under new keys (and dates shifted by whole years) up to ``size``."""
+    """Repeat the stored responses and their comments under new keys (and dates shifted by whole
+    years) up to ``size`` comments."""
     import sqlalchemy as sa
 
     from carelens.db import new_id, now_utc
-    from carelens.feedback.store.comments import write_load
-    from carelens.feedback.store.tables import comment_topics, comments, predictions
+    from carelens.feedback.store.comments import add_new_rows
+    from carelens.feedback.store.tables import comment_topics, comments, predictions, responses
 
-    with engine.connect() as conn:  # the comments as loaded (copies have "#" in their keys)
+    with engine.connect() as conn:  # the rows as loaded (copies have "#" in their keys)
         have = int(conn.execute(sa.select(sa.func.count()).select_from(comments)).scalar())
+        base_r = pd.read_sql(sa.select(responses).where(~responses.c.response_key.contains("#")), conn)
         base_c = pd.read_sql(sa.select(comments).where(~comments.c.comment_key.contains("#")), conn)
         base_p = pd.read_sql(sa.select(predictions).where(~predictions.c.comment_key.contains("#")), conn)
         base_t = pd.read_sql(sa.select(comment_topics).where(~comment_topics.c.comment_key.contains("#")), conn)
@@ -174,20 +176,25 @@ def fill_store(engine, size: int) -> None:
         copy += 1
         take = min(len(base_c), size - have)
         suffix = f"#r{copy}-{run}"
-        c = base_c.iloc[:take].copy()
-        keys = set(c["comment_key"])
-        c["comment_key"] = c["comment_key"] + suffix
-        c["date"] = (pd.to_datetime(c["date"]) - pd.DateOffset(years=copy % 4)).dt.date
         upload_id = new_id()
+        c = base_c.iloc[:take].copy()
+        keys, answered = set(c["comment_key"]), set(c["response_key"])
+        c["comment_key"] += suffix
+        c["response_key"] += suffix
         c["upload_id"] = upload_id
+        c["row_hash"] = None  # a copy is no export row: loads never take it for one
+        r = base_r[base_r["response_key"].isin(answered)].copy()
+        r["response_key"] += suffix
+        r["date"] = (pd.to_datetime(r["date"]) - pd.DateOffset(years=copy % 4)).dt.date
+        r["upload_id"] = upload_id
         p = base_p[base_p["comment_key"].isin(keys)].copy()
         p["comment_key"] += suffix
         t = base_t[base_t["comment_key"].isin(keys)].copy()
         t["comment_key"] += suffix
         upload = {"upload_id": upload_id, "source": f"bench copy {copy}", "loaded_at": now_utc(), "rows_read": take,
-                  "rows_added": take, "rows_skipped": 0, "model_version": base_p["model_version"].iloc[0], "loaded_by": "bench"}
-        with engine.begin() as conn:
-            write_load(conn, upload=upload, comment_rows=c, prediction_rows=p, topic_rows=t)
+                  "rows_added": take, "rows_skipped": 0, "model_version": base_p["model_version"].iloc[0],
+                  "loaded_by": "bench"}
+        add_new_rows(engine, upload=upload, response_rows=r, comment_rows=c, prediction_rows=p, topic_rows=t)
         have += take
 
 

@@ -11,6 +11,10 @@ again with every output redrawn (``shiny:idle`` plus one animation frame): what 
 waits for. The server-side share is timed separately in-process (the same store queries the pages
 call). Peer: experiencesdashboard is an R Shiny app and R is not installed on this machine, so it
 cannot run side by side here; no ratio is printed.
+
+With sign-in (issue 16) each size is measured twice: signed in as an admin (every location) and as
+a ward manager whose scope is one division (``--scope``), whose every query carries the scope
+(the server-side share likewise, with the scope ANDed into the filters).
 """
 
 from __future__ import annotations
@@ -69,9 +73,9 @@ async ([id, value]) => {
 """
 
 
-def browser_latency(url: str, repeats: int) -> dict:
+def browser_latency(url: str, repeats: int, user: str = "admin") -> dict:
     from playwright.sync_api import sync_playwright
-    from tests.e2e.dashboard_server import CHROMIUM, CHROMIUM_ARGS
+    from tests.e2e.dashboard_server import CHROMIUM, CHROMIUM_ARGS, sign_in
 
     out: dict = {}
     with sync_playwright() as p:
@@ -79,7 +83,7 @@ def browser_latency(url: str, repeats: int) -> dict:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(120_000)
         t0 = time.perf_counter()
-        page.goto(url)
+        sign_in(page, url, user)
         page.locator("[data-chart=subcategories] .trace.bars").first.wait_for()
         out["first page load (s)"] = round(time.perf_counter() - t0, 2)
         for tab in ("Overview", "Comments"):
@@ -107,7 +111,7 @@ def browser_upload(rows: int) -> dict:
     from playwright.sync_api import sync_playwright
 
     from carelens.feedback.synth import generate_comments
-    from tests.e2e.dashboard_server import CHROMIUM, CHROMIUM_ARGS, running_server
+    from tests.e2e.dashboard_server import CHROMIUM, CHROMIUM_ARGS, running_server, sign_in
 
     out: dict = {}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
@@ -118,9 +122,10 @@ def browser_upload(rows: int) -> dict:
         with running_server(work / "fresh.duckdb", work, timeout=300) as url:
             out["server up (s)"] = round(time.perf_counter() - started, 2)
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            # bypass_csp: wait_for_function evaluates a string in the page, which the policy forbids
+            page = browser.new_page(viewport={"width": 1400, "height": 1000}, bypass_csp=True)
             page.set_default_timeout(300_000)
-            page.goto(url)
+            sign_in(page, url, "admin")
             page.get_by_text("No comments yet").wait_for()
             page.get_by_role("tab", name="Upload", exact=True).click()
             t0 = time.perf_counter()
@@ -148,8 +153,9 @@ def browser_upload(rows: int) -> dict:
     return out
 
 
-def server_side(db: Path, repeats: int) -> dict:
-    """The store queries one Overview redraw issues, timed in-process (no HTTP, no drawing)."""
+def server_side(db: Path, repeats: int, scope=None) -> dict:
+    """The store queries one Overview redraw issues, timed in-process (no HTTP, no drawing); with
+    ``scope`` (a ward manager's places) ANDed into every filter, as the dashboard does for them."""
     from carelens.db import get_engine
     from carelens.feedback.store import queries
     from carelens.feedback.store.filters import CommentFilters
@@ -175,6 +181,7 @@ def server_side(db: Path, repeats: int) -> dict:
         "search two words": CommentFilters(search="nurses kind"),
     }
     for label, f in filters.items():
+        f = f.scoped(scope) if scope is not None else f
         times = []
         for _ in range(repeats):
             t = time.perf_counter()
@@ -197,6 +204,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--upload-rows", type=int, default=10_000, help="0 to skip the browser upload timing")
+    parser.add_argument("--scope", default="Surgery", help="The ward manager's place (any location level); '' skips")
+    parser.add_argument("--server-only", action="store_true", help="Only the in-process share (no browser)")
+    parser.add_argument("--out", default="feedback_dashboard.json", help="Result file in benchmarks/results/")
     args = parser.parse_args()
     import tempfile
 
@@ -211,11 +221,19 @@ def main() -> None:
         print(f"\n== upload {args.upload_rows:,} comments in the browser ==")
         for k, v in results["upload"].items():
             print(f"  {k:45s} {v}")
+    from carelens.access import Scope
+
     for size in args.sizes:
         db = build_store(size)
         res = {"server side": server_side(db, args.repeats)}
-        with tempfile.TemporaryDirectory() as home, running_server(db, Path(home), timeout=300) as url:
-            res["browser"] = browser_latency(url, args.repeats)
+        staff = {"ward": ("viewer", (args.scope,))} if args.scope else {}
+        if args.scope:
+            res[f"server side, scoped to {args.scope}"] = server_side(db, args.repeats, Scope.of(args.scope))
+        if not args.server_only:
+            with tempfile.TemporaryDirectory() as home, running_server(db, Path(home), timeout=300, staff=staff) as url:
+                res["browser"] = browser_latency(url, args.repeats)
+                if args.scope:
+                    res[f"browser, ward manager scoped to {args.scope}"] = browser_latency(url, args.repeats, "ward")
         res["loadavg"] = [round(x, 2) for x in os.getloadavg()]
         res["date"] = results["date"]
         results[size] = res
@@ -228,7 +246,7 @@ def main() -> None:
             for k, v in values.items():
                 print(f"  {k:45s} {v}")
         print("peer (experiencesdashboard, R Shiny): not run, R is not installed here; no ratio")
-    out = REPO / "benchmarks" / "results" / "feedback_dashboard.json"
+    out = REPO / "benchmarks" / "results" / args.out
     # sizes not run this time keep their earlier results (each size records its own date)
     previous = json.loads(out.read_text()) if out.exists() else {}
     for key, value in previous.items():

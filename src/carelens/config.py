@@ -24,7 +24,7 @@ import stat
 import tomllib
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
@@ -35,7 +35,7 @@ from carelens.privacy import DEFAULT_SUPPRESS_BELOW
 
 DEFAULT_LOCATION_LEVELS = ("Division", "Directorate", "Ward / team")
 # Settings that hold several values: a comma-separated environment variable, a list in the file.
-LIST_SETTINGS = ("api_keys", "api_key_hashes", "location_levels")
+LIST_SETTINGS = ("api_keys", "api_key_hashes", "location_levels", "allowed_origins", "trusted_proxies")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _config_file_override: contextvars.ContextVar[Path | None] = contextvars.ContextVar("carelens_config_file", default=None)
 
@@ -135,6 +135,27 @@ class Settings(BaseSettings):
         30.0, ge=0, le=3_600,
         description="How long a command waits for the DuckDB store while another process is using it.")
     suppress_below: int = Field(DEFAULT_SUPPRESS_BELOW, ge=1, le=1_000, description="Breakdowns covering fewer than this many are hidden.")
+    # --- access control (docs/security.md) ---
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60, description="A signed-in session ends after this long unused.")
+    session_max_hours: int = Field(10, ge=1, le=7 * 24, description="A signed-in session ends this long after sign-in, used or not.")
+    lockout_attempts: int = Field(5, ge=1, le=100, description="Failed sign-ins in a row that lock a local account.")
+    lockout_minutes: int = Field(15, ge=1, le=7 * 24 * 60, description="How long a locked account stays locked.")
+    password_sign_in: bool = Field(True, description="Offer local accounts' passwords on the sign-in page (false: single sign-on only).")
+    cookie_secure: Literal["auto", "always", "never"] = Field(
+        "auto", description="Mark the session cookie Secure: auto = when the request came over HTTPS.")
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Other origins (https://host[:port]) allowed to open the dashboard or change data.")
+    trusted_header: str = Field("", description="Header naming the signed-in user, set by an authenticating proxy "
+                                "(e.g. X-Forwarded-User, or RStudio-Connect-Credentials on Posit Connect); blank = off.")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Addresses (or CIDR ranges) of the proxies trusted_header is honoured from.")
+    oidc_issuer: str = Field("", description="OpenID Connect issuer URL for single sign-on (e.g. "
+                             "https://login.microsoftonline.com/<tenant>/v2.0); blank = off.")
+    oidc_client_id: str = Field("", description="The application (client) ID registered with the identity provider.")
+    oidc_client_secret: SecretStr = Field(SecretStr(""), description="The client secret registered with the identity provider.")
+    oidc_username_claim: str = Field("preferred_username", description="ID-token claim that names the user.")
+    oidc_provider_name: str = Field("Microsoft", description="Shown on the sign-in button: 'Sign in with ...'.")
+    audit_retention_days: int = Field(730, ge=1, le=36_500, description="Audit events older than this are removed (by `carelens serve` daily, and by `carelens audit prune`).")
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
@@ -163,6 +184,33 @@ class Settings(BaseSettings):
             raise ValueError("one to three non-blank names")
         return names
 
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        out = [v.strip().rstrip("/").lower() for v in value if v.strip()]
+        bad = next((v for v in out if not re.fullmatch(r"https?://[^/\s]+", v)), None)
+        if bad is not None:
+            raise ValueError(f"{bad!r} is not an origin: write scheme://host[:port], e.g. https://carelens.trust.nhs.uk")
+        return out
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        out = []
+        for v in value:
+            try:
+                out.append(str(ipaddress.ip_network(v.strip(), strict=False)))
+            except ValueError:
+                raise ValueError(f"{v!r} is not an IP address or CIDR range") from None
+        return out
+
+    @field_validator("trusted_header", "oidc_issuer", "oidc_client_id", "oidc_username_claim")
+    @classmethod
+    def _stripped(cls, value: str) -> str:
+        return value.strip()
+
     @field_validator("database_url")
     @classmethod
     def _url(cls, value: str) -> str:
@@ -170,6 +218,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:
+        if self.trusted_header and not self.trusted_proxies:
+            raise ValueError("trusted_header needs trusted_proxies: the addresses of the proxies allowed to set it")
+        if self.oidc_issuer and not self.oidc_client_id:
+            raise ValueError("oidc_issuer needs oidc_client_id")
         if not self.database_url:
             self.database_url = f"duckdb:///{(self.home / 'carelens.duckdb').as_posix()}"
         if self.api_keys:  # keep only hashes

@@ -56,5 +56,9 @@ class StoreError(CarelensError):
     """The database store could not complete an operation; nothing was changed."""
 
 
+class AccessError(CarelensError):
+    """A user, key or sign-in could not be created, changed or used (a name taken, a weak password)."""
+
+
 class StoreBusyError(StoreError):
     """The DuckDB store file is held by another process for longer than carelens waits for it."""

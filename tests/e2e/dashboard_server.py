@@ -38,13 +38,69 @@ def require_browser() -> None:
         pytest.skip("chromium not installed (apt-get install chromium)")
 
 
+# The staff every test server has (password tests.access_helpers.PASSWORD): one per role.
+STAFF = {"admin": ("admin", ()), "lead": ("feedback_lead", ()), "caller": ("caller", ()), "planner": ("planner", ())}
+
+
+def add_staff(db: Path, staff: dict[str, tuple[str, tuple[str, ...]]]) -> None:
+    """Create ``staff`` ({name: (role, places)}) in the store at ``db``, then let the file go (the
+    server about to start must be able to open it)."""
+    from carelens.access import Role
+    from carelens.db import database_url, get_engine
+    from tests.access_helpers import add_user
+
+    engine = get_engine(database_url(str(db)))
+    for name, (role, places) in staff.items():
+        add_user(engine, name, Role(role) if role else None, *places)
+    engine.dispose()
+
+
+def session_cookie(url: str, name: str = "admin", password: str | None = None) -> str:
+    """Sign ``name`` in through the sign-in form at ``url`` (the app's root, a proxy's prefix
+    included) as a browser would, without one; returns the ``Cookie`` header of the session."""
+    import re
+    import urllib.parse
+    from urllib.parse import urlsplit
+
+    from tests.access_helpers import PASSWORD
+
+    jar = urllib.request.HTTPCookieProcessor()
+    opener = urllib.request.build_opener(jar)
+    root = url.rstrip("/") + "/"
+    form = opener.open(root + "auth/login", timeout=60).read().decode()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+    parts = urlsplit(root)
+    opener.open(urllib.request.Request(root + "auth/login", data=urllib.parse.urlencode(
+        {"username": name, "password": password or PASSWORD, "csrf": csrf, "next": "/"}).encode(),
+        headers={"Origin": f"{parts.scheme}://{parts.netloc}"}), timeout=60)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar.cookiejar)
+    assert "carelens_session=" in cookie, "the sign-in did not give a session"
+    return cookie
+
+
+def sign_in(page, url: str, name: str = "admin", password: str | None = None) -> None:
+    """Sign ``page`` in through the sign-in form as a person would, and wait for the dashboard."""
+    from tests.access_helpers import PASSWORD
+
+    page.goto(url)
+    page.locator("#username").fill(name)
+    page.locator("#password").fill(password or PASSWORD)
+    page.locator("#sign-in").click()
+    page.locator("#signout").wait_for()
+
+
 @contextmanager
-def running_server(db: Path, home: Path, timeout: float = 60) -> Iterator[str]:
-    """``carelens serve`` in a subprocess; yields its base URL and stops it afterwards."""
+def running_server(db: Path, home: Path, timeout: float = 60, staff: dict | None = None,
+                   env: dict | None = None) -> Iterator[str]:
+    """``carelens serve`` in a subprocess, with :data:`STAFF` (and ``staff``) able to sign in; yields
+    its base URL and stops it afterwards. ``env`` adds environment variables (settings)."""
+    add_staff(db, {**STAFF, **(staff or {})})
     port = free_port()
-    env = {**os.environ, "CARELENS_HOME": str(home)}
+    extra = env or {}
+    env = {**os.environ, "CARELENS_HOME": str(home), **extra}
     env.pop("CARELENS_DATABASE_URL", None)
-    env.pop("CARELENS_CONFIG", None)
+    if "CARELENS_CONFIG" not in extra:
+        env.pop("CARELENS_CONFIG", None)
     log = (home / "serve.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "carelens.cli.app", "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(db)],
@@ -56,8 +112,8 @@ def running_server(db: Path, home: Path, timeout: float = 60) -> Iterator[str]:
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"carelens serve exited: {(home / 'serve.log').read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as resp:
+            try:  # the sign-in page answers once the server is up (every other page needs a signed-in user)
+                with urllib.request.urlopen(url + "auth/login", timeout=2) as resp:
                     if resp.status == 200:
                         break
             except OSError:

@@ -55,6 +55,8 @@ def test_every_command_is_in_the_docs():
         "appointments evaluate", "appointments score", "appointments call-list", "demand run", "demand synth",
         "demand validate", "demand scenarios", "demand compare", "demand export", "demand delete",
         "db upgrade", "db current", "db backup", "db restore", "demo", "serve", "config show",
+        "users add", "users list", "users set", "users disable", "users enable", "users reset-password",
+        "keys create", "keys list", "keys revoke", "audit list", "audit prune",
     }
     for name in IDS:
         assert f"carelens {name}" in DOCS, name

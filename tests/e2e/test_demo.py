@@ -40,16 +40,27 @@ def test_demo_runs_every_capability_and_fills_the_store(tmp_path, capsys):
     assert kept.has_data and kept.can_open and kept.runs == 4
     assert load_scenario(store, DEMO_SCENARIO).years == [2023, 2026, 2029, 2032, 2035]
 
+    # an admin account to sign in with, its password printed once (and it works)
+    from carelens.access import users
+
+    printed = capsys.readouterr().out
+    password = printed.split("with password ", 1)[1].split()[0]
+    signed_in = users.sign_in(get_engine(store), "admin", password, attempts=5, lock_minutes=15)
+    assert signed_in.user is not None and signed_in.user["role"] == "admin"
+
 
 def test_demo_twice_adds_no_comments_and_rejects_an_unknown_part(tmp_path, capsys):
     out, store = tmp_path / "demo", tmp_path / "store.duckdb"
     args = ["demo", "-o", str(out), "--db", str(store), "--comments", "120", "--only", "feedback"]
     assert main(args) == 0
+    assert "with password" in capsys.readouterr().out
     assert main(args) == 0
     with get_engine(store).connect() as conn:
         added = list(conn.execute(sa.text("select rows_added from fb_uploads order by loaded_at")).scalars())
     stored = count(store, "select count(*) from fb_comments")
     assert added == [stored, 0] and stored > 100
-    capsys.readouterr()
+    # the second run keeps the admin account and prints no password
+    printed = capsys.readouterr().out
+    assert "with password" not in printed and "reset-password admin" in printed
     assert main(["demo", "-o", str(out), "--only", "parking"]) == 2
     assert "unknown part 'parking'" in capsys.readouterr().err

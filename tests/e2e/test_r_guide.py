@@ -56,11 +56,16 @@ def test_the_r_guide_runs_against_a_live_server(rscript: str, tmp_path: Path) ->
     publish(engine, "r0000000000", 40, datetime(2025, 3, 3, 9), datetime(2025, 3, 1))
     engine.dispose()
 
+    made = carelens_command(home, "keys", "create", "r-scores", "--role", "caller")  # docs/r.md's second key
+    assert made.returncode == 0, made.stderr
+    scores_key = made.stdout.strip()
     server = ServeProcess(home, api_key=KEY)
     try:
         negative = server.request("/api/comments/query", {
             "filters": {"date_from": "2024-01-01", "sentiment": [4, 5], "location_1": ["Medicine"]}, "limit": 1})
+        server.api_key = scores_key
         high = server.request("/api/appointments/scores?since=2020-01-01&band=high&limit=1")
+        server.api_key = KEY
         assert negative["total"] > 0 and high["total"] > 0  # the checks below compare something
         checks = f"""
 stopifnot(nrow(classified) == 3, identical(classified$comment_id, c("c1", "c2", "c3")))
@@ -76,7 +81,10 @@ refused <- tryCatch(carelens("classify") |> req_body_json(feedback) |> req_perfo
 cat("refused:", refused, "\n")
 stopifnot(is.character(refused), grepl("HTTP 401", refused), grepl("invalid API key", refused))
 carelens_key <- Sys.getenv("CARELENS_API_KEY")
-bad <- tryCatch(carelens("appointments", "scores") |> req_url_query(limit = 0) |> req_perform(),
+forbidden <- tryCatch(carelens("appointments", "scores") |> req_perform(), error = function(e) conditionMessage(e))
+cat("forbidden:", forbidden, "\n")
+stopifnot(is.character(forbidden), grepl("HTTP 403", forbidden))  # the feedback key reads no scores
+bad <- tryCatch(carelens("appointments", "scores", key = scores_key) |> req_url_query(limit = 0) |> req_perform(),
                 error = function(e) conditionMessage(e))
 cat("bad:", bad, "\n")
 stopifnot(is.character(bad), grepl("HTTP 422", bad), grepl("limit", bad))
@@ -84,7 +92,7 @@ cat("R guide: all checks passed\\n")
 """
         script = tmp_path / "guide.R"
         script.write_text(r_blocks() + "\n" + checks, encoding="utf-8")
-        env = clean_env(home, CARELENS_URL=server.url, CARELENS_API_KEY=KEY)
+        env = clean_env(home, CARELENS_URL=server.url, CARELENS_API_KEY=KEY, CARELENS_SCORES_KEY=scores_key)
         out = subprocess.run([rscript, str(script)], env=env, capture_output=True, text=True, timeout=300)
     finally:
         assert server.stop()

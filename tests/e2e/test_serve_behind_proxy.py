@@ -21,10 +21,22 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.e2e.dashboard_server import CHROMIUM, CHROMIUM_ARGS, ServeProcess, carelens_command, free_port, require_browser
+from tests.e2e.dashboard_server import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    STAFF,
+    ServeProcess,
+    add_staff,
+    carelens_command,
+    free_port,
+    require_browser,
+    session_cookie,
+    sign_in,
+)
 
 KEY = "proxy-key"
 PREFIX = "/carelens"
+PAGE = {"Accept": "text/html"}  # what a browser asks for a page (anything else unsigned is a 401)
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -51,6 +63,7 @@ def served(tmp_path_factory):
     export = home.parent / "export.csv"
     generate_comments(120, seed=9).to_csv(export, index=False)
     assert carelens_command(home, "feedback", "load", str(export)).returncode == 0
+    add_staff(home / "carelens.duckdb", STAFF)
     server = ServeProcess(home, "--root-path", PREFIX, api_key=KEY)
     yield server
     assert server.stop()
@@ -104,14 +117,18 @@ http {{
 def test_page_assets_websocket_and_api_through_nginx_under_the_prefix(nginx: str) -> None:
     status, headers, _ = get(nginx + PREFIX)
     assert status == 301 and headers["Location"].endswith(PREFIX + "/")
-    status, _, page = get(nginx + PREFIX + "/")
+    status, headers, _ = get(nginx + PREFIX + "/", PAGE)  # not signed in: to the sign-in page, under the prefix
+    assert status == 303 and headers["location"].startswith(PREFIX + "/auth/login")
+    assert get(nginx + PREFIX + "/auth/login")[0] == 200
+    cookie = {"Cookie": session_cookie(nginx + PREFIX, "lead")}  # the session cookie's path is the prefix
+    status, _, page = get(nginx + PREFIX + "/", cookie)
     assert status == 200
     html = page.decode()
     assets = sorted(set(re.findall(r'(?:src|href)="((?:lib|vendor|www)/[^"]+)"', html)))
     assert any(a.startswith("vendor/plotly") for a in assets) and any(a.startswith("www/") for a in assets)
     assert any(a.startswith("lib/shiny") for a in assets)
     for asset in assets:  # relative: each resolves under the prefix
-        assert get(f"{nginx}{PREFIX}/{asset}")[0] == 200, asset
+        assert get(f"{nginx}{PREFIX}/{asset}", cookie)[0] == 200, asset
 
     assert json.loads(get(nginx + PREFIX + "/api/health")[2])["status"] == "ok"
     status, _, body = get(nginx + PREFIX + "/api/comments/query", {"X-API-Key": KEY})
@@ -120,14 +137,14 @@ def test_page_assets_websocket_and_api_through_nginx_under_the_prefix(nginx: str
                                      headers={"X-API-Key": KEY, "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=60) as resp:
         assert json.loads(resp.read())["total"] == 120
-    status, _, docs = get(nginx + PREFIX + "/api/docs")
+    status, _, docs = get(nginx + PREFIX + "/api/docs", cookie)
     assert status == 200 and f"{PREFIX}/api/openapi.json" in docs.decode()  # the docs page finds its document
 
     async def shiny_session() -> dict:  # the websocket, upgraded through nginx
         import websockets
 
         uri = nginx.replace("http://", "ws://") + PREFIX + "/websocket/"
-        async with websockets.connect(uri, origin=nginx) as ws:
+        async with websockets.connect(uri, origin=nginx, additional_headers=cookie) as ws:
             await ws.send(json.dumps({"method": "init", "data": {}}))
             return json.loads(await asyncio.wait_for(ws.recv(), 60))
 
@@ -146,10 +163,9 @@ def test_the_dashboard_works_in_a_browser_through_nginx_under_the_prefix(nginx: 
         page.set_default_timeout(120_000)
         page.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
         page.on("response", lambda r: failed.append(f"{r.url} {r.status}") if r.status >= 400 else None)
-        page.goto(nginx + PREFIX + "/")
+        sign_in(page, nginx + PREFIX + "/", "lead")
         # the headline number is drawn by the server over the websocket
-        page.wait_for_function("document.querySelector('.bslib-value-box .value-box-value')"
-                               "?.innerText.replace(/[^0-9]/g, '') == '120'")
+        page.locator(".bslib-value-box .value-box-value", has_text="120").first.wait_for()
         page.locator("[data-chart=subcategories] .trace.bars").first.wait_for()
         assert page.evaluate("location.pathname") == PREFIX + "/"
         browser.close()
@@ -158,7 +174,9 @@ def test_the_dashboard_works_in_a_browser_through_nginx_under_the_prefix(nginx: 
 
 def test_root_path_on_the_server_itself(served: ServeProcess) -> None:
     """What ``--root-path`` changes, without a proxy: the API documents itself under the prefix."""
-    status, _, docs = get(served.url + "/api/docs")
+    status, _, docs = get(served.url + "/api/docs", {"X-API-Key": KEY})
     assert status == 200 and f"{PREFIX}/api/openapi.json" in docs.decode()
-    assert get(served.url + "/")[0] == 200 and get(served.url + "/api/health")[0] == 200
+    status, headers, _ = get(served.url + "/", PAGE)
+    assert status == 303 and headers["location"].startswith(PREFIX + "/auth/login")  # sign-in, under the prefix
+    assert get(served.url + "/auth/login")[0] == 200 and get(served.url + "/api/health")[0] == 200
     assert "behind a proxy at /carelens/" in served.log_path.read_text()

@@ -8,14 +8,15 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from carelens.access import Role
 from carelens.appointments.store import dna_models, dna_scores
 from carelens.config import Settings
 from carelens.db import get_engine
 from carelens.db.bulk import upsert_frame
 from carelens.web.api import create_api
+from tests.access_helpers import api_key
 
-KEY = "scores-key"
-HEADERS = {"X-API-Key": KEY}
+HEADERS: dict[str, str] = {}  # the caller's key, made by the client fixture
 
 
 def publish(engine, version: str, n: int, start: datetime, published_at: datetime) -> pd.DataFrame:
@@ -42,9 +43,12 @@ def publish(engine, version: str, n: int, start: datetime, published_at: datetim
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     store = tmp_path_factory.mktemp("api_scores") / "store.duckdb"
-    settings = Settings(database_url=f"duckdb:///{store}", api_keys=[KEY])
+    settings = Settings(database_url=f"duckdb:///{store}")
+    engine = get_engine(settings.database_url)
+    # the call list's data: a key of the role that calls patients (a settings-file key is an admin's)
+    HEADERS["X-API-Key"] = api_key(engine, "scores-reader", Role.CALLER)
     with TestClient(create_api(settings)) as c:
-        yield c, get_engine(settings.database_url)
+        yield c, engine
 
 
 def test_nothing_published_yet_is_an_empty_page(client) -> None:

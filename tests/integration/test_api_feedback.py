@@ -122,7 +122,9 @@ def test_every_summary_answers_with_suppression_marked(client, loaded, kind):
     assert r.status_code == 200 and r.json()["suppress_below"] == 10
     rows = r.json()["rows"]
     if kind not in ("complex",):
-        assert rows and all("suppressed" in row for row in rows)
+        # 150 comments over a year: no month holds 10 of one category, no two topics meet in 10 comments,
+        # and such rows are not returned at all (issue 16: no label of a suppressed cell)
+        assert (rows or kind in ("categories-by-month", "cooccurrence")) and all("suppressed" in row for row in rows)
         assert all(row.get("comments") is None for row in rows if row["suppressed"] and "comments" in row)
 
 
@@ -184,7 +186,7 @@ def test_a_422_carries_one_line_naming_the_field(client):
     assert r.status_code == 422 and r.json()["field"] == "body" and "not valid JSON" in r.json()["message"]
 
 
-def test_a_small_demographic_selection_is_counted_but_its_comments_withheld(client, loaded):
+def test_a_small_demographic_selection_is_withheld_and_not_counted(client, loaded):
     options = client.get("/filters", headers=H).json()
     field, values = next(iter(options["demographics"].items()))
     for value in values:
@@ -192,9 +194,10 @@ def test_a_small_demographic_selection_is_counted_but_its_comments_withheld(clie
                                                              "sentiment": [5]}}, headers=H)
         body = r.json()
         assert r.status_code == 200
-        if 0 < body["total"] < 10:
-            assert body["withheld"] is True and body["comments"] == []
+        if body["withheld"]:  # issue 16: neither the comments nor how many (a count under 10) are returned
+            assert body["total"] is None and body["comments"] == []
             break
+        assert body["total"] == 0 or body["total"] >= 10
     else:
         pytest.fail("no small demographic selection found in the test data")
     # a list this short picked out by place, topic or search alone is shown: its text is redacted

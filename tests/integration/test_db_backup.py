@@ -8,6 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from carelens.access import audit
 from carelens.cli.app import main
 from carelens.db import get_engine
 from carelens.db.backup import backup_store, restore_store
@@ -60,7 +61,14 @@ def test_backup_change_restore_gives_the_rows_as_at_backup(store: Path, tmp_path
     assert "add --yes" in capsys.readouterr().err
     assert main(["db", "restore", str(backup), "--db", str(store), "--yes"]) == 0
     assert "20 comments" in capsys.readouterr().out
-    assert everything(store) == at_backup
+    restored = everything(store)
+    # every table as at backup, but the audit log, which outlives a restore (append-only)
+    assert {t: v for t, v in restored.items() if t != "access_audit"} == \
+        {t: v for t, v in at_backup.items() if t != "access_audit"}
+    events = audit.events(get_engine(store))
+    assert list(events["action"]) == ["db_restore", "db_backup"]  # newest first; the backup's event was put back
+    assert list(events["outcome"]) == ["ok", "ok"] and events["actor"].str.startswith("cli:").all()
+    assert '"audit_events_kept": 1' in events["detail"].iloc[0]
     # the restored store is a working store: the loader sees the restored rows as stored
     again = load_comments(export(1, 20), db=str(store), source="march.csv", progress=False)
     assert again.rows_added == 0 and again.rows_already_stored == 20

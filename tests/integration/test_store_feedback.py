@@ -119,12 +119,18 @@ def test_filters_combine_with_and_and_match_the_frame(engine, model, export):
 def test_breakdowns_under_ten_comments_are_suppressed(engine, model, export):
     load_comments(export, engine=engine, model=model, progress=False)
     topics = queries.topic_summary(engine)
-    assert topics["suppressed"].any() and not topics["suppressed"].all()
-    small = topics[topics["suppressed"]]
-    assert small["comments"].isna().all() and small["positive"].isna().all()
+    # issue 16: a row under the threshold is not returned at all (no count and no label of it)
+    every = queries.topic_summary(engine, suppress_below=0)
+    small = every[every["comments"] < 10]
+    assert len(small) and not set(small["topic"]) & set(topics["topic"])
+    assert set(topics["topic"]) == set(every.loc[every["comments"] >= 10, "topic"])
     big = topics[~topics["suppressed"]]
-    assert (big["comments"] >= 10).all()
-    assert (big["positive"] + big["neutral"] + big["negative"] <= big["comments"]).all()
+    assert len(big) == len(topics) and (big["comments"] >= 10).all()
+    assert (big["positive"].fillna(0) + big["neutral"].fillna(0) + big["negative"].fillna(0) <= big["comments"]).all()
+    # inside a shown row, a count under 10 is hidden, and never alone (or it is the total minus the rest)
+    parts = topics[["positive", "neutral", "negative"]]
+    assert ((parts >= 10) | parts.isna()).all().all()
+    assert (parts.isna().sum(axis=1) != 1).all() and parts.isna().any().any()
     tiny = CommentFilters(location_3=["Labour Ward"], fft_score=[5])
     assert queries.summary_totals(engine, tiny)["positive"] is None
     for frame in (queries.categories_by_month(engine), queries.sentiment_by_month(engine), queries.fft_by_month(engine),
@@ -200,10 +206,11 @@ def test_drill_through_headline_fft_and_topic_pairs_come_from_the_store(engine, 
     with_b = set(queries.filtered_comments(engine, CommentFilters(topic=[b]))[0]["comment_key"])
     assert total == len(with_a & with_b) == int(grid.loc[a, b]) and not withheld
     assert len(frame) == min(5, total) and set(frame["comment_key"]) <= with_a & with_b
-    # the same square for a division where it covers fewer than the threshold: counted, not listed
+    # the same square for a division where it covers fewer than the threshold: neither listed nor
+    # counted (issue 16: no count of a suppressed cell leaves the store)
     frame, small, withheld = queries.comments_behind(engine, CommentFilters(location_1=["Medicine"]), both,
                                                      suppress_below=total + 1)
-    assert withheld and frame.empty and small <= total
+    assert withheld and frame.empty and small is None
 
     # a comment's topics, as every view shows them (what the correction dialog starts from)
     listed = queries.filtered_comments(engine, CommentFilters(topic=[a]), limit=1)[0]

@@ -14,7 +14,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "carelens"
 CAPABILITIES = ("feedback", "appointments", "demand")
 ENTRY_POINTS = ("cli", "web")
 # The floor: knows nothing of the capabilities' meaning.
-FOUNDATIONS = ("db", "reports", "config.py", "errors.py", "tables.py", "progress.py", "model_cards.py",
+FOUNDATIONS = ("db", "reports", "access", "config.py", "errors.py", "tables.py", "progress.py", "model_cards.py",
                "model_files.py", "privacy.py")
 
 

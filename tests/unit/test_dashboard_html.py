@@ -47,8 +47,8 @@ def test_a_comment_holding_markup_shows_as_text_in_the_comment_table(search):
     html = str(comment_table(frame, search, flag_input="feedback-flag_request"))
     parsed = _Parsed(html)
     assert "img" not in {tag for tag, _ in parsed.tags}
-    assert all(not name.startswith("on") or (tag == "button" and name == "onclick")
-               for tag, attrs in parsed.tags for name in attrs)
+    # no inline handler at all (the Content Security Policy would not run one): buttons carry data
+    assert not any(name.startswith("on") for tag, attrs in parsed.tags for name in attrs)
     shown = "".join(parsed.text)
     assert f"Lovely staff {XSS} thanks" in shown  # a search hit is marked, the text intact
     assert shown.count(XSS) == 4  # text, location, question, topic: each as the characters typed
@@ -59,9 +59,11 @@ def test_a_comment_holding_markup_shows_as_text_in_the_comment_table(search):
 
 def test_flag_buttons_send_the_comment_key_to_the_given_input_as_data():
     html = str(comment_table(pd.DataFrame([_comment("fine", comment_key="id:it's \"odd\"")]), flag_input="feedback-flag_request"))
-    clicks = [attrs["onclick"] for tag, attrs in _Parsed(html).tags if tag == "button"]
-    assert len(clicks) == 2
-    assert all(c.startswith('Shiny.setInputValue("feedback-flag_request", {id: "id:it\'s \\"odd\\""') for c in clicks)
+    buttons = [attrs for tag, attrs in _Parsed(html).tags if tag == "button"]
+    assert len(buttons) == 2 and not any(name.startswith("on") for b in buttons for name in b)
+    assert all(b["data-flag-input"] == "feedback-flag_request" and b["data-comment-key"] == 'id:it\'s "odd"'
+               for b in buttons)
+    assert [b["data-flag-kind"] for b in buttons] == ["interesting", "wrong_topics"]
     no_buttons = str(comment_table(pd.DataFrame([_comment("fine")])))
     assert "<button" not in no_buttons
 
@@ -87,7 +89,8 @@ def test_any_text_in_a_comment_never_becomes_markup(text, place, topics, search)
     assert {tag for tag, _ in parsed.tags} <= {"table", "thead", "tbody", "tr", "th", "td", "span", "div", "mark",
                                                "button", "p"}
     assert {name for _, attrs in parsed.tags for name in attrs} <= {
-        "class", "style", "scope", "data-comment-id", "aria-label", "aria-pressed", "onclick"}
+        "class", "style", "scope", "data-comment-id", "aria-label", "aria-pressed", "type", "data-flag-kind",
+        "data-flag-input", "data-comment-key"}
 
 
 def test_cells_can_be_row_headers_and_spans_and_markup_passes_only_when_made_by_the_helpers():
@@ -106,25 +109,41 @@ def test_every_element_id_of_the_dashboard_is_unique_and_namespaced_by_its_page(
     from carelens.web.app import create_app
     from carelens.web.dashboard.registry import pages
 
-    html = TestClient(create_app(Settings(database_url=f"duckdb:///{tmp_path / 'store.duckdb'}"))).get("/").text
-    ids = re.findall(r'\sid="([^"]+)"', html)
-    repeated = [i for i, n in Counter(ids).items() if n > 1]
-    assert not repeated, repeated
-    namespaces = {p.id for p in pages()} | {"filters"}
-    page_ids = [i for i in ids if "-" in i and not i.startswith(("navbar-", "tab-nav-"))]  # bslib's own
-    assert page_ids and all(i.split("-")[0] in namespaces for i in page_ids), page_ids
+    from carelens.access import Role
+    from carelens.db import get_engine
+    from tests.access_helpers import sign_in
+
+    settings = Settings(database_url=f"duckdb:///{tmp_path / 'store.duckdb'}")
+    app, engine = create_app(settings), get_engine(settings.database_url)
+    seen = ""
+    for name, role in (("admin", Role.ADMIN), ("caller", Role.CALLER), ("planner", Role.PLANNER)):  # every page
+        client = TestClient(app)
+        sign_in(client, engine, name, role)
+        html = client.get("/").text
+        seen += html
+        ids = re.findall(r'\sid="([^"]+)"', html)
+        repeated = [i for i, n in Counter(ids).items() if n > 1]
+        assert not repeated, repeated
+        namespaces = {p.id for p in pages()} | {"filters"}
+        page_ids = [i for i in ids if "-" in i and not i.startswith(("navbar-", "tab-nav-"))]  # bslib's own
+        assert page_ids and all(i.split("-")[0] in namespaces for i in page_ids), page_ids
     for page in pages():
-        assert f'id="{page.id}-' in html, page.id  # each page's own inputs/outputs carry its id
+        assert f'id="{page.id}-' in seen, page.id  # each page's own inputs/outputs carry its id
 
 
 def test_static_assets_are_compressed_and_cached(tmp_path):
     """plotly.js (4.8 MB) went uncompressed with no cache header on every view (issue 12)."""
     from starlette.testclient import TestClient
 
+    from carelens.access import Role
     from carelens.config import Settings
+    from carelens.db import get_engine
     from carelens.web.app import create_app
+    from tests.access_helpers import sign_in
 
-    client = TestClient(create_app(Settings(database_url=f"duckdb:///{tmp_path / 'store.duckdb'}")))
+    settings = Settings(database_url=f"duckdb:///{tmp_path / 'store.duckdb'}")
+    client = TestClient(create_app(settings))
+    sign_in(client, get_engine(settings.database_url), "lead", Role.FEEDBACK_LEAD)
     with client.stream("GET", "/vendor/plotly.min.js", headers={"Accept-Encoding": "gzip"}) as plotly:
         sent = b"".join(plotly.iter_raw())  # the bytes on the wire
     assert plotly.status_code == 200 and plotly.headers["content-encoding"] == "gzip"
@@ -136,5 +155,6 @@ def test_static_assets_are_compressed_and_cached(tmp_path):
     again = client.get("/www/carelens.css", headers={"If-None-Match": css.headers["etag"]})
     assert again.status_code == 304 and again.headers["cache-control"] == "no-cache"
     page = client.get("/", headers={"Accept-Encoding": "gzip"})
-    assert page.headers.get("content-encoding") == "gzip" and "cache-control" not in page.headers
+    # a page holds patient comments: never kept by a browser or proxy (the security gate says so)
+    assert page.headers.get("content-encoding") == "gzip" and page.headers["cache-control"] == "no-store"
     assert "content-encoding" not in whole.headers

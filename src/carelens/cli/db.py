@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from carelens.cli import options as opt
+from carelens.errors import CarelensError
 
 app = opt.typer_app()
 
@@ -61,10 +62,26 @@ def backup(
     carelens db backup -o /var/backups/carelens/carelens-2025-01-31.duckdb
     ```
     """
+    from carelens.cli.access import record
     from carelens.db.backup import backup_store
 
-    summary = backup_store(db, output)
+    try:
+        summary = backup_store(db, output)
+    except CarelensError as exc:
+        _try_record(db, "db_backup", Path(output).name, {"error": exc.message}, "failed")
+        raise
+    record(db, "db_backup", str(Path(output).expanduser().resolve()), {"rows": sum(summary.rows.values())})
     typer.echo(f"backed up to {Path(output).expanduser().resolve()}: {summary.describe()}")
+
+
+def _try_record(db: str | None, action: str, target: str, detail: dict, outcome: str) -> None:
+    """Record a failed command in the audit log when the store can take it (it may be what failed)."""
+    from carelens.cli.access import record
+
+    try:
+        record(db, action, target, detail, outcome=outcome)
+    except Exception:  # noqa: BLE001 - the command's own error is the one to show
+        pass
 
 
 @app.command()
@@ -94,5 +111,24 @@ def restore(
             f"The store holds {before.describe()}. Replace it with {backup}?", err=True)
         if not asked:
             raise StoreError(f"not restored: the store holds {before.describe()}; add --yes to replace it")
-    _, after = restore_store(db, backup)
+    from carelens.access.audit import keep_through, recent_events
+
+    # the audit log outlives a restore: its events are put back (only a DuckDB store is restored here)
+    kept = recent_events(_engine(db)) if before is not None else []
+    try:
+        _, after = restore_store(db, backup)
+    except CarelensError as exc:
+        _try_record(db, "db_restore", Path(backup).name, {"error": exc.message}, "failed")
+        raise
+    put_back = keep_through(_engine(db), kept)
+    from carelens.cli.access import record
+
+    record(db, "db_restore", str(Path(backup).expanduser().resolve()),
+           {"rows": sum(after.rows.values()), "audit_events_kept": put_back})
     typer.echo(f"restored from {Path(backup).expanduser().resolve()}: {after.describe()}")
+
+
+def _engine(db: str | None):
+    from carelens.db import get_engine
+
+    return get_engine(db)

@@ -89,6 +89,9 @@ def run_command(
     if name or db:
         scenario.name = name or default_name(db, scenario)
         run_id = save_scenario(scenario, db, d, replace=replace)
+        from carelens.cli.access import record
+
+        record(db, "run_projection", scenario.name, {"run_id": run_id, "runs": scenario.runs, "replace": replace})
         typer.echo(f"stored as scenario {scenario.name!r} (run_id {run_id})")
     per_year = f" for each of {len(scenario.years) - 1} projection years" if len(scenario.years) > 2 else ""
     typer.echo(f"{scenario.runs} runs{per_year} in {time.perf_counter() - started:.1f} s; wrote {output}/summary.csv")
@@ -250,6 +253,9 @@ def compare_command(
         written = _download({".xlsx": lambda: comparison_workbook(comparison),
                              ".html": lambda: comparison_report(comparison).encode("utf-8"),
                              ".pdf": lambda: report_pdf(comparison_report(comparison))}, output)
+        from carelens.cli.access import record
+
+        record(db, "export", "demand comparison", {"scenarios": list(comparison.names), "file": Path(written).name})
         typer.echo(f"wrote {written}")
 
 
@@ -277,6 +283,9 @@ def export_command(
     written = _download({".xlsx": lambda: scenario_workbook(scenario),
                          ".html": lambda: scenario_report(scenario).encode("utf-8"),
                          ".pdf": lambda: report_pdf(scenario_report(scenario))}, output)
+    from carelens.cli.access import record
+
+    record(db, "export", f"demand scenario {name}", {"file": Path(written).name})
     typer.echo(f"wrote {written}")
 
 

@@ -124,8 +124,33 @@ def register(app: typer.Typer) -> None:
                    "--runs", str(runs), "--years", "4", "--db", url, "--name", DEMO_SCENARIO, "--replace"])
             done.append(f"demand: {projection}/summary.csv, trajectories.csv; kept as scenario {DEMO_SCENARIO!r}")
 
+        _step("Sign-in: an admin account for the dashboard")
+        admin = _admin_account(url)
+
         _step(f"Done in {time.perf_counter() - started:.0f} s")
         for line in done:
             typer.echo(f"  {line}")
         typer.echo(f"  store: {url}")
-        typer.echo("  next: `carelens serve` and open http://127.0.0.1:8000/ (the dashboard shows this store)")
+        typer.echo(f"  {admin}")
+        typer.echo("  next: `carelens serve` and open http://127.0.0.1:8000/ (sign in as admin; add staff with "
+                   "`carelens users add NAME --role ROLE`)")
+
+
+ADMIN = "admin"
+
+
+def _admin_account(url: str) -> str:
+    """Create the demo's ``admin`` account with a generated password, printed once; a store that
+    already has one keeps it (``carelens users reset-password admin`` sets a new one)."""
+    from carelens.access import Role, cli_principal, users
+    from carelens.access.passwords import generate_password
+    from carelens.db import get_engine
+
+    engine = get_engine(url)
+    if users.get_user(engine, ADMIN) is not None:
+        return (f"sign in as {ADMIN!r} with the password printed when it was created "
+                f"(`carelens users reset-password {ADMIN} --generate-password` sets a new one)")
+    password = generate_password()
+    users.add_user(engine, ADMIN, role=Role.ADMIN, password=password, display_name="Demo administrator",
+                   actor=cli_principal())
+    return f"sign in as {ADMIN!r} with password {password} (shown once: keep it)"

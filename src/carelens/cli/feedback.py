@@ -104,7 +104,7 @@ def classify(
                 column_name = column_name if column_name not in frame.columns else f"{column_name} (carelens)"
                 out[column_name] = values.set_axis(out.index)
             blank += int((result["topics_text"] == model.framework.labelling_not_possible).sum())
-    write_table(out, output)
+    write_table(out, output, for_spreadsheet=True)
     what = f"{len(out):,} comments" if len(text_cols) == 1 else f"{len(out):,} rows x {len(text_cols)} text columns"
     typer.echo(f"classified {what} ({blank:,} with no usable text) with model {model.version} -> {output}")
 
@@ -291,8 +291,12 @@ def load(
     column_file = opt.renamed(column_file, mapping_file, new="--column-file", old="--mapping-file")
     roles = parse_mapping_args(None, column_file) | opt.column_roles(pairs, LOAD_ROLES, repeatable=("comment_text",),
                                                                      comment_text=text_column)
+    from carelens.access import cli_principal
+    from carelens.cli.access import record
+
     result = load_comments(input_file, db=db, mapping=roles, model_path=model_dir, strict=strict, source=str(input_file),
-                           header_row=header_row)
+                           header_row=header_row, loaded_by=cli_principal().name)
+    record(db, "upload", Path(input_file).name, {"rows_read": result.rows_read, "rows_added": result.rows_added})
     for message in result.messages[:20]:
         opt.warn(message)
     if len(result.messages) > 20:

@@ -35,6 +35,7 @@ TABLE_MODULES = (
     "carelens.feedback.store.tables",
     "carelens.appointments.store",
     "carelens.demand.store",
+    "carelens.access.tables",
 )
 
 

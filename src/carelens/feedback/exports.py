@@ -8,8 +8,6 @@ redaction and the small-number rule are the store's, and ``carelens.privacy``'s)
 
 from __future__ import annotations
 
-import io
-
 import pandas as pd
 import sqlalchemy as sa
 
@@ -54,12 +52,12 @@ def comments_for_export(engine: sa.Engine, filters: CommentFilters, level_names:
     """Every filtered comment, redacted text only; lists joined with "; " for spreadsheets; location
     columns named with the trust's level names.
 
-    A list picked out by a demographic filter of fewer than the threshold is withheld (one ``note``
-    row instead), as on every page."""
+    A list picked out by a demographic filter from fewer respondents than the threshold is
+    withheld (one ``note`` row instead), as on every page and in the API."""
     n = threshold(suppress_below)
-    frame, total = queries.filtered_comments(engine, filters)
+    frame, total = queries.filtered_comments(engine, filters, suppress_below=n)
     if queries.comments_suppressed(filters, queries.filtered_respondents(engine, filters), n):
-        return pd.DataFrame({"note": [f"{total} comments match a demographic filter, from fewer than {n} people, so "
+        return pd.DataFrame({"note": [f"Fewer than {n} people wrote the comments that match a demographic filter, so "
                                       "they are withheld to protect the people who wrote them."]})
     return _spreadsheet(frame, level_names)
 
@@ -67,10 +65,10 @@ def comments_for_export(engine: sa.Engine, filters: CommentFilters, level_names:
 def comments_behind_for_export(engine: sa.Engine, filters: CommentFilters, extra: list[CommentFilters],
                                level_names: tuple[str, ...], suppress_below: int | None = None) -> pd.DataFrame:
     """Every comment behind a clicked chart element or table row (``queries.comments_behind``), laid
-    out as :func:`comments_for_export`; withheld (one ``note`` row) as the element's own list is."""
+    out as :func:`comments_for_export`; withheld (one ``note`` row, no count) as the element's own list is."""
     frame, total, withheld = queries.comments_behind(engine, filters, extra, limit=None, suppress_below=suppress_below)
     if withheld:
-        return pd.DataFrame({"note": [f"{total} comments from fewer than {threshold(suppress_below)} people: withheld "
+        return pd.DataFrame({"note": [f"Comments from fewer than {threshold(suppress_below)} people: withheld "
                                       "to protect the people who wrote them."]})
     return _spreadsheet(frame, level_names)
 
@@ -105,25 +103,31 @@ def summaries_for_export(engine: sa.Engine, filters: CommentFilters,
 
 
 def to_xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
-    """An Excel workbook with one sheet per table (names cut to Excel's 31 characters)."""
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
-    return buf.getvalue()
+    """An Excel workbook with one sheet per table (names cut to Excel's 31 characters), no text cell
+    a formula (:func:`carelens.tables.xlsx_bytes`)."""
+    from carelens.tables import xlsx_bytes
+
+    return xlsx_bytes(sheets)
+
+
+def to_csv(frame: pd.DataFrame) -> bytes:
+    """A table as CSV for a spreadsheet, formulas neutralised (:func:`carelens.tables.csv_bytes`)."""
+    from carelens.tables import csv_bytes
+
+    return csv_bytes(frame)
 
 
 def build_report(engine: sa.Engine, filters: CommentFilters, level_names: tuple[str, ...],
                  suppress_below: int | None = None) -> FeedbackReport:
     """The board report for these filters (suppressed summaries, redacted verbatim comments)."""
     n = threshold(suppress_below)
-    frame, total = queries.filtered_comments(engine, filters)
-    headline = {"Comments": f"{total:,}"}
+    frame, total = queries.filtered_comments(engine, filters, suppress_below=n)
+    headline = {"Comments": f"fewer than {n}" if count_suppressed(total, n) else f"{total:,}"}
     t = queries.summary_totals(engine, filters, suppress_below=n)
-    rated = sum(t[g] or 0 for g in ("positive", "neutral", "negative"))
-    if not t["suppressed"] and rated:
-        headline["Positive comments"] = f"{100 * t['positive'] / rated:.0f}%"
-        headline["Negative comments"] = f"{100 * t['negative'] / rated:.0f}%"
+    shares = queries.sentiment_shares(t)
+    for group, label in (("positive", "Positive comments"), ("negative", "Negative comments")):
+        if shares[group] is not None:
+            headline[label] = f"{100 * shares[group]:.0f}%"
     fft = queries.fft_totals(engine, filters, suppress_below=n)
     if fft["share_good"] is not None:
         headline[f"FFT good or very good ({fft['respondents']:,} answers)"] = f"{100 * fft['share_good']:.0f}%"
@@ -133,7 +137,7 @@ def build_report(engine: sa.Engine, filters: CommentFilters, level_names: tuple[
     return FeedbackReport(
         title="Patient feedback report",
         filters=describe_filters(filters, level_names),
-        total_comments=total,
+        total_comments=None if count_suppressed(total, n) else total,
         subcategories=queries.topic_summary(engine, filters, suppress_below=n),
         monthly_sentiment=sent,
         quotes=quotes.assign(place=_place_of(quotes, level_names)),

@@ -26,7 +26,7 @@ class FeedbackReport:
 
     title: str
     filters: str
-    total_comments: int
+    total_comments: int | None  # None: fewer than suppress_below (not shown)
     subcategories: pd.DataFrame  # topic, category, comments, share, positive, neutral, negative, suppressed
     monthly_sentiment: pd.DataFrame  # index month; columns positive, neutral, negative (suppressed rows dropped)
     quotes: pd.DataFrame  # text, topics (list), sentiment, date

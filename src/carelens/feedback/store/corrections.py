@@ -5,7 +5,8 @@ comment, the model can be measured against staff, and an audit can see every cha
 show follows the log: the latest correction not undone wins, for topics and for sentiment
 separately, and the model's own output stays in ``fb_predictions``/``fb_comment_topics`` beside it.
 Undoing marks a correction undone (who, when) rather than deleting it; taking a flag off marks the
-flag undone, so flags toggle and a second click never stores a second flag.
+flag undone, so flags toggle and a second click never stores a second flag. A note is redacted
+before it is stored (an NHS number or a phone number typed into it is not kept).
 
 Every write here patches the in-memory view in place
 (:func:`carelens.feedback.store.view.apply_saved_correction`): the next refresh of any page, export
@@ -95,6 +96,10 @@ def record_correction(
         raise StoreError("sentiment must be 1 to 5", field="sentiment")
     if kind == "sentiment" and sentiment is None:
         raise StoreError("a sentiment correction needs the right sentiment (1 to 5)", field="sentiment")
+    if note:
+        from carelens.feedback.redaction import redact
+
+        note = redact(note)  # a note is free text staff type: kept, like comments, without personal details
     with _Write(engine, comment_key) as conn:
         if kind == "interesting":
             flag = conn.execute(sa.select(corrections.c.correction_id).where(

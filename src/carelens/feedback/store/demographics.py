@@ -33,7 +33,7 @@ def _band(value: str) -> str:
 def respondents_by_demographic(engine: sa.Engine, filters: CommentFilters | None = None, *,
                                suppress_below: int | None = None) -> pd.DataFrame:
     """One row per (field, value): respondents in the selection and their share of it, respondents
-    in the whole store and their share (``trust_*``), ``suppressed``. Fields in the store's order,
+    in the whole store the filters' scopes allow and their share (``trust_*``), ``suppressed``. Fields in the store's order,
     values in natural order with "(not stated)" last."""
     view = store_view(engine)
     if view.n_responses == 0 or not view.demographic_fields:
@@ -41,6 +41,14 @@ def respondents_by_demographic(engine: sa.Engine, filters: CommentFilters | None
     first = view.first_of_response()  # a respondent's demographics are the same on each of their answers
     chosen = np.zeros(view.n_responses, dtype=bool)
     chosen[view.response_code[filter_mask(view, filters)]] = True
+    # "everyone" is everyone the caller may see: the store within the filters' location scopes only
+    scope_only = CommentFilters()
+    for scope in (filters.scopes if filters is not None else ()):
+        scope_only = scope_only.scoped(scope)
+    in_scope = np.zeros(view.n_responses, dtype=bool)
+    in_scope[view.response_code[filter_mask(view, scope_only)]] = True
+    first = first[in_scope]
+    chosen = chosen[in_scope]
     n = threshold(suppress_below)
     frames = []
     for field in view.demographic_fields:
@@ -51,7 +59,7 @@ def respondents_by_demographic(engine: sa.Engine, filters: CommentFilters | None
         frame = pd.DataFrame({"field": field, "value": order, "respondents": mine[order].to_numpy(),
                               "trust_respondents": everyone[order].to_numpy()})
         frame["share"] = frame["respondents"] / max(1, int(chosen.sum()))
-        frame["trust_share"] = frame["trust_respondents"] / view.n_responses
+        frame["trust_share"] = frame["trust_respondents"] / max(1, len(first))
         frames.append(frame)
     out = pd.concat(frames, ignore_index=True)
     small = out["respondents"] < n

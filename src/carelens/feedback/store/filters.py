@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+
+from carelens.access.roles import Scope
 
 # What the coded values mean, in the words staff see (filters, exports, reports).
 FFT_ANSWERS = {1: "Very good", 2: "Good", 3: "Neither good nor poor", 4: "Poor", 5: "Very poor", 6: "Don't know"}
@@ -59,9 +61,16 @@ def natural_sorted(values) -> list[str]:
 
 
 class CommentFilters(BaseModel):
-    """Which stored comments a view covers."""
+    """Which stored comments a view covers.
+
+    Besides the fields a person chooses, filters carry the *scopes* of whoever asks
+    (:meth:`scoped`): the locations a ward manager may see. Every query ANDs them into its mask.
+    They are not fields, so no request body or URL can set them; :meth:`scoped` only ever adds a
+    scope (each one narrows), so no caller can widen what the filters already allow.
+    """
 
     model_config = ConfigDict(extra="forbid")
+    _scopes: tuple[Scope, ...] = PrivateAttr(default=())
 
     date_from: date | None = Field(None, description="First day included.")
     date_to: date | None = Field(None, description="Last day included.")
@@ -80,6 +89,21 @@ class CommentFilters(BaseModel):
     search: str = Field("", max_length=MAX_SEARCH_CHARS, json_schema_extra={"pattern": SEARCH_PATTERN},
                         description=f"Words that must all appear (plurals matched); at most {MAX_SEARCH_WORDS} words.")
     flagged_only: bool = Field(False, description="Only comments flagged as interesting.")
+
+    def scoped(self, scope: Scope | None) -> CommentFilters:
+        """A copy that also keeps to ``scope`` (None: no feedback at all, an empty scope)."""
+        copy = self.model_copy(deep=True)
+        copy._scopes = (*self._scopes, scope if scope is not None else Scope())
+        return copy
+
+    @property
+    def scopes(self) -> tuple[Scope, ...]:
+        return self._scopes
+
+    def cache_key(self) -> str:
+        """What identifies these filters' mask: the fields and the scopes."""
+        scopes = ";".join("*" if s.everything else s.to_json() for s in self._scopes)
+        return f"{self.model_dump_json()}|{scopes}"
 
     @field_validator("fft_score")
     @classmethod

@@ -4,11 +4,24 @@ Every query works on the cached in-memory view (:mod:`carelens.feedback.store.vi
 become numpy masks (memoised, since one dashboard refresh asks several summaries of the same
 filters); summaries are bincounts and sparse products; search runs RE2 over an Arrow array.
 
-Privacy: the small-number rule is :mod:`carelens.privacy`'s, counted in *respondents* (a
-return with two answers is one person): any breakdown cell whose comments come from fewer than
-``suppress_below`` respondents (default: the setting) is suppressed (its counts set to missing and
-``suppressed`` True), and so is a comment list from fewer than that many picked out by a
-demographic filter (:func:`comments_suppressed`). Every text returned is redacted.
+Privacy: the small-number rule is :mod:`carelens.privacy`'s, counted in *respondents* (a return
+with two answers is one person), applied here, before anything leaves the store layer, to every
+summary, total, label list and comment list:
+- a breakdown row whose comments come from fewer than ``suppress_below`` respondents (default: the
+  setting) is not returned at all (no count, date or label of it); inside a returned row, every
+  count under the threshold is missing, and so is a second one where a single hidden count could
+  be worked out from the row's total (:func:`carelens.privacy.suppress_counts`);
+- a total under the threshold returns no count and no date span;
+- a comment list from fewer than that many picked out by a demographic filter is withheld
+  (:func:`comments_suppressed`); in any list, a demographic value shared by fewer than the
+  threshold of the matching comments is blanked (:func:`filtered_comments`);
+- the labels the filters offer (places, questions, demographic values) are those of at least
+  the threshold of comments.
+Every text returned is redacted.
+
+Scope: filters carry the asker's location scopes (``CommentFilters.scoped``); :func:`filter_mask`
+ANDs them into every mask, so every query here (summaries, lists, drill-through, options, search)
+answers only about comments in scope, and suppression applies to what is in scope.
 """
 
 from __future__ import annotations
@@ -22,9 +35,16 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 from scipy import sparse
 
+from carelens.access.roles import Scope
 from carelens.feedback.store.filters import CommentFilters, natural_sorted, search_words
 from carelens.feedback.store.view import GROUPS, StoreView, respondents, store_view
-from carelens.privacy import comment_list_withheld, count_suppressed, suppress_small_cells
+from carelens.privacy import (
+    comment_list_withheld,
+    count_suppressed,
+    drop_suppressed_rows,
+    suppress_counts,
+    threshold,
+)
 
 
 # --------------------------------------------------------------------------- filtering
@@ -75,7 +95,7 @@ def filter_mask(view: StoreView, filters: CommentFilters | None) -> np.ndarray:
     """
     if filters is None:
         filters = CommentFilters()
-    key = filters.model_dump_json()
+    key = filters.cache_key()
     cached = view.masks.get(key)
     if cached is not None:
         view.masks.move_to_end(key)
@@ -87,9 +107,24 @@ def filter_mask(view: StoreView, filters: CommentFilters | None) -> np.ndarray:
     return mask.copy()
 
 
+def scope_mask(view: StoreView, scope: Scope) -> np.ndarray:
+    """Comments in ``scope``: any of their location levels is one of its places (all, for everything)."""
+    f = view.frame
+    if scope.everything:
+        return np.ones(len(f), dtype=bool)
+    mask = np.zeros(len(f), dtype=bool)
+    for level in (1, 2, 3):
+        names = scope.level_names(level)
+        if names:
+            mask |= f[f"location_{level}"].isin(names).to_numpy(dtype=bool, na_value=False)
+    return mask
+
+
 def _compute_mask(view: StoreView, filters: CommentFilters) -> np.ndarray:
     f = view.frame
     mask = np.ones(len(f), dtype=bool)
+    for scope in filters.scopes:
+        mask &= scope_mask(view, scope)
     if filters.date_from:
         mask &= (f["date"] >= pd.Timestamp(filters.date_from)).to_numpy(dtype=bool, na_value=False)
     if filters.date_to:
@@ -135,15 +170,35 @@ def _rows(view: StoreView, positions: np.ndarray, extra: list[str] | None = None
 
 
 def filtered_comments(engine: sa.Engine, filters: CommentFilters | None = None, *, limit: int | None = None,
-                      offset: int = 0) -> tuple[pd.DataFrame, int]:
+                      offset: int = 0, suppress_below: int | None = None) -> tuple[pd.DataFrame, int]:
     """(page of matching comments, newest first, with topics and redacted text; total matching).
 
-    Columns: ``COMMENT_FIELDS`` plus one ``demo:<field>`` column per demographic field.
+    Columns: ``COMMENT_FIELDS`` plus one ``demo:<field>`` column per demographic field. A
+    demographic value is shown only where at least ``suppress_below`` of all the matching comments
+    share it (counted over the whole match, not the page): a search or a place that picks out a
+    few comments does not tell who wrote them.
     """
     view = store_view(engine)
     idx = np.flatnonzero(filter_mask(view, filters))
     page = idx[offset: None if limit is None else offset + limit]
-    return _rows(view, page, [f"demo:{d}" for d in view.demographic_fields]), len(idx)
+    rows = _rows(view, page, [f"demo:{d}" for d in view.demographic_fields])
+    if view.demographic_fields:
+        n = threshold(suppress_below)
+        for name in view.demographic_fields:
+            codes, _ = _demo_codes(view, name)
+            counts = np.bincount(codes[idx] + 1, minlength=1)  # +1: missing (-1) counts in bin 0
+            rare = counts[codes[page] + 1] < n
+            rows.loc[rare, f"demo:{name}"] = pd.NA
+    return rows, len(idx)
+
+
+def _demo_codes(view: StoreView, name: str) -> tuple[np.ndarray, pd.Index]:
+    """One demographic column as integer codes (-1 missing), worked out once per view."""
+    key = f"demo_codes:{name}"
+    if key not in view.derived:
+        codes, uniques = pd.factorize(view.frame[f"demo:{name}"])
+        view.derived[key] = (np.asarray(codes, dtype=np.int64), uniques)
+    return view.derived[key]
 
 
 def comments_suppressed(filters: CommentFilters | None, total: int, suppress_below: int | None = None) -> bool:
@@ -179,7 +234,7 @@ def comments_behind(engine: sa.Engine, filters: CommentFilters | None, extra: li
 
     Returns (the first ``limit``, newest first; how many match; whether they are withheld). Those
     comments are a breakdown cell seen from the other side, so the count rule applies: from fewer
-    respondents than the threshold and no comment is returned.
+    respondents than the threshold and no comment, and no count (None), is returned.
     """
     view = store_view(engine)
     mask = filter_mask(view, filters)
@@ -187,24 +242,48 @@ def comments_behind(engine: sa.Engine, filters: CommentFilters | None, extra: li
         mask &= filter_mask(view, f)
     idx = np.flatnonzero(mask)
     if count_suppressed(int(respondents(view, mask)[0]), suppress_below):
-        return _rows(view, idx[:0]), len(idx), True
+        return _rows(view, idx[:0]), None, True
     return _rows(view, idx[:limit] if limit is not None else idx), len(idx), False
 
 
-def comment_topics(engine: sa.Engine, comment_key: str) -> list[str]:
+def comment_topics(engine: sa.Engine, comment_key: str, filters: CommentFilters | None = None) -> list[str]:
     """The topics every view shows for a stored comment (a staff correction where there is one,
-    else the model's); [] if there is no such comment."""
+    else the model's); [] if there is no such comment, or it is outside ``filters``' scopes."""
+    return list(comment_row(engine, comment_key, filters).get("topics", []))
+
+
+def comment_in_scope(engine: sa.Engine, comment_key: str, filters: CommentFilters | None) -> bool:
+    """Whether ``comment_key`` is a stored comment inside ``filters``' scopes (a correction's check)."""
+    return bool(comment_row(engine, comment_key, filters))
+
+
+def keys_in_scope(engine: sa.Engine, filters: CommentFilters) -> set[str]:
+    """The keys of the stored comments ``filters`` select (with their scopes)."""
+    view = store_view(engine)
+    return set(view.frame["comment_key"].to_numpy()[filter_mask(view, filters)])
+
+
+def _in_scopes(view: StoreView, row: int, filters: CommentFilters | None) -> bool:
+    return all(scope_mask(view, scope)[row] for scope in (filters.scopes if filters is not None else ()))
+
+
+def comment_row(engine: sa.Engine, comment_key: str, filters: CommentFilters | None = None) -> dict:
+    """One stored comment's fields, {} when there is none or it is outside the scopes of ``filters``
+    (only their scopes count: a correction may be made on any comment its maker may see)."""
     view = store_view(engine)
     row = view.position(comment_key)
-    return [] if row is None else list(view.frame["topics"].iat[row])
+    if row is None or not _in_scopes(view, row, filters):
+        return {}
+    return _rows(view, np.array([row])).iloc[0].to_dict()
 
 
-def comment_labels(engine: sa.Engine, comment_key: str) -> dict | None:
+def comment_labels(engine: sa.Engine, comment_key: str, filters: CommentFilters | None = None) -> dict | None:
     """What views show for one comment and what the model gave: ``topics``, ``sentiment``,
-    ``model_topics``, ``model_sentiment``, ``corrected``, ``flagged`` (None: no such comment)."""
+    ``model_topics``, ``model_sentiment``, ``corrected``, ``flagged`` (None: no such comment, or
+    outside ``filters``' scopes)."""
     view = store_view(engine)
     row = view.position(comment_key)
-    if row is None:
+    if row is None or not _in_scopes(view, row, filters):
         return None
     f = view.frame
 
@@ -235,12 +314,27 @@ def summary_totals(engine: sa.Engine, filters: CommentFilters | None = None, *,
     people = int(respondents(view, mask)[0])
     dates = view.frame["date"][mask]
     counts = np.bincount(view.group_code[mask][view.group_code[mask] >= 0], minlength=3)
-    suppressed = count_suppressed(people, suppress_below)
+    if count_suppressed(people, suppress_below):  # no count, no date span: nothing of a small cell leaves
+        return {"comments": None, "respondents": None, "date_from": None, "date_to": None, "suppressed": True,
+                **{g: None for g in GROUPS}}
+    split = suppress_counts(pd.DataFrame([counts], columns=list(GROUPS)), list(GROUPS), suppress_below,
+                            partition=True).iloc[0]
     return {"comments": n, "respondents": people,
             "date_from": None if dates.isna().all() else dates.min().date().isoformat(),
             "date_to": None if dates.isna().all() else dates.max().date().isoformat(),
-            "suppressed": suppressed,
-            **{g: None if suppressed else int(c) for g, c in zip(GROUPS, counts)}}
+            "suppressed": False,
+            **{g: None if pd.isna(split[g]) else int(split[g]) for g in GROUPS}}
+
+
+def sentiment_shares(totals: dict) -> dict[str, float | None]:
+    """Each sentiment group's share of :func:`summary_totals`' comments with a sentiment; None for a
+    hidden group (fewer than the threshold). When some group is hidden the others' shares are of all
+    the comments (the number with a sentiment would give the hidden one away)."""
+    counts = {g: totals.get(g) for g in GROUPS}
+    if totals.get("suppressed") or not totals.get("comments"):
+        return {g: None for g in GROUPS}
+    whole = sum(counts.values()) if all(v is not None for v in counts.values()) else totals["comments"]
+    return {g: None if v is None or not whole else v / whole for g, v in counts.items()}
 
 
 def _group_onehot(codes: np.ndarray) -> sparse.csr_matrix:
@@ -265,8 +359,8 @@ def topic_summary(engine: sa.Engine, filters: CommentFilters | None = None, *,
                           "share": counts / total if total else 0.0,
                           "positive": split[:, 0], "neutral": split[:, 1], "negative": split[:, 2]})
     frame = frame[frame["comments"] > 0].sort_values("comments", ascending=False, kind="stable").reset_index(drop=True)
-    return suppress_small_cells(frame, "respondents", ["comments", "respondents", "share", "positive", "neutral",
-                                                       "negative"], suppress_below)
+    frame = drop_suppressed_rows(frame, "respondents", suppress_below)
+    return suppress_counts(frame, ["positive", "neutral", "negative"], suppress_below, partition=True)
 
 
 def categories_by_month(engine: sa.Engine, filters: CommentFilters | None = None, *,
@@ -285,7 +379,7 @@ def categories_by_month(engine: sa.Engine, filters: CommentFilters | None = None
     frame = pd.DataFrame({"month": np.asarray(view.months, dtype=object)[mi],
                           "category": np.asarray(view.categories, dtype=object)[ci], "comments": table[mi, ci],
                           "respondents": people[mi, ci]})
-    return suppress_small_cells(frame, "respondents", ["comments", "respondents"], suppress_below)
+    return drop_suppressed_rows(frame, "respondents", suppress_below)
 
 
 def sentiment_by_month(engine: sa.Engine, filters: CommentFilters | None = None, *,
@@ -310,8 +404,8 @@ def sentiment_by_month(engine: sa.Engine, filters: CommentFilters | None = None,
     frame = pd.DataFrame({"month": np.asarray(view.months, dtype=object), "comments": comments_n, "respondents": people,
                           "with_sentiment": s_n, "mean_sentiment": mean,
                           "positive": split[0], "neutral": split[1], "negative": split[2]})[keep].reset_index(drop=True)
-    return suppress_small_cells(frame, "respondents", ["comments", "respondents", "with_sentiment", "mean_sentiment",
-                                                       "positive", "neutral", "negative"], suppress_below)
+    frame = drop_suppressed_rows(frame, "respondents", suppress_below)
+    return suppress_counts(frame, ["positive", "neutral", "negative"], suppress_below, partition=True)
 
 
 def response_scores(view: StoreView, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -344,8 +438,10 @@ def fft_by_month(engine: sa.Engine, filters: CommentFilters | None = None, *,
     frame = pd.DataFrame({"month": np.asarray(view.months, dtype=object)[keep], "respondents": n[keep],
                           "mean_score": total[keep] / n[keep], "share_good": good[keep] / n[keep],
                           **{f"score_{k}": v[keep] for k, v in per_score.items()}})
-    return suppress_small_cells(frame, "respondents", ["respondents", "mean_score", "share_good", *(f"score_{k}" for k in range(1, 7))],
-                                suppress_below)
+    frame = drop_suppressed_rows(frame, "respondents", suppress_below)
+    # answers 1-5 are the parts of ``respondents``; "don't know" (6) is counted beside them
+    frame = suppress_counts(frame, [f"score_{k}" for k in range(1, 6)], suppress_below, partition=True)
+    return suppress_counts(frame, ["score_6"], suppress_below)
 
 
 def _pair_cells(view: StoreView, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -388,7 +484,7 @@ def topic_cooccurrence(engine: sa.Engine, filters: CommentFilters | None = None,
                           "topic_b": np.asarray(view.topics, dtype=object)[b], "comments": comments_n,
                           "respondents": people})
     frame = frame[frame["comments"] > 0].sort_values("comments", ascending=False, kind="stable").reset_index(drop=True)
-    return suppress_small_cells(frame, "respondents", ["comments", "respondents"], suppress_below)
+    return drop_suppressed_rows(frame, "respondents", suppress_below)
 
 
 def fft_totals(engine: sa.Engine, filters: CommentFilters | None = None, *,
@@ -401,11 +497,10 @@ def fft_totals(engine: sa.Engine, filters: CommentFilters | None = None, *,
     """
     fft = fft_by_month(engine, filters, suppress_below=0)
     respondents_n = int(fft["respondents"].astype(float).sum()) if len(fft) else 0
-    suppressed = count_suppressed(respondents_n, suppress_below)
-    good = None
-    if not suppressed and respondents_n:
-        good = float((fft["share_good"].astype(float) * fft["respondents"].astype(float)).sum()) / respondents_n
-    return {"respondents": respondents_n, "share_good": good, "suppressed": suppressed}
+    if count_suppressed(respondents_n, suppress_below):
+        return {"respondents": None, "share_good": None, "suppressed": True}
+    good = float((fft["share_good"].astype(float) * fft["respondents"].astype(float)).sum()) / respondents_n
+    return {"respondents": respondents_n, "share_good": good, "suppressed": False}
 
 
 def cooccurrence_grid(engine: sa.Engine, filters: CommentFilters | None = None, *, top: int = 15,
@@ -427,28 +522,50 @@ def cooccurrence_grid(engine: sa.Engine, filters: CommentFilters | None = None, 
     return grid
 
 
-def filter_options(engine: sa.Engine) -> dict:
-    """Values for the dashboard's filter controls: locations, questions, topics by category, etc."""
+def filter_options(engine: sa.Engine, filters: CommentFilters | None = None, *,
+                   suppress_below: int | None = None) -> dict:
+    """Values for the filter controls, within ``filters``' scopes (only their scopes count).
+
+    A place, question or demographic value is offered only when at least ``suppress_below``
+    comments in scope have it, and the date span only when the comments in scope are that many:
+    a label list must not show that some small group exists. ``comments`` is how many comments
+    are in scope (None when fewer than the threshold), ``has_comments`` whether there are any.
+    """
     view = store_view(engine)
     f = view.frame
+    scoped = CommentFilters()
+    for scope in (filters.scopes if filters is not None else ()):
+        scoped = scoped.scoped(scope)
+    mask = filter_mask(view, scoped)
+    n_in = int(mask.sum())
+    n = threshold(suppress_below)
+    shown = f[mask] if n_in < len(f) else f
 
     def values(col: str) -> list[str]:
-        return natural_sorted(f[col].dropna().unique())
+        counts = shown[col].value_counts()
+        return natural_sorted(str(v) for v, c in counts.items() if c >= n)
 
-    places = f[["location_1", "location_2", "location_3"]].drop_duplicates()
+    # each distinct (level 1, level 2, level 3) with enough comments, once: lets a chosen division
+    # narrow the wards offered without showing that a small place exists
+    levels = ["location_1", "location_2", "location_3"]
+    sizes = shown.groupby(levels, dropna=False, observed=True).size()
+    places = sizes[sizes >= n].reset_index()[levels]
 
     cats: dict[str, list[str]] = {}
     for t in view.topics:
         cats.setdefault(view.topic_category[t], []).append(t)
+    dated = shown["date"].dropna()
+    span = not dated.empty and not count_suppressed(n_in, n)
     return {
-        "date_min": None if f["date"].isna().all() else f["date"].min().date().isoformat(),
-        "date_max": None if f["date"].isna().all() else f["date"].max().date().isoformat(),
+        "date_min": dated.min().date().isoformat() if span else None,
+        "date_max": dated.max().date().isoformat() if span else None,
         "location_1": values("location_1"), "location_2": values("location_2"), "location_3": values("location_3"),
         # each distinct (level 1, level 2, level 3) once: lets a chosen division narrow the wards offered
         "places": [tuple(None if pd.isna(v) else str(v) for v in row) for row in places.itertuples(index=False)],
         "question": values("question"),
-        "fft_score": sorted(int(v) for v in f["fft_score"].dropna().unique()),
+        "fft_score": sorted(int(v) for v in shown["fft_score"].dropna().unique()),
         "categories": cats,
         "demographics": {d: values(f"demo:{d}") for d in view.demographic_fields},
-        "comments": len(f),
+        "comments": None if count_suppressed(n_in, n) else n_in,
+        "has_comments": n_in > 0,
     }

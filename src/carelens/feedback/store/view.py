@@ -82,6 +82,7 @@ class StoreView:
     demographic_fields: list[str] = field(default_factory=list)
     checked_at: float = 0.0
     masks: OrderedDict = field(default_factory=OrderedDict)
+    derived: dict = field(default_factory=dict)  # what queries work out once per view (e.g. demographic codes)
     _positions: pd.Index | None = None
 
     def position(self, comment_key: str) -> int | None:

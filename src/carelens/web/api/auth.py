@@ -1,45 +1,55 @@
-"""Who is calling: an API key (``X-API-Key: KEY`` or ``Authorization: Bearer KEY``) becomes a :class:`Caller`.
+"""Who is calling and what they may do: an API key, or a signed-in browser, becomes a :class:`Caller`.
 
-Keys live in configuration only as hashes (``Settings.api_key_hashes``), so a leaked config file
-or log does not leak a usable key. With no keys configured every protected call is refused: an
-API that patient comments flow through must not be open by accident.
+A caller is a :class:`carelens.access.Principal`: a name (recorded on what they write:
+``loaded_by``, ``created_by``), a role and, for a ward manager's key, a location scope.
 
-Why a ``Caller`` object rather than a bare string: every route that reads or changes data asks for
-it (:func:`current_caller`), records it on what it writes (``loaded_by``, ``created_by``), and
-access control (roles, location scopes: issue 16) extends this one object and this one dependency
-instead of touching each route's signature.
+- API keys (``X-API-Key: KEY`` or ``Authorization: Bearer KEY``) are looked up in the store on
+  every request (``carelens keys create``; kept only as hashes), so a revoked key is refused at
+  once. Keys still in the settings file (``api_keys`` / ``api_key_hashes``) act as admin keys for
+  this release, with a warning.
+- A signed-in browser (the dashboard's session cookie, or a trusted proxy's user, put in the
+  request by ``web.security.middleware``) may call the API too; its state-changing requests must
+  carry the session's CSRF token in ``X-CSRF-Token``.
+
+Every protected route asks for a permission (:func:`require`): a caller without it gets a 403
+naming what their role lacks, and nothing else. With no keys and no sign-in every protected call
+is refused: an API that patient comments flow through must not be open by accident.
 """
 
 from __future__ import annotations
 
-import hmac
-from dataclasses import dataclass
+import secrets
 from typing import Annotated
 
 from fastapi import Depends, Request, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from carelens.config import Settings, hash_api_key
-from carelens.web.api.deps import SettingsDep
+from carelens.access import keys
+from carelens.access.roles import Permission, Principal
+from carelens.web.api.deps import EngineDep, SettingsDep
 from carelens.web.api.errors import ApiError
 
 # Declared as security schemes so the OpenAPI document says how to authenticate and /docs offers
 # "Authorize"; the check itself reads the headers (so a malformed Authorization is a 401, not a 403).
-API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key from the carelens settings.")
+API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False,
+                              description="An API key from `carelens keys create NAME --role ROLE`.")
 BEARER = HTTPBearer(auto_error=False, description="The same API key as a Bearer token.")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
+Caller = Principal  # what routes are given: name, role, scope
 
-@dataclass(frozen=True)
-class Caller:
-    """The authenticated caller. ``key_id`` is a stable, non-secret tag of the key (12 hex digits of its hash)."""
-
-    key_id: str
-    via: str = "api_key"
-
-    @property
-    def name(self) -> str:
-        """What is recorded as the author of a load or a correction."""
-        return f"api:{self.key_id}"
+WHAT = {
+    Permission.FEEDBACK_READ: "read patient feedback",
+    Permission.FEEDBACK_CORRECT: "flag or correct comments",
+    Permission.FEEDBACK_UPLOAD: "load comments",
+    Permission.CALL_LIST: "see the call list",
+    Permission.CONTACTS: "see patients' contact details",
+    Permission.DEMAND: "use demand projections",
+    Permission.MANAGE_USERS: "manage users",
+    Permission.MANAGE_KEYS: "manage API keys",
+    Permission.MANAGE_ALIASES: "manage aliases",
+    Permission.READ_AUDIT: "read the audit log",
+}
 
 
 def presented_key(request: Request) -> str | None:
@@ -51,29 +61,63 @@ def presented_key(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def authenticate(settings: Settings, key: str | None) -> Caller | None:
-    """The caller a key belongs to, or None (constant-time comparison against every configured hash)."""
-    if not key:
-        return None
-    digest = hash_api_key(key)
-    if not any(hmac.compare_digest(digest, h) for h in settings.api_key_hashes):
-        return None
-    return Caller(key_id=digest[:12])
-
-
 def current_caller(
     request: Request,
     settings: SettingsDep,
+    engine: EngineDep,
     _key: Annotated[str | None, Security(API_KEY_HEADER)] = None,
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
 ) -> Caller:
-    """The dependency every route but ``/health`` carries: the caller, or a 401."""
+    """The dependency every route but ``/health`` carries: the caller, or a 401 (nobody) / 403 (no role)."""
     key = presented_key(request)
-    caller = authenticate(settings, key)
-    if caller is None:
-        reason = "invalid API key" if key else "missing API key: send header X-API-Key or Authorization: Bearer"
-        raise ApiError(status.HTTP_401_UNAUTHORIZED, reason, headers={"WWW-Authenticate": "Bearer"})
+    if key:
+        caller = keys.authenticate(engine, key) or keys.settings_key(settings.api_key_hashes, key)
+        if caller is None:
+            raise ApiError(status.HTTP_401_UNAUTHORIZED, "invalid API key (unknown or revoked)",
+                           headers={"WWW-Authenticate": "Bearer"})
+    else:
+        caller = request.scope.get("carelens.principal")
+        if caller is None:
+            raise ApiError(status.HTTP_401_UNAUTHORIZED, "missing API key: send header X-API-Key or Authorization: Bearer",
+                           headers={"WWW-Authenticate": "Bearer"})
+        session = request.scope.get("carelens.session")
+        if session is not None and request.method not in SAFE_METHODS:
+            sent = request.headers.get("x-csrf-token", "")
+            if not secrets.compare_digest(sent.encode(), session.csrf_token.encode()):
+                request.state.principal = caller
+                raise ApiError(status.HTTP_403_FORBIDDEN, "a signed-in browser's change needs its X-CSRF-Token")
+    request.state.principal = caller
+    if caller.role is None:
+        raise ApiError(status.HTTP_403_FORBIDDEN, f"{caller.name} has no role: ask an administrator for one")
     return caller
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+def require(permission: Permission):
+    """A dependency: the caller, if their role has ``permission``; else a 403 saying what is missing."""
+
+    def check(caller: CallerDep) -> Caller:
+        if not caller.may(permission):
+            raise ApiError(status.HTTP_403_FORBIDDEN,
+                           f"the role {caller.role.value} may not {WHAT[permission]}", field=None)
+        return caller
+
+    return check
+
+
+def scope_of(caller: Caller):
+    """The locations whose feedback ``caller`` reads (None: none)."""
+    return caller.feedback_scope()
+
+
+def audit_detail(request: Request) -> dict:
+    """A dict a route fills with what the audit log should say about this request (its filters, counts)."""
+    detail = getattr(request.state, "audit_detail", None)
+    if detail is None:
+        detail = request.state.audit_detail = {}
+    return detail
+
+
+AuditDetail = Annotated[dict, Depends(audit_detail)]

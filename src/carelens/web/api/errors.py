@@ -67,7 +67,8 @@ class ApiError(HTTPException):
 _DESCRIPTIONS = {
     400: "The request is well formed but cannot be carried out (a file or rows that cannot be loaded, a "
          "store problem); `field` and `row` say where.",
-    401: "Missing or unknown API key.",
+    401: "Missing, unknown or revoked API key.",
+    403: "The caller's role may not do this (or has no role), or a signed-in browser's change lacks its CSRF token.",
     404: "Nothing stored under that key.",
     413: "Request body, or number of items, over the configured limit.",
     415: "Unsupported file type.",

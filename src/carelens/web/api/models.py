@@ -203,7 +203,7 @@ class StoredComment(BaseModel):
 
 
 class CommentsPage(BaseModel):
-    total: int
+    total: int | None = Field(description="How many comments match (null when withheld: fewer than the privacy limit).")
     offset: int
     comments: list[StoredComment]
     withheld: bool = Field(False, description="True when fewer than the privacy limit match a demographic filter: "
@@ -217,12 +217,13 @@ class SummaryRequest(StrictIn):
 
 class Suppressed(BaseModel):
     suppressed: bool = Field(description="True when this row's comments come from fewer respondents than the "
-                             "privacy limit: its figures are null.")
+                             "privacy limit: its figures are null (totals). A breakdown row from fewer is not "
+                             "returned at all; inside a returned row, a count under the limit is null.")
 
 
 class TotalsRow(Suppressed):
-    comments: int
-    respondents: int
+    comments: int | None = Field(description="null when suppressed (fewer than the privacy limit), like the dates.")
+    respondents: int | None = Field(description="null when suppressed, like the comments.")
     date_from: str | None
     date_to: str | None
     positive: int | None
@@ -330,7 +331,8 @@ class FilterOptions(BaseModel):
     fft_score: list[int]
     categories: dict[str, list[str]] = Field(description="Topics by category.")
     demographics: dict[str, list[str]] = Field(description="Values by demographic field.")
-    comments: int
+    comments: int | None = Field(description="Comments in the caller's locations (null: fewer than the privacy limit).")
+    has_comments: bool = Field(description="Whether any comment is stored in the caller's locations.")
     places: list[list[str | None]] = Field(
         default_factory=list, description="Each distinct (location 1, location 2, location 3) once: which wards "
                                           "lie in which division, for controls that narrow each other.")

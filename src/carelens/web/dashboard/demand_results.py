@@ -48,8 +48,10 @@ def results_ui():
 
 
 @module.server
-def results_server(input, output, session, shown: Callable, problem: Callable, store_is_empty: Callable[[], bool]):
-    """``shown()``: the Scenario to draw (or None); ``problem()``: the page's failure message, if any."""
+def results_server(input, output, session, shown: Callable, problem: Callable, store_is_empty: Callable[[], bool],
+                   exported: Callable[[str, str], None] = lambda name, kind: None):
+    """``shown()``: the Scenario to draw (or None); ``problem()``: the page's failure message, if any;
+    ``exported(name, kind)`` is told of each download (the page records it in the audit log)."""
 
     @reactive.effect
     def _measures() -> None:  # the year-by-year choices are the open scenario's totals
@@ -92,12 +94,14 @@ def results_server(input, output, session, shown: Callable, problem: Callable, s
     async def download_xlsx():
         from carelens.demand.workbook import scenario_workbook
 
+        exported(shown().name, "xlsx")
         yield await asyncio.to_thread(scenario_workbook, shown())
 
     @render.download_button(filename=lambda: views.file_name(shown().name if shown() else "scenario", ".html"))
     async def download_html():
         from carelens.demand.report import scenario_report
 
+        exported(shown().name, "html")
         yield (await asyncio.to_thread(scenario_report, shown())).encode("utf-8")
 
     @render.download_button(filename=lambda: views.file_name(shown().name if shown() else "scenario", ".pdf"))
@@ -105,6 +109,7 @@ def results_server(input, output, session, shown: Callable, problem: Callable, s
         from carelens.demand.report import report_pdf, scenario_report
 
         scenario = shown()
+        exported(scenario.name, "pdf")
         yield await asyncio.to_thread(lambda: report_pdf(scenario_report(scenario)))
 
     def _measure() -> tuple[str, str]:

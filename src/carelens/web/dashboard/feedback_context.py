@@ -16,6 +16,7 @@ return. The dialogs are a Shiny module namespaced ``feedback-`` (``feedback-flag
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -42,7 +43,7 @@ class FeedbackContext:
     app: AppContext
     filters: Callable[[], CommentFilters]  # reactive: the sidebar's selection
     options: Callable[[], dict]  # reactive: ``queries.filter_options`` (``comments``: how many are stored)
-    total: Callable[[], int]  # reactive: how many comments pass the filters
+    total: Callable[[], int]  # reactive: how many comments pass the filters (for shares; show it with count_text)
     load_error: Callable[[], str]  # reactive: why the store could not be read ("" when it could)
     flag_input: str = ""  # the input id comment tables send flag and correction requests to
     _version: Callable[[], str] = field(default=lambda: "", repr=False)
@@ -58,6 +59,13 @@ class FeedbackContext:
         """Say this session wrote to the store: every feedback output redraws now, not at the next poll."""
         with reactive.isolate():
             self._refresh.set(self._refresh() + 1)
+
+    def count_text(self, n: int | None) -> str:
+        """A count as a page may show it: "fewer than N" under the privacy threshold."""
+        from carelens.privacy import count_suppressed
+
+        limit = self.app.settings.suppress_below
+        return f"fewer than {limit}" if n is None or count_suppressed(n, limit) else f"{n:,}"
 
     def search(self) -> str:
         """The search box's words, for highlighting hits in listed comments."""
@@ -82,6 +90,9 @@ def feedback_context(app: AppContext, filter_pages: frozenset[str]) -> FeedbackC
     load_error = reactive.value("")
     refresh = reactive.value(0)
     last_version: list[str | None] = [None]
+    # the user's location scope goes into every query through the filters; no scope, no feedback
+    scope = app.user.feedback_scope() if app.user is not None else None
+    in_scope = CommentFilters().scoped(scope)
 
     def _version() -> str:
         try:
@@ -97,18 +108,24 @@ def feedback_context(app: AppContext, filter_pages: frozenset[str]) -> FeedbackC
         refresh()
         v = version()
         if v.startswith("error:"):
-            load_error.set(v[6:])
-            return {"comments": 0, "categories": {}, "demographics": {}}
+            # the reason goes to the server's log only: a driver's message may name a server path
+            logging.getLogger("carelens").warning("the comment store could not be read: %s", v[6:])
+            load_error.set("The server's log says why. Ask the administrator of this server.")
+            return {"comments": 0, "has_comments": False, "categories": {}, "demographics": {}}
         load_error.set("")
-        return queries.filter_options(engine)
+        return queries.filter_options(engine, in_scope, suppress_below=app.settings.suppress_below)
 
-    filters = filters_server(FILTERS_ID, app, options, filter_pages)
+    chosen = filters_server(FILTERS_ID, app, options, filter_pages)
+
+    @reactive.calc
+    def filters() -> CommentFilters:
+        return chosen().scoped(scope)
 
     @reactive.calc
     def total() -> int:
         version()
         refresh()
-        return int(queries.filtered_comments(engine, filters(), limit=0)[1]) if options().get("comments") else 0
+        return int(queries.filtered_comments(engine, filters(), limit=0)[1]) if options().get("has_comments") else 0
 
     fb = FeedbackContext(app=app, filters=filters, options=options, total=total, load_error=load_error,
                          _version=version, _refresh=refresh)
@@ -169,7 +186,8 @@ def _drill_through(output, session, fb: FeedbackContext, drill: reactive.Value) 
             body = ui.p(f"Fewer than {fb.app.settings.suppress_below} comments: not shown, to protect privacy.")
         else:
             body = comment_table(frame, shown["search"], total=total, flag_input=fb.flag_input)
-        return ui.TagList(ui.p(f"{total:,} comments", class_="count"), body)
+            fb.app.audit("view", "drill-through", {"element": element_title(shown["click"]), "comments": total})
+        return ui.TagList(ui.p(f"{fb.count_text(total)} comments", class_="count"), body)
 
     @render.download_button(filename=lambda: f"carelens-comments-{date.today().isoformat()}.csv")
     def drill_csv():
@@ -196,6 +214,7 @@ def _flags(input, fb: FeedbackContext, drill: reactive.Value, reopen_drill: Call
     from the drill-through dialog replaces it; saving or cancelling opens it again, with the
     correction shown.
     """
+    from carelens.access.roles import Permission
     from carelens.feedback.framework import model_framework
     from carelens.feedback.store.corrections import (
         list_corrections,
@@ -203,16 +222,24 @@ def _flags(input, fb: FeedbackContext, drill: reactive.Value, reopen_drill: Call
         toggle_flag,
         undo_correction,
     )
-    from carelens.feedback.store.queries import comment_labels
+    from carelens.feedback.store.queries import comment_in_scope, comment_labels
 
-    engine, settings = fb.app.engine, fb.app.settings
+    engine, settings, app = fb.app.engine, fb.app.settings, fb.app
+
+    def may_change(key: str, action: str) -> bool:
+        """A flag or correction only by a user who may make one, on a comment they may see (a
+        request naming another comment's key, sent by hand over the websocket, is refused)."""
+        if app.may(Permission.FEEDBACK_CORRECT) and comment_in_scope(engine, key, fb.filters()):
+            return True
+        app.audit(action, key, {"reason": "outside the user's role or scope"}, outcome="refused")
+        ui.notification_show("You cannot change that comment.", type="error")
+        return False
     pending: reactive.Value[str] = reactive.value("")
     from_drill: reactive.Value[bool] = reactive.value(False)
 
     def who() -> str:
-        """Who made a change: the signed-in user once access control lands, until then the dashboard."""
-        user = fb.app.user
-        return str(getattr(user, "name", user)) if user else "dashboard"
+        """Who made a change: the signed-in user (``user:alice``)."""
+        return app.user.name
 
     @reactive.effect
     @reactive.event(input.flag_request)
@@ -220,15 +247,21 @@ def _flags(input, fb: FeedbackContext, drill: reactive.Value, reopen_drill: Call
         req = input.flag_request() or {}
         key, kind = str(req.get("id", "")), req.get("kind")
         if kind == "interesting":
+            if not may_change(key, "flag"):
+                return
             try:
                 now_flagged = toggle_flag(engine, key, by=who())
             except (CarelensError, sa.exc.SQLAlchemyError) as exc:
-                ui.notification_show(f"Could not save the flag: {exc}", type="error")
+                app.audit("flag", key, None, outcome="failed")
+                ui.notification_show(f"Could not save the flag: {_message(exc)}", type="error")
                 return
+            app.audit("flag" if now_flagged else "unflag", key)
             ui.notification_show("Marked as interesting." if now_flagged else "Flag removed.", type="message", duration=3)
             fb.data_changed()
         elif kind == "wrong_topics":
-            labels = comment_labels(engine, key)
+            if not may_change(key, "correct"):
+                return
+            labels = comment_labels(engine, key, fb.filters())
             if labels is None:
                 ui.notification_show("That comment is no longer in the store.", type="error")
                 return
@@ -247,15 +280,20 @@ def _flags(input, fb: FeedbackContext, drill: reactive.Value, reopen_drill: Call
     @reactive.effect
     @reactive.event(input.correct_save)
     def _save() -> None:
+        key = pending()
+        if not may_change(key, "correct"):
+            return
         topics = list(input.correct_topics() or ())
         chosen = input.correct_sentiment()
         sentiment = int(chosen) if chosen and chosen != "model" else None
         try:  # topics the model had right, saved as they are, are a confirmed label for retraining
-            record_correction(engine, pending(), "wrong_topics", topics=topics, sentiment=sentiment, created_by=who(),
+            record_correction(engine, key, "wrong_topics", topics=topics, sentiment=sentiment, created_by=who(),
                               valid_topics=model_framework(settings.feedback_model).label_names)
         except (CarelensError, sa.exc.SQLAlchemyError) as exc:
-            ui.notification_show(f"Could not save the correction: {exc}", type="error")
+            app.audit("correct", key, {"topics": topics, "sentiment": sentiment}, outcome="failed")
+            ui.notification_show(f"Could not save the correction: {_message(exc)}", type="error")
             return
+        app.audit("correct", key, {"topics": topics, "sentiment": sentiment})
         _close()
         ui.notification_show("Correction saved.", type="message", duration=3)
         fb.data_changed()
@@ -263,11 +301,16 @@ def _flags(input, fb: FeedbackContext, drill: reactive.Value, reopen_drill: Call
     @reactive.effect
     @reactive.event(input.correct_undo)
     def _undo() -> None:
-        try:
-            undone = undo_correction(engine, pending(), by=who())
-        except (CarelensError, sa.exc.SQLAlchemyError) as exc:
-            ui.notification_show(f"Could not undo the correction: {exc}", type="error")
+        key = pending()
+        if not may_change(key, "undo_correction"):
             return
+        try:
+            undone = undo_correction(engine, key, by=who())
+        except (CarelensError, sa.exc.SQLAlchemyError) as exc:
+            app.audit("undo_correction", key, None, outcome="failed")
+            ui.notification_show(f"Could not undo the correction: {_message(exc)}", type="error")
+            return
+        app.audit("undo_correction", key, {"undone": undone})
         _close()
         ui.notification_show("Correction undone." if undone else "Nothing to undo.", type="message", duration=3)
         if undone:
@@ -277,6 +320,11 @@ def _flags(input, fb: FeedbackContext, drill: reactive.Value, reopen_drill: Call
     @reactive.event(input.correct_cancel)
     def _cancel() -> None:
         _close()
+
+
+def _message(exc: Exception) -> str:
+    """A user error's line; anything else only its kind (a driver's message may name a server path)."""
+    return str(exc) if isinstance(exc, CarelensError) else f"the store refused it ({type(exc).__name__})"
 
 
 def _correction_dialog(key: str, labels: dict, label_names: list[str], history, from_drill: bool) -> ui.Tag:

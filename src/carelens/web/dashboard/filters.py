@@ -95,7 +95,7 @@ def filters_server(input, output, session, app: AppContext, options: Callable[[]
         value, so an update read back mid-way (two flags in a row) could drop a staff member's filter.
         """
         opts = options()
-        if not opts.get("comments"):
+        if not opts.get("has_comments"):
             return
         with reactive.isolate():
             first = not restored()

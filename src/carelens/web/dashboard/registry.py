@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from carelens.access.roles import Permission
+
 # Order is the menu order. A new page: append "carelens.web.dashboard.pages.<name>".
 PAGES: list[str] = [
     "carelens.web.dashboard.pages.overview",
@@ -27,6 +29,7 @@ PAGES: list[str] = [
     "carelens.web.dashboard.pages.export",
     "carelens.web.dashboard.pages.appointments",
     "carelens.web.dashboard.pages.demand",
+    "carelens.web.dashboard.pages.admin",
 ]
 
 
@@ -38,6 +41,11 @@ class Page:
     function taking ``(input, output, session, app)``, or ``(..., app, feedback)`` when ``feedback``
     is True: a patient-feedback page, which gets the :class:`FeedbackContext` too. ``filters``
     (default: the same as ``feedback``) shows the comment filter sidebar beside the page.
+
+    ``permission`` is what a user needs to see the page at all (``carelens.access.Permission``):
+    by default reading feedback for a feedback page, and managing users (admins) for any other,
+    so a page registered without thinking about access is shown to admins only. A page a user
+    may not see is not in their menu and its server never runs in their session.
     """
 
     id: str
@@ -46,6 +54,16 @@ class Page:
     server: Callable[..., None]
     feedback: bool = False
     filters: bool | None = None
+    permission: Permission | None = None
+
+    @property
+    def required_permission(self) -> Permission:
+        if self.permission is not None:
+            return self.permission
+        return Permission.FEEDBACK_READ if self.feedback else Permission.MANAGE_USERS
+
+    def allowed(self, principal: Any) -> bool:
+        return principal is not None and principal.may(self.required_permission)
 
     @property
     def shows_filters(self) -> bool:

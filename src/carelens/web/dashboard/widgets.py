@@ -75,10 +75,11 @@ def read_comments_button(click: dict, what: str, label: str = "Read comments") -
 
 
 def chart_update(fig, chart_id: str, height: int = 420) -> ui.Tag:
-    """Script drawing ``fig`` into :func:`chart_slot` ``chart_id`` (``fig=None`` clears it)."""
+    """``fig`` for :func:`chart_slot` ``chart_id`` (``fig=None`` clears it), as a JSON data block that
+    ``www/carelens.js`` draws when it reaches the page (a data block never runs: the Content Security
+    Policy allows no inline script)."""
     payload = "null" if fig is None else _payload(fig, height)
-    target = json.dumps(resolve_id(f"chart_{chart_id}"))
-    return ui.tags.script(ui.HTML(f"carelensPlot({target}, {payload});"))
+    return ui.tags.script(ui.HTML(payload), type="application/json", data_carelens_plot=resolve_id(f"chart_{chart_id}"))
 
 
 def chart(fig, chart_id: str, height: int = 420, *, clickable: bool = False) -> ui.Tag:
@@ -102,20 +103,19 @@ def sentiment_badge(value) -> Markup:
 
 def _flag_buttons(cid: str, flag_input: str, flagged: str, is_flagged: bool = False) -> Markup:
     """"Interesting" (a toggle: pressed when flagged, a second click takes the flag off) and "Wrong
-    topics?" for one comment; clicks set ``flag_input`` to {id, kind, ...}."""
-    target, key = json.dumps(flag_input), json.dumps(cid)
-    send = "Shiny.setInputValue({target}, {{id: {key}, kind: '{kind}'{more}, n: Math.random()}}, {{priority: 'event'}})"
+    topics?" for one comment; a click (``www/carelens.js``) sets ``flag_input`` to {id, kind, dialog}.
+    Data attributes, not inline handlers: the Content Security Policy runs no inline script."""
     return join(
         element("button", "Interesting ✓" if is_flagged else "Interesting",
                 class_="btn btn-sm flag-btn " + ("btn-primary" if is_flagged else "btn-outline-primary"),
                 aria_pressed="true" if is_flagged else "false",
                 aria_label=(f"Remove the interesting flag from comment {cid}" if is_flagged
-                            else f"Mark comment {cid} as interesting"),
-                onclick=send.format(target=target, key=key, kind="interesting", more="")),
+                            else f"Mark comment {cid} as interesting"), type="button",
+                data_flag_kind="interesting", data_flag_input=flag_input, data_comment_key=cid),
         " ",
         element("button", "Wrong topics?", class_="btn btn-sm btn-outline-secondary flag-btn",
-                aria_label=f"Correct the topics of comment {cid}",
-                onclick=send.format(target=target, key=key, kind="wrong_topics", more=", dialog: !!this.closest('.modal')")),
+                aria_label=f"Correct the topics of comment {cid}", type="button",
+                data_flag_kind="wrong_topics", data_flag_input=flag_input, data_comment_key=cid),
         element("div", f"Flagged: {flagged}", class_="flag-note") if flagged else "",
     )
 

@@ -1,7 +1,8 @@
 """``GET /appointments/scores``: published DNA scores, read-only (``carelens.appointments.published``).
 
 What R users and other analysts read (docs/r.md): the score, band and reasons with the
-appointment's time, specialty, site and medium; no patient identifier or contact details.
+appointment's time, specialty, site and medium; no patient identifier or contact details. The
+call list's data, so a key needs the role that works the call list (``caller``).
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from carelens.access.roles import Permission
+from carelens.web.api.auth import AuditDetail, require
 from carelens.web.api.deps import EngineDep
 from carelens.web.api.errors import responses
 from carelens.web.api.models import IsoDate
@@ -42,9 +45,11 @@ class ScoresPage(BaseModel):
     scores: list[PublishedScore]
 
 
-@router.get("/scores", response_model=ScoresPage, responses=responses(400, 401, 413, 422))
+@router.get("/scores", response_model=ScoresPage, responses=responses(400, 401, 403, 413, 422),
+            dependencies=[Depends(require(Permission.CALL_LIST))])
 def published_scores(
     engine: EngineDep,
+    audit: AuditDetail,
     since: IsoDate | None = Query(None, description="First appointment day (YYYY-MM-DD), included."),
     until: IsoDate | None = Query(None, description="Last appointment day (YYYY-MM-DD), included."),
     band: list[RiskBand] = Query([], description="Risk bands to return (repeat for several; default all)."),
@@ -59,5 +64,6 @@ def published_scores(
 
     version, total, frame = read(engine, model_version=model_version, since=since, until=until,
                                  bands=tuple(band), limit=limit, offset=offset)
+    audit.update(since=since, until=until, bands=list(band), scores=len(frame))
     rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
     return ScoresPage(model_version=version, total=total, offset=offset, scores=[PublishedScore(**r) for r in rows])

@@ -8,12 +8,13 @@ from fastapi import APIRouter
 from carelens.web.api.deps import ModelDep, SettingsDep
 from carelens.web.api.errors import ApiError, responses
 from carelens.web.api.models import ClassifiedComment, CommentIn
-from carelens.web.api.routes import PROTECTED
+from carelens.access.roles import Permission
+from carelens.web.api.routes import guarded
 
-router = APIRouter(tags=["classify"], dependencies=PROTECTED)
+router = APIRouter(tags=["classify"], dependencies=guarded(Permission.FEEDBACK_READ))
 
 
-@router.post("/classify", response_model=list[ClassifiedComment], responses=responses(400, 401, 413, 422))
+@router.post("/classify", response_model=list[ClassifiedComment], responses=responses(400, 401, 403, 413, 422))
 def classify(items: list[CommentIn], settings: SettingsDep, model: ModelDep) -> list[ClassifiedComment]:
     """Topics, categories, sentiment and probabilities for a batch of comments, in order.
 

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 from pydantic import ValidationError
 
+from carelens.access.roles import Permission
 from carelens.errors import CarelensError, TableError
-from carelens.web.api.auth import Caller, CallerDep
+from carelens.web.api.auth import AuditDetail, Caller, CallerDep, require
 from carelens.web.api.deps import EngineDep, ModelDep, SettingsDep, refuse_lone_surrogates
 from carelens.web.api.errors import ApiError, invalid, responses
 from carelens.web.api.models import CommentsPage, CommentsQuery, LoadResponse, LoadRowsRequest, MappingIn
@@ -21,15 +22,19 @@ from carelens.web.api.routes import PROTECTED
 from carelens.web.api.routes.frames import records
 
 router = APIRouter(tags=["store"], dependencies=PROTECTED)
+UPLOADER = [Depends(require(Permission.FEEDBACK_UPLOAD))]
+READER = [Depends(require(Permission.FEEDBACK_READ))]
 
 FILE_TYPES = (".csv", ".txt", ".xlsx", ".parquet")
 
 
-def _load(frame: pd.DataFrame, mapping: MappingIn, source: str, strict: bool, caller: Caller, engine, model) -> LoadResponse:
+def _load(frame: pd.DataFrame, mapping: MappingIn, source: str, strict: bool, caller: Caller, engine, model,
+          audit: dict) -> LoadResponse:
     from carelens.feedback.ingest import load_comments
 
     result = load_comments(frame, engine=engine, mapping=mapping.overrides(), model=model, source=source,
                            loaded_by=caller.name, strict=strict, progress=False)
+    audit.update(source=source, rows_read=result.rows_read, rows_added=result.rows_added)
     return LoadResponse(**{k: getattr(result, k) for k in LoadResponse.model_fields})
 
 
@@ -65,9 +70,11 @@ def _read_upload(file: UploadFile, name: str, limit: int, header_row: int = 1) -
             raise TableError(message, file=name, row=exc.row, field=exc.field) from None
 
 
-@router.post("/comments/upload", response_model=LoadResponse, responses=responses(400, 401, 413, 415, 422))
+@router.post("/comments/upload", response_model=LoadResponse, responses=responses(400, 401, 403, 413, 415, 422),
+             dependencies=UPLOADER)
 def upload(
     caller: CallerDep,
+    audit: AuditDetail,
     settings: SettingsDep,
     engine: EngineDep,
     model: ModelDep,
@@ -83,12 +90,13 @@ def upload(
     if Path(name).suffix.lower() not in FILE_TYPES:
         raise ApiError(415, f"field 'file': {name!r} is not CSV, XLSX or parquet", field="file")
     frame = _read_upload(file, name, settings.max_request_bytes, header_row)
-    return _load(frame, overrides, name, strict, caller, engine, model)
+    return _load(frame, overrides, name, strict, caller, engine, model, audit)
 
 
-@router.post("/comments", response_model=LoadResponse, responses=responses(400, 401, 413, 422))
+@router.post("/comments", response_model=LoadResponse, responses=responses(400, 401, 403, 413, 422),
+             dependencies=UPLOADER)
 def load_rows(body: LoadRowsRequest, caller: CallerDep, settings: SettingsDep, engine: EngineDep,
-              model: ModelDep) -> LoadResponse:
+              model: ModelDep, audit: AuditDetail) -> LoadResponse:
     """Load comments sent as JSON rows (same mapping, validation and idempotency as a file).
 
     At most ``max_batch`` rows (a setting; the document's ``maxItems``) per request.
@@ -97,20 +105,28 @@ def load_rows(body: LoadRowsRequest, caller: CallerDep, settings: SettingsDep, e
         raise ApiError(413, f"field 'rows': {len(body.rows):,} rows is over the limit of {settings.max_batch:,}",
                        field="rows")
     frame = pd.DataFrame(body.rows).astype("string")
-    return _load(frame, body.mapping, body.source, body.strict, caller, engine, model)
+    return _load(frame, body.mapping, body.source, body.strict, caller, engine, model, audit)
 
 
-@router.post("/comments/query", response_model=CommentsPage, responses=responses(400, 401, 413, 422))
-def query_comments(body: CommentsQuery, settings: SettingsDep, engine: EngineDep) -> CommentsPage:
-    """Stored comments matching the dashboard's filters, newest first, with redacted text.
+@router.post("/comments/query", response_model=CommentsPage, responses=responses(400, 401, 403, 413, 422),
+             dependencies=READER)
+def query_comments(body: CommentsQuery, settings: SettingsDep, engine: EngineDep, caller: CallerDep,
+                   audit: AuditDetail) -> CommentsPage:
+    """Stored comments matching the dashboard's filters within the caller's locations, newest first,
+    with redacted text.
 
-    Fewer than the privacy limit picked out by a demographic filter are withheld (only counted).
+    Fewer than the privacy limit picked out by a demographic filter are withheld (neither listed
+    nor counted); a demographic value shared by fewer than the limit of the matching comments is null.
     """
     from carelens.feedback.store import queries
 
-    page, total = queries.filtered_comments(engine, body.filters, limit=body.limit, offset=body.offset)
-    if queries.comments_suppressed(body.filters, queries.filtered_respondents(engine, body.filters), settings.suppress_below):
-        return CommentsPage(total=total, offset=body.offset, comments=[], withheld=True)
+    audit["filters"] = body.filters.model_dump(exclude_defaults=True, mode="json")
+    filters = body.filters.scoped(caller.feedback_scope())
+    page, total = queries.filtered_comments(engine, filters, limit=body.limit, offset=body.offset,
+                                            suppress_below=settings.suppress_below)
+    audit["comments"] = total
+    if queries.comments_suppressed(filters, queries.filtered_respondents(engine, filters), settings.suppress_below):
+        return CommentsPage(total=None, offset=body.offset, comments=[], withheld=True)
     demo_cols = [c for c in page.columns if c.startswith("demo:")]
     out = []
     for row in records(page):

@@ -12,6 +12,8 @@ from datetime import date
 
 from fastapi import APIRouter
 
+from carelens.access.roles import Permission
+from carelens.web.api.auth import AuditDetail, CallerDep
 from carelens.web.api.comparison_models import (
     ChangeRequest,
     ChangeSummary,
@@ -24,14 +26,20 @@ from carelens.web.api.comparison_models import (
 )
 from carelens.web.api.deps import EngineDep, SettingsDep
 from carelens.web.api.errors import responses
-from carelens.web.api.routes import PROTECTED
+from carelens.web.api.routes import guarded
 from carelens.web.api.routes.frames import records
 
-router = APIRouter(prefix="/comparison", tags=["comparison"], dependencies=PROTECTED)
-REFUSALS = responses(400, 401, 413, 422)
+router = APIRouter(prefix="/comparison", tags=["comparison"], dependencies=guarded(Permission.FEEDBACK_READ))
+REFUSALS = responses(400, 401, 403, 413, 422)
 POINT_FIELDS = ["period", "start", "end", "value", "centre", "upper", "lower", "respondents", "outside", "shift",
                 "trend", "variation"]
 CHANGE_FIELDS = ["place", "before", "now", "change", "respondents_now", "respondents_before", "significant"]
+
+
+def _scoped(filters, caller, audit: dict):
+    """The request's filters kept to the caller's locations (as every feedback route does), and audited."""
+    audit["filters"] = filters.model_dump(exclude_defaults=True, mode="json")
+    return filters.scoped(caller.feedback_scope())
 
 
 def _measure(key: str):
@@ -41,28 +49,31 @@ def _measure(key: str):
 
 
 @router.post("/signals", response_model=SignalsSummary, responses=REFUSALS)
-def signals(engine: EngineDep, settings: SettingsDep, body: SignalsRequest | None = None) -> SignalsSummary:
+def signals(engine: EngineDep, settings: SettingsDep, caller: CallerDep, audit: AuditDetail,
+            body: SignalsRequest | None = None) -> SignalsSummary:
     """Places at a location level whose chart's latest point is a special cause (concerns first)."""
     from carelens.feedback.comparison import signals as find
 
     body = body or SignalsRequest()
     m = _measure(body.measure)
-    table = find(engine, body.filters, m, level=body.level, period=body.period, baseline=body.baseline,
+    table = find(engine, _scoped(body.filters, caller, audit), m, level=body.level, period=body.period,
+                 baseline=body.baseline,
                  suppress_below=settings.suppress_below, include_common=body.include_common)
     return SignalsSummary(measure=m.key(), label=m.label, better=m.better, suppress_below=settings.suppress_below,
                           rows=records(table))
 
 
 @router.post("/chart", response_model=ChartSummary, responses=REFUSALS)
-def chart(engine: EngineDep, settings: SettingsDep, body: ChartRequest | None = None) -> ChartSummary:
+def chart(engine: EngineDep, settings: SettingsDep, caller: CallerDep, audit: AuditDetail,
+          body: ChartRequest | None = None) -> ChartSummary:
     """One place's control chart (or the trust's), with the trust's beside a place's."""
     from carelens.feedback.comparison import chart_of, place_chart
 
     body = body or ChartRequest()
     m = _measure(body.measure)
     place = body.place if body.level is not None and body.place else None
-    points, trust = place_chart(engine, body.filters, m, level=body.level, place=place, period=body.period,
-                                baseline=body.baseline, suppress_below=settings.suppress_below)
+    points, trust = place_chart(engine, _scoped(body.filters, caller, audit), m, level=body.level, place=place,
+                                period=body.period, baseline=body.baseline, suppress_below=settings.suppress_below)
     trust_chart = chart_of(trust, m, baseline=body.baseline) if place else points.iloc[0:0]
     return ChartSummary(measure=m.key(), label=m.label, chart=m.chart, better=m.better, place=place,
                         provisional=bool(points.attrs.get("provisional", True)),
@@ -72,22 +83,24 @@ def chart(engine: EngineDep, settings: SettingsDep, body: ChartRequest | None = 
 
 
 @router.post("/change", response_model=ChangeSummary, responses=REFUSALS)
-def change(engine: EngineDep, settings: SettingsDep, body: ChangeRequest | None = None) -> ChangeSummary:
+def change(engine: EngineDep, settings: SettingsDep, caller: CallerDep, audit: AuditDetail,
+           body: ChangeRequest | None = None) -> ChangeSummary:
     """Each place in one period against another (the biggest moves for the worse first): by default
     the latest month against the one before."""
     from carelens.feedback.comparison import Period, period_change
     from carelens.feedback.store.trends import latest_periods
 
     body = body or ChangeRequest()
+    filters = _scoped(body.filters, caller, audit)
     m = _measure(body.measure)
     current = _period(body.current)
     if current is None:
-        months = latest_periods(engine, body.filters, "month")
+        months = latest_periods(engine, filters, "month")
         if not months:  # nothing dated to compare: an empty answer, not an error
             return ChangeSummary(measure=m.key(), label=m.label, current_from=None, current_to=None,
                                  previous_from=None, previous_to=None, suppress_below=settings.suppress_below, rows=[])
         current = Period(months[-1][1], months[-1][2])
-    table = period_change(engine, body.filters, m, level=body.level, current=current, previous=_period(body.previous),
+    table = period_change(engine, filters, m, level=body.level, current=current, previous=_period(body.previous),
                           suppress_below=settings.suppress_below, worst_first=True)
     before = table.attrs["previous"]
     return ChangeSummary(measure=m.key(), label=m.label, current_from=current.start.isoformat(),
@@ -106,11 +119,12 @@ def _period(span):
 
 
 @router.post("/demographics", response_model=DemographicsSummary, responses=REFUSALS)
-def demographics(engine: EngineDep, settings: SettingsDep, body: DemographicsRequest | None = None) -> DemographicsSummary:
+def demographics(engine: EngineDep, settings: SettingsDep, caller: CallerDep, audit: AuditDetail,
+                 body: DemographicsRequest | None = None) -> DemographicsSummary:
     """Who are we hearing from: respondents by each demographic field in the selection, beside every
     respondent in the store; each person once; values from fewer respondents than the limit suppressed."""
     from carelens.feedback.store.demographics import respondents_by_demographic
 
-    table = respondents_by_demographic(engine, (body or DemographicsRequest()).filters,
+    table = respondents_by_demographic(engine, _scoped((body or DemographicsRequest()).filters, caller, audit),
                                        suppress_below=settings.suppress_below)
     return DemographicsSummary(suppress_below=settings.suppress_below, rows=records(table))

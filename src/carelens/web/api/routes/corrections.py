@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import timezone
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from carelens.access.roles import Permission
 from carelens.errors import StoreError
-from carelens.web.api.auth import CallerDep
+from carelens.web.api.auth import AuditDetail, CallerDep, require
 from carelens.web.api.deps import EngineDep, ModelDep
 from carelens.web.api.errors import ApiError, responses
 from carelens.web.api.models import (
@@ -26,15 +27,22 @@ from carelens.web.api.routes import PROTECTED
 from carelens.web.api.routes.frames import plain
 
 router = APIRouter(prefix="/corrections", tags=["corrections"], dependencies=PROTECTED)
+CORRECTOR = [Depends(require(Permission.FEEDBACK_CORRECT))]
 
 
-@router.post("", response_model=CorrectionOut, status_code=201, responses=responses(400, 401, 404, 413, 422))
-def add_correction(body: CorrectionIn, caller: CallerDep, engine: EngineDep, model: ModelDep) -> CorrectionOut:
+@router.post("", response_model=CorrectionOut, status_code=201, responses=responses(400, 401, 403, 404, 413, 422),
+             dependencies=CORRECTOR)
+def add_correction(body: CorrectionIn, caller: CallerDep, engine: EngineDep, model: ModelDep,
+                   audit: AuditDetail) -> CorrectionOut:
     """Flag a comment as interesting, or record its right topics (used by ``train --include-corrections``).
 
-    Recorded as made by the calling key (``created_by``); topics must be names of the model's framework.
+    Recorded as made by the caller (``created_by``); topics must be names of the model's framework.
+    A comment outside the caller's locations is answered as if it did not exist (404).
     """
     from carelens.feedback.store.corrections import record_correction
+
+    audit.update(action="flag" if body.kind == "interesting" else "correct", comment_key=body.comment_key)
+    _in_scope(engine, body.comment_key, caller)
 
     topics = body.topics if isinstance(body, TopicCorrectionIn) else None
     if topics is not None:
@@ -56,23 +64,41 @@ def _not_there(exc: StoreError) -> Exception:
     return exc
 
 
-@router.post("/undo", response_model=UndoOut, responses=responses(400, 401, 404, 413, 422))
-def undo(body: CommentKeyIn, caller: CallerDep, engine: EngineDep) -> UndoOut:
+def _in_scope(engine, comment_key: str, caller) -> None:
+    """A 404 for a comment outside the caller's locations, worded as if it did not exist."""
+    from carelens.feedback.store.filters import CommentFilters
+    from carelens.feedback.store.queries import comment_in_scope
+
+    if not comment_in_scope(engine, comment_key, CommentFilters().scoped(caller.feedback_scope())):
+        raise ApiError(404, f"no stored comment with key {comment_key!r}", field="comment_key")
+
+
+@router.post("/undo", response_model=UndoOut, responses=responses(400, 401, 403, 404, 413, 422), dependencies=CORRECTOR)
+def undo(body: CommentKeyIn, caller: CallerDep, engine: EngineDep, audit: AuditDetail) -> UndoOut:
     """Take back the comment's latest topic or sentiment correction (recorded as undone by the
-    calling key); the one before it, or the model's output, shows again everywhere."""
+    caller); the one before it, or the model's output, shows again everywhere. A comment outside
+    the caller's locations is answered as if it did not exist (404)."""
     from carelens.feedback.store.corrections import undo_correction
 
+    audit.update(action="undo_correction", comment_key=body.comment_key)
+    _in_scope(engine, body.comment_key, caller)
     try:
-        return UndoOut(undone=undo_correction(engine, body.comment_key, by=caller.name))
+        undone = undo_correction(engine, body.comment_key, by=caller.name)
     except StoreError as exc:
         raise _not_there(exc) from None
+    audit["undone"] = undone
+    return UndoOut(undone=undone)
 
 
-@router.put("/flag", response_model=FlagStateOut, responses=responses(400, 401, 404, 413, 422))
-def set_flag(body: FlagStateIn, caller: CallerDep, engine: EngineDep) -> FlagStateOut:
-    """Flag a comment as interesting, or take its flag off (setting it twice stores one flag)."""
+@router.put("/flag", response_model=FlagStateOut, responses=responses(400, 401, 403, 404, 413, 422),
+            dependencies=CORRECTOR)
+def set_flag(body: FlagStateIn, caller: CallerDep, engine: EngineDep, audit: AuditDetail) -> FlagStateOut:
+    """Flag a comment as interesting, or take its flag off (setting it twice stores one flag). A
+    comment outside the caller's locations is answered as if it did not exist (404)."""
     from carelens.feedback.store.corrections import set_flag as store_flag
 
+    audit.update(action="flag" if body.flagged else "unflag", comment_key=body.comment_key)
+    _in_scope(engine, body.comment_key, caller)
     try:
         return FlagStateOut(comment_key=body.comment_key, flagged=store_flag(engine, body.comment_key, body.flagged,
                                                                               by=caller.name))
@@ -80,12 +106,18 @@ def set_flag(body: FlagStateIn, caller: CallerDep, engine: EngineDep) -> FlagSta
         raise _not_there(exc) from None
 
 
-@router.get("", response_model=list[CorrectionRecord], responses=responses(400, 401, 413))
-def list_corrections(engine: EngineDep) -> list[CorrectionRecord]:
-    """Every flag and correction, oldest first."""
+@router.get("", response_model=list[CorrectionRecord], responses=responses(400, 401, 403, 413),
+            dependencies=[Depends(require(Permission.FEEDBACK_READ))])
+def list_corrections(engine: EngineDep, caller: CallerDep) -> list[CorrectionRecord]:
+    """Every flag and correction on comments in the caller's locations (undone ones too), oldest first."""
     from carelens.feedback.store.corrections import list_corrections as stored
+    from carelens.feedback.store.filters import CommentFilters
+    from carelens.feedback.store.queries import keys_in_scope
 
     frame = stored(engine)
+    scope = caller.feedback_scope()
+    if scope is None or not scope.everything:
+        frame = frame[frame["comment_key"].isin(keys_in_scope(engine, CommentFilters().scoped(scope)))]
     # the store keeps naive UTC times; the document promises RFC 3339 date-times, which carry a zone
     def value(k, v):
         if k in ("created_at", "undone_at") and not (v is None or v != v):

@@ -8,13 +8,14 @@ recorded by mistake is undone from the message that confirms it or from the call
 list prints (the page's print styles show only the list) and downloads as CSV or XLSX.
 
 Contact details (the ``--contact-column`` values) are shown and exported only when
-:func:`may_see_contacts` says so: one place for access control (issue 16) to decide.
+:func:`may_see_contacts` says so: to a role that calls (``Permission.CONTACTS``), never to another.
+The page itself, recording and undoing calls need ``Permission.CALL_LIST``; each is in the audit
+log (who, which appointment, what outcome), and so is each download of the list.
 The rules (from now, quota, export columns) are ``appointments.calllist``; this page presents.
 """
 
 from __future__ import annotations
 
-import io
 from datetime import date
 
 import pandas as pd
@@ -22,6 +23,7 @@ from shiny import module, reactive, render, ui
 from shiny.module import resolve_id
 from sqlalchemy.exc import SQLAlchemyError
 
+from carelens.access.roles import Permission
 from carelens.web.dashboard.context import AppContext
 from carelens.web.dashboard.html_table import element, frame_table, join
 from carelens.web.dashboard.registry import Page
@@ -40,9 +42,8 @@ QUOTAS = {"": "No quota", "age band": "Age band", "IMD quintile": "IMD quintile"
 
 
 def may_see_contacts(app: AppContext) -> bool:
-    """Whether this user may see patients' contact details. Everyone who can open this page until
-    sign-in and roles arrive (issue 16, ``app.user``): then only the "caller" role."""
-    return True
+    """Whether this user may see patients' contact details: only a role that calls (issue 16)."""
+    return app.may(Permission.CONTACTS)
 
 
 def record_control(appointment_id: str) -> str:
@@ -195,10 +196,13 @@ def page_server(input, output, session, app: AppContext):
         request = input.record() or {}
         appointment, outcome = str(request.get("appointment", "")), str(request.get("outcome", ""))
         try:
-            call_id = store.record_call(app.engine, appointment, outcome, note=str(request.get("note") or ""))
+            call_id = store.record_call(app.engine, appointment, outcome, note=str(request.get("note") or ""),
+                                        recorded_by=app.user.name)
         except CarelensError as exc:
+            app.audit("record_call", appointment, {"outcome": outcome}, outcome="failed")
             message.set(("danger", str(exc), None))
             return
+        app.audit("record_call", appointment, {"outcome": outcome, "call_id": call_id})
         rows = listing().set_index("appointment_id")
         patient = rows.loc[appointment, "patient_id"] if appointment in rows.index else appointment
         message.set(("success", f"Call recorded for patient {patient}: {store.CALL_OUTCOMES[outcome]}.", call_id))
@@ -207,11 +211,14 @@ def page_server(input, output, session, app: AppContext):
     @reactive.effect
     @reactive.event(input.undo)
     def _undo():
+        call_id = str((input.undo() or {}).get("call", ""))
         try:
-            store.undo_call(app.engine, str((input.undo() or {}).get("call", "")))
+            store.undo_call(app.engine, call_id, undone_by=app.user.name)
         except CarelensError as exc:
+            app.audit("undo_call", call_id, None, outcome="failed")
             message.set(("danger", str(exc), None))
             return
+        app.audit("undo_call", call_id)
         message.set(("info", "Call undone: it no longer counts, and the patient is back on the list if it had taken "
                              "them off.", None))
         changed.set(changed() + 1)
@@ -227,11 +234,11 @@ def page_server(input, output, session, app: AppContext):
 
     def _export(kind: str) -> bytes:
         frame = calllist.export_frame(listing(), contacts())
-        if kind == "csv":
-            return frame.to_csv(index=False).encode("utf-8-sig")
-        buffer = io.BytesIO()
-        frame.to_excel(buffer, index=False, engine="openpyxl")
-        return buffer.getvalue()
+        app.audit("export", f"call list {kind}", {"rows": len(frame), "contacts": contacts() is not None,
+                                                  "from": str(input.today() or date.today()), "days": input.days()})
+        from carelens.tables import csv_bytes, xlsx_bytes
+
+        return csv_bytes(frame) if kind == "csv" else xlsx_bytes({"Call list": frame})
 
     @render.download(filename=lambda: f"call-list-{input.today() or date.today():%Y-%m-%d}.csv")
     def download_csv():
@@ -287,4 +294,4 @@ def page_server(input, output, session, app: AppContext):
                              "mean_predicted": "Predicted", "auroc": "AUROC", "ece": "ECE"}, table_id="monitoring_table")
 
 
-PAGE = Page(id="appointments", title="Missed appointments", ui=page_ui, server=page_server)
+PAGE = Page(permission=Permission.CALL_LIST, id="appointments", title="Missed appointments", ui=page_ui, server=page_server)

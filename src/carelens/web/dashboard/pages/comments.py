@@ -55,22 +55,32 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
     def _previous() -> None:
         page.set(max(0, page() - 1))
 
+    def withheld() -> bool:
+        """A list picked out by a demographic filter from too few people: neither it nor its size is shown."""
+        return comments_suppressed(fb.filters(), filtered_respondents(app.engine, fb.filters()),
+                                   app.settings.suppress_below)
+
     @render.ui
     def position():
+        if withheld():
+            return ui.span()
         shown, first, last = page_span(page(), fb.total())
         return ui.span(f"Comments {first:,}–{last:,} of {fb.total():,}", class_="pager-position", role="status")
 
     @render.ui
     def table():
         fb.touch()
-        if not fb.options().get("comments"):
+        if not fb.options().get("has_comments"):
             return empty_store_note()
+        n = app.settings.suppress_below
+        if withheld():  # neither the comments nor how many there are
+            return ui.TagList(ui.h3(f"{fb.count_text(None)} comments match", class_="count"), privacy_note(n))
         total = fb.total()
         shown, _, _ = page_span(page(), total)
-        frame, total = filtered_comments(app.engine, fb.filters(), limit=PAGE_SIZE, offset=shown * PAGE_SIZE)
+        frame, total = filtered_comments(app.engine, fb.filters(), limit=PAGE_SIZE, offset=shown * PAGE_SIZE,
+                                         suppress_below=n)
+        # listed: their number is no secret (the list shows them)
         count = ui.h3(f"{total:,} comment{'' if total == 1 else 's'} match{'es' if total == 1 else ''}", class_="count")
-        if comments_suppressed(fb.filters(), filtered_respondents(app.engine, fb.filters()), app.settings.suppress_below):
-            return ui.TagList(count, privacy_note(app.settings.suppress_below))
         return ui.TagList(count, fb.comment_table(frame, total=len(frame)))
 
 

@@ -29,10 +29,10 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
     @render.ui
     def table():
         fb.touch()
-        if not fb.options().get("comments"):
+        if not fb.options().get("has_comments"):
             return empty_store_note()
         frame = complex_comments(app.engine, fb.filters(), min_topics=MIN_TOPICS, min_length=MIN_LENGTH, limit=None)
-        count = ui.h3(f"{len(frame):,} complex comments", class_="count")
+        count = ui.h3(f"{fb.count_text(len(frame))} complex comments", class_="count")
         if comments_suppressed(fb.filters(), frame["response_key"].nunique(), app.settings.suppress_below):
             return ui.TagList(count, privacy_note(app.settings.suppress_below))
         return ui.TagList(count, fb.comment_table(frame.head(200), total=len(frame)))

@@ -18,6 +18,7 @@ from typing import Any
 from shiny import module, reactive, render, ui
 
 from carelens.demand.new_scenario import SYNTH_SPELLS, SYNTHETIC, UPLOAD
+from carelens.access.roles import Permission
 from carelens.demand.scenario import DEMO_SCENARIO
 from carelens.web.dashboard.context import AppContext
 from carelens.web.dashboard.demand_results import results_server, results_ui
@@ -115,7 +116,7 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
     notice: reactive.Value[str | None] = reactive.value(None)
     uploaded = reactive.value(None)  # carelens.demand.upload.Uploaded
     job: dict[str, Any] = {"stopper": None}
-    who = str(app.user or getattr(session, "user", None) or "dashboard user")  # the signed-in user (issue 16)
+    who = app.user.label  # the signed-in user, recorded on what they keep (the audit log has the full name)
 
     def _refresh_listing(select: str | None = None) -> None:
         frame = list_scenarios(store)
@@ -184,6 +185,7 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
     @reactive.event(input.open)
     def _open_chosen() -> None:
         if input.open_name():
+            app.audit("view", f"demand scenario {input.open_name()}")
             _open(input.open_name())
 
     @reactive.effect
@@ -195,9 +197,11 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
         try:
             found = read_upload(list(files), app.settings.max_request_bytes)
         except CarelensError as exc:
+            app.audit("upload", "demand data", {"files": len(files)}, outcome="failed")
             uploaded.set(None)
             problem.set(f"Could not read the uploaded data: {exc}")
             return
+        app.audit("upload", "demand data", {"files": len(files), "label": found.label})
         problem.set(None)
         uploaded.set(found)
         ui.update_select("source", selected=UPLOAD)
@@ -264,7 +268,8 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
             problem.set("Could not run the projection: upload the trust's data first.")
             return
         problem.set(None)
-        job["stopper"] = Stopper()
+        app.audit("run_projection", name, {"runs": runs, "points": points, "source": request.source})
+        job["stopper"], job["name"] = Stopper(), name
         projection.start(request, job["stopper"])
 
     @reactive.effect
@@ -284,10 +289,12 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
                 _open(scenario.name)
                 pair = [n for n in (before.name if before is not None else None, scenario.name) if n]
                 ui.update_selectize("compare_names", selected=pair)
+                app.audit("keep_projection", scenario.name, {"runs": scenario.runs})
                 notice.set(f"Kept as '{scenario.name}'.")
         elif status == "error":
             with reactive.isolate():
                 error = projection.error()
+                app.audit("keep_projection", job.get("name"), {"error": type(error).__name__}, outcome="failed")
                 if isinstance(error, Cancelled):
                     notice.set("Stopped: nothing was kept.")
                 elif isinstance(error, CarelensError):
@@ -314,7 +321,8 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
         return ui.TagList(*items)
 
     # ------------------------------------------------------------------ the open scenario
-    results_server("results", shown, problem, lambda: listing() is not None and not len(listing()))
+    results_server("results", shown, problem, lambda: listing() is not None and not len(listing()),
+                   lambda name, kind: app.audit("export", f"demand scenario {name}", {"format": kind}))
 
     # ------------------------------------------------------------------ comparing
     @reactive.effect
@@ -323,6 +331,7 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
         from carelens.demand.compare import compare
 
         names = list(input.compare_names() or ())
+        app.audit("view", "demand comparison", {"scenarios": names})
         try:
             comparison.set(compare([load_scenario(store, n) for n in names]))
         except CarelensError as exc:
@@ -394,12 +403,14 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
     async def download_compare():
         from carelens.demand.workbook import comparison_workbook
 
+        app.audit("export", "demand comparison", {"format": "xlsx", "scenarios": comparison().names})
         yield await asyncio.to_thread(comparison_workbook, comparison())
 
     @render.download_button(filename=lambda: _compare_file(".html"))
     async def download_compare_html():
         from carelens.demand.report import comparison_report
 
+        app.audit("export", "demand comparison", {"format": "html", "scenarios": comparison().names})
         yield (await asyncio.to_thread(comparison_report, comparison())).encode("utf-8")
 
     @render.download_button(filename=lambda: _compare_file(".pdf"))
@@ -407,7 +418,8 @@ def page_server(input, output, session, app: AppContext):  # noqa: C901 - one pa
         from carelens.demand.report import comparison_report, report_pdf
 
         cmp = comparison()
+        app.audit("export", "demand comparison", {"format": "pdf", "scenarios": cmp.names})
         yield await asyncio.to_thread(lambda: report_pdf(comparison_report(cmp)))
 
 
-PAGE = Page(id="demand", title="Demand and capacity", ui=page_ui, server=page_server)
+PAGE = Page(permission=Permission.DEMAND, id="demand", title="Demand and capacity", ui=page_ui, server=page_server)

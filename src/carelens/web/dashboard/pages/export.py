@@ -45,6 +45,7 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
         comments_for_export,
         describe_filters,
         summaries_for_export,
+        to_csv,
         to_xlsx,
     )
 
@@ -57,39 +58,58 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
     def filters_sheet() -> pd.DataFrame:
         return pd.DataFrame({"filters": [describe_filters(fb.filters(), levels)]})
 
+    def recorded(what: str, rows: int | None = None) -> None:
+        """Every download is in the audit log: what, with which filters, how many rows."""
+        app.audit("export", what, {"filters": fb.filters().model_dump(exclude_defaults=True, mode="json"), "rows": rows})
+
     @render.ui
     def count():
+        from carelens.feedback.store import queries
+
+        total = fb.total()
+        # the download lists these comments (unless a demographic filter picks out too few, when it
+        # withholds them), so their number is no secret; a withheld list's number is not given
+        people = queries.filtered_respondents(app.engine, fb.filters())
+        listed = not queries.comments_suppressed(fb.filters(), people, n)
         return ui.TagList(
             ui.p("Everything here uses the filters on the left. Personal details are removed from every comment, "
                  f"and breakdowns of fewer than {n} comments are hidden.", class_="hint"),
-            ui.h3(f"{fb.total():,} comments selected", class_="count"))
+            ui.h3(f"{f'{total:,}' if listed else fb.count_text(None)} comments selected", class_="count"))
 
     @render.download_button(filename=lambda: f"carelens-comments-{stamp()}.csv")
     def comments_csv():
-        yield comments_for_export(app.engine, fb.filters(), levels, n).to_csv(index=False).encode("utf-8-sig")
+        table = comments_for_export(app.engine, fb.filters(), levels, n)
+        recorded("comments.csv", len(table))
+        yield to_csv(table)
 
     @render.download_button(filename=lambda: f"carelens-comments-{stamp()}.xlsx")
     def comments_xlsx():
-        yield to_xlsx({"Comments": comments_for_export(app.engine, fb.filters(), levels, n), "Filters": filters_sheet()})
+        table = comments_for_export(app.engine, fb.filters(), levels, n)
+        recorded("comments.xlsx", len(table))
+        yield to_xlsx({"Comments": table, "Filters": filters_sheet()})
 
     @render.download_button(filename=lambda: f"carelens-summary-{stamp()}.csv")
     def summary_csv():
-        yield summaries_for_export(app.engine, fb.filters(), n)["Sub-categories"].to_csv(index=False).encode("utf-8-sig")
+        recorded("summary.csv")
+        yield to_csv(summaries_for_export(app.engine, fb.filters(), n)["Sub-categories"])
 
     @render.download_button(filename=lambda: f"carelens-summary-{stamp()}.xlsx")
     def summary_xlsx():
+        recorded("summary.xlsx")
         yield to_xlsx({**summaries_for_export(app.engine, fb.filters(), n), "Filters": filters_sheet()})
 
     @render.download_button(filename=lambda: f"carelens-report-{stamp()}.html")
     def report_html():
         from carelens.reports.render import render_html
 
+        recorded("report.html")
         yield render_html(build_report(app.engine, fb.filters(), levels, n)).encode("utf-8")
 
     @render.download_button(filename=lambda: f"carelens-report-{stamp()}.pdf")
     def report_pdf():
         from carelens.reports.render import render_html, render_pdf
 
+        recorded("report.pdf")
         yield render_pdf(render_html(build_report(app.engine, fb.filters(), levels, n)))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shiny import module, render, ui
 
+from carelens.access.roles import Permission
 from carelens.web.dashboard.context import AppContext
 from carelens.web.dashboard.registry import Page
 
@@ -37,4 +38,4 @@ def page_server(input, output, session, app: AppContext):
         return ui.TagList(ui.h2(f"{framework.name} (version {framework.version})"), *sections)
 
 
-PAGE = Page(id="framework", title="Framework", ui=page_ui, server=page_server)
+PAGE = Page(permission=Permission.FEEDBACK_READ, id="framework", title="Framework", ui=page_ui, server=page_server)

@@ -53,7 +53,7 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
 
     def ready() -> bool:
         fb.touch()
-        return bool(fb.options().get("comments"))
+        return bool(fb.options().get("has_comments"))
 
     @reactive.effect
     @reactive.event(input.chart_click)
@@ -67,19 +67,20 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
                 return ui.div(ui.h3("The comment store could not be opened"), ui.p(fb.load_error()), class_="empty-store")
             return empty_store_note()
         t = queries.summary_totals(app.engine, fb.filters(), suppress_below=n)
-        rated = sum(t[g] or 0 for g in ("positive", "neutral", "negative"))
+        shares = queries.sentiment_shares(t)
 
         def pct(key):
-            return "–" if t["suppressed"] or not rated else f"{100 * t[key] / rated:.0f}%"
+            return "–" if shares[key] is None else f"{100 * shares[key]:.0f}%"
 
         fft = queries.fft_totals(app.engine, fb.filters(), suppress_below=n)
         respondents, good = fft["respondents"], fft["share_good"]
         span = f"{t['date_from']} to {t['date_to']}" if t["date_from"] else "no dates"
         return ui.layout_columns(
-            ui.value_box("Comments", f"{t['comments']:,}", f"{span} · {fb.options()['comments']:,} stored"),
+            ui.value_box("Comments", fb.count_text(t["comments"]), f"{span} · {fb.count_text(fb.options()['comments'])} stored"),
             ui.value_box("Positive", pct("positive"), "of comments with a sentiment"),
             ui.value_box("Negative", pct("negative"), "of comments with a sentiment"),
-            ui.value_box("FFT good or very good", "–" if good is None else f"{100 * good:.0f}%", f"{respondents:,} FFT answers"),
+            ui.value_box("FFT good or very good", "–" if good is None else f"{100 * good:.0f}%",
+                         f"{fb.count_text(respondents)} FFT answers"),
             col_widths=[3, 3, 3, 3],
         )
 
@@ -202,7 +203,7 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
                 figures = [Cell(f"fewer than {n} comments (hidden)", colspan=5, class_="suppressed")]
             else:
                 figures = [f"{int(rec['comments']):,}", f"{100 * float(rec['share']):.1f}%",
-                           *(f"{int(rec[g]):,}" for g in GROUP_NAMES)]
+                           *(f"under {n}" if pd.isna(rec[g]) else f"{int(rec[g]):,}" for g in GROUP_NAMES)]
             rows.append([Cell(rec["topic"], header=True), rec["category"], *figures,
                          "" if rec["suppressed"] else read_comments_button(
                              {"chart": "subcategories", "x": "", "y": rec["topic"], "curve": ""},

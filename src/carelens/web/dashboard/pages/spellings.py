@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from htmltools import TagList
 from shiny import module, reactive, render, ui
 
+from carelens.access.roles import Permission
 from carelens.errors import CarelensError
 from carelens.web.dashboard.context import AppContext
 from carelens.web.dashboard.feedback_context import FeedbackContext
@@ -133,4 +134,6 @@ def _who(app: AppContext) -> str:
     return str(getattr(app.user, "name", app.user)) if app.user else "dashboard"
 
 
-PAGE = Page(id="spellings", title="Spellings", ui=page_ui, server=page_server, feedback=True, filters=False)
+# aliases change how every user's places and questions read: an admin's job (the Admin role)
+PAGE = Page(id="spellings", title="Spellings", ui=page_ui, server=page_server, feedback=True, filters=False,
+            permission=Permission.MANAGE_ALIASES)

@@ -13,8 +13,11 @@ transaction is the capability's ``carelens.feedback.ingest`` (the same code as
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from shiny import module, reactive, render, ui
 
+from carelens.access.roles import Permission
 from carelens.web.dashboard.context import AppContext
 from carelens.web.dashboard.feedback_context import FeedbackContext
 from carelens.web.dashboard.html_table import frame_table
@@ -32,6 +35,7 @@ FIELDS: dict[str, str] = {
     "location_3": "Location level 3",
 }
 NOT_MAPPED = "(not in this file)"
+FILE_TYPES = (".csv", ".txt", ".xlsx", ".parquet")  # what the API's upload takes, too
 MAX_HEADER_ROW = 50
 
 
@@ -66,8 +70,9 @@ def page_ui():
              "twice adds nothing.", class_="hint"),
         ui.card(
             ui.card_header("1. Choose a file"),
-            ui.input_file("file", "Export file (CSV or Excel)", accept=[".csv", ".xlsx", ".xls", ".parquet"],
-                          button_label="Choose file…", placeholder="No file chosen"),
+            ui.input_file("file", "Export file (CSV or Excel)", accept=list(FILE_TYPES), button_label="Choose file…",
+                          placeholder="No file chosen"),
+            ui.output_ui("limit"),
             ui.input_numeric("header_row", "Row holding the column names (1 unless the file has title rows above them)",
                              value=1, min=1, max=MAX_HEADER_ROW, step=1, width="320px"),
         ),
@@ -76,12 +81,12 @@ def page_ui():
     )
 
 
-def load_file(frame, engine, mapping: dict, source: str, model_path: str | None, on_progress):
+def load_file(frame, engine, mapping: dict, source: str, model_path: str | None, loaded_by: str, on_progress):
     """The upload's background job: ``load_comments``, reporting progress as rows are classified."""
     from carelens.feedback.ingest import load_comments
 
     return load_comments(frame, engine=engine, mapping=mapping, source=source, progress=False,
-                         on_progress=on_progress, model_path=model_path)
+                         on_progress=on_progress, model_path=model_path, loaded_by=loaded_by)
 
 
 @module.server
@@ -108,6 +113,18 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
         outcome.set(None)
         if not files:
             return
+        name = files[0]["name"]
+        # the same limits as the API's upload (the server also refuses a larger body before it is stored)
+        if Path(name).suffix.lower() not in FILE_TYPES:
+            table.set(None)
+            outcome.set({"error": f"{name}: not a CSV, Excel (.xlsx) or parquet file."})
+            app.audit("upload", name, {"reason": "file type"}, outcome="refused")
+            return
+        if int(files[0].get("size") or 0) > app.settings.max_request_bytes:
+            table.set(None)
+            outcome.set({"error": f"{name}: larger than the limit of {app.settings.max_request_bytes / 1e6:,.0f} MB."})
+            app.audit("upload", name, {"reason": "size", "bytes": int(files[0]["size"])}, outcome="refused")
+            return
         header = input.header_row()
         header = int(header) if isinstance(header, (int, float)) and 1 <= header <= MAX_HEADER_ROW else 1
         try:
@@ -117,6 +134,10 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
             outcome.set({"error": f"{files[0]['name']}: {exc.message}"})
             return
         table.set((files[0]["name"], files[0]["datapath"], frame))
+
+    @render.ui
+    def limit():
+        return ui.p(f"CSV, Excel (.xlsx) or parquet, up to {app.settings.max_request_bytes / 1e6:,.0f} MB.", class_="hint")
 
     @render.ui
     def mapping():
@@ -178,7 +199,7 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
             return
         chosen["demographics"] = list(input.map_demographics() or ())
         outcome.set(None)
-        loading.start(frame, app.engine, chosen, name, app.settings.feedback_model)
+        loading.start(frame, app.engine, chosen, name, app.settings.feedback_model, app.user.name)
 
     @reactive.effect
     def _loaded() -> None:
@@ -186,10 +207,18 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
         status = loading.status()
         with reactive.isolate():
             if status == "success":
-                outcome.set({"report": loading.result()})
+                report = loading.result()
+                outcome.set({"report": report})
+                app.audit("upload", report.source,
+                          {"rows_read": report.rows_read, "rows_added": report.rows_added})
                 fb.data_changed()
-            elif status == "error":  # CarelensError names file/row/field; anything else still gets a line
-                outcome.set({"error": str(loading.error())})
+            elif status == "error":  # CarelensError names file/row/field; anything else only its kind
+                from carelens.errors import CarelensError
+
+                error = loading.error()
+                app.audit("upload", None, {"error": type(error).__name__}, outcome="failed")
+                outcome.set({"error": str(error) if isinstance(error, CarelensError)
+                             else f"the load failed ({type(error).__name__}); the server's log has the details"})
 
     @render.ui
     def result():
@@ -236,4 +265,5 @@ def result_line(report) -> str:
     return line
 
 
-PAGE = Page(id="upload", title="Upload", ui=page_ui, server=page_server, feedback=True, filters=False)
+PAGE = Page(id="upload", title="Upload", ui=page_ui, server=page_server, feedback=True, filters=False,
+            permission=Permission.FEEDBACK_UPLOAD)

@@ -6,6 +6,11 @@
  * latest figure and is drawn when it scrolls into view. On a chart whose slot names a click input
  * (data-click-input, the page's namespaced "chart_click"), clicks on any bar, point or square are
  * sent to the server as that input = {chart, x, y, curve, custom}.
+ *
+ * No inline script anywhere (the Content Security Policy allows none but a few fixed ones of
+ * Shiny's): a chart's figure arrives as a JSON data block, <script type="application/json"
+ * data-carelens-plot="ID">, which this file finds as it reaches the page and draws; a comment's
+ * flag buttons carry data attributes that one click listener here reads.
  */
 (function () {
   function draw(gd) {
@@ -54,6 +59,40 @@
     if (!gd._carelensObserved && observer) { observer.observe(gd); gd._carelensObserved = true; }
     if (!observer || visible(gd)) draw(gd);
   };
+
+  function drawBlock(block) {
+    if (block._carelensDone) return;
+    block._carelensDone = true;
+    var payload;
+    try { payload = JSON.parse(block.textContent); } catch (e) { return; }
+    window.carelensPlot(block.getAttribute("data-carelens-plot"), payload);
+  }
+
+  function drawBlocksIn(node) {
+    if (!node || node.nodeType !== 1) return;
+    if (node.matches("script[data-carelens-plot]")) drawBlock(node);
+    node.querySelectorAll("script[data-carelens-plot]").forEach(drawBlock);
+  }
+
+  new MutationObserver(function (mutations) {
+    mutations.forEach(function (m) { m.addedNodes.forEach(drawBlocksIn); });
+  }).observe(document.documentElement, {childList: true, subtree: true});
+
+  /* "Interesting" / "Wrong topics?" on a comment: {id, kind, dialog} to the page's flag input */
+  document.addEventListener("click", function (ev) {
+    var button = ev.target.closest("[data-flag-kind]");
+    if (!button || !window.Shiny) return;
+    var request = {id: button.getAttribute("data-comment-key"), kind: button.getAttribute("data-flag-kind"),
+                   n: Math.random()};
+    if (request.kind === "wrong_topics") request.dialog = !!button.closest(".modal");
+    Shiny.setInputValue(button.getAttribute("data-flag-input"), request, {priority: "event"});
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    drawBlocksIn(document.body);
+    /* the server says the session ended or the user's role changed: go through sign-in again */
+    if (window.Shiny) Shiny.addCustomMessageHandler("carelens-navigate", function (m) { window.location.assign(m.url); });
+  });
 })();
 
 /* The call list (missed appointments): each row's Record button and every Undo button send one
