@@ -36,7 +36,8 @@ class FeedbackReport:
     # this period against the one before: place, before, now, change, significant, respondents_now (shares 0..1)
     comparison: pd.DataFrame | None = None
     comparison_title: str = ""
-    # SPC special causes in the latest period: place, measure, period, variation, rules, value, centre, share
+    # SPC special causes in the latest period: place, measure, period, variation, label (its words), colour
+    # (its text colour), rules, value, centre, share
     signals: pd.DataFrame | None = None
     place_level: str = "Place"
     generated: datetime = field(default_factory=datetime.now)
@@ -87,13 +88,12 @@ def _comparison_rows(frame: pd.DataFrame | None) -> list[dict]:
 def _signal_rows(frame: pd.DataFrame | None) -> list[dict]:
     if frame is None or frame.empty:
         return []
-    from carelens.feedback.spc import VARIATION
 
     def fmt(value, share: bool) -> str:
         return _share(value) if share else f"{value:.2f}"
 
     return [{"place": rec["place"], "measure": rec["measure"], "period": rec["period"],
-             "variation": VARIATION[rec["variation"]].label, "colour": VARIATION[rec["variation"]].text_colour,
+             "variation": rec["label"], "colour": rec["colour"],
              "rules": rec["rules"], "value": fmt(rec["value"], rec["share"]), "centre": fmt(rec["centre"], rec["share"])}
             for rec in frame.to_dict("records")]
 
