@@ -122,3 +122,16 @@ def test_age_bands_sort_as_ages():
 
     bands = ["75+", "18-34", "Under 18", "35-54", "<16", "55-74"]
     assert sorted(bands, key=lambda v: natural_key(_band(v))) == ["<16", "Under 18", "18-34", "35-54", "55-74", "75+"]
+
+
+def test_a_client_without_an_address_opens_without_a_bookmark():
+    from types import SimpleNamespace
+
+    from carelens.web.dashboard.bookmark import address_query
+
+    def missing():
+        raise ValueError("ClientData value 'url_search' not found. Please report this issue.")
+
+    assert address_query(SimpleNamespace(clientdata=SimpleNamespace(url_search=missing))) == ""
+    given = SimpleNamespace(clientdata=SimpleNamespace(url_search=lambda: "?page=compare"))
+    assert address_query(given) == "?page=compare"

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from carelens.feedback.spc import COMMON, funnel_limits, latest_signal, p_chart, xmr_chart
+from carelens.feedback.spc import COMMON, VARIATION, funnel_limits, latest_signal, p_chart, xmr_chart
 from carelens.feedback.store.filters import CommentFilters, natural_key
 from carelens.feedback.store.trends import Measure, measure_series
 
@@ -212,8 +212,9 @@ def report_signals(engine: sa.Engine, filters: CommentFilters | None, *, level: 
     negative each of ``topics`` is, the places at ``level`` whose latest month is a special cause.
 
     The charts need history, so the filters' first day is dropped (their last day is kept: the
-    latest month is the report's). Columns: place, measure (words), period, variation, rules,
-    value, centre, share (True: value and centre are proportions); concerns first, at most ``limit``.
+    latest month is the report's). Columns: place, measure (words), period, variation, label and
+    colour (its MDC words and text colour), rules, value, centre, share (True: value and centre are
+    proportions); concerns first, at most ``limit``.
     """
     history = (filters or CommentFilters()).model_copy(update={"date_from": None})
     measures = [Measure("fft_good"), Measure("mean_sentiment"), *(Measure("topic_negative", t) for t in topics)]
@@ -222,10 +223,12 @@ def report_signals(engine: sa.Engine, filters: CommentFilters | None, *, level: 
         found = signals(engine, history, m, level=level, suppress_below=suppress_below)
         if not found.empty:
             frames.append(found.assign(measure=m.label, share=m.is_share))
-    columns = ["place", "measure", "period", "variation", "rules", "value", "centre", "share"]
+    columns = ["place", "measure", "period", "variation", "label", "colour", "rules", "value", "centre", "share"]
     if not frames:
         return pd.DataFrame(columns=columns)
     out = pd.concat(frames, ignore_index=True)
+    out["label"] = out["variation"].map(lambda v: VARIATION[v].label)  # the report's words and colours, so
+    out["colour"] = out["variation"].map(lambda v: VARIATION[v].text_colour)  # reports/ need not know spc
     order = {"concern": 0, "neither": 1, "improvement": 2}
     out = out.assign(_o=out["variation"].map(order)).sort_values("_o", kind="stable")
     return out[columns].head(limit).reset_index(drop=True)

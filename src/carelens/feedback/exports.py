@@ -179,16 +179,6 @@ def _comparison_parts(engine: sa.Engine, filters: CommentFilters, level_names: t
         "comparison": pd.concat([trust.assign(place="Whole trust"), change], ignore_index=True),
         "comparison_title": f"{current.name} against {previous.name}: FFT answers good or very good, "
                             f"by {level_names[level - 1].lower() if level_names else 'place'}",
-        "signals": _with_variation_words(comparison.report_signals(engine, filters, level=level, topics=topics,
-                                                                   suppress_below=n)),
+        "signals": comparison.report_signals(engine, filters, level=level, topics=topics, suppress_below=n),
         "place_level": level_names[level - 1] if level_names else "Place",
     }
-
-
-def _with_variation_words(signals: pd.DataFrame) -> pd.DataFrame:
-    """Each signal's variation in words and its text colour (the report, a foundation, draws them
-    without knowing what SPC variations are)."""
-    from carelens.feedback.spc import VARIATION
-
-    return signals.assign(variation_label=[VARIATION[v].label for v in signals["variation"]],
-                          colour=[VARIATION[v].text_colour for v in signals["variation"]])

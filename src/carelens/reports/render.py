@@ -26,7 +26,7 @@ class FeedbackReport:
 
     title: str
     filters: str
-    total_comments: int | None  # None: fewer than suppress_below (not shown)
+    total_comments: int
     subcategories: pd.DataFrame  # topic, category, comments, share, positive, neutral, negative, suppressed
     monthly_sentiment: pd.DataFrame  # index month; columns positive, neutral, negative (suppressed rows dropped)
     quotes: pd.DataFrame  # text, topics (list), sentiment, date
@@ -36,8 +36,8 @@ class FeedbackReport:
     # this period against the one before: place, before, now, change, significant, respondents_now (shares 0..1)
     comparison: pd.DataFrame | None = None
     comparison_title: str = ""
-    # SPC special causes in the latest period: place, measure, period, variation_label, colour, rules, value,
-    # centre, share
+    # SPC special causes in the latest period: place, measure, period, variation, label (its words), colour
+    # (its text colour), rules, value, centre, share
     signals: pd.DataFrame | None = None
     place_level: str = "Place"
     generated: datetime = field(default_factory=datetime.now)
@@ -86,7 +86,6 @@ def _comparison_rows(frame: pd.DataFrame | None) -> list[dict]:
 
 
 def _signal_rows(frame: pd.DataFrame | None) -> list[dict]:
-    """Statistical signals as the capability worded them (``variation_label``, ``colour``)."""
     if frame is None or frame.empty:
         return []
 
@@ -94,7 +93,7 @@ def _signal_rows(frame: pd.DataFrame | None) -> list[dict]:
         return _share(value) if share else f"{value:.2f}"
 
     return [{"place": rec["place"], "measure": rec["measure"], "period": rec["period"],
-             "variation": rec["variation_label"], "colour": rec["colour"],
+             "variation": rec["label"], "colour": rec["colour"],
              "rules": rec["rules"], "value": fmt(rec["value"], rec["share"]), "centre": fmt(rec["centre"], rec["share"])}
             for rec in frame.to_dict("records")]
 

@@ -64,3 +64,15 @@ def from_query(query: str) -> dict:
         "lists": {name: params[key] for key, name in LIST_KEYS.items() if key in params},
         "demographics": {k[2:]: v for k, v in params.items() if k.startswith("d.") and len(k) > 2},
     }
+
+
+def address_query(session) -> str:
+    """The browser's address query ("?page=..."), read without taking a dependency on it; "" for a
+    client that sends no address (a bare websocket, as some tests and monitors open)."""
+    from shiny import reactive
+
+    try:
+        with reactive.isolate():
+            return session.clientdata.url_search() or ""
+    except ValueError:  # Shiny: "ClientData value 'url_search' not found"
+        return ""

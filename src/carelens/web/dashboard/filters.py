@@ -68,7 +68,7 @@ def filters_server(input, output, session, app: AppContext, options: Callable[[]
     ``options`` is the store's ``filter_options`` (reactive); ``shown_on`` the page ids beside which
     the sidebar shows.
     """
-    from carelens.web.dashboard.bookmark import from_query, to_query
+    from carelens.web.dashboard.bookmark import address_query, from_query, to_query
 
     n_levels = len(app.settings.location_levels)
     last_span: list = [None, None]
@@ -100,7 +100,7 @@ def filters_server(input, output, session, app: AppContext, options: Callable[[]
         with reactive.isolate():
             first = not restored()
             if first:  # a bookmarked view: its filters are set with the first choices sent
-                bookmark.update(from_query(session.clientdata.url_search() or ""))
+                bookmark.update(from_query(address_query(session)))
             start, end = opts["date_min"], opts["date_max"]
             if [start, end] != last_span:
                 chosen = input.dates() or (None, None)
@@ -173,8 +173,7 @@ def filters_server(input, output, session, app: AppContext, options: Callable[[]
         demo = options().get("demographics", {})
         wanted = {}
         if demo and not demo_restored:  # a bookmarked view's demographic filters, when the controls are first made
-            with reactive.isolate():
-                wanted = from_query(session.clientdata.url_search() or "")["demographics"]
+            wanted = from_query(address_query(session))["demographics"]
             demo_restored.append(True)
         return ui.TagList(*[
             ui.input_selectize(f"demo_{i}", name.replace("_", " ").capitalize(), choices=values,
