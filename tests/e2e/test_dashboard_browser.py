@@ -280,6 +280,9 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
         page.get_by_role("button", name="Clear all filters").click()
         _wait_count(page, "#export-count .count", f"n == {STORED}")
         page.get_by_role("tab", name="Comments", exact=True).click()
+        # the table must first show the cleared selection: otherwise "n < STORED" below can be met by
+        # the count left from the "phone" search above, before the Parking filter reaches the table
+        _wait_count(page, "#comments-table .count", f"n == {STORED}")
         _pick(page, "filters-topic", "Parking")
         n_parking = _wait_count(page, "#comments-table .count", f"n < {STORED}")
         assert n_parking > 0
