@@ -221,9 +221,7 @@ CASES: list[Case] = [
     case("classify: -o a folder", "feedback classify {comments} -o {dir}", "files"),
     case("classify: -o into a missing folder", "feedback classify {comments} -o {tmp}/a/b/out.csv", ok=True),
     case("classify: FFT score inf/1e400/NaN", "feedback classify {fftinf} -o {tmp}/out.csv", ok=True),
-    pytest.param(case("classify: NUL into XLSX", "feedback classify {nul} -o {tmp}/out.xlsx", ok=True),
-                 marks=pytest.mark.xfail(strict=True, reason="fixed on branch access (tables.xlsx_bytes): drop "
-                                         "this mark when it is merged")),
+    case("classify: NUL into XLSX", "feedback classify {nul} -o {tmp}/out.xlsx", ok=True),
     case("classify: corrupt card.json", "feedback classify {comments} -o {tmp}/out.csv --model {fbcorrupt}",
          "card.json"),
     case("classify: no card.json", "feedback classify {comments} -o {tmp}/out.csv --model {fbnocard}", "fb-no-card"),

@@ -148,4 +148,9 @@ def test_delete_removes_one_scenario_and_keeps_the_data(kept, trust, tmp_path, c
     assert after["demand_datasets"] == before["demand_datasets"]  # the data other scenarios ran on stays
     assert after["demand_dataset_tables"] == before["demand_dataset_tables"]
     assert len(after["demand_scenarios"]) == len(before["demand_scenarios"]) - 1
+    from carelens.access import audit
+    from carelens.db import get_engine
+
+    deleted = audit.events(get_engine(db), action="delete")  # recorded as the OS user (issue 16)
+    assert deleted["target"].tolist() == ["demand scenario Scratch"] and deleted["actor"].str.startswith("cli:").all()
     assert main(["demand", "export", "Base", "-o", str(tmp_path / "base.xlsx"), "--db", str(db)]) == 0

@@ -321,4 +321,7 @@ def delete_command(
         if not asked:
             raise StoreError(f"not deleted: {name!r} is kept; add --yes to delete it", field="--yes")
     delete_scenario(db, name)
+    from carelens.cli.access import record
+
+    record(db, "delete", f"demand scenario {name}", {"run_id": str(row.get("run_id", ""))})
     typer.echo(f"deleted scenario {name!r}")
