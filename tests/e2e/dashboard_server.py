@@ -193,3 +193,16 @@ class ServeProcess:
                 self.proc.wait()
         self.log.close()
         return self.proc.returncode in (0, -signal.SIGTERM) and "Traceback" not in self.log_path.read_text()
+
+
+def wait_until(page, expression: str, timeout: float = 60) -> None:
+    """Wait for a JavaScript ``expression`` to be true in ``page``. Playwright's ``wait_for_function``
+    evaluates a string with ``eval`` inside the page, which the dashboard's Content Security Policy
+    forbids (no 'unsafe-eval'); ``evaluate`` goes through the DevTools protocol, which it does not."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(f"() => Boolean({expression})"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout:.0f} s: {expression}")
+        time.sleep(0.1)

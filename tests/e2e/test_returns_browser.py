@@ -9,7 +9,7 @@ import re
 import pandas as pd
 import pytest
 
-from tests.e2e.dashboard_server import CHROMIUM, CHROMIUM_ARGS, require_browser, running_server
+from tests.e2e.dashboard_server import CHROMIUM, CHROMIUM_ARGS, require_browser, running_server, sign_in, wait_until
 
 pytestmark = pytest.mark.browser
 # topics most generated comments carry: the Overview shows their counts (never under the privacy limit)
@@ -48,6 +48,7 @@ def test_two_questions_upload_and_a_correction_shows_everywhere_then_undoes(brow
     answers = int((returns[[GOOD_QUESTION, BETTER_QUESTION]] != "").sum(axis=1).clip(lower=1).sum())
     with running_server(tmp_path / "store.duckdb", tmp_path) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        sign_in(page, url, "admin")  # every page needs a signed-in user (issue 16)
         page.set_default_timeout(90_000)
         page.goto(url)
         page.get_by_role("tab", name="Upload", exact=True).click()
@@ -82,7 +83,7 @@ def test_two_questions_upload_and_a_correction_shows_everywhere_then_undoes(brow
 
         # everywhere: the topic's filter lists it, the Overview counts it under the topic
         _pick(page, "filters-topic", topic)
-        page.wait_for_function("parseInt(document.querySelector('#comments-table .count').innerText.replace(/,/g, ''))"
+        wait_until(page, "parseInt(document.querySelector('#comments-table .count').innerText.replace(/,/g, ''))"
                                f" < {answers}")
         page.locator(f".comment-table tr[data-comment-id='{key}']").wait_for()
         in_topic = _count(page, "#comments-table .count")

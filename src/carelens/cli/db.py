@@ -75,10 +75,17 @@ def backup(
 
 
 def _try_record(db: str | None, action: str, target: str, detail: dict, outcome: str) -> None:
-    """Record a failed command in the audit log when the store can take it (it may be what failed)."""
+    """Record a failed command in the audit log when the store can take it (it may be what failed).
+
+    A DuckDB store that does not exist is not made just to hold the failure (a mistyped ``--db``
+    would otherwise leave a new, empty store behind)."""
     from carelens.cli.access import record
+    from carelens.db.engine import database_url, duckdb_path
 
     try:
+        path = duckdb_path(database_url(db))
+        if path is not None and not path.is_file():
+            return
         record(db, action, target, detail, outcome=outcome)
     except Exception:  # noqa: BLE001 - the command's own error is the one to show
         pass

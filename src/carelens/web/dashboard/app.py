@@ -115,6 +115,10 @@ def create_dashboard(settings: Settings) -> App:
 
     # the whole document, head dependencies included (Shiny's busy indicator, the date picker's set-up)
     documents = [HTMLDocument(page_for(user)).render(lib_prefix="lib/")["html"] for user in _EACH_ROLE]
+    # and the script Shiny puts in every dialog (ui.modal) to open it, inserted when a dialog is shown
+    from shiny import ui as shiny_ui
+
+    documents.append(str(shiny_ui.modal("")))
     hashes = sorted({h for document in documents for h in inline_script_hashes(document)})
     dashboard.carelens_script_hashes = hashes  # type: ignore[attr-defined]
     return dashboard

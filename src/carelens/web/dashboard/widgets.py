@@ -70,8 +70,7 @@ def read_comments_button(click: dict, what: str, label: str = "Read comments") -
     ``what`` is its accessible name ("Read the comments about Parking")."""
     payload = json.dumps({"chart": "", "x": "", "y": "", "curve": "", "custom": None, **click})
     return ui.tags.button(label, type="button", class_="btn btn-sm btn-outline-primary drill-btn", aria_label=what,
-                          onclick=f"Shiny.setInputValue({json.dumps(resolve_id('chart_click'))}, {payload}, "
-                                  "{priority: 'event'})")
+                          data_event_input=resolve_id("chart_click"), data_event_value=payload)  # www/carelens.js
 
 
 def chart_update(fig, chart_id: str, height: int = 420) -> ui.Tag:

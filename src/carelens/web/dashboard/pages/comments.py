@@ -74,7 +74,7 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
             return empty_store_note()
         n = app.settings.suppress_below
         if withheld():  # neither the comments nor how many there are
-            return ui.TagList(ui.h3(f"{fb.count_text(None)} comments match", class_="count"), privacy_note(n))
+            return ui.TagList(ui.h3(f"Comments from fewer than {n} people match", class_="count"), privacy_note(n))
         total = fb.total()
         shown, _, _ = page_span(page(), total)
         frame, total = filtered_comments(app.engine, fb.filters(), limit=PAGE_SIZE, offset=shown * PAGE_SIZE,

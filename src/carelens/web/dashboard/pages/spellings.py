@@ -50,8 +50,18 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
     levels = app.settings.location_levels
     changed = reactive.value(0)
 
+    @reactive.calc
+    def every_value() -> dict:
+        """Every stored spelling, however few comments carry it: merging them is what this page is for,
+        and only an admin sees it (the filters' lists hide values of fewer than the privacy limit)."""
+        from carelens.feedback.store.queries import filter_options
+
+        fb.touch()
+        changed()
+        return filter_options(app.engine, suppress_below=0)
+
     def fields() -> dict[str, str]:
-        opts = fb.options()
+        opts = every_value()
         return {**{f"location_{i + 1}": name for i, name in enumerate(levels)},
                 **{f"demo:{name}": name for name in opts.get("demographics", {})}}
 
@@ -65,7 +75,7 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
 
     @reactive.effect
     def _spellings() -> None:
-        opts, field = fb.options(), input.field()
+        opts, field = every_value(), input.field()
         if not field:
             return
         values = opts.get(field, []) if field.startswith("location_") else opts.get("demographics", {}).get(field[5:], [])
@@ -121,8 +131,7 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
             button = ui.tags.button(
                 "Remove", type="button", class_="btn btn-sm btn-outline-danger",
                 aria_label=f"Remove the merge of {rec['spelling']} into {rec['canonical']}",
-                onclick=f"Shiny.setInputValue({json.dumps(session.ns('remove'))}, {json.dumps(payload)}, "
-                        "{priority: 'event'})")
+                data_event_input=session.ns("remove"), data_event_value=json.dumps(payload))  # www/carelens.js
             rows.append([Cell(names.get(rec["field"], rec["field"]), header=True), rec["spelling"], rec["canonical"],
                          rec["created_by"] or "", f"{rec['created_at']:%d %b %Y %H:%M}", button])
         return html_table(["Field", "Spelling (case and spaces ignored)", "Shown as", "By", "When", "Remove"], rows,

@@ -88,6 +88,15 @@
     Shiny.setInputValue(button.getAttribute("data-flag-input"), request, {priority: "event"});
   });
 
+  /* A button that sends one event to the server: data-event-input names the (namespaced) input,
+   * data-event-value holds its JSON value. No inline onclick: the Content Security Policy forbids it. */
+  document.addEventListener("click", function (ev) {
+    var button = ev.target.closest("[data-event-input]");
+    if (!button || !window.Shiny) return;
+    var value = JSON.parse(button.getAttribute("data-event-value") || "null");
+    Shiny.setInputValue(button.getAttribute("data-event-input"), value, {priority: "event"});
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     drawBlocksIn(document.body);
     /* the server says the session ended or the user's role changed: go through sign-in again */
