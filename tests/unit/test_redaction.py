@@ -151,6 +151,10 @@ def test_any_name_after_a_title_is_fully_blanked(a, b, title, particle, surname,
     if surname.lower() in {"then", "thank", "thanks", "were", "with", "that", "this", "also", "very", "from", "good",
                            "great", "team", "ward", "unit", "dept", "staff", "many", "they", "your", "their"}:
         return
+    # after an initial, a common English word reads as a new sentence ("Dr A. Time to go"): left by design
+    from carelens.feedback.redaction import _common_words
+
+    assume(not (initials and surname.lower() in _common_words()))
     name = initials + (particle + surname if particle in ("O'", "Mc", "Mac") else particle + surname)
     text = f"{a} {title} {name} {b}"
     out = redact(text)
