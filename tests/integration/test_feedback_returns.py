@@ -5,14 +5,11 @@ and staff corrections that every view follows, can be undone, and keep the model
 
 from __future__ import annotations
 
-import uuid
-from urllib.parse import quote
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from carelens.db import get_engine
 from carelens.feedback.exports import build_report, comments_for_export
 from carelens.feedback.ingest import load_comments
 from carelens.feedback.model_cache import cached_model
@@ -39,27 +36,6 @@ def model():
 @pytest.fixture(scope="module")
 def returns() -> pd.DataFrame:
     return generate_returns(240, seed=4)
-
-
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request, tmp_path):
-    if request.param == "duckdb":
-        yield get_engine(tmp_path / "store.duckdb")
-        return
-    base = request.getfixturevalue("postgres_url")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    eng = get_engine(f"{base}{sep}options={quote(f'-csearch_path={schema}')}")
-    try:
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def scalar(engine, sql: str):

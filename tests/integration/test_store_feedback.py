@@ -4,8 +4,6 @@ Each test gets a fresh store (a DuckDB file in tmp, or a unique PostgreSQL schem
 
 from __future__ import annotations
 
-import uuid
-from urllib.parse import quote
 
 import pandas as pd
 import pytest
@@ -30,27 +28,6 @@ def model():
 @pytest.fixture(scope="module")
 def export() -> pd.DataFrame:
     return generate_comments(400, seed=3)
-
-
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request, tmp_path):
-    if request.param == "duckdb":
-        yield get_engine(tmp_path / "store.duckdb")
-        return
-    base = request.getfixturevalue("postgres_url")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    eng = get_engine(f"{base}{sep}options={quote(f'-csearch_path={schema}')}")
-    try:
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def count(engine, table) -> int:
