@@ -96,7 +96,80 @@ def browser_latency(url: str, repeats: int, user: str = "admin") -> dict:
                 empty = "" if input_id == "filters-search" else []
                 page.evaluate(SET_AND_WAIT, [input_id, empty])
                 out[f"{tab}: {label}"] = {"median_ms": round(statistics.median(times)), "max_ms": round(max(times))}
+        out.update(browser_interactions(browser, url, repeats, user))
         browser.close()
+    return out
+
+
+# topics most synthetic comments carry, so a correction to one of them is always a change
+COMMON_TOPICS = ["Staff manner & personal attributes", "Positive experience & gratitude", "Organisation & efficiency"]
+
+
+def _pick(page, input_id: str, text: str) -> None:
+    box = page.locator(f"#{input_id}-selectized")
+    box.click()
+    box.fill(text)
+    page.locator(".selectize-dropdown:visible .option", has_text=text).first.click()
+    page.keyboard.press("Escape")
+
+
+def browser_interactions(browser, url: str, repeats: int, user: str) -> dict:
+    """What staff wait for besides a filter change (issue 12, point 5 and 2): a page view after the
+    first one (a new tab of the same signed-in browser: static assets cached, the store's view
+    warm), saving a topic correction (click "Save correction" to the comment's row redrawn as
+    corrected), undoing it, and toggling the "Interesting" flag (click to the button redrawn)."""
+    import re
+
+    from tests.e2e.dashboard_server import sign_in
+
+    out: dict = {}
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(120_000)
+    first = context.new_page()
+    sign_in(first, url, user)
+    first.locator("[data-chart=subcategories] .trace.bars").first.wait_for()
+    views = []
+    for _ in range(repeats):
+        page = context.new_page()
+        t0 = time.perf_counter()
+        page.goto(url)
+        page.locator("[data-chart=subcategories] .trace.bars").first.wait_for()
+        views.append(time.perf_counter() - t0)
+        page.close()
+    out["page view after the first (s)"] = {"median": round(statistics.median(views), 2), "max": round(max(views), 2)}
+    page = first
+    page.get_by_role("tab", name="Comments", exact=True).click()
+    saves, undos, flags = [], [], []
+    for r in range(repeats):
+        row = page.locator(".comment-table tbody tr").nth(r)
+        row.wait_for()
+        key = row.get_attribute("data-comment-id")
+        row = page.locator(f"tr[data-comment-id='{key}']")
+        had = row.locator(".c-topics").inner_text()
+        topic = next(t for t in COMMON_TOPICS if t not in had)
+        row.get_by_role("button", name=re.compile("Correct the topics", re.IGNORECASE)).click()
+        box = page.locator("#feedback-correct_topics-selectized")
+        box.wait_for()
+        _pick(page, "feedback-correct_topics", topic)
+        t0 = time.perf_counter()
+        page.get_by_role("button", name="Save correction").click()
+        row.locator(".flag-note", has_text="topics corrected").wait_for()
+        saves.append(time.perf_counter() - t0)
+        page.locator(".modal-dialog").wait_for(state="hidden")
+        row.get_by_role("button", name=re.compile("Correct the topics", re.IGNORECASE)).click()
+        t0 = time.perf_counter()
+        page.get_by_role("button", name="Undo the last correction").click()
+        row.locator(".flag-note", has_text="topics corrected").wait_for(state="detached")
+        undos.append(time.perf_counter() - t0)
+        page.locator(".modal-dialog").wait_for(state="hidden")
+        for pressed in ("true", "false"):  # flag, then take the flag off
+            t0 = time.perf_counter()
+            row.locator("button[data-flag-kind=interesting]").click()
+            row.locator(f"button[data-flag-kind=interesting][aria-pressed={pressed}]").wait_for()
+            flags.append(time.perf_counter() - t0)
+    for label, times in (("correction save (s)", saves), ("correction undo (s)", undos), ("flag toggle (s)", flags)):
+        out[label] = {"median": round(statistics.median(times), 2), "max": round(max(times), 2)}
+    context.close()
     return out
 
 
@@ -253,7 +326,7 @@ def main() -> None:
         if key.isdigit() and key not in {str(k) for k in results}:
             results[key] = {"date": previous.get("date"), **value} if "date" not in value else value
     out.write_text(json.dumps(results, indent=2))
-    print(f"\nwritten {out.relative_to(REPO)}")
+    print(f"\nwritten {out}")
 
 
 if __name__ == "__main__":

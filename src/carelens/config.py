@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     store_wait_seconds: float = Field(
         30.0, ge=0, le=3_600,
         description="How long a command waits for the DuckDB store while another process is using it.")
+    store_linger_seconds: float = Field(
+        0.5, ge=0, le=60,
+        description="How long carelens serve keeps a DuckDB store open after its last use (0: close at once).")
     suppress_below: int = Field(DEFAULT_SUPPRESS_BELOW, ge=1, le=1_000, description="Breakdowns covering fewer than this many are hidden.")
     # --- access control (docs/security.md) ---
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60, description="A signed-in session ends after this long unused.")

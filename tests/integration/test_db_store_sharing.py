@@ -173,3 +173,76 @@ def test_the_dashboard_sees_another_process_write_through_the_stamp(store: Path)
     assert poll_revision(engine, first) != first
     view.checked_at = 0
     assert store_view(engine) is not view
+
+
+def _other_process_opens(path: Path) -> bool:
+    out = subprocess.run([sys.executable, "-c", f"import duckdb; duckdb.connect({str(path)!r}).close(); print('ok')"],
+                         capture_output=True, text=True, timeout=60)
+    return out.stdout.strip() == "ok"
+
+
+def test_serve_keeps_the_store_open_for_a_moment_then_lets_other_processes_in(store: Path) -> None:
+    """``carelens serve``'s linger (db/linger.py): a burst of queries opens the file once, and the
+    file is let go once the store has been idle for the linger time."""
+    from carelens.db.engine import _lingers, linger, release
+
+    engine = get_engine(store)
+    linger(engine, 0.4)
+    try:
+        times = []
+        for _ in range(6):
+            started = time.perf_counter()
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            times.append(time.perf_counter() - started)
+        assert _lingers[engine].holding
+        assert not _other_process_opens(store)  # held: the file is still this process's
+        deadline = time.monotonic() + 10
+        while _lingers[engine].holding and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _lingers[engine].holding
+        assert _other_process_opens(store)
+        # the connections after the first reused the open database (DuckDB's instance cache)
+        assert sorted(times)[len(times) // 2] < times[0]
+        # release() lets it go at once, without waiting for the linger
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        assert _lingers[engine].holding
+        release(engine)
+        assert not _lingers[engine].holding and _other_process_opens(store)
+    finally:
+        linger(engine, 0)
+
+
+def test_a_busy_server_still_lets_the_store_go_after_its_longest_hold(store: Path) -> None:
+    """Queries one after another for longer than the longest hold: the keeper is closed all the
+    same (another process then gets in between two queries) and rests before keeping it again."""
+    from carelens.db.engine import _lingers, linger
+
+    engine = get_engine(store)
+    linger(engine, 0.3)
+    _lingers[engine].max_hold = 0.6
+    try:
+        closed_once = False
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            closed_once |= not _lingers[engine].holding
+            time.sleep(0.05)
+        assert closed_once
+    finally:
+        linger(engine, 0)
+        from carelens.db.linger import MAX_HOLD_SECONDS
+
+        _lingers[engine].max_hold = MAX_HOLD_SECONDS
+
+
+def test_without_linger_a_same_process_read_only_open_still_works(store: Path) -> None:
+    """Commands other than serve keep the default (no linger): code in the same process may open
+    the file another way right after (DuckDB refuses a second configuration while one is open)."""
+    engine = get_engine(store)
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+    with duckdb.connect(str(store), read_only=True) as ro:
+        assert ro.execute("SELECT 1").fetchone() == (1,)

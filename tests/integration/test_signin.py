@@ -56,7 +56,7 @@ def test_every_dashboard_path_needs_a_signed_in_user(site):
     client = TestClient(app, follow_redirects=False)
     page = client.get("/", headers=HTML)
     assert page.status_code == 303 and page.headers["location"] == "/auth/login?next=/"
-    for path in ("/www/carelens.js", "/vendor/plotly.min.js", "/lib/shiny-1.8.0/shiny.js", "/session/x/download/y"):
+    for path in ("/www/carelens.js", "/vendor/plotly-cartesian.min.js", "/lib/shiny-1.8.0/shiny.js", "/session/x/download/y"):
         assert client.get(path).status_code == 401, path
     assert client.get("/api/filters").status_code == 401 and client.get("/api/health").status_code == 200
 

@@ -132,7 +132,7 @@ def test_every_element_id_of_the_dashboard_is_unique_and_namespaced_by_its_page(
 
 
 def test_static_assets_are_compressed_and_cached(tmp_path):
-    """plotly.js (4.8 MB) went uncompressed with no cache header on every view (issue 12)."""
+    """plotly.js (then 4.8 MB) went uncompressed with no cache header on every view (issue 12)."""
     from starlette.testclient import TestClient
 
     from carelens.access import Role
@@ -144,10 +144,10 @@ def test_static_assets_are_compressed_and_cached(tmp_path):
     settings = Settings(database_url=f"duckdb:///{tmp_path / 'store.duckdb'}")
     client = TestClient(create_app(settings))
     sign_in(client, get_engine(settings.database_url), "lead", Role.FEEDBACK_LEAD)
-    with client.stream("GET", "/vendor/plotly.min.js", headers={"Accept-Encoding": "gzip"}) as plotly:
+    with client.stream("GET", "/vendor/plotly-cartesian.min.js", headers={"Accept-Encoding": "gzip"}) as plotly:
         sent = b"".join(plotly.iter_raw())  # the bytes on the wire
     assert plotly.status_code == 200 and plotly.headers["content-encoding"] == "gzip"
-    whole = client.get("/vendor/plotly.min.js", headers={"Accept-Encoding": "identity"})
+    whole = client.get("/vendor/plotly-cartesian.min.js", headers={"Accept-Encoding": "identity"})
     assert len(sent) < len(whole.content) / 3 and len(whole.content) > 1_000_000
     assert plotly.headers["cache-control"] == "public, max-age=86400"
     css = client.get("/www/carelens.css", headers={"Accept-Encoding": "gzip"})
@@ -158,3 +158,25 @@ def test_static_assets_are_compressed_and_cached(tmp_path):
     # a page holds patient comments: never kept by a browser or proxy (the security gate says so)
     assert page.headers.get("content-encoding") == "gzip" and page.headers["cache-control"] == "no-store"
     assert "content-encoding" not in whole.headers
+
+
+def test_the_vendored_plotly_bundle_is_the_python_packages_plotly_js_version():
+    """The dashboard sends figures built for the Python plotly package's plotly.js to the vendored
+    cartesian bundle (vendor/README.md): an upgrade of one without the other fails here."""
+    import re
+    from pathlib import Path
+
+    import plotly
+
+    from carelens.web.dashboard.app import VENDOR
+
+    def version(path: Path) -> str:
+        with path.open(encoding="utf-8") as fh:
+            head = fh.read(400)
+        return re.search(r"plotly\.js.*? v(\d+\.\d+\.\d+)", head).group(1)
+
+    ships = version(Path(plotly.__file__).parent / "package_data" / "plotly.min.js")
+    vendored = VENDOR / "plotly-cartesian.min.js"
+    assert version(vendored) == ships
+    assert "cartesian" in vendored.open(encoding="utf-8").read(200)
+    assert (VENDOR / "plotly-LICENSE.txt").read_text().startswith("MIT License")

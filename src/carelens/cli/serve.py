@@ -33,12 +33,14 @@ def register(app: typer.Typer) -> None:
 
         from carelens.config import load_settings
         from carelens.db import database_url, get_engine
+        from carelens.db.engine import linger
         from carelens.web.app import create_app
 
         settings = load_settings()
         if db:
             settings = settings.with_database(database_url(db))
-        get_engine(settings.database_url)  # create / migrate now: a bad URL fails here, in one line
+        engine = get_engine(settings.database_url)  # create / migrate now: a bad URL fails here, in one line
+        linger(engine, settings.store_linger_seconds)  # a page view's queries open a DuckDB store once
         prefix = "/" + root_path.strip("/") if root_path.strip("/") else ""
         typer.echo(f"carelens: dashboard http://{host}:{port}/  API http://{host}:{port}/api/docs"
                    + (f"  (behind a proxy at {prefix}/)" if prefix else ""), err=True)

@@ -15,7 +15,8 @@ How a DuckDB store is held. A DuckDB file admits one process at a time (the firs
 locks it, even for reading). So that a nightly ``carelens feedback load``, ``carelens demo``, the
 ``db`` commands and a second ``carelens serve`` all work while ``carelens serve`` runs, no process
 holds the file between operations: every connection opens the file and closes it when handed
-back (``NullPool``). The dashboard does not feel it: it filters an in-memory copy of the store
+back (``NullPool``); ``carelens serve`` alone keeps the database open for ``store_linger_seconds``
+(0.5 s) after its last use, so a page view's burst of queries opens it once (:func:`linger`). The dashboard does not feel it: it filters an in-memory copy of the store
 (``feedback/store/view.py``), checks for other processes' writes with a ``stat`` of the file
 (:func:`store_stamp`) and opens it only when that changed (opening a DuckDB file costs 25-120 ms
 on a busy machine, measured in BENCHMARKS.md). When the file is locked by another process, a
@@ -31,9 +32,11 @@ and nothing is left only in the ``.wal`` when a process stops. Several people or
 from __future__ import annotations
 
 import contextvars
+import copy
 import re
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -41,9 +44,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from carelens.db.linger import StoreLinger
 from carelens.errors import StoreBusyError, StoreError
 
 _migrated: set[str] = set()
+_lingers: weakref.WeakKeyDictionary[sa.Engine, StoreLinger] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 _wait_override: contextvars.ContextVar[float | None] = contextvars.ContextVar("carelens_store_wait", default=None)
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
@@ -188,15 +193,18 @@ def _busy_error(path: Path, exc: BaseException, waited: float) -> StoreBusyError
 def _install_duckdb_store_events(engine: sa.Engine, path: Path, wait_seconds: float) -> None:
     import duckdb
 
+    linger = _lingers[engine] = StoreLinger(0.0)  # off until linger() turns it on (carelens serve)
+
     @sa.event.listens_for(engine, "do_connect")
     def _connect_waiting(dialect, conn_rec, cargs, cparams):
         wait = _wait_override.get()
         wait = wait_seconds if wait is None else wait
         deadline = time.monotonic() + wait
         pause = 0.02
+        asked = copy.deepcopy(cparams)  # the keeper of linger.py opens the file exactly so
         while True:
             try:
-                return dialect.connect(*cargs, **cparams)
+                connection = dialect.connect(*cargs, **copy.deepcopy(asked))
             except duckdb.Error as exc:
                 if not is_lock_conflict(exc):
                     raise
@@ -205,12 +213,16 @@ def _install_duckdb_store_events(engine: sa.Engine, path: Path, wait_seconds: fl
                     raise _busy_error(path, exc, wait) from None
                 time.sleep(min(pause, left))
                 pause = min(pause * 2, 0.25)
+                continue
+            linger.opened(lambda: dialect.connect(*cargs, **copy.deepcopy(asked)))
+            return connection
 
     @sa.event.listens_for(engine, "checkin")
     def _checkpoint(dbapi_connection, connection_record):
         """Write the WAL into the file before the connection closes (a no-op costing ~0.2 ms if
         nothing was written). Closing the process's last connection checkpoints too; this also
         covers a write made while another thread of the server has the file open."""
+        linger.used()
         if dbapi_connection is None:
             return
         try:
@@ -295,10 +307,29 @@ def checkpoint(engine: sa.Engine, *, wait: float = 0.0) -> bool:
     return True
 
 
+def linger(engine: sa.Engine, seconds: float) -> None:
+    """Keep a DuckDB store open for ``seconds`` after its last use in this process (``linger.py``).
+
+    Turned on by ``carelens serve`` (the ``store_linger_seconds`` setting), whose page views make
+    bursts of short queries; other commands open the store for one job and keep the default (let it
+    go at once), so code in the same process can still open the file another way (read-only, say).
+    Nothing to do for other databases (their pools keep connections anyway).
+    """
+    keeper = _lingers.get(engine)
+    if keeper is not None:
+        keeper.seconds = seconds
+        if seconds <= 0:
+            keeper.close()
+
+
 def release(engine: sa.Engine) -> None:
     """Close this process's idle connections to ``engine``'s database.
 
-    A DuckDB store holds no idle connection (see the module's docstring); other databases' pools
-    are emptied. The engine stays usable and reconnects on its next use.
+    A DuckDB store's lingering connection closes (see the module's docstring), so another process
+    can open the file at once; other databases' pools are emptied. The engine stays usable and
+    reconnects on its next use.
     """
+    linger = _lingers.get(engine)
+    if linger is not None:
+        linger.close()
     engine.dispose()

@@ -25,16 +25,11 @@ from carelens.web.dashboard.filters import FILTERS_ID, filters_ui
 from carelens.web.dashboard.registry import Page, pages
 
 WWW = Path(__file__).parent / "www"
+VENDOR = Path(__file__).parent / "vendor"  # plotly.js's cartesian bundle (vendor/README.md)
 SESSION_CHECK_SECONDS = 10
 # One user of each role: together they are shown every page, whose inline scripts the Content
 # Security Policy allows (no role sees every page: an admin has no call list).
 _EACH_ROLE = [Principal(name="user:csp", role=role, scope=Scope.all(), via="password") for role in Role]
-
-
-def _plotly_js_dir() -> Path:
-    import plotly
-
-    return Path(plotly.__file__).parent / "package_data"
 
 
 def _no_access(principal: Principal | None) -> ui.Tag:
@@ -59,6 +54,9 @@ def _user_menu(principal: Principal | None, csrf: str, root: str) -> ui.Tag:
 
 
 def create_dashboard(settings: Settings) -> App:
+    from carelens.web.dashboard.shiny_speed import skip_name_inference_without_tracing
+
+    skip_name_inference_without_tracing()
     registered = pages()
     from carelens.db import get_engine
 
@@ -79,7 +77,7 @@ def create_dashboard(settings: Settings) -> App:
             id="nav",
             sidebar=sidebar,
             header=ui.head_content(
-                ui.tags.script(src="vendor/plotly.min.js"),
+                ui.tags.link(rel="preload", href="vendor/plotly-cartesian.min.js", as_="script"),  # run by www/carelens.js
                 ui.tags.link(rel="stylesheet", href="www/carelens.css"),
                 ui.tags.script(src="www/carelens.js"),
             ),
@@ -103,11 +101,10 @@ def create_dashboard(settings: Settings) -> App:
             return
         app.audit("session_start", "dashboard", {"pages": [p.id for p in allowed]})
         feedback = feedback_context(app, filter_pages) if any(p.feedback for p in allowed) else None
-        for p in allowed:
-            p.start(app, feedback)
+        _start_pages_when_first_shown(app, allowed, feedback)
         _audit_views(app, feedback, filter_pages)
 
-    dashboard = App(app_ui, server, static_assets={"/vendor": _plotly_js_dir(), "/www": WWW})
+    dashboard = App(app_ui, server, static_assets={"/vendor": VENDOR, "/www": WWW})
     dashboard.sanitize_errors = True  # an unexpected error shows a generic line, never a trace or a path
     from htmltools import HTMLDocument
 
@@ -122,6 +119,24 @@ def create_dashboard(settings: Settings) -> App:
     hashes = sorted({h for document in documents for h in inline_script_hashes(document)})
     dashboard.carelens_script_hashes = hashes  # type: ignore[attr-defined]
     return dashboard
+
+
+def _start_pages_when_first_shown(app: AppContext, allowed: list[Page], feedback) -> None:
+    """Run each page's server the first time the page is shown, not all of them as the session opens.
+
+    Why: a page view started every page's server (an admin's twelve: user and key lists, the
+    demand runs, the spellings, the comparison's places), a third of the server's work before the
+    first chart (py-spy, BENCHMARKS.md issue 12) for pages most visits never open."""
+    started: set[str] = set()
+
+    @reactive.effect(priority=200)
+    def _start_shown_page() -> None:
+        shown = app.current_page()
+        with reactive.isolate():
+            for page in allowed:
+                if page.id == shown and page.id not in started:
+                    started.add(page.id)
+                    page.start(app, feedback)
 
 
 def _watch_session(app: AppContext, session, scope: dict) -> None:

@@ -74,7 +74,9 @@ def filters_server(input, output, session, app: AppContext, options: Callable[[]
     last_span: list = [None, None]
     sent_choices: dict[str, object] = {}
     bookmark: dict = {}  # what the address asked for, read once when the store's choices first arrive
-    restored = reactive.value(False)
+    restored = reactive.value(False, name="restored")
+    chosen = reactive.value(CommentFilters(), name="chosen_filters")  # what the pages filter by (below)
+    first_dates: dict = {"sent": None, "seen": False}  # the dates first sent to the browser, and their echo
     demo_restored: list[bool] = []  # non-empty once the demographic controls were first made
 
     def asked(name: str, choices) -> list[str]:
@@ -109,6 +111,8 @@ def filters_server(input, output, session, app: AppContext, options: Callable[[]
                     chosen, whole = (bookmark["dates"][0] or start, bookmark["dates"][1] or end), False
                 ui.update_date_range("dates", start=start if whole else chosen[0], end=end if whole else chosen[1],
                                      min=start, max=end)
+                if first_dates["sent"] is None:
+                    first_dates["sent"] = [str(start if whole else chosen[0]), str(end if whole else chosen[1])]
                 last_span[:] = [start, end]
             wanted = place_choices(opts)
             wanted |= {"question": opts["question"], "category": list(opts["categories"]),
@@ -134,7 +138,7 @@ def filters_server(input, output, session, app: AppContext, options: Callable[[]
         """After a bookmarked view is restored, the address bar follows every filter and page change."""
         if not restored():
             return
-        await session.send_custom_message("carelens-url", {"query": to_query(filters(), app.current_page())})
+        await session.send_custom_message("carelens-url", {"query": to_query(chosen(), app.current_page())})
 
     def place_choices(opts: dict) -> dict[str, list[str]]:
         """Each location control's choices, narrowed by the levels above it (read without dependency)."""
@@ -196,9 +200,15 @@ def filters_server(input, output, session, app: AppContext, options: Callable[[]
             ui.update_selectize(f"demo_{i}", selected=[])
 
     @reactive.calc
-    def filters() -> CommentFilters:
+    def wanted() -> CommentFilters:
         opts = options()
         dates = input.dates() or (None, None)
+        if not first_dates["seen"]:
+            # the control shows the browser's today until the dates the server first sent come back
+            if first_dates["sent"] is None or [str(d) for d in dates] != first_dates["sent"]:
+                dates = (None, None)
+            else:
+                first_dates["seen"] = True
         demo = {}
         for i, name in enumerate(opts.get("demographics", {})):
             key = f"demo_{i}"
@@ -219,4 +229,15 @@ def filters_server(input, output, session, app: AppContext, options: Callable[[]
             search=bounded_search(input.search() or ""),
         )
 
-    return filters
+    @reactive.effect(priority=100)
+    def _only_real_changes() -> None:
+        """Pass the filters on only when they changed. Why: the controls' values come back from the
+        browser after every update the server sends (the store's date span and choices as a page
+        opens, a choice re-sent after an upload); each echo re-ran every chart and table of the page
+        for the same filters (a second round of a page view, ~0.4 s)."""
+        new = wanted()
+        with reactive.isolate():
+            if new != chosen():
+                chosen.set(new)
+
+    return chosen

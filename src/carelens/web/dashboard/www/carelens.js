@@ -13,9 +13,40 @@
  * flag buttons carry data attributes that one click listener here reads.
  */
 (function () {
+  /* plotly.js (1.5 MB, vendor/README.md) is fetched early (a preload link in the page's head) but run only once Shiny
+   * has connected: running it takes the browser's only thread for most of a second, which before
+   * held up Shiny's start and so the server's first answer; now the two overlap. A figure that
+   * arrives before plotly.js has run waits here and is drawn once it has. */
+  var waiting = [];
+  var plotlyRequested = false;
+  function loadPlotly() {
+    if (plotlyRequested || window.Plotly) return;
+    var link = document.querySelector("link[href*='vendor/plotly']");
+    if (!link) return;
+    plotlyRequested = true;
+    var tag = document.createElement("script");
+    tag.src = link.href;
+    tag.async = true;
+    tag.addEventListener("load", function () {
+      var queued = waiting;
+      waiting = [];
+      queued.forEach(function (gd) { if (!observer || visible(gd)) draw(gd); });
+    });
+    document.head.appendChild(tag);
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    if (window.jQuery) jQuery(document).one("shiny:connected", loadPlotly);
+  });
+  window.addEventListener("load", function () { setTimeout(loadPlotly, 2000); });  /* no Shiny: still draw */
+
   function draw(gd) {
     var p = gd._carelensPending;
     if (!p) return;
+    if (!window.Plotly) {
+      if (waiting.indexOf(gd) < 0) waiting.push(gd);
+      loadPlotly();
+      return;
+    }
     gd._carelensPending = null;
     gd.style.height = p[1].height + "px";
     Plotly.react(gd, p[0], p[1], p[2]).then(function () {
@@ -50,7 +81,7 @@
     if (!gd) return;
     if (payload === null) {
       gd._carelensPending = null;
-      if (gd.data) Plotly.purge(gd);
+      if (gd.data && window.Plotly) Plotly.purge(gd);
       gd._carelensClick = false;
       gd.style.height = "0px";
       return;
