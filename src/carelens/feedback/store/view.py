@@ -24,6 +24,7 @@ Sentiment groups: positive = 1-2, neutral/mixed = 3, negative = 4-5 (``GROUPS``,
 
 from __future__ import annotations
 
+import ast
 import json
 import threading
 import time
@@ -401,6 +402,18 @@ def store_view(engine: sa.Engine) -> StoreView:
             return view
         _views[key] = view
     return view
+
+
+def data_part(revision: str) -> str:
+    """The loads-and-aliases part of a :func:`poll_revision` answer (what a filter's choices depend
+    on), without the corrections part; an answer that is no revision (an error) is kept whole."""
+    try:
+        parts = ast.literal_eval(revision)
+    except (ValueError, SyntaxError):
+        return revision
+    if not isinstance(parts, tuple) or len(parts) != 8:
+        return revision
+    return repr(parts[:2] + parts[6:])
 
 
 def poll_revision(engine: sa.Engine, previous: str | None = None) -> str:

@@ -48,17 +48,32 @@ class FeedbackContext:
     flag_input: str = ""  # the input id comment tables send flag and correction requests to
     _version: Callable[[], str] = field(default=lambda: "", repr=False)
     _refresh: Any = field(default=None, repr=False)
+    _labels: Any = field(default=None, repr=False)
+    _absorb: Callable[[], None] = field(default=lambda: None, repr=False)
     _open_drill: Callable[[dict], None] = field(default=lambda click: None, repr=False)
 
     def touch(self) -> None:
         """Take a dependency on the store's data (call at the top of every render that reads it)."""
         self._version()
         self._refresh()
+        if self._labels is not None:
+            self._labels()
 
     def data_changed(self) -> None:
         """Say this session wrote to the store: every feedback output redraws now, not at the next poll."""
         with reactive.isolate():
             self._refresh.set(self._refresh() + 1)
+
+    def labels_changed(self) -> None:
+        """Say this session flagged or corrected a comment: every feedback output redraws now.
+
+        Unlike :meth:`data_changed`, the filters' choices are not worked out again (a flag or a
+        correction changes no place, question, date or demographic value: at 1,000,000 comments
+        that recount was most of a correction's wait), and the poll is told the store's new
+        revision is this write, so it does not redraw everything a second time."""
+        self._absorb()
+        with reactive.isolate():
+            self._labels.set(self._labels() + 1)
 
     def count_text(self, n: int | None) -> str:
         """A count as a page may show it: "fewer than N" under the privacy threshold."""
@@ -84,12 +99,15 @@ class FeedbackContext:
 def feedback_context(app: AppContext, filter_pages: frozenset[str]) -> FeedbackContext:
     """Build the session's feedback context (call from the app's server function)."""
     from carelens.feedback.store import queries
-    from carelens.feedback.store.view import poll_revision
+    from carelens.feedback.store.view import data_part, poll_revision
 
     engine = app.engine
-    load_error = reactive.value("")
-    refresh = reactive.value(0)
+    load_error = reactive.value("", name="load_error")
+    refresh = reactive.value(0, name="refresh")
+    labels = reactive.value(0, name="labels")
     last_version: list[str | None] = [None]
+    shown_version: list[str] = [""]  # what the poll last answered
+    absorbed: dict[str, str] = {}  # the revision after this session's own flag or correction -> the answer before it
     # the user's location scope goes into every query through the filters; no scope, no feedback
     scope = app.user.feedback_scope() if app.user is not None else None
     in_scope = CommentFilters().scoped(scope)
@@ -97,16 +115,39 @@ def feedback_context(app: AppContext, filter_pages: frozenset[str]) -> FeedbackC
     def _version() -> str:
         try:
             last_version[0] = poll_revision(engine, last_version[0])  # busy store: the last answer stands
-            return last_version[0]
+            shown_version[0] = absorbed.get(last_version[0], last_version[0])
         except Exception as exc:  # noqa: BLE001 - store unreachable: keep the page alive and say so
-            return f"error:{type(exc).__name__}: {exc}"
+            shown_version[0] = f"error:{type(exc).__name__}: {exc}"
+        return shown_version[0]
+
+    def _absorb() -> None:
+        """This session's write is already on screen: the poll keeps its answer for the revision it made."""
+        try:
+            now = poll_revision(engine, last_version[0])
+        except Exception:  # noqa: BLE001 - the poll will say what is wrong
+            return
+        absorbed.clear()
+        absorbed[now] = shown_version[0]
 
     version = reactive.poll(_version, POLL_SECONDS)(_version)
+    data_version = reactive.value("", name="data_version")
+
+    @reactive.effect(priority=300)
+    def _loads_and_aliases() -> None:
+        """The part of the store's revision the filters' choices depend on (loads, aliases), passed on
+        only when it changed: a correction or flag, in this session or another, leaves the choices
+        as they are."""
+        part = data_part(version())
+        with reactive.isolate():
+            if part != data_version():
+                data_version.set(part)
 
     @reactive.calc
     def options() -> dict:
         refresh()
-        v = version()
+        data_version()
+        with reactive.isolate():
+            v = version()
         if v.startswith("error:"):
             # the reason goes to the server's log only: a driver's message may name a server path
             logging.getLogger("carelens").warning("the comment store could not be read: %s", v[6:])
@@ -125,10 +166,11 @@ def feedback_context(app: AppContext, filter_pages: frozenset[str]) -> FeedbackC
     def total() -> int:
         version()
         refresh()
+        labels()  # a topic or sentiment filter counts corrected comments as corrected
         return int(queries.filtered_comments(engine, filters(), limit=0)[1]) if options().get("has_comments") else 0
 
     fb = FeedbackContext(app=app, filters=filters, options=options, total=total, load_error=load_error,
-                         _version=version, _refresh=refresh)
+                         _version=version, _refresh=refresh, _labels=labels, _absorb=_absorb)
     comment_actions_server("feedback", fb)
     return fb
 
@@ -209,7 +251,7 @@ def _flags(input, fb: FeedbackContext, drill: reactive.Value, reopen_drill: Call
     sentiment, or undo its last correction.
 
     Every change is recorded with who and when (``feedback.store.corrections``) and patches the
-    store's in-memory view in place, so saving returns at once; ``fb.data_changed()`` then redraws
+    store's in-memory view in place, so saving returns at once; ``fb.labels_changed()`` then redraws
     every view, the drill-through dialog's included. Only one dialog shows at a time, so correcting
     from the drill-through dialog replaces it; saving or cancelling opens it again, with the
     correction shown.
@@ -257,7 +299,7 @@ def _flags(input, fb: FeedbackContext, drill: reactive.Value, reopen_drill: Call
                 return
             app.audit("flag" if now_flagged else "unflag", key)
             ui.notification_show("Marked as interesting." if now_flagged else "Flag removed.", type="message", duration=3)
-            fb.data_changed()
+            fb.labels_changed()
         elif kind == "wrong_topics":
             if not may_change(key, "correct"):
                 return
@@ -296,7 +338,7 @@ def _flags(input, fb: FeedbackContext, drill: reactive.Value, reopen_drill: Call
         app.audit("correct", key, {"topics": topics, "sentiment": sentiment})
         _close()
         ui.notification_show("Correction saved.", type="message", duration=3)
-        fb.data_changed()
+        fb.labels_changed()
 
     @reactive.effect
     @reactive.event(input.correct_undo)
@@ -314,7 +356,7 @@ def _flags(input, fb: FeedbackContext, drill: reactive.Value, reopen_drill: Call
         _close()
         ui.notification_show("Correction undone." if undone else "Nothing to undo.", type="message", duration=3)
         if undone:
-            fb.data_changed()
+            fb.labels_changed()
 
     @reactive.effect
     @reactive.event(input.correct_cancel)
