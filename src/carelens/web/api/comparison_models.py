@@ -94,6 +94,8 @@ class ChartPoint(BaseModel):
     outside: bool = Field(description="Outside the 3-sigma limits.")
     shift: bool = Field(description="In a run of 7 or more on one side of the centre line.")
     trend: bool = Field(description="In 7 or more rising (or falling) in a row.")
+    two_of_three: bool = Field(description="Beyond two sigma, with another point of three in a row beyond two sigma "
+                                           "on the same side (2 of 3 near a limit).")
     variation: Variation
 
 

@@ -32,7 +32,7 @@ from carelens.web.api.routes.frames import records
 router = APIRouter(prefix="/comparison", tags=["comparison"], dependencies=guarded(Permission.FEEDBACK_READ))
 REFUSALS = responses(400, 401, 403, 413, 422)
 POINT_FIELDS = ["period", "start", "end", "value", "centre", "upper", "lower", "respondents", "outside", "shift",
-                "trend", "variation"]
+                "trend", "two_of_three", "variation"]
 CHANGE_FIELDS = ["place", "before", "now", "change", "respondents_now", "respondents_before", "significant"]
 
 
