@@ -112,6 +112,9 @@ def ws(tmp_path_factory) -> Workspace:
     w.write("longquestion", "longquestion.csv",
             "Comment ID,Comment,Question\n1,Kind staff,How was it?\n2,Long wait," + "q" * 3000 + "\n")
     w.write("bigid", "bigid.csv", "Comment ID,Comment\n" + "9" * 300 + ",Kind staff\n2,Long wait\n")
+    w.write("mixgood", "mix-good.csv", "field,value,share\nSex,Female,51%\nSex,Male,49%\n")
+    w.write("mixsum", "mix-sum.csv", "field,value,share\nSex,Female,0.5\nSex,Male,0.3\n")
+    w.write("mixword", "mix-word.csv", "field,value,share\nSex,Female,0.5\nSex,Male,half\n")
     labelled = trust_training_frame(60)
     labelled.to_csv(w.add("labelled", files / "labelled.csv"), index=False)
     labelled.assign(codes="Kindness").to_csv(w.add("onelabel", files / "onelabel.csv"), index=False)
@@ -234,6 +237,17 @@ CASES: list[Case] = [
          "colour"),
     case("classify: role without =", "feedback classify {comments} -o {tmp}/out.csv --column Comment", "--column"),
     case("classify: missing text column", "feedback classify {comments} -o {tmp}/out.csv --text-column Nope", "Nope"),
+    # ------------------------------------------------------------------ feedback mix
+    *file_cases("feedback mix load", "--source census --db {store}"),
+    case("mix load: another table's columns", "feedback mix load {header} --source census --db {store}",
+         "header.csv", "field"),
+    case("mix load: shares not adding up", "feedback mix load {mixsum} --source census --db {store}", "mix-sum.csv",
+         "share", "Sex"),
+    case("mix load: share not a number", "feedback mix load {mixword} --source census --db {store}",
+         "mix-word.csv", "row 3", "share"),
+    case("mix load: no --source", "feedback mix load {mixgood} --db {store}", "--source"),
+    case("mix load: blank --source", "feedback mix load {mixgood} --source= --db {store}", "source"),
+    case("mix remove: a field with no mix", "feedback mix remove Religion --db {store}", ok=True),
     # ------------------------------------------------------------------ feedback train
     *file_cases("feedback train", "-o {tmp}/model --column comment_text=comment --column labels=codes"),
     case("train: -o onto a file", "feedback train {labelled} -o {existing} --framework {framework} "

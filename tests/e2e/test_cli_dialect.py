@@ -51,7 +51,8 @@ def run(args, capsys):
 def test_every_command_is_in_the_docs():
     assert set(IDS) == {
         "feedback classify", "feedback train", "feedback evaluate", "feedback load", "feedback alias add",
-        "feedback alias remove", "feedback alias list", "appointments train",
+        "feedback alias remove", "feedback alias list", "feedback mix load", "feedback mix list",
+        "feedback mix remove", "appointments train",
         "appointments evaluate", "appointments score", "appointments call-list", "demand run", "demand synth",
         "demand validate", "demand scenarios", "demand compare", "demand export", "demand delete",
         "db upgrade", "db current", "db backup", "db restore", "demo", "serve", "config show",

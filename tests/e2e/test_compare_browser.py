@@ -260,3 +260,50 @@ def test_spellings_merged_on_the_admin_page_show_as_one_ward_and_can_be_unmerged
         table.get_by_role("button", name="Remove the merge of wd10 into Ward 10").click()
         wait_until(page, "document.querySelectorAll('#spellings-aliases tbody tr').length == 1")
         page.close()
+
+
+def test_who_we_hear_from_shows_the_trust_mix_beside_the_respondents(browser, tmp_path):
+    """A trust mix loaded from the command line: its column, the difference (hidden where the
+    selection's share is) and where it came from, on the page."""
+    from carelens.cli.app import main
+    from carelens.db import get_engine
+    from carelens.feedback.ingest import load_comments
+    from carelens.feedback.model_cache import cached_model
+
+    db = tmp_path / "mix.duckdb"
+    engine = get_engine(db)
+    ethnicity = ["White British"] * 20 + ["Asian or Asian British"] * 12 + ["Mixed"] * 3
+    frame = pd.DataFrame({"Comment ID": [f"m{i}" for i in range(len(ethnicity))], "Date": ["01/03/2025"] * 35,
+                          "Ward": ["Ward 1"] * 35, "FFT score": ["1"] * 35, "Ethnicity": ethnicity,
+                          "Comments": [f"Kind staff, visit {i}" for i in range(35)]})
+    load_comments(frame, engine=engine, model=cached_model(), progress=False,
+                  mapping={"location_3": "Ward", "demographics": ["Ethnicity"]})
+    engine.dispose()
+    census = tmp_path / "census.csv"
+    census.write_text("field,value,share\nEthnicity,White British,72%\nEthnicity,Asian or Asian British,18%\n"
+                      "Ethnicity,Mixed,4%\nEthnicity,Black or Black British,6%\n", encoding="utf-8")
+    assert main(["feedback", "mix", "load", str(census), "--source", "ONS Census 2021, our catchment",
+                 "--db", str(db)]) == 0
+    with running_server(db, tmp_path) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        sign_in(page, url, "admin")  # every page needs a signed-in user (issue 16)
+        page.set_default_timeout(60_000)
+        page.get_by_role("tab", name="Who we hear from", exact=True).click()
+        table = page.locator("#demographics-fields table.demographics-table")
+        table.wait_for()
+        headers = [h.strip() for h in table.locator("thead th").all_inner_texts()]
+        assert headers[-2:] == ["Trust mix", "Difference"], headers
+        rows = {r.locator("th").inner_text(): [c.strip() for c in r.locator("td").all_inner_texts()]
+                for r in table.locator("tbody tr").all()}
+        # 12 of 35 respondents (34%) against 18% of the catchment: 16 points more
+        assert rows["Asian or Asian British"][-2:] == ["18%", "+16 points"], rows
+        # 3 respondents are fewer than 10: the share and its difference hidden, the mix shown
+        assert rows["Mixed"][:2] == ["–", "–"] and rows["Mixed"][-2:] == ["4%", "–"], rows
+        assert rows["Black or Black British"][-2:] == ["6%", "–"], rows  # in the mix, no respondent: listed
+        note = page.locator("#demographics-fields .mix-source").inner_text()
+        assert note.startswith("Trust mix: ONS Census 2021, our catchment (loaded ")
+        legend = page.locator("#demographics-fields .legend").first
+        legend.wait_for()
+        assert "Trust mix" in legend.text_content()  # a third bar in the chart
+        _shot(page, "who-we-hear-from-trust-mix", page.locator("#demographics-fields .card").first)
+        page.close()

@@ -33,6 +33,8 @@ ROUTES = {
     **{("POST", f"/summaries/{k}"): Permission.FEEDBACK_READ for k in SUMMARIES},
     ("GET", "/filters"): Permission.FEEDBACK_READ,
     **{("POST", f"/comparison/{k}"): Permission.FEEDBACK_READ for k in ("signals", "chart", "change", "demographics")},
+    ("GET", "/comparison/demographics/mix"): Permission.FEEDBACK_READ,
+    ("POST", "/comparison/demographics/mix"): Permission.MANAGE_ALIASES,
     ("POST", "/corrections"): Permission.FEEDBACK_CORRECT,
     ("POST", "/corrections/undo"): Permission.FEEDBACK_CORRECT,
     ("PUT", "/corrections/flag"): Permission.FEEDBACK_CORRECT,
@@ -74,6 +76,9 @@ def _request(client, method: str, path: str, key: str, comment_key: str):
     kwargs = {
         ("POST", "/classify"): {"json": [{"comment_id": "1", "comment_text": "Lovely staff"}]},
         ("POST", "/comments/upload"): {"files": {"file": ("m.csv", io.BytesIO(csv), "text/csv")}},
+        ("POST", "/comparison/demographics/mix"): {  # a field no comment has: the other tests' figures unchanged
+            "files": {"file": ("mix.csv", io.BytesIO(b"field,value,share\nReligion,None,1\n"), "text/csv")},
+            "data": {"source": "matrix"}},
         ("POST", "/comments"): {"json": {"rows": [{"FFT answer": "Matrix row", "Ward / team": "Matrix ward"}], "source": "m"}},
         ("POST", "/corrections"): {"json": {"comment_key": comment_key, "kind": "interesting"}},
         ("POST", "/corrections/undo"): {"json": {"comment_key": comment_key}},

@@ -229,6 +229,38 @@ def test_an_upload_with_a_bad_form_field_is_a_422_naming_it(client, field, value
     assert r.status_code == 422 and body["field"].startswith(field), body
 
 
+MIXES = {
+    "binary": ("mix.csv", bytes(range(256)) * 4, "mix.csv"),
+    "empty": ("mix.csv", b"", "mix.csv"),
+    "an export, not a mix": ("mix.csv", b"Comment ID,Comment\n1,Kind staff\n", "'share'"),
+    "wrong extension": ("mix.docx", b"field,value,share\nSex,F,1\n", "mix.docx"),
+    "shares not adding up": ("mix.csv", b"field,value,share\nSex,F,0.5\nSex,M,0.3\n", "shares of Sex"),
+    "a word for a share": ("mix.csv", b"field,value,share\nSex,F,half\n", "row 2"),
+    "NUL in a value": ("mix.csv", b"field,value,share\nSex,F\x00,1\n", "NUL"),
+}
+
+
+@pytest.mark.parametrize("name", list(MIXES))
+def test_a_trust_mix_that_is_not_a_good_mix_is_refused_naming_the_file_row_or_column(client, name):
+    filename, content, said = MIXES[name]
+    before = rows(client)
+    r = client.post("/comparison/demographics/mix", files={"file": (filename, io.BytesIO(content), "text/csv")},
+                    data={"source": "census"}, headers=H)
+    body = check_refusal(client, "POST", "/comparison/demographics/mix", r, before)
+    assert r.status_code in (400, 415) and said in body["detail"], body
+    assert rows(client) == before
+
+
+@pytest.mark.parametrize("source", ["", "   ", "x" * 501])
+def test_a_trust_mix_without_a_source_is_refused_naming_it(client, source):
+    before = rows(client)
+    r = client.post("/comparison/demographics/mix", files={"file": ("mix.csv", io.BytesIO(b"field,value,share\nSex,F,1\n"),
+                                                                    "text/csv")}, data={"source": source}, headers=H)
+    body = check_refusal(client, "POST", "/comparison/demographics/mix", r, before)
+    assert r.status_code in (400, 422) and "source" in json.dumps(body), body
+    assert rows(client) == before
+
+
 def test_nul_in_loaded_rows_is_kept_as_a_replacement_character_and_said(client):
     before = rows(client)
     r = client.post("/comments", json={"rows": [{"Comment ID": "nul-1", "Comment": "Kind\x00 staff"}]}, headers=H)

@@ -189,3 +189,40 @@ def test_the_api_answers_who_we_hear_from(client):
     rows = r.json()["rows"]
     assert {row["field"] for row in rows} == {"Age group", "Gender", "Ethnicity"}
     assert all((row["respondents"] is None) == row["suppressed"] for row in rows)
+
+
+@pytest.fixture(scope="module")
+def near_engine(tmp_path_factory):
+    """One ward, 40 respondents a month for 8 months: 26 answer "very good" in each of the first six,
+    36 in the last two (by hand: p̄ = 228/320 = 0.7125, σ = √(0.7125·0.2875/40) = 0.07157, so the
+    two-sigma line is 0.8556 and the upper limit 0.9272: 0.9 is near the limit, not past it)."""
+    rows = []
+    for month in range(1, 9):
+        good = 36 if month > 6 else 26
+        rows += [{"Comment ID": f"n{month}-{i}", "Date": f"15/{month:02d}/2025", "Ward": "Ward A",
+                  "FFT score": "1" if i < good else "4", "Comments": f"The staff were kind, visit {month}-{i}"}
+                 for i in range(40)]
+    eng = get_engine(tmp_path_factory.mktemp("near") / "store.duckdb")
+    load_comments(pd.DataFrame(rows), engine=eng, model=cached_model(), progress=False, mapping={"location_3": "Ward"})
+    return eng
+
+
+def test_two_months_near_the_limit_are_a_signal_in_the_table_the_api_and_the_board_report(near_engine, tmp_path):
+    from carelens.web.api import create_api
+
+    found = comparison.signals(near_engine, None, Measure("fft_good"), level=3, suppress_below=10)
+    assert found[["place", "variation", "rules"]].values.tolist() == [["Ward A", "improvement", "2 of 3 near a limit"]]
+    assert found["value"].iloc[0] == pytest.approx(0.9) and found["centre"].iloc[0] == pytest.approx(0.7125)
+    chart, _ = comparison.place_chart(near_engine, None, Measure("fft_good"), level=3, place="Ward A", suppress_below=10)
+    assert chart["two_of_three"].tolist() == [False] * 6 + [True, True] and not chart["outside"].any()
+    report = build_report(near_engine, CommentFilters(), LEVELS, suppress_below=10)
+    ward = report.signals[report.signals["place"] == "Ward A"]
+    assert "2 of 3 near a limit" in set(ward["rules"]) and "2 of 3 near a limit" in render_html(report)
+    settings = Settings(home=tmp_path, database_url=str(near_engine.url), api_key_hashes=[hash_api_key(KEY)],
+                        suppress_below=10)
+    with TestClient(create_api(settings)) as c:
+        r = c.post("/comparison/chart", json={"level": 3, "place": "Ward A"}, headers={"X-API-Key": KEY})
+        assert r.status_code == 200, r.text
+        assert [p["two_of_three"] for p in r.json()["points"]] == [False] * 6 + [True, True]
+        r = c.post("/comparison/signals", json={"level": 3}, headers={"X-API-Key": KEY})
+        assert r.json()["rows"][0]["rules"] == "2 of 3 near a limit"

@@ -20,6 +20,7 @@ from carelens.feedback.spc import (
     p_chart,
     shifts,
     trends,
+    two_of_three,
     xmr_chart,
 )
 
@@ -32,7 +33,9 @@ def test_p_chart_limits_and_a_point_above_them():
     assert chart["lower"].iloc[0] == pytest.approx(0.047835, abs=1e-6)
     assert chart["value"].tolist() == pytest.approx([0.1, 0.12, 0.08, 0.6])
     assert chart["outside"].tolist() == [False, False, False, True]
-    assert chart["variation"].tolist() == [COMMON, COMMON, COMMON, IMPROVEMENT]
+    # two-sigma lines 0.225 ± 0.118110: Jan (0.1) and Mar (0.08) are two of three beyond the lower one
+    assert chart["two_of_three"].tolist() == [True, False, True, False]
+    assert chart["variation"].tolist() == [CONCERN, COMMON, CONCERN, IMPROVEMENT]
     assert chart.attrs["provisional"]  # four points: limits are provisional
     assert latest_signal(chart) == {"variation": IMPROVEMENT, "rules": "outside the limits", "value": 0.6,
                                     "centre": pytest.approx(0.225), "period": "Apr"}
@@ -109,3 +112,98 @@ def test_p_chart_values_stay_within_0_and_1_and_every_point_gets_a_class(pairs):
     assert ((chart["value"] >= 0) & (chart["value"] <= 1)).all()
     assert (chart["lower"] <= chart["centre"] + 1e-12).all() and (chart["centre"] <= chart["upper"] + 1e-12).all()
     assert set(chart["variation"]) <= {COMMON, IMPROVEMENT, CONCERN, NEITHER}
+
+
+# --- rule 4: two out of three near a limit (beyond two sigma, on one side) -----------------------
+# Limits at ±3 around a centre line of 0: the two-sigma lines are at ±2.
+FLAT = {"centre": np.zeros(5), "upper": np.full(5, 3.0), "lower": np.full(5, -3.0)}
+
+
+def test_two_of_three_points_near_the_upper_limit_signal_and_only_they_are_marked():
+    chart = classify_points(np.array([0, 2.5, 0.5, 2.6, 0]), **FLAT, better="higher")
+    assert chart["two_of_three"].tolist() == [False, True, False, True, False]  # the middle point takes no part
+    assert chart["variation"].tolist() == [COMMON, IMPROVEMENT, COMMON, IMPROVEMENT, COMMON]
+    assert not chart[["outside", "shift", "trend"]].to_numpy().any()
+    lower_is_better = classify_points(np.array([0, 2.5, 0.5, 2.6, 0]), **FLAT, better="lower")
+    assert lower_is_better["variation"].tolist() == [COMMON, CONCERN, COMMON, CONCERN, COMMON]
+    # near the lower limit: the same rule, the other way
+    low = classify_points(np.array([-2.1, -2.9, 0, 0, 0]), **FLAT, better="higher")
+    assert low["two_of_three"].tolist() == [True, True, False, False, False]
+    assert low["variation"].tolist()[:2] == [CONCERN, CONCERN]
+
+
+def test_two_near_points_on_opposite_sides_do_not_signal():
+    for values in ([0, 2.5, -2.5, 0, 0], [2.5, -2.5, 0, 0, 0], [0, 0, -2.9, 2.9, 0]):
+        chart = classify_points(np.array(values, dtype=float), **FLAT, better="higher")
+        assert not chart["two_of_three"].any(), values
+        assert set(chart["variation"]) == {COMMON}, values
+
+
+def test_one_near_point_in_three_does_not_signal_nor_do_two_further_apart():
+    for values in ([0, 2.5, 1.9, 1.5, 0], [2.5, 0, 0, 2.5, 0], [0, 0, 0, 2, 2]):  # 2 is on the line, not beyond
+        chart = classify_points(np.array(values, dtype=float), **FLAT, better="higher")
+        assert not chart["two_of_three"].any(), values
+    # two near points need a third to make three: a two-point chart has no window
+    up, down = two_of_three(np.array([2.5, 2.5]), 2.0, -2.0)
+    assert not up.any() and not down.any()
+
+
+def test_points_beyond_the_limit_count_as_beyond_two_sigma():
+    chart = classify_points(np.array([0, 3.5, 2.2, 0, 0]), **FLAT, better="higher")
+    assert chart["outside"].tolist() == [False, True, False, False, False]
+    assert chart["two_of_three"].tolist() == [False, True, True, False, False]
+
+
+def test_the_latest_point_near_a_limit_names_the_rule():
+    chart = xmr_chart(list("abcdefgh"), [10, 11, 10, 11, 10, 11, 10, 11.9])
+    # mean 84.9/8 = 10.6125; moving ranges all 1 but the last (1.9): mean 7.9/7; limits ± 2.66 x 7.9/7
+    assert chart["upper"].iloc[0] == pytest.approx(10.6125 + 2.66 * 7.9 / 7)
+    near = 10.6125 + 2 / 3 * 2.66 * 7.9 / 7  # the two-sigma line, 12.6141: 11.9 is not beyond it
+    assert near > 11.9 and not chart["two_of_three"].any() and latest_signal(chart) is None
+    # limits from the first 8 (mean 10.5, moving range 1): upper 13.16, two-sigma line 12.2733
+    chart = xmr_chart(range(11), [10, 11, 10, 11, 10, 11, 10, 11, 12.5, 11, 12.8], baseline=8)
+    assert chart["upper"].iloc[0] == pytest.approx(13.16) and not chart["outside"].any()
+    assert chart["two_of_three"].tolist() == [False] * 8 + [True, False, True]
+    assert latest_signal(chart) == {"variation": IMPROVEMENT, "rules": "2 of 3 near a limit", "value": 12.8,
+                                    "centre": pytest.approx(10.5), "period": 10}
+
+
+def test_a_p_chart_judges_each_point_against_its_own_two_sigma_line():
+    # by hand: p̄ = 225/450 = 0.5; n=100: σ = 0.05 (two-sigma line 0.6 / 0.4, limits 0.65 / 0.35);
+    # n=25: σ = 0.1 (lines 0.7 / 0.3, limits 0.8 / 0.2)
+    chart = p_chart(range(6), [50, 17, 62, 18, 41, 37], [100, 25, 100, 25, 100, 100])
+    assert chart["centre"].iloc[0] == pytest.approx(0.5)
+    assert chart["upper"].tolist() == pytest.approx([0.65, 0.8, 0.65, 0.8, 0.65, 0.65])
+    # 0.68 of 25 is not near (its line is 0.7), though it would be against a month of 100's line;
+    # 0.62 of 100 and 0.72 of 25 are: two of three, marked; 0.37 of 100 is near the lower line, alone
+    assert chart["two_of_three"].tolist() == [False, False, True, True, False, False]
+    assert chart["variation"].tolist() == [COMMON, COMMON, IMPROVEMENT, IMPROVEMENT, COMMON, COMMON]
+    assert not chart[["outside", "shift", "trend"]].to_numpy().any()
+
+
+def test_a_lower_limit_clipped_at_zero_does_not_pull_the_two_sigma_line_up():
+    # p̄ = 5/100 = 0.05; n=20: σ = √(0.05·0.95/20) = 0.048734; the lower limit (0.05 − 0.146) is clipped
+    # to 0, and the two-sigma line (0.05 − 0.097) is below 0: no month can be near it
+    chart = p_chart(range(5), [0, 0, 2, 1, 2], [20] * 5)
+    assert chart["lower"].tolist() == [0.0] * 5
+    assert not chart["two_of_three"].any() and set(chart["variation"]) == {COMMON}
+    # the limits alone (⅔ of the way to a clipped 0) would have called the two empty months near
+    by_limits = classify_points(chart["value"], chart["centre"], chart["upper"], chart["lower"], "higher")
+    assert by_limits["two_of_three"].tolist()[:2] == [True, True]
+
+
+@given(st.floats(-1e6, 1e6, allow_nan=False), st.integers(1, 40))
+def test_a_constant_series_never_signals(value, length):
+    chart = xmr_chart(range(length), [value] * length)
+    assert set(chart["variation"]) <= {COMMON}
+    assert not chart[["outside", "shift", "trend", "two_of_three"]].to_numpy().any()
+
+
+@given(st.floats(-1e3, 1e3, allow_nan=False), st.floats(1e-3, 1e3),
+       st.lists(st.floats(-1, 1, allow_nan=False), min_size=1, max_size=40))
+def test_a_series_within_one_sigma_never_meets_rule_4(centre, sigma, offsets):
+    values = np.array([centre + sigma * o for o in offsets])
+    n = len(values)
+    chart = classify_points(values, np.full(n, centre), np.full(n, centre + 3 * sigma), np.full(n, centre - 3 * sigma),
+                            "higher")
+    assert not chart["two_of_three"].any() and not chart["outside"].any()

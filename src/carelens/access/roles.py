@@ -20,7 +20,7 @@ from carelens.errors import ConfigError
 
 
 class Role(StrEnum):
-    ADMIN = "admin"  # users, keys, aliases, uploads, the audit log; reads all feedback and demand
+    ADMIN = "admin"  # users, keys, aliases and the trust mix, uploads, the audit log; reads all feedback and demand
     FEEDBACK_LEAD = "feedback_lead"  # all feedback: read, flag, correct
     VIEWER = "viewer"  # feedback of their own locations only (a ward manager)
     CALLER = "caller"  # the reminder call list and patients' contact details, nothing else
@@ -36,7 +36,7 @@ class Permission(StrEnum):
     DEMAND = "demand:use"  # read and run projections
     MANAGE_USERS = "admin:users"
     MANAGE_KEYS = "admin:keys"
-    MANAGE_ALIASES = "admin:aliases"
+    MANAGE_ALIASES = "admin:aliases"  # spellings merged, and the trust's own demographic mix
     READ_AUDIT = "admin:audit"
 
 
@@ -51,7 +51,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 ROLE_HELP = {
-    Role.ADMIN: "users, API keys, aliases, uploads and the audit log; reads all feedback and demand",
+    Role.ADMIN: "users, API keys, aliases, the trust mix, uploads and the audit log; reads all feedback and demand",
     Role.FEEDBACK_LEAD: "all patient feedback (read, flag, correct)",
     Role.VIEWER: "patient feedback of their own locations only (give --location)",
     Role.CALLER: "the reminder call list and patients' contact details, nothing else",

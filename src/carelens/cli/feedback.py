@@ -1,4 +1,4 @@
-"""`carelens feedback ...`: classify, train, evaluate, load and alias (options as in docs/cli.md).
+"""`carelens feedback ...`: classify, train, evaluate, load, alias and mix (options as in docs/cli.md).
 
 Only parsing and presenting live here; the work is in ``carelens.feedback`` (column roles in
 ``columns.py``, the evaluation in ``evaluation.py``, corrections as training rows in
@@ -381,3 +381,87 @@ def alias_list(db: str | None = opt.store("to read")) -> None:
     for rec in table.to_dict("records"):
         typer.echo(f"{rec['field']}\t{rec['spelling']}\t-> {rec['canonical']}\t({rec['created_by'] or 'unknown'}, "
                    f"{rec['created_at']:%Y-%m-%d %H:%M})")
+
+
+mix_app = opt.typer_app(help="The trust's own demographic mix, shown beside its respondents' (load, list, remove).")
+app.add_typer(mix_app, name="mix")
+
+
+@mix_app.command("load")
+def mix_load(
+    input_file: Path = typer.Argument(..., metavar="FILE",
+                                      help="CSV, XLSX or parquet with columns field, value and share (a fraction or a "
+                                           "percent; each field's shares add up to 1, or 100%)."),
+    source: str = typer.Option(..., "--source", metavar="TEXT",
+                               help="Where the figures come from, shown beside them (e.g. \"ONS Census 2021, our "
+                                    "catchment\")."),
+    db: str | None = opt.store("to load the mix into"),
+) -> None:
+    """Load the trust's own mix of each demographic field (its catchment's census shares, or its
+    patient population): the "Who we hear from" page shows it beside the respondents' shares.
+
+    Each field in the file replaces that field's mix at once; a file with any problem changes
+    nothing. Fields are named as the uploads' demographic columns ("Ethnicity", "Age group"), values
+    as the exports spell them (the Spellings page's merges apply to them too).
+
+    Example:
+
+    ```
+    carelens feedback mix load census_2021.csv --source "ONS Census 2021, our catchment"
+    ```
+    """
+    from carelens.access import cli_principal
+    from carelens.db import get_engine
+    from carelens.feedback.store.trust_mix import replace_mix
+    from carelens.feedback.trust_mix import read_mix
+
+    mix = read_mix(input_file)
+    fields = replace_mix(get_engine(db), mix, source, who=cli_principal())
+    for f in fields:
+        typer.echo(f"{f['field']}: {f['values']} value{'' if f['values'] == 1 else 's'} ({f['scale']})"
+                   + (f", replacing {f['replaced']}" if f["replaced"] else ""))
+    typer.echo(f"trust mix of {len(fields)} field{'' if len(fields) == 1 else 's'} loaded from {input_file}.")
+
+
+@mix_app.command("list")
+def mix_list(db: str | None = opt.store("to read")) -> None:
+    """Every field's mix: value, share, where it came from, who loaded it and when.
+
+    Example:
+
+    ```
+    carelens feedback mix list --db store.duckdb
+    ```
+    """
+    from carelens.db import get_engine
+    from carelens.feedback.store.trust_mix import list_mix
+
+    table = list_mix(get_engine(db))
+    if table.empty:
+        typer.echo("No trust mix.")
+        return
+    for rec in table.to_dict("records"):
+        typer.echo(f"{rec['field']}\t{rec['value']}\t{100 * rec['share']:.1f}%\t{rec['source']}\t"
+                   f"({rec['loaded_by'] or 'unknown'}, {rec['loaded_at']:%Y-%m-%d %H:%M} UTC)")
+
+
+@mix_app.command("remove")
+def mix_remove(
+    field: str = typer.Argument(..., help="The demographic field whose mix goes (e.g. Ethnicity)."),
+    db: str | None = opt.store("to remove the mix from"),
+) -> None:
+    """Forget a field's trust mix: the page shows its respondents without it.
+
+    Example:
+
+    ```
+    carelens feedback mix remove Ethnicity
+    ```
+    """
+    from carelens.access import cli_principal
+    from carelens.db import get_engine
+    from carelens.feedback.store.trust_mix import remove_mix
+
+    gone = remove_mix(get_engine(db), field, who=cli_principal())
+    typer.echo(f"{gone} value{'' if gone == 1 else 's'} of {field}'s trust mix removed." if gone
+               else f"No trust mix of {field}.")

@@ -19,6 +19,13 @@ every point that takes part:
    line. A point exactly on the centre line ends a run.
 3. **Trend**: :data:`RUN` (7) or more consecutive points each higher than the one before (or each
    lower). An equal value ends a trend.
+4. **Two out of three near a limit**: two (or three) of any three consecutive points beyond two
+   sigma on the same side of the centre line, i.e. in the outer third between the centre line and
+   a process limit, or past it (Western Electric's rule 2, as MDC uses it). The points beyond two
+   sigma are the ones marked; the third point of the three may be anywhere. On a p-chart the two
+   sigma line is p̄ ± 2·√(p̄(1−p̄)/nᵢ) for each point, before the limits are clipped to 0..1 (so a
+   lower limit clipped to 0 does not put the "near" line at a third of the centre); elsewhere it
+   is the centre ± ⅔ of the distance to each limit.
 
 A signal is *improvement* or *concern* by its direction and the measure's better direction (for %
 good, higher is better; for % negative, lower is better); a point in signals of both directions is
@@ -77,11 +84,26 @@ def _runs(flags: np.ndarray, min_length: int) -> np.ndarray:
     return out
 
 
+def _slack(line: np.ndarray) -> np.ndarray:
+    """How far past a line a value must be to count as beyond it: a hair (1e-12 of its size), so
+    that rounding in a mean (a constant series' mean a last digit off its values) is not a signal."""
+    return 1e-12 * np.maximum(1.0, np.abs(line))
+
+
+def _above(values: np.ndarray, line) -> np.ndarray:
+    line = np.broadcast_to(np.asarray(line, dtype=float), values.shape)
+    return values > line + _slack(line)
+
+
+def _below(values: np.ndarray, line) -> np.ndarray:
+    line = np.broadcast_to(np.asarray(line, dtype=float), values.shape)
+    return values < line - _slack(line)
+
+
 def shifts(values: np.ndarray, centre: np.ndarray | float, run: int = RUN) -> tuple[np.ndarray, np.ndarray]:
     """(points in a run above the centre line, points in a run below it), runs of ``run`` or more."""
     values = np.asarray(values, dtype=float)
-    diff = values - np.broadcast_to(np.asarray(centre, dtype=float), values.shape)
-    return _runs(diff > 0, run), _runs(diff < 0, run)
+    return _runs(_above(values, centre), run), _runs(_below(values, centre), run)
 
 
 def trends(values: np.ndarray, run: int = RUN) -> tuple[np.ndarray, np.ndarray]:
@@ -99,25 +121,60 @@ def trends(values: np.ndarray, run: int = RUN) -> tuple[np.ndarray, np.ndarray]:
     return up, down
 
 
-def classify_points(values: np.ndarray, centre, upper, lower, better: str) -> pd.DataFrame:
-    """Every rule's flags for each point and its variation class (:data:`IMPROVEMENT`, ...)."""
+def two_of_three(values: np.ndarray, near_upper, near_lower) -> tuple[np.ndarray, np.ndarray]:
+    """(points in a "two of three" above, points in one below): each point beyond its two-sigma
+    line (``near_upper`` / ``near_lower``, one per point or one for all) that is one of two or more
+    such points, on the same side, within some three consecutive points.
+
+    Windows are whole: a chart of fewer than three points has none. A point exactly on a two-sigma
+    line is not beyond it.
+    """
+    values = np.asarray(values, dtype=float)
+    beyond_up, beyond_down = _above(values, near_upper), _below(values, near_lower)
+    out = []
+    for beyond in (beyond_up, beyond_down):
+        marked = np.zeros(len(values), dtype=bool)
+        for start in range(len(values) - 2):
+            window = beyond[start:start + 3]
+            if window.sum() >= 2:
+                marked[start:start + 3] |= window
+        out.append(marked)
+    return out[0], out[1]
+
+
+def classify_points(values: np.ndarray, centre, upper, lower, better: str, *, near_upper=None,
+                    near_lower=None) -> pd.DataFrame:
+    """Every rule's flags for each point and its variation class (:data:`IMPROVEMENT`, ...).
+
+    ``near_upper`` / ``near_lower``: the two-sigma lines of rule 4 (default: the centre plus ⅔ of
+    the distance to each limit, which is two sigma wherever a limit is centre ± 3 sigma)."""
     if better not in ("higher", "lower"):
         raise ValueError("better must be 'higher' or 'lower'")
     values = np.asarray(values, dtype=float)
-    above_limit = values > np.asarray(upper, dtype=float)
-    below_limit = values < np.asarray(lower, dtype=float)
-    run_above, run_below = shifts(values, centre)
+    centre_ = np.broadcast_to(np.asarray(centre, dtype=float), values.shape)
+    upper_ = np.broadcast_to(np.asarray(upper, dtype=float), values.shape)
+    lower_ = np.broadcast_to(np.asarray(lower, dtype=float), values.shape)
+    if near_upper is None:
+        near_upper = centre_ + 2 / 3 * (upper_ - centre_)
+    if near_lower is None:
+        near_lower = centre_ - 2 / 3 * (centre_ - lower_)
+    above_limit, below_limit = _above(values, upper_), _below(values, lower_)
+    run_above, run_below = shifts(values, centre_)
     trend_up, trend_down = trends(values)
-    high = above_limit | run_above | trend_up
-    low = below_limit | run_below | trend_down
+    near_above, near_below = two_of_three(values, near_upper, near_lower)
+    high = above_limit | run_above | trend_up | near_above
+    low = below_limit | run_below | trend_down | near_below
     good, bad = (high, low) if better == "higher" else (low, high)
     variation = np.where(good & bad, NEITHER, np.where(good, IMPROVEMENT, np.where(bad, CONCERN, COMMON)))
     return pd.DataFrame({"outside": above_limit | below_limit, "shift": run_above | run_below,
-                         "trend": trend_up | trend_down, "variation": variation})
+                         "trend": trend_up | trend_down, "two_of_three": near_above | near_below,
+                         "variation": variation})
 
 
-def _frame(periods, values, centre, upper, lower, better: str, baseline: int | None, extra: dict) -> pd.DataFrame:
-    flags = classify_points(values, centre, upper, lower, better)
+def _frame(periods, values, centre, upper, lower, better: str, baseline: int | None, extra: dict,
+           near: tuple | None = None) -> pd.DataFrame:
+    near_upper, near_lower = near if near is not None else (None, None)
+    flags = classify_points(values, centre, upper, lower, better, near_upper=near_upper, near_lower=near_lower)
     out = pd.DataFrame({"period": list(periods), "value": values, "centre": centre, "upper": upper, "lower": lower,
                         **extra})
     out = pd.concat([out, flags], axis=1)
@@ -128,7 +185,7 @@ def _frame(periods, values, centre, upper, lower, better: str, baseline: int | N
 def p_chart(periods: Sequence, numerators: Sequence[float], denominators: Sequence[float], *, better: str = "higher",
             baseline: int | None = None) -> pd.DataFrame:
     """A p-chart: one row per period with ``value`` (proportion), ``centre``, ``upper``, ``lower``,
-    the rules' flags (``outside``, ``shift``, ``trend``) and ``variation``.
+    the rules' flags (``outside``, ``shift``, ``trend``, ``two_of_three``) and ``variation``.
 
     Periods with a denominator of 0 are left out. ``baseline``: compute the centre and limits from
     the first ``baseline`` periods only.
@@ -147,8 +204,9 @@ def p_chart(periods: Sequence, numerators: Sequence[float], denominators: Sequen
     centre = np.full(len(den), pbar)
     upper = np.minimum(1.0, pbar + 3 * sigma)
     lower = np.maximum(0.0, pbar - 3 * sigma)
+    # rule 4's two-sigma lines from sigma itself, not from the limits clipped to 0..1
     return _frame(periods, num / den if len(den) else num, centre, upper, lower, better, baseline,
-                  {"numerator": num, "denominator": den})
+                  {"numerator": num, "denominator": den}, near=(pbar + 2 * sigma, pbar - 2 * sigma))
 
 
 def xmr_chart(periods: Sequence, values: Sequence[float], *, better: str = "higher",
@@ -171,6 +229,11 @@ def xmr_chart(periods: Sequence, values: Sequence[float], *, better: str = "high
                   {"moving_range": moving})
 
 
+# each rule's flag column and its words (the signals tables' "Why", the board report's)
+RULE_WORDS = (("outside", "outside the limits"), ("shift", f"a run of {RUN}+ on one side"),
+              ("trend", f"a trend of {RUN}+"), ("two_of_three", "2 of 3 near a limit"))
+
+
 def latest_signal(chart: pd.DataFrame) -> dict | None:
     """The last period's special cause, if it has one: {variation, rules (words), value, centre,
     period}; None for common cause or an empty chart."""
@@ -179,8 +242,7 @@ def latest_signal(chart: pd.DataFrame) -> dict | None:
     last = chart.iloc[-1]
     if last["variation"] == COMMON:
         return None
-    rules = [words for flag, words in (("outside", "outside the limits"), ("shift", f"a run of {RUN}+ on one side"),
-                                       ("trend", f"a trend of {RUN}+")) if bool(last[flag])]
+    rules = [words for flag, words in RULE_WORDS if bool(last.get(flag, False))]
     return {"variation": str(last["variation"]), "rules": ", ".join(rules), "value": float(last["value"]),
             "centre": float(last["centre"]), "period": last["period"]}
 

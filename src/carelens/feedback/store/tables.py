@@ -1,6 +1,7 @@
 """Patient feedback's tables (SQLAlchemy Core, on the store's one ``MetaData``): migrations ``0001``
 (first release), ``0006_feedback_responses`` (responses apart from their comments, undoable
-corrections) and ``0007_feedback_aliases`` (spellings of a place or demographic value merged).
+corrections), ``0007_feedback_aliases`` (spellings of a place or demographic value merged) and
+``0009_feedback_trust_mix`` (the trust's own demographic mix, beside its respondents').
 
 A *response* is one respondent's return: one row of the export, with its date, place, FFT answer
 and demographics. A *comment* is one free-text answer in it, with its question (a two-question FFT
@@ -116,4 +117,19 @@ aliases = sa.Table(
     sa.Column("canonical", sa.String(500), nullable=False),
     sa.Column("created_by", sa.String(200)),
     sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+# The trust's own demographic mix (``feedback.store.trust_mix``): the share of its catchment or
+# patient population holding each value of a demographic field, as a trust supplied it (not patient
+# data). ``field`` is named as the uploads' demographic column ("Ethnicity"); a load replaces every
+# row of its fields, and says where the figures came from (``source``).
+trust_mix = sa.Table(
+    "fb_trust_mix",
+    metadata,
+    sa.Column("field", sa.String(200), primary_key=True),
+    sa.Column("value", sa.String(500), primary_key=True),
+    sa.Column("share", sa.Double, nullable=False),  # a fraction, 0..1
+    sa.Column("source", sa.String(500), nullable=False),  # e.g. "ONS Census 2021, our catchment"
+    sa.Column("loaded_by", sa.String(200)),
+    sa.Column("loaded_at", sa.DateTime, nullable=False),
 )

@@ -48,6 +48,7 @@ from carelens.feedback.store.tables import (
     corrections,
     predictions,
     responses,
+    trust_mix,
     uploads,
 )
 
@@ -107,12 +108,14 @@ _lock = threading.Lock()
 
 
 def data_revision(conn: sa.Connection) -> tuple:
-    """A cheap fingerprint of what is stored: changes after any upload, correction, undo or alias, from any process."""
+    """A cheap fingerprint of what is stored: changes after any upload, correction, undo, alias or
+    trust mix, from any process (the dashboard's pages redraw when it changes)."""
     up = conn.execute(sa.select(sa.func.count(), sa.func.max(uploads.c.loaded_at))).one()
     co = conn.execute(sa.select(sa.func.count(), sa.func.max(corrections.c.created_at),
                                 sa.func.count(corrections.c.undone_at), sa.func.max(corrections.c.undone_at))).one()
     al = conn.execute(sa.select(sa.func.count(), sa.func.max(aliases.c.created_at))).one()
-    return (up[0], str(up[1]), co[0], str(co[1]), co[2], str(co[3]), al[0], str(al[1]))
+    mx = conn.execute(sa.select(sa.func.count(), sa.func.max(trust_mix.c.loaded_at))).one()
+    return (up[0], str(up[1]), co[0], str(co[1]), co[2], str(co[3]), al[0], str(al[1]), mx[0], str(mx[1]))
 
 
 def _read_view(conn: sa.Connection, revision: tuple) -> StoreView:

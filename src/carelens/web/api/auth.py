@@ -47,7 +47,7 @@ WHAT = {
     Permission.DEMAND: "use demand projections",
     Permission.MANAGE_USERS: "manage users",
     Permission.MANAGE_KEYS: "manage API keys",
-    Permission.MANAGE_ALIASES: "manage aliases",
+    Permission.MANAGE_ALIASES: "manage aliases or the trust mix",
     Permission.READ_AUDIT: "read the audit log",
 }
 

@@ -94,6 +94,8 @@ class ChartPoint(BaseModel):
     outside: bool = Field(description="Outside the 3-sigma limits.")
     shift: bool = Field(description="In a run of 7 or more on one side of the centre line.")
     trend: bool = Field(description="In 7 or more rising (or falling) in a row.")
+    two_of_three: bool = Field(description="Beyond two sigma, with another point of three in a row beyond two sigma "
+                                           "on the same side (2 of 3 near a limit).")
     variation: Variation
 
 
@@ -143,8 +145,43 @@ class DemographicRow(BaseModel):
     trust_respondents: int | None = Field(description="Respondents in the whole store with this value.")
     trust_share: float | None
     suppressed: bool = Field(description="Fewer respondents in the selection than the privacy limit.")
+    mix_share: float | None = Field(None, description="The trust's own mix: the share of its catchment or patient "
+                                                      "population with this value (0..1; null: no mix for it).")
+    mix_difference: float | None = Field(None, description="share - mix_share (null when either is missing: a "
+                                                           "suppressed share's difference is suppressed too).")
+
+
+class TrustMixSource(BaseModel):
+    field: str
+    source: str = Field(description="Where the trust's figures come from, as given when they were loaded.")
+    loaded_at: str = Field(description="When they were loaded (UTC, ISO 8601).")
 
 
 class DemographicsSummary(BaseModel):
     suppress_below: int
     rows: list[DemographicRow]
+    mixes: list[TrustMixSource] = Field(default_factory=list, description="The fields shown beside a trust mix.")
+
+
+class TrustMixRow(BaseModel):
+    field: str
+    value: str
+    share: float = Field(description="The share of the field's population with this value (0..1).")
+    source: str
+    loaded_at: str
+
+
+class TrustMixList(BaseModel):
+    rows: list[TrustMixRow]
+
+
+class TrustMixField(BaseModel):
+    field: str = Field(description="The demographic field, spelt as the store's uploads spell it when one matches.")
+    values: int = Field(description="Values loaded for it (its earlier mix replaced).")
+    scale: Literal["percent", "fraction"] = Field(description="How the file wrote its shares.")
+    replaced: int = Field(description="Values of the earlier mix of this field, now gone.")
+
+
+class TrustMixLoaded(BaseModel):
+    source: str
+    fields: list[TrustMixField]

@@ -53,8 +53,9 @@ def _mapping_field(text: str) -> MappingIn:
         raise RequestValidationError([{**e, "loc": ("body", "mapping", *e["loc"])} for e in exc.errors()]) from None
 
 
-def _read_upload(file: UploadFile, name: str, limit: int, header_row: int = 1) -> pd.DataFrame:
-    """The uploaded file as a frame of text; errors name the file as the caller sent it, never a server path."""
+def read_upload(file: UploadFile, name: str, limit: int, header_row: int = 1) -> pd.DataFrame:
+    """The uploaded file as a frame of text; errors name the file as the caller sent it, never a server path
+    (an export here, a trust mix in ``comparison.py``)."""
     from carelens.tables import read_table
 
     suffix = Path(name).suffix.lower()
@@ -89,7 +90,7 @@ def upload(
     name = Path(file.filename or "upload.csv").name or "upload.csv"
     if Path(name).suffix.lower() not in FILE_TYPES:
         raise ApiError(415, f"field 'file': {name!r} is not CSV, XLSX or parquet", field="file")
-    frame = _read_upload(file, name, settings.max_request_bytes, header_row)
+    frame = read_upload(file, name, settings.max_request_bytes, header_row)
     return _load(frame, overrides, name, strict, caller, engine, model, audit)
 
 

@@ -1,5 +1,6 @@
 """``POST /comparison/<kind>``: where is it getting worse, and who are we hearing from? The Compare
-and "Who we hear from" pages' figures for a client.
+and "Who we hear from" pages' figures for a client, and the trust's own demographic mix they are
+read against (``/comparison/demographics/mix``: loaded by an admin, read by any feedback reader).
 
 Control charts in the NHS "Making Data Count" style (``feedback.spc``), the places whose latest
 period is a special cause, and one period against another (``feedback.comparison``). Cells from
@@ -9,11 +10,13 @@ fewer respondents than ``suppress_below`` are not charted, as on every page.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 
 from carelens.access.roles import Permission
-from carelens.web.api.auth import AuditDetail, CallerDep
+from carelens.web.api.auth import AuditDetail, CallerDep, require
 from carelens.web.api.comparison_models import (
     ChangeRequest,
     ChangeSummary,
@@ -23,16 +26,18 @@ from carelens.web.api.comparison_models import (
     DemographicsSummary,
     SignalsRequest,
     SignalsSummary,
+    TrustMixList,
+    TrustMixLoaded,
 )
 from carelens.web.api.deps import EngineDep, SettingsDep
-from carelens.web.api.errors import responses
+from carelens.web.api.errors import ApiError, responses
 from carelens.web.api.routes import guarded
 from carelens.web.api.routes.frames import records
 
 router = APIRouter(prefix="/comparison", tags=["comparison"], dependencies=guarded(Permission.FEEDBACK_READ))
 REFUSALS = responses(400, 401, 403, 413, 422)
 POINT_FIELDS = ["period", "start", "end", "value", "centre", "upper", "lower", "respondents", "outside", "shift",
-                "trend", "variation"]
+                "trend", "two_of_three", "variation"]
 CHANGE_FIELDS = ["place", "before", "now", "change", "respondents_now", "respondents_before", "significant"]
 
 
@@ -127,4 +132,51 @@ def demographics(engine: EngineDep, settings: SettingsDep, caller: CallerDep, au
 
     table = respondents_by_demographic(engine, _scoped((body or DemographicsRequest()).filters, caller, audit),
                                        suppress_below=settings.suppress_below)
-    return DemographicsSummary(suppress_below=settings.suppress_below, rows=records(table))
+    return DemographicsSummary(suppress_below=settings.suppress_below, rows=records(table),
+                               mixes=[{**m, "loaded_at": _when(m["loaded_at"])} for m in table.attrs.get("mixes", [])])
+
+
+def _when(moment) -> str:
+    """A stored time as ISO 8601 to the second (the store keeps UTC without a zone)."""
+    import pandas as pd
+
+    return pd.Timestamp(moment).isoformat(timespec="seconds")
+
+
+@router.get("/demographics/mix", response_model=TrustMixList, responses=responses(401, 403))
+def trust_mix(engine: EngineDep) -> TrustMixList:
+    """The trust's own demographic mix as loaded: each field's values and shares, and where they came from."""
+    from carelens.feedback.store.trust_mix import list_mix
+
+    table = list_mix(engine)
+    return TrustMixList(rows=[{"field": r["field"], "value": r["value"], "share": float(r["share"]),
+                               "source": r["source"], "loaded_at": _when(r["loaded_at"])}
+                              for r in table.to_dict("records")])
+
+
+@router.post("/demographics/mix", response_model=TrustMixLoaded, responses=responses(400, 401, 403, 413, 415, 422),
+             dependencies=[Depends(require(Permission.MANAGE_ALIASES))])
+def load_trust_mix(
+    engine: EngineDep,
+    settings: SettingsDep,
+    audit: AuditDetail,
+    file: Annotated[UploadFile, File(description="CSV, XLSX or parquet with columns field, value and share (a "
+                                                 "fraction or a percent); each field's shares add up to 1 (100%).")],
+    source: Annotated[str, Form(min_length=1, max_length=500,
+                                description="Where the figures come from, shown beside them (e.g. \"ONS Census "
+                                            "2021, our catchment\").")],
+) -> TrustMixLoaded:
+    """Load the trust's own mix of demographic values (admins): each field in the file replaces that
+    field's mix at once; a file with any problem changes nothing (a 400 naming its row and column)."""
+    from carelens.feedback.store.trust_mix import replace_mix
+    from carelens.feedback.trust_mix import parse_mix
+    from carelens.web.api.routes.comments import FILE_TYPES, read_upload
+
+    name = Path(file.filename or "mix.csv").name or "mix.csv"
+    audit.update(action="mix_load", file=name, source=source[:200])
+    if Path(name).suffix.lower() not in FILE_TYPES:
+        raise ApiError(415, f"field 'file': {name!r} is not CSV, XLSX or parquet", field="file")
+    mix = parse_mix(read_upload(file, name, settings.max_request_bytes), name)
+    fields = replace_mix(engine, mix, source)  # recorded by the API's audit trail, as this request
+    audit["fields"] = {f["field"]: f["values"] for f in fields}
+    return TrustMixLoaded(source=" ".join(source.split()), fields=fields)

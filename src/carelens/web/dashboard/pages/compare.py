@@ -31,7 +31,8 @@ def page_ui():
         ui.p("Each place's figure over time against its own past (a control chart: the centre line is its usual "
              "level, the dashed lines how far it moves by chance) and against the trust. Points in colour are "
              "special causes by the NHS Making Data Count rules: outside the limits, 7 or more in a row on one side "
-             "of the centre line, or 7 or more rising or falling in a row.", class_="hint"),
+             "of the centre line, 7 or more rising or falling in a row, or 2 of 3 in a row near the same limit "
+             "(in the outer third, between two sigma and the limit, or past it).", class_="hint"),
         ui.card(
             ui.card_header("What to compare"),
             ui.layout_columns(
