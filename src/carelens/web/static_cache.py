@@ -3,7 +3,8 @@ cache headers on every page view, 1.7 s of the first one on loopback).
 
 Starlette's ``GZipMiddleware`` compresses every HTTP answer over 1 kB the browser accepts gzip for
 (the websocket Shiny talks over is left alone); :class:`StaticCache` adds ``Cache-Control``:
-plotly.js (its file name does not change, its content only with the plotly package) for a day;
+plotly.js (``dashboard/vendor``: its content changes only with a carelens upgrade that moves
+plotly's version, after which a browser may keep the old bundle for up to a day) for a day;
 carelens' own CSS and JavaScript revalidated on each view (a 304 when unchanged, so an upgrade
 shows at once).
 """

@@ -350,10 +350,10 @@ def topic_summary(engine: sa.Engine, filters: CommentFilters | None = None, *,
     """
     view = store_view(engine)
     mask = filter_mask(view, filters)
-    m = view.topic_matrix[np.flatnonzero(mask)]
+    m = view.topic_matrix
     total = int(mask.sum())
-    counts = np.asarray(m.sum(axis=0)).ravel()
-    split = (m.T @ _group_onehot(view.group_code[mask])).toarray()
+    counts = np.asarray(m.T @ mask.astype(np.int32)).ravel()  # a product with the mask: no copy of the rows
+    split = (m.T @ _group_onehot(np.where(mask, view.group_code, -1))).toarray()
     frame = pd.DataFrame({"topic": view.topics, "category": [view.topic_category[t] for t in view.topics],
                           "comments": counts.astype(int), "respondents": respondents(view, mask, view.topic_matrix),
                           "share": counts / total if total else 0.0,
@@ -428,12 +428,14 @@ def fft_by_month(engine: sa.Engine, filters: CommentFilters | None = None, *,
     dated = months >= 0
     months, score = months[dated], score[dated]
     n_months = len(view.months)
-    per_score = {k: np.bincount(months[score == k], minlength=n_months) for k in range(1, 7)}
-    rated = score <= 5
-    codes, s = months[rated], score[rated]
-    n = np.bincount(codes, minlength=n_months)
-    total = np.bincount(codes, weights=s, minlength=n_months)
-    good = np.bincount(codes[s <= 2], minlength=n_months)
+    # one pass: (month, answer) cells counted together (answers 1-6; no answer is left out)
+    answered = (score >= 1) & (score <= 6)
+    grid = np.bincount(months[answered] * 6 + score[answered].astype(np.int64) - 1,
+                       minlength=n_months * 6).reshape(n_months, 6)
+    per_score = {k: grid[:, k - 1] for k in range(1, 7)}
+    n = grid[:, :5].sum(axis=1)
+    total = grid[:, :5] @ np.arange(1, 6)
+    good = grid[:, :2].sum(axis=1)
     keep = n > 0
     frame = pd.DataFrame({"month": np.asarray(view.months, dtype=object)[keep], "respondents": n[keep],
                           "mean_score": total[keep] / n[keep], "share_good": good[keep] / n[keep],
