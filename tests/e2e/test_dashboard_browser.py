@@ -359,3 +359,38 @@ def test_upload_says_when_a_file_needed_a_fallback_encoding_or_had_us_dates(brow
         assert "column 'Date': dates are month first (US style, e.g. '03/25/2025')" in text
         _shot(page, "10-upload-encoding-and-us-dates")
         page.close()
+
+
+def test_a_page_view_draws_each_overview_output_once_and_starts_only_the_shown_page(browser, tmp_path):
+    """Opening the dashboard computes the Overview once (the browser echoing back the dates and
+    choices the server sent redraws nothing) and runs no other page's server until it is shown
+    (issue 12: page views after the first under 1.5 s; BENCHMARKS.md)."""
+    from carelens.db import get_engine
+    from carelens.feedback.ingest import load_comments
+    from carelens.feedback.synth import generate_comments
+
+    db = tmp_path / "store.duckdb"
+    load_comments(generate_comments(300, seed=5), db=str(db), source="test", progress=False)
+    get_engine(db).dispose()
+    count_values = """
+    window.__values = {};
+    document.addEventListener('DOMContentLoaded', () => {
+      $(document).on('shiny:value', (e) => { window.__values[e.name] = (window.__values[e.name] || 0) + 1; });
+    });"""
+    with running_server(db, tmp_path) as url:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.add_init_script(count_values)
+        page = context.new_page()
+        page.set_default_timeout(90_000)
+        sign_in(page, url, "admin")
+        page.locator("[data-chart=subcategories] .trace.bars").first.wait_for()
+        page.wait_for_timeout(1500)  # any second round (an echo) would have arrived by now
+        values = page.evaluate("window.__values")
+        overview = {k: v for k, v in values.items() if k.startswith("overview-")}
+        assert overview and set(overview.values()) == {1}, overview
+        assert not any(k.startswith(("admin-", "demand-", "compare-", "spellings-")) for k in values), values
+        # a page's server starts when it is first shown: the Compare page then draws
+        page.get_by_role("tab", name="Compare places", exact=True).click()
+        page.wait_for_timeout(1500)
+        assert any(k.startswith("compare-") for k in page.evaluate("window.__values"))
+        context.close()

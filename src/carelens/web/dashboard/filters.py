@@ -75,7 +75,7 @@ def filters_server(input, output, session, app: AppContext, options: Callable[[]
     sent_choices: dict[str, object] = {}
     bookmark: dict = {}  # what the address asked for, read once when the store's choices first arrive
     restored = reactive.value(False, name="restored")
-    chosen = reactive.value(CommentFilters(), name="chosen_filters")  # what the pages filter by (below)
+    passed_on = reactive.value(CommentFilters(), name="passed_on_filters")  # what the pages filter by (below)
     first_dates: dict = {"sent": None, "seen": False}  # the dates first sent to the browser, and their echo
     demo_restored: list[bool] = []  # non-empty once the demographic controls were first made
 
@@ -138,7 +138,7 @@ def filters_server(input, output, session, app: AppContext, options: Callable[[]
         """After a bookmarked view is restored, the address bar follows every filter and page change."""
         if not restored():
             return
-        await session.send_custom_message("carelens-url", {"query": to_query(chosen(), app.current_page())})
+        await session.send_custom_message("carelens-url", {"query": to_query(passed_on(), app.current_page())})
 
     def place_choices(opts: dict) -> dict[str, list[str]]:
         """Each location control's choices, narrowed by the levels above it (read without dependency)."""
@@ -200,7 +200,7 @@ def filters_server(input, output, session, app: AppContext, options: Callable[[]
             ui.update_selectize(f"demo_{i}", selected=[])
 
     @reactive.calc
-    def wanted() -> CommentFilters:
+    def from_controls() -> CommentFilters:
         opts = options()
         dates = input.dates() or (None, None)
         if not first_dates["seen"]:
@@ -235,9 +235,9 @@ def filters_server(input, output, session, app: AppContext, options: Callable[[]
         browser after every update the server sends (the store's date span and choices as a page
         opens, a choice re-sent after an upload); each echo re-ran every chart and table of the page
         for the same filters (a second round of a page view, ~0.4 s)."""
-        new = wanted()
+        new = from_controls()
         with reactive.isolate():
-            if new != chosen():
-                chosen.set(new)
+            if new != passed_on():
+                passed_on.set(new)
 
-    return chosen
+    return passed_on
