@@ -16,12 +16,14 @@ SETTINGS = {"acute", "outpatients", "ae", "maternity", "mental_health", "communi
 # found: it fell (held-out 12/13 -> 16/19) when two-clause scoring found both topics in six more
 # contrasts, so its floor went down while the strict "contrast" floor went up (held-out 0.44 ->
 # 0.60); dev "negation_sentiment" lost one comment of 38 (31 -> 30) with the retrained model.
+# Round 3 (event phrases, more synthetic events and framework examples) raised 16 floors; held-out
+# "negation_sentiment" lost one comment of 25 (21 -> 20 = 0.80), which is its floor: not lowered.
 FLOORS = {
-    "dev": {"plain_topic": 0.92, "plain_sentiment": 0.85, "negation_topic": 0.92, "negation_sentiment": 0.78,
-            "contrast": 0.50, "contrast_given_topics": 0.75, "invariance": 0.70, "directional": 0.75,
-            "fft_score": 0.85, "fft_ties": 0.50},
-    "heldout": {"plain_topic": 0.85, "plain_sentiment": 0.88, "negation_topic": 0.92, "negation_sentiment": 0.80,
-                "contrast": 0.60, "contrast_given_topics": 0.80, "invariance": 0.65, "directional": 0.85,
+    "dev": {"plain_topic": 0.95, "plain_sentiment": 0.90, "negation_topic": 0.94, "negation_sentiment": 0.90,
+            "contrast": 0.60, "contrast_given_topics": 0.88, "invariance": 0.78, "directional": 0.85,
+            "fft_score": 0.88, "fft_ties": 0.50},
+    "heldout": {"plain_topic": 0.88, "plain_sentiment": 0.92, "negation_topic": 0.95, "negation_sentiment": 0.80,
+                "contrast": 0.66, "contrast_given_topics": 0.88, "invariance": 0.88, "directional": 0.92,
                 "fft_score": 0.85, "fft_ties": 0.33},
 }
 

@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from carelens.feedback.evidence import TopicEvidence, clauses, topic_spans
-from carelens.feedback.polarity import PolarityFeatures, lexicon_scores, negated_tokens, packaged_lexicon, tokenize
-from carelens.feedback.sentiment import gated
+from carelens.feedback.polarity import (PolarityFeatures, lexicon_scores, negated_tokens, packaged_lexicon, packaged_phrases,
+                                        phrase_index, tokenize)
+from carelens.feedback.sentiment import SentimentClassifier, gated
 
 
 def test_negation_scope_runs_to_punctuation_or_a_new_clause():
@@ -30,6 +31,44 @@ def test_lexicon_features_flip_negated_words_but_keep_litotes():
     # the clause after "but" is counted again on its own
     contrast = lexicon_scores(tokenize("The food was awful but the nurses were lovely"), lexicon)
     assert contrast[4] > 0 and contrast[5] == 0
+
+
+def test_event_phrases_count_as_lexicon_words_with_no_evaluative_word():
+    lexicon, phrases = packaged_lexicon(), phrase_index(packaged_phrases())
+    assert "never came" not in lexicon  # phrases are not single words
+    # no lexicon word in it at all: only the phrase says it is a complaint
+    assert lexicon_scores(tokenize("The taxi never came."), lexicon)[:4].sum() == 0
+    pos, neg, negated_pos, negated_neg = lexicon_scores(tokenize("The taxi never came."), lexicon, phrases)[:4]
+    assert neg > 0 and pos == negated_pos == negated_neg == 0
+    # "#" is any number, as digits or a word
+    for text in ("We waited 6 hours.", "we waited six hours"):
+        assert lexicon_scores(tokenize(text), lexicon, phrases)[1] > lexicon_scores(tokenize(text), lexicon)[1]
+    assert lexicon_scores(tokenize("The clinic is near my home"), lexicon, phrases)[0] > 0
+    # a negator inside the phrase does not flip it; a negator before it does
+    assert lexicon_scores(tokenize("I didn't have to wait"), lexicon, phrases)[0] > 0
+    flipped = lexicon_scores(tokenize("I was not kept informed"), lexicon, phrases)
+    assert flipped[2] > 0 and flipped[0] == 0
+
+
+def test_a_polarity_block_fitted_before_phrases_reads_none():
+    texts = ["the bus never came", "lovely staff", "not kind"] * 8
+    block = PolarityFeatures().fit(texts)
+    old = PolarityFeatures().fit(texts)
+    for name in ("phrases_", "phrase_values_"):
+        del old.__dict__[name]  # as a model saved before round 3 of issue 11
+    old.__dict__.pop("_phrase_cache", None)
+    new_X, old_X = block.transform(["the bus never came"]).toarray(), old.transform(["the bus never came"]).toarray()
+    assert new_X.shape == old_X.shape and new_X[0, -8] > old_X[0, -8] == 0
+    assert "_phrase_cache" not in block.__getstate__()
+
+
+def test_neutral_scale_shifts_only_the_neutral_class():
+    model = SentimentClassifier(neutral_scale=0.5)
+    p = np.array([[0.1, 0.2, 0.4, 0.2, 0.1]])
+    q = model._rescaled(p)
+    assert q.sum() == pytest.approx(1.0) and q[0, 2] < p[0, 2]
+    assert q[0, 0] / q[0, 3] == pytest.approx(p[0, 0] / p[0, 3])
+    assert SentimentClassifier()._rescaled(p) is p
 
 
 def test_polarity_block_keeps_its_lexicon_and_never_saves_the_lookup_cache():

@@ -14,6 +14,12 @@ services. Two small blocks give the sentiment model what n-grams miss:
   that learns "a negated positive word counts against" can apply it to words it never saw
   negated in training.
 
+Events carry sentiment that no single word does: "the transport never came", "there was nothing
+to do all day", "I waited four hours", "the clinic is close to home". ``lexicon.yaml``'s
+``phrases`` section lists such word sequences with a valence; a match counts in the same sums as a
+lexicon word (never flipped by a negator inside the phrase; "#" matches a number). The phrases are
+copied into the fitted object like the lexicon; a model fitted before they existed reads none.
+
 Litotes are kept: after "can't" / "couldn't" / "could not", words like "better", "enough",
 "thank" and "recommend" are not flipped ("couldn't have asked for better care", "can't thank
 them enough").
@@ -53,6 +59,10 @@ LITOTES = frozenset({
 })
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[.,;:!?()]")
 _PUNCT = frozenset(".,;:!?()")
+NUMBER_WORDS = frozenset({
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "fifteen",
+    "twenty", "thirty", "forty", "fifty", "several", "many", "few",
+})
 N_LEXICON_FEATURES = 9
 
 
@@ -115,14 +125,64 @@ def packaged_lexicon() -> dict[str, float]:
         parts = line.split("\t")
         if len(parts) >= 2 and re.fullmatch(r"[a-z]+(?:'[a-z]+)?", parts[0]):
             lexicon[parts[0].replace("'", "")] = float(parts[1])
-    domain = yaml.safe_load(resources.files("carelens.feedback").joinpath("lexicon.yaml").read_text("utf-8"))
-    for section in domain.values():
-        lexicon.update({str(word): float(value) for word, value in (section or {}).items()})
+    for name, section in _domain().items():
+        if name != "phrases":
+            lexicon.update({str(word): float(value) for word, value in (section or {}).items()})
     return lexicon
 
 
-def lexicon_scores(tokens: list[str], lexicon: dict[str, float]) -> np.ndarray:
-    """The 9 lexicon features of one comment (before scaling; see PolarityFeatures)."""
+@lru_cache(maxsize=1)
+def _domain() -> dict:
+    return yaml.safe_load(resources.files("carelens.feedback").joinpath("lexicon.yaml").read_text("utf-8"))
+
+
+@lru_cache(maxsize=1)
+def packaged_phrases() -> dict[str, float]:
+    """The domain lexicon's event phrases ("never came": -2.0), as written in lexicon.yaml."""
+    out: dict[str, float] = {}
+    for section in (_domain().get("phrases") or {}).values():
+        out.update({str(phrase): float(value) for phrase, value in (section or {}).items()})
+    return out
+
+
+def phrase_index(phrases: dict[str, float]) -> dict[str, list[tuple[tuple[str, ...], float]]]:
+    """{first token: [(tokens, valence), ...]}: phrases tokenised as comments are, longest first."""
+    index: dict[str, list[tuple[tuple[str, ...], float]]] = {}
+    for phrase, value in phrases.items():
+        tokens = tuple("#" if t == "nnn" else t for t in tokenize(phrase.replace("#", "nnn")))
+        if tokens:
+            index.setdefault(tokens[0], []).append((tokens, value))
+    for entries in index.values():
+        entries.sort(key=lambda e: -len(e[0]))
+    return index
+
+
+def _is_number(token: str) -> bool:
+    return token.isdigit() or token in NUMBER_WORDS
+
+
+def _phrase_matches(tokens: list[str], index: dict) -> list[tuple[int, float]]:
+    """(start, valence) of each phrase found (the longest at a start; "#" is any number)."""
+    found = []
+    for i, token in enumerate(tokens):
+        for key in (token, "#") if _is_number(token) else (token,):
+            for phrase, value in index.get(key, ()):
+                n = len(phrase)
+                if i + n <= len(tokens) and all(p == t or (p == "#" and _is_number(t)) for p, t in zip(phrase, tokens[i:i + n])):
+                    found.append((i, value))
+                    break
+            else:
+                continue
+            break
+    return found
+
+
+def lexicon_scores(tokens: list[str], lexicon: dict[str, float], phrases: dict | None = None) -> np.ndarray:
+    """The 9 lexicon features of one comment (before scaling; see PolarityFeatures).
+
+    ``phrases``: a ``phrase_index``; each match adds its valence as a word at its first token
+    would, flipped only when that token is in an earlier negator's scope.
+    """
     negated, modal = negation_scopes(tokens)
     last = 0
     for i, token in enumerate(tokens):
@@ -138,6 +198,11 @@ def lexicon_scores(tokens: list[str], lexicon: dict[str, float]) -> np.ndarray:
         out[k] += abs(value)
         if last and i >= last:
             out[4 + k] += abs(value)
+    for i, value in _phrase_matches(tokens, phrases) if phrases else ():
+        k = (0 if value > 0 else 1) + (2 if negated[i] and tokens[i] not in NEGATORS else 0)
+        out[k] += abs(value)
+        if last and i >= last:
+            out[4 + k] += abs(value)
     out[8] = float(any(_is_negator(tokens, i) for i in range(len(tokens))))
     return out
 
@@ -149,8 +214,9 @@ class PolarityFeatures(BaseEstimator, TransformerMixin):
     whatever vaderSentiment version is installed later.
     """
 
-    def __init__(self, negated_words: bool = True, lexicon_weight: float = 1.0, min_df: int = 2) -> None:
+    def __init__(self, negated_words: bool = True, lexicon_weight: float = 1.0, min_df: int = 2, phrases: bool = True) -> None:
         self.negated_words = negated_words
+        self.phrases = phrases
         self.lexicon_weight = lexicon_weight
         self.min_df = min_df
 
@@ -158,6 +224,9 @@ class PolarityFeatures(BaseEstimator, TransformerMixin):
         lexicon = packaged_lexicon()
         self.lexicon_words_ = np.array(list(lexicon), dtype=str)
         self.lexicon_values_ = np.array(list(lexicon.values()), dtype=np.float32)
+        phrases = packaged_phrases() if self.phrases else {}
+        self.phrases_ = np.array(list(phrases), dtype=str)
+        self.phrase_values_ = np.array(list(phrases.values()), dtype=np.float32)
         self.negated_ = None
         if self.negated_words:
             texts = list(texts)
@@ -175,11 +244,21 @@ class PolarityFeatures(BaseEstimator, TransformerMixin):
             cached = self.__dict__["_lexicon_cache"] = dict(zip(self.lexicon_words_.tolist(), self.lexicon_values_.tolist()))
         return cached
 
+    def _phrase_index(self) -> dict:
+        cached = self.__dict__.get("_phrase_cache")
+        if cached is None:
+            words = self.__dict__.get("phrases_")  # absent in a model fitted before phrases
+            values = self.__dict__.get("phrase_values_")
+            pairs = dict(zip(words.tolist(), values.tolist())) if words is not None else {}
+            cached = self.__dict__["_phrase_cache"] = phrase_index(pairs)
+        return cached
+
     def transform(self, texts) -> sparse.csr_matrix:
         texts = list(texts)
         lexicon = self._lexicon()
+        phrases = self._phrase_index()
         tokens = [tokenize(t) for t in texts]  # once for both blocks
-        scores = np.array([lexicon_scores(t, lexicon) for t in tokens], dtype=np.float32).reshape(len(texts), -1)
+        scores = np.array([lexicon_scores(t, lexicon, phrases) for t in tokens], dtype=np.float32).reshape(len(texts), -1)
         dense = np.log1p(scores) * np.float32(self.lexicon_weight)
         blocks = [sparse.csr_matrix(dense)]
         if self.negated_ is not None:
@@ -205,4 +284,5 @@ class PolarityFeatures(BaseEstimator, TransformerMixin):
     def __getstate__(self) -> dict:
         state = dict(super().__getstate__())
         state.pop("_lexicon_cache", None)
+        state.pop("_phrase_cache", None)
         return state

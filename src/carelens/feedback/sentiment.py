@@ -67,7 +67,9 @@ class SentimentClassifier(BaseEstimator, ClassifierMixin):
     ``features`` may be an already *fitted* TextFeatures (with ``reuse_features=True``): the
     feedback model shares one feature step between topics and sentiment so each comment is
     vectorised once. ``polarity``: add the negation/lexicon block. ``augment``: add the synthetic
-    sentences (never a behavioural-suite comment) at ``augment_weight``.
+    sentences (never a behavioural-suite comment) at ``augment_weight``. ``neutral_scale``: P(3)
+    times this before the score is applied (1, the default, is the LR's own; 0.8 moved a few
+    plain comments off 3 but cost 0.01 5-class F1 in round 3 of issue 11, so it is not used).
     """
 
     def __init__(
@@ -82,6 +84,7 @@ class SentimentClassifier(BaseEstimator, ClassifierMixin):
         score_weight: float = 1.0,
         gate: float = 0.8,
         random_state: int = 0,
+        neutral_scale: float = 1.0,
     ) -> None:
         self.features = features
         self.C = C
@@ -93,6 +96,7 @@ class SentimentClassifier(BaseEstimator, ClassifierMixin):
         self.score_weight = score_weight
         self.gate = gate
         self.random_state = random_state
+        self.neutral_scale = neutral_scale
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X, y) -> SentimentClassifier:
@@ -155,8 +159,17 @@ class SentimentClassifier(BaseEstimator, ClassifierMixin):
         if self._legacy():
             return self._full(self.model_.predict_proba(self._legacy_design(Xf, None)))
         if self.polarity_ is None:
-            return self._full(self.model_.predict_proba(Xf))
-        return self._full(self._proba_from_blocks(Xf, self.polarity_.transform(clean_texts(texts))))
+            return self._rescaled(self._full(self.model_.predict_proba(Xf)))
+        return self._rescaled(self._full(self._proba_from_blocks(Xf, self.polarity_.transform(clean_texts(texts)))))
+
+    def _rescaled(self, p: np.ndarray) -> np.ndarray:
+        """P(3) times ``neutral_scale``, renormalised (a prior shift; 1 leaves the LR's own)."""
+        scale = getattr(self, "neutral_scale", 1.0)
+        if scale == 1.0:
+            return p
+        p = p.copy()
+        p[:, 2] *= scale
+        return p / p.sum(axis=1, keepdims=True)
 
     def _proba_from_blocks(self, Xf, polarity) -> np.ndarray:
         """``model_.predict_proba`` of [Xf | polarity] without building that matrix.
