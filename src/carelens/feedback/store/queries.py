@@ -27,6 +27,7 @@ answers only about comments in scope, and suppression applies to what is in scop
 from __future__ import annotations
 
 import re
+import threading
 
 import numpy as np
 import pandas as pd
@@ -524,6 +525,8 @@ def cooccurrence_grid(engine: sa.Engine, filters: CommentFilters | None = None, 
     return grid
 
 
+_options_lock = threading.Lock()
+
 def filter_options(engine: sa.Engine, filters: CommentFilters | None = None, *,
                    suppress_below: int | None = None) -> dict:
     """Values for the filter controls, within ``filters``' scopes (only their scopes count).
@@ -538,9 +541,14 @@ def filter_options(engine: sa.Engine, filters: CommentFilters | None = None, *,
     scoped = CommentFilters()
     for scope in (filters.scopes if filters is not None else ()):
         scoped = scoped.scoped(scope)
+    n = threshold(suppress_below)
+    key = (scoped.cache_key(), n)
+    with _options_lock:
+        if key in view.options_memo:
+            view.options_memo.move_to_end(key)
+            return dict(view.options_memo[key])
     mask = filter_mask(view, scoped)
     n_in = int(mask.sum())
-    n = threshold(suppress_below)
     shown = f[mask] if n_in < len(f) else f
 
     def values(col: str) -> list[str]:
@@ -558,7 +566,7 @@ def filter_options(engine: sa.Engine, filters: CommentFilters | None = None, *,
         cats.setdefault(view.topic_category[t], []).append(t)
     dated = shown["date"].dropna()
     span = not dated.empty and not count_suppressed(n_in, n)
-    return {
+    options = {
         "date_min": dated.min().date().isoformat() if span else None,
         "date_max": dated.max().date().isoformat() if span else None,
         "location_1": values("location_1"), "location_2": values("location_2"), "location_3": values("location_3"),
@@ -571,3 +579,8 @@ def filter_options(engine: sa.Engine, filters: CommentFilters | None = None, *,
         "comments": None if count_suppressed(n_in, n) else n_in,
         "has_comments": n_in > 0,
     }
+    with _options_lock:
+        view.options_memo[key] = options
+        while len(view.options_memo) > 16:
+            view.options_memo.popitem(last=False)
+    return dict(options)

@@ -84,6 +84,9 @@ class StoreView:
     demographic_fields: list[str] = field(default_factory=list)
     checked_at: float = 0.0
     masks: OrderedDict = field(default_factory=OrderedDict)
+    # filter choices per (scope, threshold): no flag or correction changes them, so they live as
+    # long as this view (a load or an alias reads a new one); every page view asks for them
+    options_memo: OrderedDict = field(default_factory=OrderedDict)
     derived: dict = field(default_factory=dict)  # what queries work out once per view (e.g. demographic codes)
     _positions: pd.Index | None = None
 
