@@ -143,7 +143,7 @@ def _when(moment) -> str:
     return pd.Timestamp(moment).isoformat(timespec="seconds")
 
 
-@router.get("/demographics/mix", response_model=TrustMixList, responses=responses(401, 403))
+@router.get("/demographics/mix", response_model=TrustMixList, responses=responses(400, 401, 403, 413))
 def trust_mix(engine: EngineDep) -> TrustMixList:
     """The trust's own demographic mix as loaded: each field's values and shares, and where they came from."""
     from carelens.feedback.store.trust_mix import list_mix
