@@ -41,20 +41,24 @@ SCENARIOS = [
 ]
 
 
-def build_store(size: int) -> Path:
+def build_store(size: int, returns: bool = False) -> Path:
+    """The cached store of ``size`` comments: one comment per respondent, or with ``returns``
+    two-question FFT returns (most respondents answer both questions, so respondents are counted
+    through the general path of ``feedback.store.view.respondents``)."""
     from feedback_api import fill_store
 
     from carelens.db import get_engine
     from carelens.feedback.ingest import load_comments
-    from carelens.feedback.synth import generate_comments
+    from carelens.feedback.synth import generate_comments, generate_returns
 
     CACHE.mkdir(parents=True, exist_ok=True)
-    db = CACHE / f"dashboard-{size}.duckdb"
+    db = CACHE / (f"dashboard-returns-{size}.duckdb" if returns else f"dashboard-{size}.duckdb")
     if db.exists():
         return db
     base = min(size, 10_000)
     t0 = time.perf_counter()
-    load_comments(generate_comments(base, seed=11), db=str(db), source="benchmark", progress=False)
+    rows = generate_returns(base // 2, seed=11, months=24) if returns else generate_comments(base, seed=11)
+    load_comments(rows, db=str(db), source="benchmark", progress=False)
     fill_store(get_engine(db), size)
     get_engine(db).dispose()
     print(f"built {db.name} ({size:,} comments) in {time.perf_counter() - t0:.0f} s", flush=True)
@@ -283,6 +287,8 @@ def main() -> None:
     parser.add_argument("--upload-rows", type=int, default=10_000, help="0 to skip the browser upload timing")
     parser.add_argument("--scope", default="Surgery", help="The ward manager's place (any location level); '' skips")
     parser.add_argument("--server-only", action="store_true", help="Only the in-process share (no browser)")
+    parser.add_argument("--returns", action="store_true",
+                        help="Stores of two-question FFT returns (several comments per respondent) instead of one comment each")
     parser.add_argument("--out", default="feedback_dashboard.json", help="Result file in benchmarks/results/")
     args = parser.parse_args()
     import tempfile
@@ -301,7 +307,7 @@ def main() -> None:
     from carelens.access import Scope
 
     for size in args.sizes:
-        db = build_store(size)
+        db = build_store(size, returns=args.returns)
         res = {"server side": server_side(db, args.repeats)}
         staff = {"ward": ("viewer", (args.scope,))} if args.scope else {}
         if args.scope:

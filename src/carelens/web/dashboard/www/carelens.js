@@ -181,3 +181,20 @@
   if (window.Shiny && Shiny.addCustomMessageHandler) register();
   else document.addEventListener("DOMContentLoaded", register);
 })();
+
+/* "Close" on a dialog clicked while it is still opening (its 0.3 s fade): Bootstrap ignores a hide
+ * during the opening transition, so the dialog stayed open and the click was lost (seen on a busy
+ * machine, where the comments were in the dialog before it finished opening). The dialog now
+ * closes as soon as it has opened; a click on an open dialog closes it as before. */
+(function () {
+  document.addEventListener("click", function (ev) {
+    var button = ev.target instanceof Element ? ev.target.closest("[data-bs-dismiss='modal']") : null;
+    var modal = button ? button.closest(".modal") : null;
+    if (!modal || !window.bootstrap || !bootstrap.Modal) return;
+    function closeNow() { bootstrap.Modal.getOrCreateInstance(modal).hide(); }
+    modal.addEventListener("shown.bs.modal", closeNow, {once: true});
+    modal.addEventListener("hidden.bs.modal", function () {
+      modal.removeEventListener("shown.bs.modal", closeNow);
+    }, {once: true});
+  });
+})();
