@@ -209,3 +209,21 @@ def test_flags_toggle_and_are_never_stored_twice(engine, model, returns):
     log = list_corrections(engine, "interesting")
     assert log["undone_by"].tolist() == ["a"]
     assert toggle_flag(engine, key) is True and len(list_corrections(engine, "interesting")) == 2
+
+
+def test_respondents_per_month_counted_over_the_responses_match_the_general_count(engine, model, returns):
+    """sentiment_by_month counts each return once in its month by counting responses (a return's
+    comments share its date): the same answer as the general responses x cells count, for any
+    filter."""
+    from carelens.feedback.store.queries import _cells, filter_mask
+    from carelens.feedback.store.view import respondents, respondents_by_response_field, store_view
+
+    load_comments(returns, engine=engine, model=model, progress=False)
+    view = store_view(engine)
+    assert not view.one_comment_each  # two questions: the general path is the one compared
+    for filters in (CommentFilters(), CommentFilters(sentiment=[4, 5]), CommentFilters(search="staff"),
+                    CommentFilters(location_1=[str(returns.iloc[0, 2])])):
+        mask = filter_mask(view, filters) & (view.month_code >= 0)
+        general = respondents(view, mask, _cells(view.month_code, len(view.months)))
+        assert respondents_by_response_field(view, mask, view.month_code, len(view.months)).tolist() == general.tolist()
+        assert general.sum() > 0 or not mask.any()

@@ -38,7 +38,7 @@ from scipy import sparse
 
 from carelens.access.roles import Scope
 from carelens.feedback.store.filters import CommentFilters, natural_sorted, search_words
-from carelens.feedback.store.view import GROUPS, StoreView, respondents, store_view
+from carelens.feedback.store.view import GROUPS, StoreView, respondents, respondents_by_response_field, store_view
 from carelens.privacy import (
     comment_list_withheld,
     count_suppressed,
@@ -398,7 +398,7 @@ def sentiment_by_month(engine: sa.Engine, filters: CommentFilters | None = None,
     s_n = np.bincount(codes[has], minlength=n_months)
     s_sum = np.bincount(codes[has], weights=sent[has], minlength=n_months)
     split = [np.bincount(codes[groups == g], minlength=n_months) for g in range(3)]
-    people = respondents(view, mask, _cells(view.month_code, n_months))
+    people = respondents_by_response_field(view, mask, view.month_code, n_months)
     keep = comments_n > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(s_n > 0, s_sum / np.maximum(s_n, 1), np.nan)

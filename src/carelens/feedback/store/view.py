@@ -348,6 +348,18 @@ def apply_saved_correction(engine: sa.Engine, comment_key: str, active: pd.DataF
         view.checked_at = time.monotonic()
 
 
+def respondents_by_response_field(view: StoreView, mask: np.ndarray, codes: np.ndarray, n_cells: int) -> np.ndarray:
+    """Respondents per cell when the cell is a field of the response (its month: every comment of a
+    return has its date): each response with a comment under ``mask`` counts once, in its cell
+    (``codes``: the cell of each comment row, -1 for none). Why not :func:`respondents`: its
+    responses x cells product over a million comments' month cells cost 40-80 ms per chart; this
+    is a count over the responses."""
+    seen = np.zeros(view.n_responses, dtype=bool)
+    seen[view.response_code[mask]] = True
+    cells = codes[view.first_of_response()[seen]]
+    return np.bincount(cells[cells >= 0], minlength=n_cells)
+
+
 def respondents(view: StoreView, mask: np.ndarray, cells: sparse.spmatrix | np.ndarray | None = None) -> np.ndarray:
     """How many respondents (responses) the comments under ``mask`` come from, per cell.
 
