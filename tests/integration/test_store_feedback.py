@@ -209,3 +209,19 @@ def test_filter_choices_are_kept_until_a_load_changes_them(engine, model, export
     assert queries.filter_options(engine, suppress_below=1) == first
     load_comments(export.iloc[100:160], engine=engine, model=model, source="second.csv", progress=False)
     assert queries.filter_options(engine, suppress_below=1)["comments"] == 160
+
+
+def test_a_kept_topic_summary_is_a_copy_and_a_correction_changes_it(engine, model, export):
+    """The Overview's chart and table share one topic summary per redraw (kept beside the filter's
+    mask): a caller changing its copy changes nothing kept, and a correction is counted at once."""
+    load_comments(export.iloc[:120], engine=engine, model=model, source="kept.csv", progress=False)
+    first = queries.topic_summary(engine, suppress_below=1)
+    first.loc[:, "comments"] = -1  # a caller's own copy
+    again = queries.topic_summary(engine, suppress_below=1)
+    assert (again["comments"] > 0).all()
+    parking = int(again.loc[again["topic"] == "Parking", "comments"].sum())
+    key = queries.filtered_comments(engine, CommentFilters(), limit=200)[0]
+    key = key[~key["topics"].apply(lambda t: "Parking" in list(t))]["comment_key"].iloc[0]
+    record_correction(engine, key, "wrong_topics", topics=["Parking"], created_by="user:test")
+    after = queries.topic_summary(engine, suppress_below=1)
+    assert int(after.loc[after["topic"] == "Parking", "comments"].sum()) == parking + 1

@@ -350,6 +350,13 @@ def topic_summary(engine: sa.Engine, filters: CommentFilters | None = None, *,
     Sorted by comments, most first; cells from fewer respondents than ``suppress_below`` are suppressed.
     """
     view = store_view(engine)
+    # kept beside the filter's mask (and dropped with it when a correction changes the view): the
+    # Overview's chart and its table ask for the same summary in one redraw
+    key = ("topic_summary", (filters or CommentFilters()).cache_key(), threshold(suppress_below))
+    kept = view.masks.get(key)
+    if kept is not None:
+        view.masks.move_to_end(key)
+        return kept.copy()
     mask = filter_mask(view, filters)
     m = view.topic_matrix
     total = int(mask.sum())
@@ -361,7 +368,11 @@ def topic_summary(engine: sa.Engine, filters: CommentFilters | None = None, *,
                           "positive": split[:, 0], "neutral": split[:, 1], "negative": split[:, 2]})
     frame = frame[frame["comments"] > 0].sort_values("comments", ascending=False, kind="stable").reset_index(drop=True)
     frame = drop_suppressed_rows(frame, "respondents", suppress_below)
-    return suppress_counts(frame, ["positive", "neutral", "negative"], suppress_below, partition=True)
+    frame = suppress_counts(frame, ["positive", "neutral", "negative"], suppress_below, partition=True)
+    view.masks[key] = frame
+    while len(view.masks) > 32:
+        view.masks.popitem(last=False)
+    return frame.copy()
 
 
 def categories_by_month(engine: sa.Engine, filters: CommentFilters | None = None, *,
