@@ -225,3 +225,19 @@ def test_a_kept_topic_summary_is_a_copy_and_a_correction_changes_it(engine, mode
     record_correction(engine, key, "wrong_topics", topics=["Parking"], created_by="user:test")
     after = queries.topic_summary(engine, suppress_below=1)
     assert int(after.loc[after["topic"] == "Parking", "comments"].sum()) == parking + 1
+
+
+def test_the_data_part_of_the_revision_ignores_corrections_but_not_loads(engine, model, export):
+    """The dashboard recounts the filters' choices only when the data part of the store's revision
+    changes: a correction (any session's) leaves it, a load changes it."""
+    from carelens.feedback.store.view import data_part, poll_revision
+
+    load_comments(export.iloc[:40], engine=engine, model=model, source="part.csv", progress=False)
+    before = poll_revision(engine)
+    key = queries.filtered_comments(engine, CommentFilters(), limit=1)[0]["comment_key"].iloc[0]
+    record_correction(engine, key, "wrong_topics", topics=["Parking"], created_by="user:test")
+    after_correction = poll_revision(engine)
+    assert after_correction != before and data_part(after_correction) == data_part(before)
+    load_comments(export.iloc[40:60], engine=engine, model=model, source="part2.csv", progress=False)
+    assert data_part(poll_revision(engine)) != data_part(before)
+    assert data_part("error:StoreBusyError: busy") == "error:StoreBusyError: busy"

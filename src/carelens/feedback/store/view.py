@@ -421,16 +421,19 @@ def store_view(engine: sa.Engine) -> StoreView:
     return view
 
 
+CORRECTIONS_PART = slice(2, 6)  # where data_revision keeps the corrections' count and times
+
+
 def data_part(revision: str) -> str:
-    """The loads-and-aliases part of a :func:`poll_revision` answer (what a filter's choices depend
-    on), without the corrections part; an answer that is no revision (an error) is kept whole."""
+    """A :func:`poll_revision` answer without its corrections part (what a filter's choices depend
+    on: loads, aliases, the trust mix); an answer that is no revision (an error) is kept whole."""
     try:
         parts = ast.literal_eval(revision)
     except (ValueError, SyntaxError):
         return revision
-    if not isinstance(parts, tuple) or len(parts) != 8:
+    if not isinstance(parts, tuple) or len(parts) <= CORRECTIONS_PART.stop:
         return revision
-    return repr(parts[:2] + parts[6:])
+    return repr(parts[:CORRECTIONS_PART.start] + parts[CORRECTIONS_PART.stop:])
 
 
 def poll_revision(engine: sa.Engine, previous: str | None = None) -> str:
