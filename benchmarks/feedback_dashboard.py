@@ -109,14 +109,6 @@ def browser_latency(url: str, repeats: int, user: str = "admin") -> dict:
 COMMON_TOPICS = ["Staff manner & personal attributes", "Positive experience & gratitude", "Organisation & efficiency"]
 
 
-def _pick(page, input_id: str, text: str) -> None:
-    box = page.locator(f"#{input_id}-selectized")
-    box.click()
-    box.fill(text)
-    page.locator(".selectize-dropdown:visible .option", has_text=text).first.click()
-    page.keyboard.press("Escape")
-
-
 def browser_interactions(browser, url: str, repeats: int, user: str) -> dict:
     """What staff wait for besides a filter change (issue 12, point 5 and 2): a page view after the
     first one (a new tab of the same signed-in browser: static assets cached, the store's view
@@ -125,7 +117,7 @@ def browser_interactions(browser, url: str, repeats: int, user: str) -> dict:
     A click's wait is timed from the moment it reaches the page to Playwright seeing the change."""
     import re
 
-    from tests.e2e.dashboard_server import sign_in
+    from tests.e2e.dashboard_server import pick_option, sign_in
 
     out: dict = {}
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -161,7 +153,7 @@ def browser_interactions(browser, url: str, repeats: int, user: str) -> dict:
         row.get_by_role("button", name=re.compile("Correct the topics", re.IGNORECASE)).click()
         box = page.locator("#feedback-correct_topics-selectized")
         box.wait_for()
-        _pick(page, "feedback-correct_topics", topic)
+        pick_option(page, "feedback-correct_topics", topic)
         page.get_by_role("button", name="Save correction").click()
         row.locator(".flag-note", has_text="topics corrected").wait_for()
         saves.append(clicked_ms_ago(page))

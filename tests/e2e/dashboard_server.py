@@ -206,3 +206,22 @@ def wait_until(page, expression: str, timeout: float = 60) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"not true after {timeout:.0f} s: {expression}")
         time.sleep(0.1)
+
+
+def pick_option(page, input_id: str, text: str, tries: int = 3) -> None:
+    """Choose an option in a selectize input by typing it, as staff would. The server may refresh an
+    input's choices while its list is open (after "Clear all filters", say), which closes the list:
+    then type again, as staff would."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = page.locator(f"#{input_id}-selectized")
+    for attempt in range(tries):
+        box.click()
+        box.fill(text)
+        try:
+            page.locator(".selectize-dropdown:visible .option", has_text=text).first.click(timeout=15_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == tries - 1:
+                raise
+    page.keyboard.press("Escape")

@@ -18,6 +18,7 @@ from tests.e2e.dashboard_server import (
     CHROMIUM,
     CHROMIUM_ARGS,
     SCREENSHOTS,
+    pick_option,
     require_browser,
     running_server,
     sign_in,
@@ -105,25 +106,6 @@ def _click_chart(page, chart: str, element: str = ".trace.bars .point path", top
     raise AssertionError(f"no element to click in chart {chart!r}")
 
 
-def _pick(page, input_id: str, text: str, tries: int = 3) -> None:
-    """Choose an option in a selectize input by typing it, as staff would. The server may refresh an
-    input's choices while its list is open (after "Clear all filters", say), which closes the list:
-    then type again, as staff would."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    box = page.locator(f"#{input_id}-selectized")
-    for attempt in range(tries):
-        box.click()
-        box.fill(text)
-        try:
-            page.locator(".selectize-dropdown:visible .option", has_text=text).first.click(timeout=15_000)
-            break
-        except PlaywrightTimeout:
-            if attempt == tries - 1:
-                raise
-    page.keyboard.press("Escape")
-
-
 HEADLINE = ".bslib-value-box .value-box-value"
 
 
@@ -151,7 +133,7 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
         assert page.locator("#upload-map_text option").count() == 0  # no comment column guessed
         preview = page.locator("#upload-mapping table.preview").inner_text()
         assert "Jane Smith" not in preview and "07700" not in preview  # redacted even in the preview
-        _pick(page, "upload-map_text", "Your comments")
+        pick_option(page, "upload-map_text", "Your comments")
         _shot(page, "02-upload-mapping")
         page.get_by_role("button", name="Check and load comments").click()
         result = page.locator(".alert-success", has_text="Comments loaded")
@@ -185,7 +167,7 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
         dialog.wait_for(state="hidden")
 
         # filter by a division: the headline count drops
-        _pick(page, "filters-loc_1", "Surgery")
+        pick_option(page, "filters-loc_1", "Surgery")
         filtered = _wait_count(page, HEADLINE, f"n != {STORED}")
         assert 0 < filtered < STORED
         _shot(page, "05-filtered")
@@ -283,7 +265,7 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
         # the table must first show the cleared selection: otherwise "n < STORED" below can be met by
         # the count left from the "phone" search above, before the Parking filter reaches the table
         _wait_count(page, "#comments-table .count", f"n == {STORED}")
-        _pick(page, "filters-topic", "Parking")
+        pick_option(page, "filters-topic", "Parking")
         n_parking = _wait_count(page, "#comments-table .count", f"n < {STORED}")
         assert n_parking > 0
         topics = page.locator(".comment-table .c-topics").all_inner_texts()
@@ -298,7 +280,7 @@ def test_upload_filter_drill_search_flag_and_export(browser, tmp_path):
         shown = page.locator(".comment-table .c-text").first.inner_text()
         assert "[name]" in shown and "[phone]" in shown and "Smith" not in shown and "07700" not in shown
         # (the file's own age band "65+" is on 4 rows only: the filter does not even offer it, issue 16)
-        _pick(page, "filters-demo_1", "Female")
+        pick_option(page, "filters-demo_1", "Female")
         page.locator(".privacy-note").wait_for()
         assert page.locator(".comment-table").count() == 0
         _shot(page, "09-privacy")

@@ -9,7 +9,15 @@ import re
 import pandas as pd
 import pytest
 
-from tests.e2e.dashboard_server import CHROMIUM, CHROMIUM_ARGS, require_browser, running_server, sign_in, wait_until
+from tests.e2e.dashboard_server import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    pick_option,
+    require_browser,
+    running_server,
+    sign_in,
+    wait_until,
+)
 
 pytestmark = pytest.mark.browser
 # topics most generated comments carry: the Overview shows their counts (never under the privacy limit)
@@ -25,14 +33,6 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
-
-
-def _pick(page, input_id: str, text: str) -> None:
-    box = page.locator(f"#{input_id}-selectized")
-    box.click()
-    box.fill(text)
-    page.locator(".selectize-dropdown:visible .option", has_text=text).first.click()
-    page.keyboard.press("Escape")
 
 
 def _count(page, selector: str) -> int:
@@ -57,7 +57,7 @@ def test_two_questions_upload_and_a_correction_shows_everywhere_then_undoes(brow
         chosen = page.evaluate("Array.from(document.querySelector('#upload-map_text').selectedOptions).map(o => o.value)")
         for question in (GOOD_QUESTION, BETTER_QUESTION):  # tick both questions (guessed or not)
             if question not in chosen:
-                _pick(page, "upload-map_text", question)
+                pick_option(page, "upload-map_text", question)
         page.get_by_role("button", name="Check and load comments").click()
         done = page.locator(".alert-success", has_text="Comments loaded")
         done.wait_for()
@@ -75,14 +75,14 @@ def test_two_questions_upload_and_a_correction_shows_everywhere_then_undoes(brow
         topics.wait_for()
         for _ in range(8):  # remove the model's topics
             topics.press("Backspace")
-        _pick(page, "feedback-correct_topics", topic)
+        pick_option(page, "feedback-correct_topics", topic)
         page.get_by_role("button", name="Save correction").click()
         row = page.locator(f"tr[data-comment-id='{key}']")
         row.locator(".flag-note", has_text="topics corrected").wait_for()
         assert row.locator(".c-topics").inner_text().strip() == topic
 
         # everywhere: the topic's filter lists it, the Overview counts it under the topic
-        _pick(page, "filters-topic", topic)
+        pick_option(page, "filters-topic", topic)
         wait_until(page, "parseInt(document.querySelector('#comments-table .count').innerText.replace(/,/g, ''))"
                                f" < {answers}")
         page.locator(f".comment-table tr[data-comment-id='{key}']").wait_for()
