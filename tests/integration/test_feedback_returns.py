@@ -211,19 +211,64 @@ def test_flags_toggle_and_are_never_stored_twice(engine, model, returns):
     assert toggle_flag(engine, key) is True and len(list_corrections(engine, "interesting")) == 2
 
 
-def test_respondents_per_month_counted_over_the_responses_match_the_general_count(engine, model, returns):
-    """sentiment_by_month counts each return once in its month by counting responses (a return's
-    comments share its date): the same answer as the general responses x cells count, for any
-    filter."""
-    from carelens.feedback.store.queries import _cells, filter_mask
-    from carelens.feedback.store.view import respondents, respondents_by_response_field, store_view
+def plain_overview_counts(view, mask) -> dict[str, dict]:
+    """The Overview's per-cell respondents counted the plain way, from the view's rows: distinct
+    (respondent, cell) pairs among the comments under ``mask``."""
+    from itertools import combinations
+
+    f = view.frame.loc[mask, ["response_key", "month", "sentiment", "topics", "categories"]]
+
+    def distinct(frame: pd.DataFrame, cell: str) -> dict:
+        frame = frame.dropna(subset=[cell])
+        return frame.drop_duplicates(["response_key", cell]).groupby(cell).size().to_dict()
+
+    topics = f.explode("topics")
+    cats = f.dropna(subset=["month"]).explode("categories")
+    cats["cell"] = cats["month"] + " " + cats["categories"].astype(str)
+    order = {t: i for i, t in enumerate(view.topics)}
+    f = f.assign(pair=[[f"{a} & {b}" for a, b in combinations(sorted(ts, key=order.get), 2)] for ts in f["topics"]])
+    return {"topic": distinct(topics, "topics"), "month x category": distinct(cats, "cell"),
+            "pair": distinct(f.explode("pair"), "pair"), "month": distinct(f.dropna(subset=["month"]), "month")}
+
+
+def overview_counts(engine, filters) -> dict[str, dict]:
+    topic = queries.topic_summary(engine, filters, suppress_below=0)
+    months = queries.categories_by_month(engine, filters, suppress_below=0)
+    pairs = queries.topic_cooccurrence(engine, filters, suppress_below=0)
+    by_month = queries.sentiment_by_month(engine, filters, suppress_below=0)
+    return {"topic": dict(zip(topic["topic"], topic["respondents"])),
+            "month x category": dict(zip(months["month"] + " " + months["category"], months["respondents"])),
+            "pair": dict(zip(pairs["topic_a"] + " & " + pairs["topic_b"], pairs["respondents"])),
+            "month": dict(zip(by_month["month"], by_month["respondents"]))}
+
+
+def test_respondents_per_topic_month_and_pair_match_a_plain_count_for_any_filter(engine, model, returns):
+    """Each return counts once per cell (topic, month x category, pair of topics, month) whatever
+    the filter picks, response-level (a place) or comment-level (a sentiment, a search, a
+    question), and still after a correction changes a comment's topics."""
+    from carelens.feedback.store.queries import filter_mask
 
     load_comments(returns, engine=engine, model=model, progress=False)
     view = store_view(engine)
-    assert not view.one_comment_each  # two questions: the general path is the one compared
-    for filters in (CommentFilters(), CommentFilters(sentiment=[4, 5]), CommentFilters(search="staff"),
-                    CommentFilters(location_1=[str(returns.iloc[0, 2])])):
-        mask = filter_mask(view, filters) & (view.month_code >= 0)
-        general = respondents(view, mask, _cells(view.month_code, len(view.months)))
-        assert respondents_by_response_field(view, mask, view.month_code, len(view.months)).tolist() == general.tolist()
-        assert general.sum() > 0 or not mask.any()
+    assert not view.one_comment_each  # two questions: several comments per respondent
+    both = view.frame.groupby("response_key")["topics"].transform("size") > 1
+    key = view.frame.loc[both, "comment_key"].iloc[0]
+    filter_sets = (CommentFilters(), CommentFilters(sentiment=[4, 5]), CommentFilters(search="staff"),
+                   CommentFilters(question=[BETTER_QUESTION]), CommentFilters(location_1=[str(returns.iloc[0, 2])]))
+    for corrected in (False, True):
+        if corrected:  # both of a return's comments about one topic now: the return is one respondent of it
+            first, second = view.topics[:2]  # topics the view knows, so the correction is patched in
+            record_correction(engine, key, "wrong_topics", topics=[first, second], created_by="a",
+                              valid_topics=model.framework.label_names)
+            other = view.frame.loc[(view.frame["response_key"] == view.frame.loc[view.position(key), "response_key"])
+                                   & (view.frame["comment_key"] != key), "comment_key"].iloc[0]
+            record_correction(engine, other, "wrong_topics", topics=[first], created_by="a",
+                              valid_topics=model.framework.label_names)
+            assert store_view(engine) is view  # patched, so what was kept from the old topics must not be used
+        for filters in filter_sets:
+            mask = filter_mask(view, filters)
+            expected, got = plain_overview_counts(view, mask), overview_counts(engine, filters)
+            for cell, counts in expected.items():
+                assert got[cell] == counts, (filters, cell)
+    everything = overview_counts(engine, CommentFilters())["topic"]
+    assert everything[first] == plain_overview_counts(view, filter_mask(view, CommentFilters()))["topic"][first] >= 1

@@ -2,7 +2,8 @@
 
 Every query works on the cached in-memory view (:mod:`carelens.feedback.store.view`). Filters
 become numpy masks (memoised, since one dashboard refresh asks several summaries of the same
-filters); summaries are bincounts and sparse products; search runs RE2 over an Arrow array.
+filters); summaries are bincounts (per-cell respondents: :mod:`carelens.feedback.store.cell_counts`);
+search runs RE2 over an Arrow array.
 
 Privacy: the small-number rule is :mod:`carelens.privacy`'s, counted in *respondents* (a return
 with two answers is one person), applied here, before anything leaves the store layer, to every
@@ -34,10 +35,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
-from scipy import sparse
 
 from carelens.access.roles import Scope
 from carelens.feedback.store.filters import CommentFilters, natural_sorted, search_words
+from carelens.feedback.store.cell_counts import month_category_entries, pair_entries, topic_entries
 from carelens.feedback.store.view import GROUPS, StoreView, respondents, respondents_by_response_field, store_view
 from carelens.privacy import (
     comment_list_withheld,
@@ -213,7 +214,7 @@ def comments_suppressed(filters: CommentFilters | None, total: int, suppress_bel
 def filtered_respondents(engine: sa.Engine, filters: CommentFilters | None = None) -> int:
     """How many respondents the comments matching ``filters`` come from."""
     view = store_view(engine)
-    return int(respondents(view, filter_mask(view, filters))[0])
+    return respondents(view, filter_mask(view, filters))
 
 
 def complex_comments(engine: sa.Engine, filters: CommentFilters | None = None, *, min_topics: int = 4,
@@ -242,7 +243,7 @@ def comments_behind(engine: sa.Engine, filters: CommentFilters | None, extra: li
     for f in extra:
         mask &= filter_mask(view, f)
     idx = np.flatnonzero(mask)
-    if count_suppressed(int(respondents(view, mask)[0]), suppress_below):
+    if count_suppressed(respondents(view, mask), suppress_below):
         return _rows(view, idx[:0]), None, True
     return _rows(view, idx[:limit] if limit is not None else idx), len(idx), False
 
@@ -298,13 +299,6 @@ def comment_labels(engine: sa.Engine, comment_key: str, filters: CommentFilters 
 
 
 # --------------------------------------------------------------------------- summaries
-def _cells(codes: np.ndarray, n_cells: int, keep: np.ndarray | None = None) -> sparse.csr_matrix:
-    """Comments x cells one-hot of ``codes`` (a code per comment; -1 or ``keep`` False: no cell)."""
-    ok = codes >= 0 if keep is None else (codes >= 0) & keep
-    rows = np.flatnonzero(ok)
-    return sparse.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, codes[ok])), shape=(len(codes), n_cells))
-
-
 def summary_totals(engine: sa.Engine, filters: CommentFilters | None = None, *,
                    suppress_below: int | None = None) -> dict:
     """Headline numbers: comments, respondents, date span, sentiment split (suppressed when the
@@ -312,7 +306,7 @@ def summary_totals(engine: sa.Engine, filters: CommentFilters | None = None, *,
     view = store_view(engine)
     mask = filter_mask(view, filters)
     n = int(mask.sum())
-    people = int(respondents(view, mask)[0])
+    people = respondents(view, mask)
     dates = view.frame["date"][mask]
     counts = np.bincount(view.group_code[mask][view.group_code[mask] >= 0], minlength=3)
     if count_suppressed(people, suppress_below):  # no count, no date span: nothing of a small cell leaves
@@ -338,41 +332,49 @@ def sentiment_shares(totals: dict) -> dict[str, float | None]:
     return {g: None if v is None or not whole else v / whole for g, v in counts.items()}
 
 
-def _group_onehot(codes: np.ndarray) -> sparse.csr_matrix:
-    ok = codes >= 0
-    return sparse.csr_matrix((np.ones(int(ok.sum()), dtype=np.int32), (np.flatnonzero(ok), codes[ok])), shape=(len(codes), 3))
-
-
 def topic_summary(engine: sa.Engine, filters: CommentFilters | None = None, *,
                   suppress_below: int | None = None) -> pd.DataFrame:
     """Per sub-category: comments, respondents, share of all filtered comments, positive/neutral/negative counts.
 
     Sorted by comments, most first; cells from fewer respondents than ``suppress_below`` are suppressed.
     """
+    return _kept(engine, "topic_summary", filters, suppress_below, _topic_summary)
+
+
+def _kept(engine: sa.Engine, name: str, filters: CommentFilters | None, suppress_below: int | None, compute):
+    """``compute(view, filters, suppress_below)``, kept beside the filter's mask (and dropped with it
+    when a correction changes the view): one Overview redraw asks for the same summary twice (the
+    topic chart and its table; the FFT headline and the FFT chart). A copy is returned, so a
+    caller's changes never reach the kept one."""
     view = store_view(engine)
-    # kept beside the filter's mask (and dropped with it when a correction changes the view): the
-    # Overview's chart and its table ask for the same summary in one redraw
-    key = ("topic_summary", (filters or CommentFilters()).cache_key(), threshold(suppress_below))
+    key = (name, (filters or CommentFilters()).cache_key(), threshold(suppress_below))
     kept = view.masks.get(key)
     if kept is not None:
         view.masks.move_to_end(key)
         return kept.copy()
-    mask = filter_mask(view, filters)
-    m = view.topic_matrix
-    total = int(mask.sum())
-    counts = np.asarray(m.T @ mask.astype(np.int32)).ravel()  # a product with the mask: no copy of the rows
-    split = (m.T @ _group_onehot(np.where(mask, view.group_code, -1))).toarray()
-    frame = pd.DataFrame({"topic": view.topics, "category": [view.topic_category[t] for t in view.topics],
-                          "comments": counts.astype(int), "respondents": respondents(view, mask, view.topic_matrix),
-                          "share": counts / total if total else 0.0,
-                          "positive": split[:, 0], "neutral": split[:, 1], "negative": split[:, 2]})
-    frame = frame[frame["comments"] > 0].sort_values("comments", ascending=False, kind="stable").reset_index(drop=True)
-    frame = drop_suppressed_rows(frame, "respondents", suppress_below)
-    frame = suppress_counts(frame, ["positive", "neutral", "negative"], suppress_below, partition=True)
+    frame = compute(view, filters, suppress_below)
     view.masks[key] = frame
     while len(view.masks) > 32:
         view.masks.popitem(last=False)
     return frame.copy()
+
+
+def _topic_summary(view: StoreView, filters: CommentFilters | None, suppress_below: int | None) -> pd.DataFrame:
+    mask = filter_mask(view, filters)
+    total = int(mask.sum())
+    rows, topic, new = topic_entries(view).select(mask)
+    n_topics = len(view.topics)
+    counts = np.bincount(topic, minlength=n_topics)
+    group = view.group_code[rows]
+    split = np.bincount(topic[group >= 0] * 3 + group[group >= 0], minlength=n_topics * 3).reshape(n_topics, 3)
+    frame = pd.DataFrame({"topic": view.topics, "category": [view.topic_category[t] for t in view.topics],
+                          "comments": counts.astype(int),
+                          "respondents": counts if new is None else np.bincount(topic[new], minlength=n_topics),
+                          "share": counts / total if total else 0.0,
+                          "positive": split[:, 0], "neutral": split[:, 1], "negative": split[:, 2]})
+    frame = frame[frame["comments"] > 0].sort_values("comments", ascending=False, kind="stable").reset_index(drop=True)
+    frame = drop_suppressed_rows(frame, "respondents", suppress_below)
+    return suppress_counts(frame, ["positive", "neutral", "negative"], suppress_below, partition=True)
 
 
 def categories_by_month(engine: sa.Engine, filters: CommentFilters | None = None, *,
@@ -380,13 +382,9 @@ def categories_by_month(engine: sa.Engine, filters: CommentFilters | None = None
     """Comments and respondents per (month, category); long format: month, category, comments,
     respondents, suppressed."""
     view = store_view(engine)
-    mask = filter_mask(view, filters) & (view.month_code >= 0)
     n_months, n_cats = len(view.months), len(view.categories)
-    rows, cats = np.nonzero(view.category_matrix & mask[:, None]) if n_cats else (np.zeros(0, int), np.zeros(0, int))
-    cell = view.month_code[rows] * n_cats + cats
-    table = np.bincount(cell, minlength=n_months * n_cats).reshape(n_months, n_cats) if n_cats else np.zeros((n_months, 0), int)
-    cells = sparse.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cell)), shape=(len(mask), n_months * n_cats))
-    people = respondents(view, mask, cells).reshape(n_months, n_cats) if n_cats else table
+    comments_n, people = month_category_entries(view).counts(filter_mask(view, filters))
+    table, people = comments_n.reshape(n_months, n_cats), people.reshape(n_months, n_cats)
     mi, ci = np.nonzero(table)
     frame = pd.DataFrame({"month": np.asarray(view.months, dtype=object)[mi],
                           "category": np.asarray(view.categories, dtype=object)[ci], "comments": table[mi, ci],
@@ -400,16 +398,14 @@ def sentiment_by_month(engine: sa.Engine, filters: CommentFilters | None = None,
     shares, so positive + neutral + negative = 100 %), mean sentiment (1..5), and the
     positive/neutral/negative counts."""
     view = store_view(engine)
-    mask = filter_mask(view, filters) & (view.month_code >= 0)
-    codes, groups = view.month_code[mask], view.group_code[mask]
-    sent = view.frame["sentiment"].to_numpy(dtype=float, na_value=np.nan)[mask]
+    mask = filter_mask(view, filters)
     n_months = len(view.months)
-    comments_n = np.bincount(codes, minlength=n_months)
-    has = ~np.isnan(sent)
-    s_n = np.bincount(codes[has], minlength=n_months)
-    s_sum = np.bincount(codes[has], weights=sent[has], minlength=n_months)
-    split = [np.bincount(codes[groups == g], minlength=n_months) for g in range(3)]
-    people = respondents_by_response_field(view, mask, view.month_code, n_months)
+    # one bincount over (month, sentiment 0-5) cells gives every column (0: no sentiment)
+    codes = _month_sentiment_codes(view)[mask]
+    grid = np.bincount(codes[codes >= 0], minlength=n_months * 6).reshape(n_months, 6)
+    comments_n, s_n, s_sum = grid.sum(axis=1), grid[:, 1:].sum(axis=1), grid @ np.arange(6)
+    split = grid[:, 1:3].sum(axis=1), grid[:, 3], grid[:, 4:6].sum(axis=1)  # positive 1-2, neutral 3, negative 4-5
+    people = respondents_by_response_field(view, mask & (view.month_code >= 0), view.month_code, n_months)
     keep = comments_n > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(s_n > 0, s_sum / np.maximum(s_n, 1), np.nan)
@@ -418,6 +414,16 @@ def sentiment_by_month(engine: sa.Engine, filters: CommentFilters | None = None,
                           "positive": split[0], "neutral": split[1], "negative": split[2]})[keep].reset_index(drop=True)
     frame = drop_suppressed_rows(frame, "respondents", suppress_below)
     return suppress_counts(frame, ["positive", "neutral", "negative"], suppress_below, partition=True)
+
+
+def _month_sentiment_codes(view: StoreView) -> np.ndarray:
+    """Each comment's ``month * 6 + sentiment`` (sentiment 1-5, 0 for none; -1: no date), kept with
+    the labels it was read from (a correction of sentiment puts a new topic matrix in place too)."""
+    def build(_matrix) -> np.ndarray:
+        sentiment = view.frame["sentiment"].to_numpy(dtype=float, na_value=0.0)
+        sentiment = np.where((sentiment >= 1) & (sentiment <= 5), sentiment, 0).astype(np.int64)
+        return np.where(view.month_code >= 0, view.month_code * 6 + sentiment, -1)
+    return view.from_labels("month_sentiment", build)
 
 
 def response_scores(view: StoreView, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -435,7 +441,10 @@ def fft_by_month(engine: sa.Engine, filters: CommentFilters | None = None, *,
     """Per month: respondents with a score 1-5, mean FFT score and share good (1-2) over them, and the
     count of each answer ``score_1`` .. ``score_6`` (6 = "don't know", not in the mean or the share).
     Each respondent counts once, however many comments they wrote."""
-    view = store_view(engine)
+    return _kept(engine, "fft_by_month", filters, suppress_below, _fft_by_month)
+
+
+def _fft_by_month(view: StoreView, filters: CommentFilters | None, suppress_below: int | None) -> pd.DataFrame:
     months, score = response_scores(view, filter_mask(view, filters))
     dated = months >= 0
     months, score = months[dated], score[dated]
@@ -458,42 +467,15 @@ def fft_by_month(engine: sa.Engine, filters: CommentFilters | None = None, *,
     return suppress_counts(frame, ["score_6"], suppress_below)
 
 
-def _pair_cells(view: StoreView, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(comment row, pair code a * T + b with a < b) for every pair of topics within each of ``rows``."""
-    m = view.topic_matrix[rows]
-    counts = np.diff(m.indptr)
-    out_rows, out_codes = [], []
-    t = len(view.topics)
-    for k in np.unique(counts[counts >= 2]):
-        which = np.flatnonzero(counts == k)
-        starts = m.indptr[which]
-        cols = m.indices[starts[:, None] + np.arange(k)]  # each row's k topic columns (sorted)
-        a, b = np.triu_indices(k, 1)
-        out_rows.append(np.repeat(rows[which], len(a)))
-        out_codes.append((cols[:, a] * t + cols[:, b]).ravel())
-    if not out_rows:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate(out_rows), np.concatenate(out_codes).astype(np.int64)
-
-
 def topic_cooccurrence(engine: sa.Engine, filters: CommentFilters | None = None, *,
                        suppress_below: int | None = None) -> pd.DataFrame:
     """Pairs of sub-categories in the same comment: topic_a, topic_b, comments, respondents (a < b),
     suppressed."""
     view = store_view(engine)
-    mask = filter_mask(view, filters)
-    m = view.topic_matrix[np.flatnonzero(mask)]
-    co = (m.T @ m).toarray()
     t = len(view.topics)
     a, b = np.triu_indices(t, k=1)
-    comments_n = co[a, b]
-    if view.one_comment_each:
-        people = comments_n
-    else:
-        rows, codes = _pair_cells(view, np.flatnonzero(mask))
-        seen = pd.unique(view.response_code[rows] * (t * t) + codes)  # each (respondent, pair) once
-        people_by_code = np.bincount(seen % (t * t), minlength=t * t)
-        people = people_by_code[a * t + b]
+    comments_n, people = pair_entries(view).counts(filter_mask(view, filters))
+    comments_n, people = comments_n[a * t + b], people[a * t + b]
     frame = pd.DataFrame({"topic_a": np.asarray(view.topics, dtype=object)[a],
                           "topic_b": np.asarray(view.topics, dtype=object)[b], "comments": comments_n,
                           "respondents": people})

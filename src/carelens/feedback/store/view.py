@@ -88,7 +88,23 @@ class StoreView:
     # long as this view (a load or an alias reads a new one); every page view asks for them
     options_memo: OrderedDict = field(default_factory=OrderedDict)
     derived: dict = field(default_factory=dict)  # what queries work out once per view (e.g. demographic codes)
+    by_labels: dict = field(default_factory=dict)  # name -> (topic matrix, what was built from it): from_labels
     _positions: pd.Index | None = None
+    _first_of_response: np.ndarray | None = None
+
+    def from_labels(self, name: str, build):
+        """What ``build(topic_matrix)`` makes, kept while the view shows the same topics.
+
+        Why keyed on the matrix object: a saved correction puts a new matrix in place
+        (:func:`apply_saved_correction`) while queries may be running; what one of them builds from
+        the old matrix is kept with the old one, so it is never taken for the new topics."""
+        matrix = self.topic_matrix
+        kept = self.by_labels.get(name)
+        if kept is not None and kept[0] is matrix:
+            return kept[1]
+        value = build(matrix)
+        self.by_labels[name] = (matrix, value)
+        return value
 
     def position(self, comment_key: str) -> int | None:
         """The row of a comment (None if it is not in the view)."""
@@ -99,10 +115,11 @@ class StoreView:
 
     def first_of_response(self) -> np.ndarray:
         """The row of each response's first comment (response-level fields are the same on all)."""
-        if self.n_responses == 0:
-            return np.zeros(0, dtype=np.int64)
-        starts = np.flatnonzero(np.r_[True, self.response_code[1:] != self.response_code[:-1]])
-        return starts
+        if self._first_of_response is None:  # responses never change within a view: worked out once
+            code = self.response_code
+            self._first_of_response = (np.zeros(0, dtype=np.int64) if self.n_responses == 0
+                                       else np.flatnonzero(np.r_[True, code[1:] != code[:-1]]))
+        return self._first_of_response
 
 
 _views: dict[str, StoreView] = {}
@@ -328,8 +345,11 @@ def apply_saved_correction(engine: sa.Engine, comment_key: str, active: pd.DataF
         indices = np.concatenate([m.indices[:start], cols, m.indices[end:]])
         indptr = m.indptr.copy()
         indptr[row + 1:] += len(cols) - (end - start)
-        # a new matrix object: a query running now keeps the old one, whole
-        view.topic_matrix = sparse.csr_matrix((np.ones(len(indices), dtype=np.int32), indices, indptr), shape=m.shape)
+        value = sentiment.get(comment_key, frame["model_sentiment"].iat[row])
+        if np.array_equal(m.indices[start:end], cols) and _same_sentiment(value, frame["sentiment"].iat[row]):
+            matrix = m  # a flag, or a correction back to what is shown: labels unchanged, what was built from them stands
+        else:
+            matrix = sparse.csr_matrix((np.ones(len(indices), dtype=np.int32), indices, indptr), shape=m.shape)
         category = np.zeros(len(view.categories), dtype=bool)
         for t in shown:
             category[view.categories.index(view.topic_category[t])] = True
@@ -338,50 +358,44 @@ def apply_saved_correction(engine: sa.Engine, comment_key: str, active: pd.DataF
         frame.iat[row, col("topics")] = list(shown)
         frame.iat[row, col("categories")] = list(dict.fromkeys(view.topic_category[t] for t in shown))
         frame.iat[row, col("n_topics")] = len(cols)
-        value = sentiment.get(comment_key, frame["model_sentiment"].iat[row])
         frame.iat[row, col("sentiment")] = value
         view.group_code[row] = _group(np.array([np.nan if pd.isna(value) else float(value)]))[0]
         frame.iat[row, col("flagged")] = comment_key in flagged
         frame.iat[row, col("corrected")] = new_topics is not None or comment_key in sentiment
+        # the new matrix goes in last, as a new object: a query running now keeps the old one whole,
+        # and what StoreView.from_labels builds from the new one sees every change above
+        view.topic_matrix = matrix
         view.masks.clear()
         view.revision = after
         view.checked_at = time.monotonic()
 
 
+def _same_sentiment(a, b) -> bool:
+    if pd.isna(a) or pd.isna(b):
+        return pd.isna(a) and pd.isna(b)
+    return int(a) == int(b)
+
+
 def respondents_by_response_field(view: StoreView, mask: np.ndarray, codes: np.ndarray, n_cells: int) -> np.ndarray:
     """Respondents per cell when the cell is a field of the response (its month: every comment of a
     return has its date): each response with a comment under ``mask`` counts once, in its cell
-    (``codes``: the cell of each comment row, -1 for none). Why not :func:`respondents`: its
-    responses x cells product over a million comments' month cells cost 40-80 ms per chart; this
-    is a count over the responses."""
+    (``codes``: the cell of each comment row, -1 for none). A count over the responses, cheaper
+    than :mod:`carelens.feedback.store.cell_counts`' entries when the cell is the response's own."""
     seen = np.zeros(view.n_responses, dtype=bool)
     seen[view.response_code[mask]] = True
     cells = codes[view.first_of_response()[seen]]
     return np.bincount(cells[cells >= 0], minlength=n_cells)
 
 
-def respondents(view: StoreView, mask: np.ndarray, cells: sparse.spmatrix | np.ndarray | None = None) -> np.ndarray:
-    """How many respondents (responses) the comments under ``mask`` come from, per cell.
-
-    ``cells`` (comments x cells, 0/1, sparse or dense; None = one cell, everything) says which
-    comments each cell covers; a respondent counts once per cell however many of their comments
-    are in it. With one comment per response this is the comment count.
-    """
-    rows = np.flatnonzero(mask)
-    if cells is None:
-        if view.one_comment_each:
-            return np.array([len(rows)])
-        seen = np.zeros(view.n_responses, dtype=bool)
-        seen[view.response_code[rows]] = True
-        return np.array([int(seen.sum())])
-    # products with the mask, never ``cells[rows]``: picking rows out of a million-row matrix copied
-    # most of it on every filter change (half of the Overview's query time at 1,000,000 comments)
+def respondents(view: StoreView, mask: np.ndarray) -> int:
+    """How many respondents (responses) the comments under ``mask`` come from (per cell:
+    :mod:`carelens.feedback.store.cell_counts`, :func:`respondents_by_response_field`). With one
+    comment per response this is the comment count."""
     if view.one_comment_each:
-        return np.asarray(cells.T @ mask.astype(np.int32)).ravel().astype(np.int64)
-    # responses x cells: summing a response's comments under the mask, then counting the responses in each cell
-    by_response = sparse.csr_matrix((np.ones(len(rows), dtype=np.int32), (view.response_code[rows], rows)),
-                                    shape=(view.n_responses, len(mask))) @ cells
-    return np.asarray((by_response > 0).sum(axis=0)).ravel().astype(np.int64)
+        return int(np.count_nonzero(mask))
+    seen = np.zeros(view.n_responses, dtype=bool)
+    seen[view.response_code[mask]] = True
+    return int(seen.sum())
 
 
 def invalidate(engine: sa.Engine) -> None:
