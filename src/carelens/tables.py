@@ -22,6 +22,7 @@ from carelens.errors import TableError
 
 READABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".parquet", ".pq")
 WRITABLE_SUFFIXES = (".csv", ".xlsx", ".parquet")
+UPLOAD_SUFFIXES = (".csv", ".txt", ".xlsx", ".parquet")  # what the dashboard's and the API's upload forms take
 EXCEL_MAX_ROWS = 1_048_575
 
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 WARD = "Ward 10"
 FEEDBACK_PAGES = ["Overview", "Comments", "Complex comments", "Framework", "Export and report"]
 MENUS = {
-    "admin": ["Overview", "Comments", "Complex comments", "Framework", "Upload", "Export and report",
+    "admin": ["Overview", "Comments", "Complex comments", "Framework", "Upload", "Trust mix", "Export and report",
               "Demand and capacity", "Admin"],
     "lead": FEEDBACK_PAGES,
     "ward": FEEDBACK_PAGES,

@@ -307,3 +307,63 @@ def test_who_we_hear_from_shows_the_trust_mix_beside_the_respondents(browser, tm
         assert "Trust mix" in legend.text_content()  # a third bar in the chart
         _shot(page, "who-we-hear-from-trust-mix", page.locator("#demographics-fields .card").first)
         page.close()
+
+
+def test_an_admin_loads_checks_and_removes_the_trust_mix_in_the_dashboard(browser, tmp_path):
+    """The Trust mix page: a file with a mistake is refused in one line naming its row and column and
+    stores nothing; a good one is listed and shows on "Who we hear from"; Remove takes it away."""
+    from carelens.db import get_engine
+    from carelens.feedback.ingest import load_comments
+    from carelens.feedback.model_cache import cached_model
+
+    db = tmp_path / "mixform.duckdb"
+    engine = get_engine(db)
+    ethnicity = ["White British"] * 20 + ["Asian or Asian British"] * 12
+    frame = pd.DataFrame({"Comment ID": [f"f{i}" for i in range(32)], "Date": ["01/03/2025"] * 32,
+                          "Ward": ["Ward 1"] * 32, "Ethnicity": ethnicity,
+                          "Comments": [f"Kind staff, visit {i}" for i in range(32)]})
+    load_comments(frame, engine=engine, model=cached_model(), progress=False,
+                  mapping={"location_3": "Ward", "demographics": ["Ethnicity"]})
+    engine.dispose()
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("field,value,share\nEthnicity,White British,70%\nEthnicity,Asian or Asian British,eighteen\n",
+                     encoding="utf-8")
+    good = tmp_path / "census.csv"
+    good.write_text("Field,Value,Share\nethnicity,White British,0.8\nethnicity,Asian or Asian British,0.2\n",
+                    encoding="utf-8")
+    with running_server(db, tmp_path) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        sign_in(page, url, "admin")
+        page.set_default_timeout(60_000)
+        page.get_by_role("tab", name="Trust mix", exact=True).click()
+        mixes = page.locator("#trust_mix-mixes")
+        mixes.get_by_text("No mix loaded yet").wait_for()
+        page.locator("#trust_mix-file").set_input_files(str(wrong))
+        page.get_by_label("Where the figures come from").fill("ONS Census 2021, our catchment")
+        page.get_by_role("button", name="Load the mix", exact=True).click()
+        error = page.locator(".shiny-notification-error").last
+        error.wait_for()
+        message = error.inner_text()
+        assert "Nothing loaded" in message and "wrong.csv" in message and "row 3" in message, message
+        assert "share" in message and "Traceback" not in message, message
+        assert mixes.get_by_text("No mix loaded yet").is_visible()  # nothing was stored
+        page.locator("#trust_mix-file").set_input_files(str(good))
+        page.get_by_role("button", name="Load the mix", exact=True).click()
+        table = page.locator("#trust_mix-mixes table.mix-table")
+        table.wait_for()
+        page.locator(".shiny-notification-error").wait_for(state="detached")  # the refusal went with the next try
+        cells = [c.strip() for c in table.locator("tbody tr").first.locator("th, td").all_inner_texts()]
+        # stored under the uploads' own spelling of the field, the values as the file wrote them
+        assert cells[:3] == ["Ethnicity", "White British 80%, Asian or Asian British 20%",
+                             "ONS Census 2021, our catchment"], cells
+        _shot(page, "trust-mix")
+        page.get_by_role("tab", name="Who we hear from", exact=True).click()
+        demo = page.locator("#demographics-fields table.demographics-table")
+        demo.wait_for()
+        assert [h.strip() for h in demo.locator("thead th").all_inner_texts()][-2:] == ["Trust mix", "Difference"]
+        page.get_by_role("tab", name="Trust mix", exact=True).click()
+        table.get_by_role("button", name="Remove the Ethnicity mix").click()
+        mixes.get_by_text("No mix loaded yet").wait_for()
+        page.get_by_role("tab", name="Who we hear from", exact=True).click()
+        wait_until(page, "!document.querySelector('#demographics-fields .mix-source')")
+        page.close()

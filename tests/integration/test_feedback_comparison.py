@@ -148,6 +148,8 @@ def test_the_api_answers_signals_charts_and_changes(client):
     body = r.json()
     assert r.status_code == 200 and len(body["points"]) == 12 and len(body["trust"]) == 12
     assert body["points"][-1]["variation"] == "concern" and body["points"][-1]["outside"]
+    last = body["points"][-1]
+    assert last["near_lower"] < last["centre"] < last["near_upper"]  # the two-sigma lines, unclipped
     r = client.post("/comparison/change", json={"level": 3, "measure": "fft_good"}, headers=h)
     rows = r.json()["rows"]
     assert r.status_code == 200 and rows[0]["place"] == WARD and rows[0]["significant"] and rows[0]["change"] < 0

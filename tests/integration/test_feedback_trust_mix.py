@@ -75,6 +75,20 @@ def test_a_mix_round_trips_under_the_stored_field_name_and_a_reload_replaces_it(
     assert remove_mix(store, "sex") == 2 and set(list_mix(store)["field"]) == {"Ethnicity"}
 
 
+def test_a_mix_changes_the_revision_the_dashboard_polls_but_keeps_the_comments_in_memory(store):
+    """The in-memory view of the comments holds no mix, so loading one must not make the next page
+    view read every comment again (seconds at 1,000,000 comments), while the pages still redraw."""
+    from carelens.feedback.store.view import poll_revision, store_view
+
+    view, polled = store_view(store), poll_revision(store)
+    replace_mix(store, census(), "ONS Census 2021")
+    assert poll_revision(store) != polled  # the pages see the change and redraw
+    assert store_view(store) is view and store_view(store).revision[8] == 5  # the view stays, its revision moves on
+    assert respondents_by_demographic(store, suppress_below=3).attrs["mixes"][0]["source"] == "ONS Census 2021"
+    remove_mix(store, "Ethnicity")
+    assert store_view(store) is view and not respondents_by_demographic(store, suppress_below=3).attrs.get("mixes")
+
+
 def test_a_load_that_fails_half_way_leaves_every_field_as_it_was(store, monkeypatch):
     replace_mix(store, census(), "ONS Census 2021")
     before = rows_of(store)

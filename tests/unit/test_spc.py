@@ -45,6 +45,9 @@ def test_p_chart_limits_widen_for_small_months_and_stay_between_0_and_1():
     # p̄ = 9/20 = 0.45; n=10: 3σ = 3·√(0.45·0.55/10) = 0.471964 -> upper 0.921964, lower 0 (clipped)
     chart = p_chart([1, 2], [1, 8], [10, 10], better="lower")
     assert chart["upper"].iloc[0] == pytest.approx(0.921964, abs=1e-6) and chart["lower"].iloc[0] == 0.0
+    # the two-sigma lines come from sigma, not from the clipped limits: 0.45 ± 2·0.157321
+    assert chart["near_upper"].iloc[0] == pytest.approx(0.764643, abs=1e-6)
+    assert chart["near_lower"].iloc[0] == pytest.approx(0.135357, abs=1e-6)
     assert chart["variation"].tolist() == [COMMON, COMMON]
     # a month with nobody is left out, not drawn at 0
     assert p_chart([1, 2, 3], [1, 0, 8], [10, 0, 10])["period"].tolist() == [1, 3]
@@ -163,6 +166,8 @@ def test_the_latest_point_near_a_limit_names_the_rule():
     # limits from the first 8 (mean 10.5, moving range 1): upper 13.16, two-sigma line 12.2733
     chart = xmr_chart(range(11), [10, 11, 10, 11, 10, 11, 10, 11, 12.5, 11, 12.8], baseline=8)
     assert chart["upper"].iloc[0] == pytest.approx(13.16) and not chart["outside"].any()
+    assert chart["near_upper"].iloc[0] == pytest.approx(10.5 + 2 / 3 * 2.66) and \
+        chart["near_lower"].iloc[0] == pytest.approx(10.5 - 2 / 3 * 2.66)
     assert chart["two_of_three"].tolist() == [False] * 8 + [True, False, True]
     assert latest_signal(chart) == {"variation": IMPROVEMENT, "rules": "2 of 3 near a limit", "value": 12.8,
                                     "centre": pytest.approx(10.5), "period": 10}

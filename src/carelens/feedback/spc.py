@@ -173,10 +173,14 @@ def classify_points(values: np.ndarray, centre, upper, lower, better: str, *, ne
 
 def _frame(periods, values, centre, upper, lower, better: str, baseline: int | None, extra: dict,
            near: tuple | None = None) -> pd.DataFrame:
-    near_upper, near_lower = near if near is not None else (None, None)
+    centre_ = np.broadcast_to(np.asarray(centre, dtype=float), np.shape(values))
+    near_upper, near_lower = near if near is not None else (
+        centre_ + 2 / 3 * (np.asarray(upper, dtype=float) - centre_),
+        centre_ - 2 / 3 * (centre_ - np.asarray(lower, dtype=float)))
     flags = classify_points(values, centre, upper, lower, better, near_upper=near_upper, near_lower=near_lower)
+    # the two-sigma lines are kept beside the limits so charts can draw what rule 4 measures against
     out = pd.DataFrame({"period": list(periods), "value": values, "centre": centre, "upper": upper, "lower": lower,
-                        **extra})
+                        "near_upper": near_upper, "near_lower": near_lower, **extra})
     out = pd.concat([out, flags], axis=1)
     out.attrs.update({"better": better, "baseline": baseline, "provisional": len(values) < MIN_POINTS})
     return out
@@ -185,7 +189,7 @@ def _frame(periods, values, centre, upper, lower, better: str, baseline: int | N
 def p_chart(periods: Sequence, numerators: Sequence[float], denominators: Sequence[float], *, better: str = "higher",
             baseline: int | None = None) -> pd.DataFrame:
     """A p-chart: one row per period with ``value`` (proportion), ``centre``, ``upper``, ``lower``,
-    the rules' flags (``outside``, ``shift``, ``trend``, ``two_of_three``) and ``variation``.
+    ``near_upper`` / ``near_lower`` (the two-sigma lines, unclipped), the rules' flags (``outside``, ``shift``, ``trend``, ``two_of_three``) and ``variation``.
 
     Periods with a denominator of 0 are left out. ``baseline``: compute the centre and limits from
     the first ``baseline`` periods only.

@@ -138,6 +138,6 @@ def mix_by_field(engine: sa.Engine, fields: list[str]) -> dict[str, FieldMix]:
 
 
 def _changed(engine: sa.Engine) -> None:
-    from carelens.feedback.store.view import invalidate
+    from carelens.feedback.store.view import revision_changed
 
-    invalidate(engine)
+    revision_changed(engine)  # the in-memory view holds no mix: it stays, only the revision is asked again

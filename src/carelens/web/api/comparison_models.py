@@ -90,6 +90,9 @@ class ChartPoint(BaseModel):
     centre: float
     upper: float
     lower: float
+    near_upper: float = Field(description="The upper two-sigma line (rule 4, \"2 of 3 near a limit\", counts "
+                                          "points beyond it).")
+    near_lower: float = Field(description="The lower two-sigma line.")
     respondents: int
     outside: bool = Field(description="Outside the 3-sigma limits.")
     shift: bool = Field(description="In a run of 7 or more on one side of the centre line.")

@@ -26,6 +26,7 @@ PAGES: list[str] = [
     "carelens.web.dashboard.pages.framework",
     "carelens.web.dashboard.pages.upload",
     "carelens.web.dashboard.pages.spellings",
+    "carelens.web.dashboard.pages.trust_mix",
     "carelens.web.dashboard.pages.export",
     "carelens.web.dashboard.pages.appointments",
     "carelens.web.dashboard.pages.demand",

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from carelens.access.roles import Permission
 from carelens.errors import CarelensError, TableError
+from carelens.tables import UPLOAD_SUFFIXES
 from carelens.web.api.auth import AuditDetail, Caller, CallerDep, require
 from carelens.web.api.deps import EngineDep, ModelDep, SettingsDep, refuse_lone_surrogates
 from carelens.web.api.errors import ApiError, invalid, responses
@@ -25,7 +26,6 @@ router = APIRouter(tags=["store"], dependencies=PROTECTED)
 UPLOADER = [Depends(require(Permission.FEEDBACK_UPLOAD))]
 READER = [Depends(require(Permission.FEEDBACK_READ))]
 
-FILE_TYPES = (".csv", ".txt", ".xlsx", ".parquet")
 
 
 def _load(frame: pd.DataFrame, mapping: MappingIn, source: str, strict: bool, caller: Caller, engine, model,
@@ -88,7 +88,7 @@ def upload(
     """Load a trust export file: validate, classify and store in one transaction (idempotent)."""
     overrides = _mapping_field(mapping)
     name = Path(file.filename or "upload.csv").name or "upload.csv"
-    if Path(name).suffix.lower() not in FILE_TYPES:
+    if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
         raise ApiError(415, f"field 'file': {name!r} is not CSV, XLSX or parquet", field="file")
     frame = read_upload(file, name, settings.max_request_bytes, header_row)
     return _load(frame, overrides, name, strict, caller, engine, model, audit)

@@ -36,7 +36,8 @@ from carelens.web.api.routes.frames import records
 
 router = APIRouter(prefix="/comparison", tags=["comparison"], dependencies=guarded(Permission.FEEDBACK_READ))
 REFUSALS = responses(400, 401, 403, 413, 422)
-POINT_FIELDS = ["period", "start", "end", "value", "centre", "upper", "lower", "respondents", "outside", "shift",
+POINT_FIELDS = ["period", "start", "end", "value", "centre", "upper", "lower", "near_upper", "near_lower", "respondents",
+                "outside", "shift",
                 "trend", "two_of_three", "variation"]
 CHANGE_FIELDS = ["place", "before", "now", "change", "respondents_now", "respondents_before", "significant"]
 
@@ -170,11 +171,12 @@ def load_trust_mix(
     field's mix at once; a file with any problem changes nothing (a 400 naming its row and column)."""
     from carelens.feedback.store.trust_mix import replace_mix
     from carelens.feedback.trust_mix import parse_mix
-    from carelens.web.api.routes.comments import FILE_TYPES, read_upload
+    from carelens.tables import UPLOAD_SUFFIXES
+    from carelens.web.api.routes.comments import read_upload
 
     name = Path(file.filename or "mix.csv").name or "mix.csv"
     audit.update(action="mix_load", file=name, source=source[:200])
-    if Path(name).suffix.lower() not in FILE_TYPES:
+    if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
         raise ApiError(415, f"field 'file': {name!r} is not CSV, XLSX or parquet", field="file")
     mix = parse_mix(read_upload(file, name, settings.max_request_bytes), name)
     fields = replace_mix(engine, mix, source)  # recorded by the API's audit trail, as this request

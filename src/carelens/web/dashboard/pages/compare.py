@@ -219,11 +219,17 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
         custom = [place_element(level() if place else None, place, s, e, m.key()) for s, e in zip(data["start"], data["end"])]
         colours = [VARIATION[v].colour for v in data["variation"]]
         shown_trust = trust[~trust["suppressed"]]
+        near_line = {"line": {"color": "#768692", "dash": "dashdot", "width": 1}, "hoverinfo": "skip", "legendgroup": "near"}
         traces = [
             {"type": "scatter", "mode": "lines", "name": "Upper and lower limits", "x": x, "y": data["upper"],
              "line": {"color": "#425563", "dash": "dash", "width": 1}, "hoverinfo": "skip", "legendgroup": "limits"},
             {"type": "scatter", "mode": "lines", "name": "Lower limit", "x": x, "y": data["lower"], "showlegend": False,
              "line": {"color": "#425563", "dash": "dash", "width": 1}, "hoverinfo": "skip", "legendgroup": "limits"},
+            # drawn within the limits: a p-chart's two-sigma line can pass a limit clipped to 0 % or 100 %
+            {"type": "scatter", "mode": "lines", "name": "Two-sigma lines (2 of 3 beyond one is a signal)", "x": x,
+             "y": np.minimum(data["near_upper"], data["upper"]), **near_line},
+            {"type": "scatter", "mode": "lines", "name": "Lower two-sigma line", "x": x,
+             "y": np.maximum(data["near_lower"], data["lower"]), "showlegend": False, **near_line},
             {"type": "scatter", "mode": "lines", "name": "Centre line (usual level)", "x": x, "y": data["centre"],
              "line": {"color": "#212b32", "width": 1.5}, "hoverinfo": "skip"},
         ]

@@ -18,6 +18,7 @@ from pathlib import Path
 from shiny import module, reactive, render, ui
 
 from carelens.access.roles import Permission
+from carelens.tables import UPLOAD_SUFFIXES
 from carelens.web.dashboard.context import AppContext
 from carelens.web.dashboard.feedback_context import FeedbackContext
 from carelens.web.dashboard.html_table import frame_table
@@ -35,7 +36,6 @@ FIELDS: dict[str, str] = {
     "location_3": "Location level 3",
 }
 NOT_MAPPED = "(not in this file)"
-FILE_TYPES = (".csv", ".txt", ".xlsx", ".parquet")  # what the API's upload takes, too
 MAX_HEADER_ROW = 50
 
 
@@ -70,7 +70,7 @@ def page_ui():
              "twice adds nothing.", class_="hint"),
         ui.card(
             ui.card_header("1. Choose a file"),
-            ui.input_file("file", "Export file (CSV or Excel)", accept=list(FILE_TYPES), button_label="Choose file…",
+            ui.input_file("file", "Export file (CSV or Excel)", accept=list(UPLOAD_SUFFIXES), button_label="Choose file…",
                           placeholder="No file chosen"),
             ui.output_ui("limit"),
             ui.input_numeric("header_row", "Row holding the column names (1 unless the file has title rows above them)",
@@ -115,7 +115,7 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
             return
         name = files[0]["name"]
         # the same limits as the API's upload (the server also refuses a larger body before it is stored)
-        if Path(name).suffix.lower() not in FILE_TYPES:
+        if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
             table.set(None)
             outcome.set({"error": f"{name}: not a CSV, Excel (.xlsx) or parquet file."})
             app.audit("upload", name, {"reason": "file type"}, outcome="refused")
