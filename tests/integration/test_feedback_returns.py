@@ -264,11 +264,22 @@ def test_respondents_per_topic_month_and_pair_match_a_plain_count_for_any_filter
                                    & (view.frame["comment_key"] != key), "comment_key"].iloc[0]
             record_correction(engine, other, "wrong_topics", topics=[first], created_by="a",
                               valid_topics=model.framework.label_names)
-            assert store_view(engine) is view  # patched, so what was kept from the old topics must not be used
+            queries.sentiment_by_month(engine, suppress_below=0)  # built from the labels so far
+            shown = view.frame.loc[view.position(other), "sentiment"]
+            record_correction(engine, other, "sentiment", sentiment=1 if shown != 1 else 5, created_by="a")  # alone, too
+            assert store_view(engine) is view  # patched, so what was kept from the old labels must not be used
         for filters in filter_sets:
             mask = filter_mask(view, filters)
             expected, got = plain_overview_counts(view, mask), overview_counts(engine, filters)
             for cell, counts in expected.items():
                 assert got[cell] == counts, (filters, cell)
+            by_month = queries.sentiment_by_month(engine, filters, suppress_below=0).set_index("month")
+            plain = view.frame.loc[mask].dropna(subset=["month"]).assign(s=lambda f: f["sentiment"].astype(float))
+            groups = pd.cut(plain["s"], [0, 2, 3, 5], labels=["positive", "neutral", "negative"])
+            split = plain.groupby(["month", groups], observed=False).size().unstack(fill_value=0)
+            assert by_month[["positive", "neutral", "negative"]].astype(int).to_dict() == \
+                split.loc[by_month.index, ["positive", "neutral", "negative"]].astype(int).to_dict(), filters
+            assert by_month["mean_sentiment"].to_numpy() == pytest.approx(
+                plain.groupby("month")["s"].mean().loc[by_month.index].to_numpy()), filters
     everything = overview_counts(engine, CommentFilters())["topic"]
     assert everything[first] == plain_overview_counts(view, filter_mask(view, CommentFilters()))["topic"][first] >= 1
