@@ -9,8 +9,9 @@ opens the Overview page (headline numbers, five charts and the sub-category tabl
 page. For each filter change we time, in the browser, from the input changing to Shiny being idle
 again with every output redrawn (``shiny:idle`` plus one animation frame): what a member of staff
 waits for. The server-side share is timed separately in-process (the same store queries the pages
-call). Peer: experiencesdashboard is an R Shiny app and R is not installed on this machine, so it
-cannot run side by side here; no ratio is printed.
+call). Peer: experiencesdashboard is an R Shiny (golem) app whose source and CRAN dependencies are
+not on this machine (R and Debian's r-cran-shiny are, but nothing can be downloaded here), so it
+cannot run side by side; no ratio is printed.
 
 With sign-in (issue 16) each size is measured twice: signed in as an admin (every location) and as
 a ward manager whose scope is one division (``--scope``), whose every query carries the scope
@@ -322,7 +323,7 @@ def main() -> None:
             print(f"-- {part}")
             for k, v in values.items():
                 print(f"  {k:45s} {v}")
-        print("peer (experiencesdashboard, R Shiny): not run, R is not installed here; no ratio")
+        print("peer (experiencesdashboard, R Shiny): not run, its source and CRAN packages are not on this machine; no ratio")
     out = REPO / "benchmarks" / "results" / args.out
     # sizes not run this time keep their earlier results (each size records its own date)
     previous = json.loads(out.read_text()) if out.exists() else {}
