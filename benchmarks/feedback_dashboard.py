@@ -44,8 +44,8 @@ SCENARIOS = [
 
 def build_store(size: int, returns: bool = False) -> Path:
     """The cached store of ``size`` comments: one comment per respondent, or with ``returns``
-    two-question FFT returns (most respondents answer both questions, so respondents are counted
-    through the general path of ``feedback.store.view.respondents``)."""
+    two-question FFT returns (most respondents answer both questions, so a respondent's comments
+    must be counted once per cell: ``feedback.store.cell_counts``)."""
     from feedback_api import fill_store
 
     from carelens.db import get_engine

@@ -142,6 +142,13 @@ def two_of_three(values: np.ndarray, near_upper, near_lower) -> tuple[np.ndarray
     return out[0], out[1]
 
 
+def two_sigma_lines(centre, upper, lower) -> tuple[np.ndarray, np.ndarray]:
+    """(upper, lower) two-sigma lines of limits at centre ± 3 sigma: ⅔ of the way to each limit."""
+    centre = np.asarray(centre, dtype=float)
+    return centre + 2 / 3 * (np.asarray(upper, dtype=float) - centre), \
+        centre - 2 / 3 * (centre - np.asarray(lower, dtype=float))
+
+
 def classify_points(values: np.ndarray, centre, upper, lower, better: str, *, near_upper=None,
                     near_lower=None) -> pd.DataFrame:
     """Every rule's flags for each point and its variation class (:data:`IMPROVEMENT`, ...).
@@ -154,10 +161,9 @@ def classify_points(values: np.ndarray, centre, upper, lower, better: str, *, ne
     centre_ = np.broadcast_to(np.asarray(centre, dtype=float), values.shape)
     upper_ = np.broadcast_to(np.asarray(upper, dtype=float), values.shape)
     lower_ = np.broadcast_to(np.asarray(lower, dtype=float), values.shape)
-    if near_upper is None:
-        near_upper = centre_ + 2 / 3 * (upper_ - centre_)
-    if near_lower is None:
-        near_lower = centre_ - 2 / 3 * (centre_ - lower_)
+    default_upper, default_lower = two_sigma_lines(centre_, upper_, lower_)
+    near_upper = default_upper if near_upper is None else near_upper
+    near_lower = default_lower if near_lower is None else near_lower
     above_limit, below_limit = _above(values, upper_), _below(values, lower_)
     run_above, run_below = shifts(values, centre_)
     trend_up, trend_down = trends(values)
@@ -173,10 +179,7 @@ def classify_points(values: np.ndarray, centre, upper, lower, better: str, *, ne
 
 def _frame(periods, values, centre, upper, lower, better: str, baseline: int | None, extra: dict,
            near: tuple | None = None) -> pd.DataFrame:
-    centre_ = np.broadcast_to(np.asarray(centre, dtype=float), np.shape(values))
-    near_upper, near_lower = near if near is not None else (
-        centre_ + 2 / 3 * (np.asarray(upper, dtype=float) - centre_),
-        centre_ - 2 / 3 * (centre_ - np.asarray(lower, dtype=float)))
+    near_upper, near_lower = near if near is not None else two_sigma_lines(centre, upper, lower)
     flags = classify_points(values, centre, upper, lower, better, near_upper=near_upper, near_lower=near_lower)
     # the two-sigma lines are kept beside the limits so charts can draw what rule 4 measures against
     out = pd.DataFrame({"period": list(periods), "value": values, "centre": centre, "upper": upper, "lower": lower,
@@ -189,7 +192,8 @@ def _frame(periods, values, centre, upper, lower, better: str, baseline: int | N
 def p_chart(periods: Sequence, numerators: Sequence[float], denominators: Sequence[float], *, better: str = "higher",
             baseline: int | None = None) -> pd.DataFrame:
     """A p-chart: one row per period with ``value`` (proportion), ``centre``, ``upper``, ``lower``,
-    ``near_upper`` / ``near_lower`` (the two-sigma lines, unclipped), the rules' flags (``outside``, ``shift``, ``trend``, ``two_of_three``) and ``variation``.
+    ``near_upper`` / ``near_lower`` (the two-sigma lines, unclipped), the rules' flags (``outside``,
+    ``shift``, ``trend``, ``two_of_three``) and ``variation``.
 
     Periods with a denominator of 0 are left out. ``baseline``: compute the centre and limits from
     the first ``baseline`` periods only.

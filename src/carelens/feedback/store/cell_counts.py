@@ -93,7 +93,7 @@ def month_category_entries(view: StoreView) -> CellEntries:
         rows, cols = _nonzero(matrix)
         category_of = np.array([view.categories.index(view.topic_category[t]) for t in view.topics], dtype=np.int64)
         has = np.zeros((matrix.shape[0], n_cats), dtype=bool)
-        has[rows, category_of[cols] if len(cols) else cols] = True  # a comment's category once, however many topics
+        has[rows, category_of[cols]] = True  # a comment's category once, however many topics
         has &= (view.month_code >= 0)[:, None]
         rows, cats = np.nonzero(has)
         return CellEntries.build(view, rows, view.month_code[rows] * n_cats + cats, len(view.months) * n_cats)

@@ -375,6 +375,7 @@ def apply_saved_correction(engine: sa.Engine, comment_key: str, active: pd.DataF
 
 
 def _same_sentiment(a, b) -> bool:
+    """Whether two sentiment values (1-5, or missing) are the same."""
     if pd.isna(a) or pd.isna(b):
         return pd.isna(a) and pd.isna(b)
     return int(a) == int(b)
@@ -449,8 +450,6 @@ def store_view(engine: sa.Engine) -> StoreView:
             return view
         _views[key] = view
     return view
-
-
 
 
 def data_part(revision: str) -> str:

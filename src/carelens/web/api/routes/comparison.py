@@ -36,9 +36,8 @@ from carelens.web.api.routes.frames import records
 
 router = APIRouter(prefix="/comparison", tags=["comparison"], dependencies=guarded(Permission.FEEDBACK_READ))
 REFUSALS = responses(400, 401, 403, 413, 422)
-POINT_FIELDS = ["period", "start", "end", "value", "centre", "upper", "lower", "near_upper", "near_lower", "respondents",
-                "outside", "shift",
-                "trend", "two_of_three", "variation"]
+POINT_FIELDS = ["period", "start", "end", "value", "centre", "upper", "lower", "near_upper", "near_lower",
+                "respondents", "outside", "shift", "trend", "two_of_three", "variation"]
 CHANGE_FIELDS = ["place", "before", "now", "change", "respondents_now", "respondents_before", "significant"]
 
 

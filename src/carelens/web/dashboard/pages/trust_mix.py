@@ -107,7 +107,7 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
         rows = []
         for field, part in table.groupby("field", sort=True):
             latest = part.loc[part["loaded_at"].idxmax()]
-            values = ", ".join(f"{v} {100 * float(s):.0f}%" for v, s in zip(part["value"], part["share"]))
+            values = ", ".join(f"{v} {_percent(s)}" for v, s in zip(part["value"], part["share"]))
             button = ui.tags.button(
                 "Remove", type="button", class_="btn btn-sm btn-outline-danger",
                 aria_label=f"Remove the {field} mix", data_event_input=session.ns("remove"),
@@ -116,6 +116,11 @@ def page_server(input, output, session, app: AppContext, fb: FeedbackContext):
                          f"{latest['loaded_at']:%d %b %Y %H:%M}", button])
         return html_table(["Field", "Values and shares", "Source", "By", "When", "Remove"], rows,
                           table_id="mix_table", classes="table table-sm mix-table")
+
+
+def _percent(share: float) -> str:
+    """A share as the census tables write it: 70%, 12.5%, 0.4% (never a small share shown as 0%)."""
+    return f"{100 * float(share):.1f}".rstrip("0").rstrip(".") + "%"
 
 
 # the mix changes what every reader of "Who we hear from" sees: the right the API's mix load needs
